@@ -1,0 +1,1 @@
+"""metallb-unifi: MetalLB and a UniFi gateway as one Pulumi program."""

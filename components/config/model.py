@@ -1,0 +1,243 @@
+"""The validated lab: typed, frozen objects built once from the stack config.
+
+Everything downstream (renderers, Pulumi components) reads these objects, never raw config.
+Defaults of optional keys are applied by the parser, so a field here always holds the value
+in force; ``None`` means "not set, let the other side use its own default".
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Network
+
+from .versions import MetalLBVersion
+
+
+class Protocol(enum.Enum):
+    BGP = "bgp"
+    LAYER2 = "layer2"
+
+
+class GatewayKind(enum.Enum):
+    USG = "usg"  # config.gateway.json on the controller
+    UNIFI_OS = "unifi-os"  # UDM/UCG/UXG: FRR bgpd.conf + DNS records through the API
+
+
+class SpeakerMode(enum.Enum):
+    """Which MetalLB BGP implementation the install manifests run."""
+
+    NATIVE = "native"
+    FRR = "frr"
+    FRR_K8S = "frr-k8s"
+
+
+class TrafficPolicy(enum.Enum):
+    CLUSTER = "Cluster"
+    LOCAL = "Local"
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A secret config value. ``value`` is None when it is encrypted in the stack file and so
+    unknown without the Pulumi CLI. Never printed by repr."""
+
+    key: str
+    value: str | None = field(repr=False)
+
+    @property
+    def known(self) -> bool:
+        return self.value is not None
+
+
+@dataclass(frozen=True)
+class LabelRequirement:
+    key: str
+    operator: str  # In, NotIn, Exists, DoesNotExist
+    values: tuple[str, ...] = ()
+
+    def matches(self, labels: dict[str, str]) -> bool:
+        if self.operator == "Exists":
+            return self.key in labels
+        if self.operator == "DoesNotExist":
+            return self.key not in labels
+        if self.operator == "In":
+            return self.key in labels and labels[self.key] in self.values
+        return self.key not in labels or labels[self.key] not in self.values  # NotIn
+
+
+@dataclass(frozen=True)
+class LabelSelector:
+    """A Kubernetes label selector; all of its terms must match."""
+
+    match_labels: tuple[tuple[str, str], ...] = ()
+    match_expressions: tuple[LabelRequirement, ...] = ()
+
+    def matches(self, labels: dict[str, str]) -> bool:
+        return all(labels.get(k) == v for k, v in self.match_labels) and all(
+            requirement.matches(labels) for requirement in self.match_expressions
+        )
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    address: IPv4Address
+    labels: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def all_labels(self) -> dict[str, str]:
+        """The node's labels as Kubernetes sets them, for selector matching."""
+        return {"kubernetes.io/hostname": self.name, **dict(self.labels)}
+
+
+@dataclass(frozen=True)
+class BfdProfile:
+    name: str
+    receive_interval_ms: int | None = None
+    transmit_interval_ms: int | None = None
+    detect_multiplier: int | None = None
+
+
+@dataclass(frozen=True)
+class BgpSession:
+    """The BGP session between every selected node's speaker and the gateway."""
+
+    password: Secret | None = None
+    hold_time_s: int | None = None
+    keepalive_time_s: int | None = None
+    peer_port: int = 179
+    node_selectors: tuple[LabelSelector, ...] = ()  # empty: every node peers
+    ebgp_multihop: bool = False  # FRR modes only
+    bfd: BfdProfile | None = None  # FRR modes only
+
+
+@dataclass(frozen=True)
+class AddressRange:
+    """An inclusive range of IPv4 addresses, remembered as the user wrote it."""
+
+    text: str
+    first: IPv4Address
+    last: IPv4Address
+
+    def __contains__(self, address: object) -> bool:
+        return isinstance(address, IPv4Address) and self.first <= address <= self.last
+
+    def overlaps(self, other: AddressRange) -> bool:
+        return self.first <= other.last and other.first <= self.last
+
+    def within(self, network: IPv4Network) -> bool:
+        return self.first in network and self.last in network
+
+    def touches(self, network: IPv4Network) -> bool:
+        return self.first <= network.broadcast_address and network.network_address <= self.last
+
+
+@dataclass(frozen=True)
+class Pool:
+    name: str
+    protocol: Protocol
+    ranges: tuple[AddressRange, ...]
+    auto_assign: bool = True
+    avoid_buggy_ips: bool = False
+    aggregation_length: int | None = None  # BGP only
+    local_pref: int | None = None  # BGP, iBGP only
+    communities: tuple[str, ...] = ()  # BGP only
+
+    def __contains__(self, address: object) -> bool:
+        return any(address in r for r in self.ranges)
+
+
+@dataclass(frozen=True)
+class MetalLB:
+    version: MetalLBVersion
+    mode: SpeakerMode
+    asn: int
+    pools: tuple[Pool, ...]
+
+    def pool(self, name: str) -> Pool:
+        return next(p for p in self.pools if p.name == name)
+
+
+@dataclass(frozen=True)
+class Gateway:
+    kind: GatewayKind
+    asn: int
+    peer_address: IPv4Address
+    router_id: IPv4Address
+    dns_domain: str
+    maximum_paths: int | None = None  # unifi-os only (the USG rejects maximum-paths)
+    base_config_file: str | None = None  # as written in the stack config
+    base_config_json: str | None = None  # its content, canonical JSON (usg only)
+    dns_ttl: int | None = None  # unifi-os DNS records; None: the controller's default
+
+
+@dataclass(frozen=True)
+class ServicePort:
+    port: int
+    target_port: int | str
+    protocol: str = "TCP"
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str  # the host name's first label and the first alias
+    namespace: str
+    service_name: str  # the Kubernetes Service
+    existing: bool
+    address: IPv4Address | None  # pinned; None: MetalLB allocates
+    pool: str | None
+    aliases: tuple[str, ...]  # extra aliases beyond ``name``
+    external_traffic_policy: TrafficPolicy | None
+    shared_ip_key: str | None
+    ports: tuple[ServicePort, ...]
+    selector: tuple[tuple[str, str], ...]
+    scheme: str  # http | https, for the URL
+
+    def hostname(self, domain: str) -> str:
+        return f"{self.name}.{domain}"
+
+    @property
+    def all_aliases(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+    def url(self, domain: str) -> str:
+        default_port = 443 if self.scheme == "https" else 80
+        port = self.ports[0].port if self.ports else default_port
+        suffix = "" if port == default_port else f":{port}"
+        return f"{self.scheme}://{self.hostname(domain)}{suffix}/"
+
+
+@dataclass(frozen=True)
+class Lab:
+    """One lab: a cluster, its MetalLB, its gateway and the services it exposes."""
+
+    nodes: tuple[Node, ...]
+    node_subnet: IPv4Network
+    metallb: MetalLB
+    bgp: BgpSession
+    gateway: Gateway
+    services: tuple[Service, ...]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def ebgp(self) -> bool:
+        return self.metallb.asn != self.gateway.asn
+
+    @property
+    def peering_nodes(self) -> tuple[Node, ...]:
+        """Nodes whose speaker peers with the gateway: the gateway's BGP neighbours."""
+        if not self.bgp.node_selectors:
+            return self.nodes
+        return tuple(node for node in self.nodes if any(s.matches(node.all_labels) for s in self.bgp.node_selectors))
+
+    @property
+    def pinned_addresses(self) -> dict[str, IPv4Address]:
+        """Service name → pinned address, for services that pin one. Services without a pin get
+        theirs from MetalLB once the Service exists; renderers take both as ``addresses``."""
+        return {s.name: s.address for s in self.services if s.address is not None}
+
+    @property
+    def has_bgp_pools(self) -> bool:
+        return any(p.protocol is Protocol.BGP for p in self.metallb.pools)

@@ -1,0 +1,850 @@
+"""Parse the raw stack config (top-level keys without the ``metallb-unifi:`` prefix) into a
+validated :class:`Lab`, reporting every problem at once as a :class:`ConfigError`."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import string as _string
+from collections.abc import Callable, Mapping
+from ipaddress import IPv4Address, IPv4Network
+from typing import Any
+
+from . import values as v
+from .errors import ConfigError, Problems, key_path
+from .model import (
+    BfdProfile,
+    BgpSession,
+    Gateway,
+    GatewayKind,
+    Lab,
+    LabelRequirement,
+    LabelSelector,
+    MetalLB,
+    Node,
+    Pool,
+    Protocol,
+    Secret,
+    Service,
+    ServicePort,
+    SpeakerMode,
+    TrafficPolicy,
+)
+from .versions import parse_version, supported_versions_text
+
+REQUIRED_KEYS = ("nodes", "metallb", "gateway")
+OPTIONAL_KEYS = ("nodeSubnet", "bgp", "services")
+
+# A USG puts the password into its config tree unquoted; keep to characters that survive it.
+_PASSWORD_CHARS = set(_string.ascii_letters + _string.digits + "!#$%&()*+,-./:;<=>?@[]^_{|}~")
+
+ReadFile = Callable[[str], str]
+
+
+def parse_lab(raw: Mapping[str, Any], *, read_file: ReadFile | None = None) -> Lab:
+    """Validate ``raw`` and build the lab. ``read_file`` reads files the config names (the base
+    ``config.gateway.json``), relative to the project directory."""
+    problems = Problems()
+    for name in raw:
+        if name not in REQUIRED_KEYS + OPTIONAL_KEYS:
+            allowed = ", ".join(f"metallb-unifi:{k}" for k in REQUIRED_KEYS + OPTIONAL_KEYS)
+            problems.error(key_path(str(name)), f"unknown key; allowed keys: {allowed}")
+    for name in REQUIRED_KEYS:
+        if raw.get(name) is None:
+            problems.error(key_path(name), "is required but missing")
+
+    nodes = _nodes(raw["nodes"], problems) if raw.get("nodes") is not None else None
+    node_subnet = _node_subnet(raw.get("nodeSubnet"), nodes, problems)
+    metallb = _metallb(raw["metallb"], problems) if raw.get("metallb") is not None else None
+    gateway = _gateway(raw["gateway"], problems, read_file) if raw.get("gateway") is not None else None
+    bgp = _bgp(raw.get("bgp", {}), problems)
+    services = _services(raw.get("services", []), problems)
+
+    if nodes is None or node_subnet is None or metallb is None or gateway is None:
+        problems.raise_if_any()
+        raise ConfigError(problems.errors)  # unreachable: a missing section is always an error
+    if bgp is None or services is None:
+        problems.raise_if_any()
+    assert bgp is not None and services is not None
+
+    lab = Lab(
+        nodes=nodes,
+        node_subnet=node_subnet,
+        metallb=metallb,
+        bgp=bgp,
+        gateway=gateway,
+        services=services,
+        warnings=tuple(str(w) for w in problems.warnings),
+    )
+    _check_lab(lab, problems)
+    problems.raise_if_any()
+    return lab
+
+
+# --- sections ---------------------------------------------------------------------------
+
+
+def _nodes(raw: Any, problems: Problems) -> tuple[Node, ...] | None:
+    key = key_path("nodes")
+    items = v.sequence(raw, key, problems, allow_empty=False)
+    if items is None:
+        return None
+    nodes: list[Node] = []
+    ok = True
+    for index, item in enumerate(items):
+        item_key = key_path("nodes", index)
+        data = v.mapping(item, item_key, problems, required=("name", "address"), optional=("labels",))
+        if data is None:
+            ok = False
+            continue
+        name = v.dns_label(data.get("name"), f"{item_key}.name", problems, what="a node name")
+        address = v.ipv4(data.get("address"), f"{item_key}.address", problems)
+        labels = v.labels(data["labels"], f"{item_key}.labels", problems) if "labels" in data else ()
+        if name is None or address is None or labels is None:
+            ok = False
+            continue
+        nodes.append(Node(name=name, address=address, labels=labels))
+    _no_duplicates([(n.name, key_path("nodes", i, "name")) for i, n in enumerate(nodes)], "node name", problems)
+    _no_duplicates(
+        [(str(n.address), key_path("nodes", i, "address")) for i, n in enumerate(nodes)],
+        "node address",
+        problems,
+    )
+    return tuple(nodes) if ok else None
+
+
+def _node_subnet(raw: Any, nodes: tuple[Node, ...] | None, problems: Problems) -> IPv4Network | None:
+    key = key_path("nodeSubnet")
+    if raw is not None:
+        subnet = v.ipv4_network(raw, key, problems)
+        if subnet is not None and nodes:
+            for index, node in enumerate(nodes):
+                if node.address not in subnet:
+                    problems.error(
+                        key_path("nodes", index, "address"),
+                        f"{node.address} is outside nodeSubnet {subnet}",
+                    )
+        return subnet
+    if not nodes:
+        return None
+    around = {IPv4Network(f"{node.address}/24", strict=False) for node in nodes}
+    if len(around) > 1:
+        problems.error(
+            key,
+            "the nodes are not all in one /24 ("
+            + ", ".join(sorted(str(n) for n in around))
+            + "); set nodeSubnet to the network that holds them all",
+        )
+        return None
+    return around.pop()
+
+
+def _metallb(raw: Any, problems: Problems) -> MetalLB | None:
+    key = key_path("metallb")
+    data = v.mapping(raw, key, problems, required=("version", "asn", "pools"), optional=("mode",))
+    if data is None:
+        return None
+    version = None
+    if data.get("version") is not None:
+        text = v.string(data["version"], f"{key}.version", problems)
+        if text is not None:
+            version = parse_version(text)
+            if version is None:
+                problems.error(
+                    f"{key}.version",
+                    f"'{text}' is not a supported MetalLB release; supported: {supported_versions_text()}",
+                )
+    asn = v.asn(data["asn"], f"{key}.asn", problems) if data.get("asn") is not None else None
+    mode_text = v.choice(data.get("mode", "native"), f"{key}.mode", problems, tuple(m.value for m in SpeakerMode))
+    mode = SpeakerMode(mode_text) if mode_text is not None else None
+    if version is not None and mode is SpeakerMode.FRR_K8S and not version.supports_frr_k8s:
+        problems.error(f"{key}.mode", f"frr-k8s mode needs MetalLB v0.14.0 or later, not {version}")
+    pools = _pools(data.get("pools"), problems) if data.get("pools") is not None else None
+    if version is None or asn is None or mode is None or pools is None:
+        return None
+    return MetalLB(version=version, mode=mode, asn=asn, pools=pools)
+
+
+def _pools(raw: Any, problems: Problems) -> tuple[Pool, ...] | None:
+    key = key_path("metallb", "pools")
+    items = v.sequence(raw, key, problems, allow_empty=False)
+    if items is None:
+        return None
+    pools: list[Pool] = []
+    ok = True
+    for index, item in enumerate(items):
+        pool = _pool(item, f"{key}[{index}]", problems)
+        ok = ok and pool is not None
+        if pool is not None:
+            pools.append(pool)
+    _no_duplicates([(p.name, f"{key}[{i}].name") for i, p in enumerate(pools)], "pool name", problems)
+    return tuple(pools) if ok else None
+
+
+def _pool(raw: Any, key: str, problems: Problems) -> Pool | None:
+    bgp_only = ("aggregationLength", "localPref", "communities")
+    data = v.mapping(
+        raw,
+        key,
+        problems,
+        required=("name", "protocol", "addresses"),
+        optional=("autoAssign", "avoidBuggyIPs", *bgp_only),
+    )
+    if data is None:
+        return None
+    name = v.dns_label(data.get("name"), f"{key}.name", problems, what="a pool name")
+    protocol_text = (
+        v.choice(data["protocol"], f"{key}.protocol", problems, ("bgp", "layer2"))
+        if data.get("protocol") is not None
+        else None
+    )
+    protocol = Protocol(protocol_text) if protocol_text else None
+    ranges = None
+    if data.get("addresses") is not None:
+        items = v.sequence(data["addresses"], f"{key}.addresses", problems, allow_empty=False)
+        if items is not None:
+            parsed = [v.address_range(a, f"{key}.addresses[{i}]", problems) for i, a in enumerate(items)]
+            ranges = tuple(r for r in parsed if r is not None) if None not in parsed else None
+    auto_assign = v.boolean(data.get("autoAssign", True), f"{key}.autoAssign", problems)
+    avoid_buggy = v.boolean(data.get("avoidBuggyIPs", False), f"{key}.avoidBuggyIPs", problems)
+    if protocol is Protocol.LAYER2:
+        for option in bgp_only:
+            if option in data:
+                problems.error(f"{key}.{option}", "only applies to bgp pools, this pool is layer2")
+    aggregation = (
+        v.integer(data["aggregationLength"], f"{key}.aggregationLength", problems, 0, 32)
+        if "aggregationLength" in data
+        else None
+    )
+    local_pref = (
+        v.integer(data["localPref"], f"{key}.localPref", problems, 0, 4294967295) if "localPref" in data else None
+    )
+    communities = _communities(data.get("communities", []), f"{key}.communities", problems)
+    if None in (name, protocol, ranges, auto_assign, avoid_buggy, communities):
+        return None
+    if ("aggregationLength" in data and aggregation is None) or ("localPref" in data and local_pref is None):
+        return None
+    assert name and protocol and ranges is not None and communities is not None
+    return Pool(
+        name=name,
+        protocol=protocol,
+        ranges=ranges,
+        auto_assign=bool(auto_assign),
+        avoid_buggy_ips=bool(avoid_buggy),
+        aggregation_length=aggregation,
+        local_pref=local_pref,
+        communities=communities,
+    )
+
+
+def _communities(raw: Any, key: str, problems: Problems) -> tuple[str, ...] | None:
+    items = v.sequence(raw, key, problems)
+    if items is None:
+        return None
+    result = []
+    for index, item in enumerate(items):
+        parts = item.split(":") if isinstance(item, str) else []
+        if len(parts) == 2 and all(p.isdigit() and int(p) <= 65535 for p in parts):
+            result.append(f"{int(parts[0])}:{int(parts[1])}")
+        else:
+            problems.error(
+                f"{key}[{index}]",
+                f"{item!r} is not a BGP community; write it as two numbers 0-65535, e.g. 64512:100",
+            )
+            return None
+    return tuple(result)
+
+
+def _bgp(raw: Any, problems: Problems) -> BgpSession | None:
+    key = key_path("bgp")
+    data = v.mapping(
+        raw,
+        key,
+        problems,
+        optional=(
+            "password",
+            "holdTime",
+            "keepaliveTime",
+            "peerPort",
+            "nodeSelectors",
+            "ebgpMultiHop",
+            "bfd",
+        ),
+    )
+    if data is None:
+        return None
+    ok = True
+    password = None
+    if data.get("password") is not None:
+        password = _secret(data["password"], f"{key}.password", problems)
+        ok = ok and password is not None
+    hold = keepalive = None
+    if data.get("holdTime") is not None:
+        hold = v.duration_seconds(data["holdTime"], f"{key}.holdTime", problems)
+        ok = ok and hold is not None
+    if data.get("keepaliveTime") is not None:
+        keepalive = v.duration_seconds(data["keepaliveTime"], f"{key}.keepaliveTime", problems)
+        ok = ok and keepalive is not None
+    port = v.integer(data.get("peerPort", 179), f"{key}.peerPort", problems, 1, 65535)
+    multihop = v.boolean(data.get("ebgpMultiHop", False), f"{key}.ebgpMultiHop", problems)
+    selectors = _selectors(data.get("nodeSelectors", []), f"{key}.nodeSelectors", problems)
+    bfd = _bfd(data["bfd"], f"{key}.bfd", problems) if data.get("bfd") is not None else None
+    if data.get("bfd") is not None and bfd is None:
+        ok = False
+    if not ok or port is None or multihop is None or selectors is None:
+        return None
+    return BgpSession(
+        password=password,
+        hold_time_s=hold,
+        keepalive_time_s=keepalive,
+        peer_port=port,
+        node_selectors=selectors,
+        ebgp_multihop=multihop,
+        bfd=bfd,
+    )
+
+
+def _secret(raw: Any, key: str, problems: Problems) -> Secret | None:
+    # A stack file holds an encrypted secret as {secure: ...}; only the Pulumi CLI can read it.
+    if isinstance(raw, Mapping) and set(raw) == {"secure"}:
+        return Secret(key=key, value=None)
+    if not isinstance(raw, str) or not raw:
+        problems.error(key, f"must be a string (set it with `pulumi config set --secret`), got {v.type_name(raw)}")
+        return None
+    bad = sorted({c for c in raw if c not in _PASSWORD_CHARS})
+    if len(raw) > 80 or bad:
+        detail = f"it contains {', '.join(repr(c) for c in bad)}" if bad else f"it is {len(raw)} long"
+        problems.error(
+            key,
+            f"must be 1-80 printable ASCII characters without spaces, quotes or backslashes "
+            f"(TCP MD5 keys are at most 80 bytes and the USG config does not quote them); {detail}",
+        )
+        return None
+    return Secret(key=key, value=raw)
+
+
+def _selectors(raw: Any, key: str, problems: Problems) -> tuple[LabelSelector, ...] | None:
+    items = v.sequence(raw, key, problems)
+    if items is None:
+        return None
+    selectors = []
+    ok = True
+    for index, item in enumerate(items):
+        item_key = f"{key}[{index}]"
+        data = v.mapping(item, item_key, problems, optional=("matchLabels", "matchExpressions"))
+        if data is None:
+            ok = False
+            continue
+        if not data.get("matchLabels") and not data.get("matchExpressions"):
+            problems.error(item_key, "an empty selector matches every node; give matchLabels or matchExpressions")
+            ok = False
+            continue
+        match_labels = v.labels(data.get("matchLabels", {}), f"{item_key}.matchLabels", problems)
+        expressions = _expressions(data.get("matchExpressions", []), f"{item_key}.matchExpressions", problems)
+        if match_labels is None or expressions is None:
+            ok = False
+            continue
+        selectors.append(LabelSelector(match_labels=match_labels, match_expressions=expressions))
+    return tuple(selectors) if ok else None
+
+
+def _expressions(raw: Any, key: str, problems: Problems) -> tuple[LabelRequirement, ...] | None:
+    items = v.sequence(raw, key, problems)
+    if items is None:
+        return None
+    result = []
+    ok = True
+    for index, item in enumerate(items):
+        item_key = f"{key}[{index}]"
+        data = v.mapping(item, item_key, problems, required=("key", "operator"), optional=("values",))
+        if data is None:
+            ok = False
+            continue
+        label = v.label_key(data.get("key"), f"{item_key}.key", problems)
+        operator = v.choice(
+            data.get("operator"), f"{item_key}.operator", problems, ("In", "NotIn", "Exists", "DoesNotExist")
+        )
+        raw_values = v.sequence(data.get("values", []), f"{item_key}.values", problems)
+        parsed = (
+            [v.label_value(x, f"{item_key}.values[{i}]", problems) for i, x in enumerate(raw_values)]
+            if raw_values is not None
+            else None
+        )
+        if label is None or operator is None or parsed is None or None in parsed:
+            ok = False
+            continue
+        label_values = tuple(sorted(x for x in parsed if x is not None))
+        if operator in ("In", "NotIn") and not label_values:
+            problems.error(f"{item_key}.values", f"operator {operator} needs at least one value")
+            ok = False
+            continue
+        if operator in ("Exists", "DoesNotExist") and label_values:
+            problems.error(f"{item_key}.values", f"operator {operator} takes no values")
+            ok = False
+            continue
+        result.append(LabelRequirement(key=label, operator=operator, values=label_values))
+    return tuple(result) if ok else None
+
+
+def _bfd(raw: Any, key: str, problems: Problems) -> BfdProfile | None:
+    data = v.mapping(raw, key, problems, optional=("receiveInterval", "transmitInterval", "detectMultiplier"))
+    if data is None:
+        return None
+    fields: dict[str, int | None] = {}
+    for name, low, high in (
+        ("receiveInterval", 10, 60000),
+        ("transmitInterval", 10, 60000),
+        ("detectMultiplier", 2, 255),
+    ):
+        fields[name] = v.integer(data[name], f"{key}.{name}", problems, low, high) if name in data else None
+        if name in data and fields[name] is None:
+            return None
+    return BfdProfile(
+        name="gateway",
+        receive_interval_ms=fields["receiveInterval"],
+        transmit_interval_ms=fields["transmitInterval"],
+        detect_multiplier=fields["detectMultiplier"],
+    )
+
+
+def _gateway(raw: Any, problems: Problems, read_file: ReadFile | None) -> Gateway | None:
+    key = key_path("gateway")
+    data = v.mapping(
+        raw,
+        key,
+        problems,
+        required=("kind", "asn", "peerAddress", "dnsDomain"),
+        optional=("routerId", "maximumPaths", "baseConfigFile", "dnsTtl"),
+    )
+    if data is None:
+        return None
+    kind_text = (
+        v.choice(data["kind"], f"{key}.kind", problems, tuple(k.value for k in GatewayKind))
+        if data.get("kind") is not None
+        else None
+    )
+    kind = GatewayKind(kind_text) if kind_text else None
+    asn = v.asn(data["asn"], f"{key}.asn", problems) if data.get("asn") is not None else None
+    peer = v.ipv4(data["peerAddress"], f"{key}.peerAddress", problems) if data.get("peerAddress") is not None else None
+    router_id = v.ipv4(data["routerId"], f"{key}.routerId", problems) if "routerId" in data else peer
+    domain = v.dns_name(data["dnsDomain"], f"{key}.dnsDomain", problems) if data.get("dnsDomain") is not None else None
+    maximum_paths = ttl = None
+    base_file = base_json = None
+    if "maximumPaths" in data:
+        if kind is GatewayKind.USG:
+            problems.error(
+                f"{key}.maximumPaths",
+                "a USG is reported to reject maximum-paths (provisioning loop) and keeps a single "
+                "best path; remove this key (unifi-os gateways only)",
+            )
+        else:
+            maximum_paths = v.integer(data["maximumPaths"], f"{key}.maximumPaths", problems, 1, 64)
+    if "dnsTtl" in data:
+        if kind is GatewayKind.USG:
+            problems.error(f"{key}.dnsTtl", "a USG's static host names have no TTL; unifi-os gateways only")
+        else:
+            ttl = v.integer(data["dnsTtl"], f"{key}.dnsTtl", problems, 0, 2147483647)
+    if "baseConfigFile" in data:
+        if kind is GatewayKind.UNIFI_OS:
+            problems.error(
+                f"{key}.baseConfigFile",
+                "config.gateway.json exists only for a USG; unifi-os gateways take FRR config and DNS records",
+            )
+        else:
+            base_file = v.string(data["baseConfigFile"], f"{key}.baseConfigFile", problems)
+            if base_file is not None:
+                base_json = _base_config(base_file, f"{key}.baseConfigFile", problems, read_file, asn)
+    if None in (kind, asn, peer, router_id, domain):
+        return None
+    if base_file is not None and base_json is None:
+        return None
+    assert kind and asn and peer and router_id and domain
+    return Gateway(
+        kind=kind,
+        asn=asn,
+        peer_address=peer,
+        router_id=router_id,
+        dns_domain=domain,
+        maximum_paths=maximum_paths,
+        base_config_file=base_file,
+        base_config_json=base_json,
+        dns_ttl=ttl,
+    )
+
+
+def _base_config(path: str, key: str, problems: Problems, read_file: ReadFile | None, asn: int | None) -> str | None:
+    if read_file is None:
+        problems.error(key, "cannot be read here: no project directory to read it from")
+        return None
+    try:
+        text = read_file(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.error(key, f"cannot read '{path}': {exc}")
+        return None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        problems.error(key, f"'{path}' is not valid JSON: {exc}")
+        return None
+    if not isinstance(document, dict):
+        problems.error(key, f"'{path}' must hold a JSON object, not {v.type_name(document)}")
+        return None
+    bad_leaf = _first_non_string_leaf(document, "")
+    if bad_leaf is not None:
+        problems.error(
+            key,
+            f"'{path}' has a non-string value at {bad_leaf}; EdgeOS expects every leaf as a "
+            'string and multi-values as lists of strings (write "64512", not 64512)',
+        )
+        return None
+    bgp = document.get("protocols", {}).get("bgp") if isinstance(document.get("protocols"), dict) else None
+    if isinstance(bgp, dict) and asn is not None:
+        others = sorted(str(a) for a in bgp if str(a) != str(asn))
+        if others:
+            problems.error(
+                key,
+                f"'{path}' already has a BGP instance under AS {', '.join(others)}, but "
+                f"gateway.asn is {asn}; a router runs one BGP instance: set gateway.asn to "
+                f"{others[0]} or remove that instance from the file",
+            )
+            return None
+    return json.dumps(document, sort_keys=True, separators=(",", ":"))
+
+
+def _first_non_string_leaf(node: Any, path: str) -> str | None:
+    if isinstance(node, dict):
+        for name, child in node.items():
+            found = _first_non_string_leaf(child, f"{path}.{name}" if path else str(name))
+            if found is not None:
+                return found
+        return None
+    if isinstance(node, list):
+        return next((f"{path}[{i}]" for i, item in enumerate(node) if not isinstance(item, str)), None)
+    return None if isinstance(node, str) else path or "the top level"
+
+
+def _services(raw: Any, problems: Problems) -> tuple[Service, ...] | None:
+    key = key_path("services")
+    items = v.sequence(raw, key, problems)
+    if items is None:
+        return None
+    parsed = [_service(item, key_path("services", i), problems) for i, item in enumerate(items)]
+    if None in parsed:
+        return None
+    return tuple(s for s in parsed if s is not None)
+
+
+def _service(raw: Any, key: str, problems: Problems) -> Service | None:
+    data = v.mapping(
+        raw,
+        key,
+        problems,
+        required=("name",),
+        optional=(
+            "namespace",
+            "serviceName",
+            "existing",
+            "address",
+            "pool",
+            "aliases",
+            "externalTrafficPolicy",
+            "sharedIP",
+            "ports",
+            "selector",
+            "scheme",
+        ),
+    )
+    if data is None:
+        return None
+    name = v.dns_label(data.get("name"), f"{key}.name", problems, what="a host name label")
+    namespace = v.dns_label(data.get("namespace", "default"), f"{key}.namespace", problems, what="a namespace name")
+    service_name = (
+        v.kubernetes_service_name(data.get("serviceName", name or ""), f"{key}.serviceName", problems)
+        if name or "serviceName" in data
+        else None
+    )
+    existing = v.boolean(data.get("existing", False), f"{key}.existing", problems)
+    address = v.ipv4(data["address"], f"{key}.address", problems) if data.get("address") is not None else None
+    pool = v.dns_label(data["pool"], f"{key}.pool", problems, what="a pool name") if "pool" in data else None
+    alias_items = v.sequence(data.get("aliases", []), f"{key}.aliases", problems)
+    aliases = (
+        [v.dns_name(a, f"{key}.aliases[{i}]", problems) for i, a in enumerate(alias_items)]
+        if alias_items is not None
+        else None
+    )
+    policy_text = (
+        v.choice(data["externalTrafficPolicy"], f"{key}.externalTrafficPolicy", problems, ("Cluster", "Local"))
+        if "externalTrafficPolicy" in data
+        else None
+    )
+    shared = v.string(data["sharedIP"], f"{key}.sharedIP", problems) if "sharedIP" in data else None
+    ports: tuple[ServicePort, ...] | None = ()
+    selector: tuple[tuple[str, str], ...] | None = ()
+    if existing:
+        for option in ("ports", "selector"):
+            if option in data:
+                problems.error(
+                    f"{key}.{option}",
+                    "an existing Service keeps its own ports and selector; remove this key or set existing: false",
+                )
+                ports = None
+    elif existing is False:
+        if not data.get("ports"):
+            problems.error(f"{key}.ports", "is required for a Service this program creates (existing: false)")
+            ports = None
+        else:
+            ports = _ports(data["ports"], f"{key}.ports", problems)
+        if not data.get("selector"):
+            problems.error(f"{key}.selector", "is required for a Service this program creates (existing: false)")
+            selector = None
+        else:
+            selector = v.labels(data["selector"], f"{key}.selector", problems)
+    first_port = ports[0].port if ports else None
+    scheme = v.choice(
+        data.get("scheme", "https" if first_port == 443 else "http"), f"{key}.scheme", problems, ("http", "https")
+    )
+    if (
+        None in (name, namespace, service_name, existing, aliases, ports, selector, scheme)
+        or (data.get("address") is not None and address is None)
+        or ("pool" in data and pool is None)
+        or ("externalTrafficPolicy" in data and policy_text is None)
+        or ("sharedIP" in data and shared is None)
+    ):
+        return None
+    assert name and namespace and service_name and aliases is not None and ports is not None
+    assert selector is not None and scheme is not None
+    return Service(
+        name=name,
+        namespace=namespace,
+        service_name=service_name,
+        existing=bool(existing),
+        address=address,
+        pool=pool,
+        aliases=tuple(a for a in aliases if a is not None),
+        external_traffic_policy=TrafficPolicy(policy_text) if policy_text else None,
+        shared_ip_key=shared,
+        ports=ports,
+        selector=selector,
+        scheme=scheme,
+    )
+
+
+def _ports(raw: Any, key: str, problems: Problems) -> tuple[ServicePort, ...] | None:
+    items = v.sequence(raw, key, problems, allow_empty=False)
+    if items is None:
+        return None
+    ports = []
+    ok = True
+    for index, item in enumerate(items):
+        item_key = f"{key}[{index}]"
+        data = v.mapping(item, item_key, problems, required=("port",), optional=("targetPort", "protocol", "name"))
+        if data is None:
+            ok = False
+            continue
+        port = (
+            v.integer(data.get("port"), f"{item_key}.port", problems, 1, 65535)
+            if data.get("port") is not None
+            else None
+        )
+        target: int | str | None
+        raw_target = data.get("targetPort", port)
+        if isinstance(raw_target, str) and not raw_target.isdigit():
+            target = v.dns_label(raw_target, f"{item_key}.targetPort", problems, what="a port name")
+        else:
+            target = (
+                v.integer(raw_target, f"{item_key}.targetPort", problems, 1, 65535) if raw_target is not None else None
+            )
+        protocol = v.choice(data.get("protocol", "TCP"), f"{item_key}.protocol", problems, ("TCP", "UDP", "SCTP"))
+        port_name = (
+            v.dns_label(data["name"], f"{item_key}.name", problems, what="a port name") if "name" in data else None
+        )
+        if port is None or target is None or protocol is None or ("name" in data and port_name is None):
+            ok = False
+            continue
+        ports.append(ServicePort(port=port, target_port=target, protocol=protocol, name=port_name))
+    if ok and len(ports) > 1:
+        for index, port_item in enumerate(ports):
+            if port_item.name is None:
+                problems.error(f"{key}[{index}].name", "is required when a Service has more than one port")
+                ok = False
+    _no_duplicates([(f"{p.port}/{p.protocol}", f"{key}[{i}].port") for i, p in enumerate(ports)], "port", problems)
+    _no_duplicates([(p.name, f"{key}[{i}].name") for i, p in enumerate(ports) if p.name], "port name", problems)
+    return tuple(ports) if ok else None
+
+
+# --- checks across sections ---------------------------------------------------------------
+
+
+def _check_lab(lab: Lab, problems: Problems) -> None:
+    _check_pools(lab, problems)
+    _check_session(lab, problems)
+    _check_services(lab, problems)
+    if lab.gateway.base_config_json is not None:
+        from components.renderers.usg_gateway import base_config_conflicts
+
+        for conflict in base_config_conflicts(lab):
+            problems.error(key_path("gateway", "baseConfigFile"), conflict)
+
+
+def _check_pools(lab: Lab, problems: Problems) -> None:
+    pools = lab.metallb.pools
+    subnet = lab.node_subnet
+    ranges = [(i, j, r) for i, pool in enumerate(pools) for j, r in enumerate(pool.ranges)]
+    for (i, j, a), (k, _, b) in itertools.combinations(ranges, 2):
+        if a.overlaps(b):
+            where = "within the same pool" if i == k else f"with pool '{pools[k].name}' ({b.text})"
+            problems.error(
+                key_path("metallb", "pools", i, "addresses", j),
+                f"{a.text} overlaps {where}" + ("" if i != k else f" ({b.text})") + "; pools must not share addresses",
+            )
+    reserved: list[tuple[IPv4Address, str]] = [(n.address, f"node {n.name}'s address") for n in lab.nodes] + [
+        (lab.gateway.peer_address, "the gateway's peerAddress")
+    ]
+    if lab.gateway.router_id != lab.gateway.peer_address:
+        reserved.append((lab.gateway.router_id, "the gateway's routerId"))
+    for i, pool in enumerate(pools):
+        for j, address_range in enumerate(pool.ranges):
+            range_key = key_path("metallb", "pools", i, "addresses", j)
+            for address, what in reserved:
+                if address in address_range:
+                    problems.error(range_key, f"{address_range.text} contains {address}, {what}")
+            if pool.protocol is Protocol.LAYER2:
+                if not address_range.within(subnet):
+                    problems.error(
+                        range_key,
+                        f"layer2 pool range {address_range.text} must lie inside the nodes' subnet "
+                        f"{subnet} (layer2 answers ARP on the nodes' LAN)",
+                    )
+                for edge, what in ((subnet.network_address, "network"), (subnet.broadcast_address, "broadcast")):
+                    if edge in address_range and subnet.prefixlen < 31:
+                        problems.error(
+                            range_key, f"{address_range.text} contains {edge}, the {what} address of {subnet}"
+                        )
+            elif address_range.touches(subnet):
+                problems.error(
+                    range_key,
+                    f"bgp pool range {address_range.text} must lie outside the nodes' subnet {subnet} "
+                    "(routes to it point at the nodes; use a layer2 pool for addresses on their LAN)",
+                )
+        if pool.local_pref is not None and lab.ebgp:
+            problems.error(
+                key_path("metallb", "pools", i, "localPref"),
+                f"localPref is only sent to iBGP peers, but metallb.asn {lab.metallb.asn} and "
+                f"gateway.asn {lab.gateway.asn} differ (eBGP)",
+            )
+
+
+def _check_session(lab: Lab, problems: Problems) -> None:
+    bgp, metallb, gateway = lab.bgp, lab.metallb, lab.gateway
+    for index, node in enumerate(lab.nodes):
+        if node.address == gateway.peer_address:
+            problems.error(key_path("nodes", index, "address"), f"{node.address} is also gateway.peerAddress")
+    if lab.has_bgp_pools and not lab.peering_nodes:
+        problems.error(
+            key_path("bgp", "nodeSelectors"), "selects no configured node: nothing would peer with the gateway"
+        )
+    if bgp.hold_time_s is not None:
+        hold_key = key_path("bgp", "holdTime")
+        if 0 < bgp.hold_time_s < 3:
+            problems.error(hold_key, f"{bgp.hold_time_s}s: MetalLB accepts 0 (no keepalives) or at least 3s")
+        elif gateway.kind is GatewayKind.USG and (0 < bgp.hold_time_s < 4 or bgp.hold_time_s > 65535):
+            problems.error(hold_key, f"{bgp.hold_time_s}s: a USG accepts a hold time of 0 or 4-65535 seconds")
+        elif bgp.hold_time_s > 65535:
+            problems.error(hold_key, f"{bgp.hold_time_s}s: BGP hold time is at most 65535 seconds")
+    if bgp.keepalive_time_s is not None:
+        keep_key = key_path("bgp", "keepaliveTime")
+        if bgp.hold_time_s is None:
+            problems.error(keep_key, "needs bgp.holdTime too (MetalLB requires both)")
+        elif bgp.hold_time_s and bgp.keepalive_time_s >= bgp.hold_time_s:
+            problems.error(keep_key, f"{bgp.keepalive_time_s}s must be shorter than holdTime ({bgp.hold_time_s}s)")
+    native = metallb.mode is SpeakerMode.NATIVE
+    if bgp.ebgp_multihop and native:
+        problems.error(
+            key_path("bgp", "ebgpMultiHop"),
+            "is an FRR-mode feature (native MetalLB always allows multihop); set metallb.mode to frr"
+            + (" or frr-k8s" if metallb.version.supports_frr_k8s else ""),
+        )
+    if bgp.bfd is not None and native:
+        problems.error(key_path("bgp", "bfd"), "BFD needs MetalLB's FRR mode; set metallb.mode to frr or frr-k8s")
+    if bgp.bfd is not None and metallb.version.uses_configmap and metallb.mode is not SpeakerMode.FRR:
+        problems.error(key_path("bgp", "bfd"), "BFD needs MetalLB's FRR mode")
+    if bgp.peer_port != 179 and gateway.kind is GatewayKind.USG:
+        problems.error(key_path("bgp", "peerPort"), "a USG's BGP listens on port 179 only; remove peerPort")
+
+
+def _check_services(lab: Lab, problems: Problems) -> None:
+    pools = {p.name: p for p in lab.metallb.pools}
+    domain = lab.gateway.dns_domain
+    names: dict[str, str] = {}
+    k8s_names: dict[tuple[str, str], str] = {}
+    addresses: dict[IPv4Address, list[int]] = {}
+    for index, service in enumerate(lab.services):
+        key = key_path("services", index)
+        if service.name in [s.name for s in lab.services[:index]]:
+            problems.error(f"{key}.name", f"duplicate service name '{service.name}'")
+        k8s = (service.namespace, service.service_name)
+        if k8s in k8s_names:
+            problems.error(
+                f"{key}.serviceName",
+                f"Service {service.namespace}/{service.service_name} is already configured by {k8s_names[k8s]}",
+            )
+        k8s_names.setdefault(k8s, key)
+        for name_key, host in [(f"{key}.name", service.hostname(domain)), (f"{key}.name", service.name)] + [
+            (f"{key}.aliases[{i}]", alias) for i, alias in enumerate(service.aliases)
+        ]:
+            if host in names and names[host] != f"{key}.name":
+                problems.error(name_key, f"host name '{host}' is already used by {names[host]}")
+            elif host in names and name_key != f"{key}.name":
+                problems.error(name_key, f"host name '{host}' is already this service's name")
+            names.setdefault(host, name_key)
+        if len(service.hostname(domain)) > 253:
+            problems.error(f"{key}.name", f"host name {service.hostname(domain)} is longer than 253 characters")
+        chosen = None
+        if service.pool is not None:
+            chosen = pools.get(service.pool)
+            if chosen is None:
+                problems.error(
+                    f"{key}.pool",
+                    f"no pool named '{service.pool}'; pools: {', '.join(sorted(pools))}",
+                )
+        if service.address is not None:
+            candidates = [chosen] if chosen else list(pools.values())
+            if (service.pool is None or chosen is not None) and not any(service.address in p for p in candidates if p):
+                where = f"pool '{chosen.name}'" if chosen else "every pool"
+                problems.error(f"{key}.address", f"{service.address} is outside {where}")
+            addresses.setdefault(service.address, []).append(index)
+        elif chosen is None and service.pool is None and not any(p.auto_assign for p in pools.values()):
+            problems.error(
+                f"{key}.address",
+                "no pool assigns addresses automatically (autoAssign: false everywhere); "
+                "pin an address or choose a pool",
+            )
+    for address, users in addresses.items():
+        if len(users) < 2:
+            continue
+        keys = {lab.services[i].shared_ip_key for i in users}
+        if None in keys or len(keys) > 1:
+            for i in users[1:]:
+                problems.error(
+                    key_path("services", i, "address"),
+                    f"{address} is also pinned by {key_path('services', users[0])}; to share one address, "
+                    "give every such service the same sharedIP key",
+                )
+            continue
+        seen: dict[tuple[int, str], int] = {}
+        for i in users:
+            for port in lab.services[i].ports:
+                other = seen.setdefault((port.port, port.protocol), i)
+                if other != i:
+                    problems.error(
+                        key_path("services", i, "ports"),
+                        f"shares {address} with {key_path('services', other)} but both use {port.port}/{port.protocol}",
+                    )
+
+
+def _no_duplicates(items: list[tuple[str, str]], what: str, problems: Problems) -> None:
+    seen: dict[str, str] = {}
+    for value, key in items:
+        if value in seen:
+            problems.error(key, f"duplicate {what} '{value}' (also at {seen[value]})")
+        seen.setdefault(value, key)

@@ -1,0 +1,71 @@
+"""Read a stack's config the way Pulumi would, without the Pulumi CLI: project defaults from
+``Pulumi.yaml``, then the stack file's values (an object value replaces a default whole).
+
+Encrypted values (``secure: v1:…``) stay encrypted: the model marks them as unknown secrets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import NAMESPACE, ConfigError, Problem
+
+
+def _project_key(name: str, project: str) -> str | None:
+    """The key within this project's namespace, or None for another namespace's key."""
+    namespace, sep, rest = str(name).partition(":")
+    if not sep:
+        return str(name) if project == NAMESPACE else None
+    return rest if namespace == NAMESPACE else None
+
+
+def _load_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError([Problem(str(path), f"cannot read: {exc.strerror or exc}")]) from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError([Problem(str(path), f"is not valid YAML: {exc}")]) from exc
+
+
+def _config_section(document: Any, path: Path) -> Mapping[str, Any]:
+    if document is None:
+        return {}
+    if not isinstance(document, Mapping):
+        raise ConfigError([Problem(str(path), "must be a YAML mapping")])
+    section = document.get("config") or {}
+    if not isinstance(section, Mapping):
+        raise ConfigError([Problem(f"{path}: config", "must be a mapping of key: value")])
+    return section
+
+
+def project_defaults(project_file: Path) -> dict[str, Any]:
+    """Defaults declared in ``Pulumi.yaml`` under ``config:`` (``default:`` or ``value:``)."""
+    document = _load_yaml(project_file)
+    project = str(document.get("name", NAMESPACE)) if isinstance(document, Mapping) else NAMESPACE
+    defaults: dict[str, Any] = {}
+    for name, declaration in _config_section(document, project_file).items():
+        key = _project_key(name, project)
+        if key is None:
+            continue
+        if isinstance(declaration, Mapping) and ({"default", "value"} & set(declaration)):
+            defaults[key] = declaration.get("value", declaration.get("default"))
+        elif not isinstance(declaration, Mapping) or "type" not in declaration:
+            defaults[key] = declaration
+    return defaults
+
+
+def read_stack_config(stack_file: Path, project_file: Path | None = None) -> dict[str, Any]:
+    """The project's config keys (without the ``metallb-unifi:`` prefix) for one stack."""
+    if project_file is None:
+        project_file = stack_file.parent / "Pulumi.yaml"
+    raw = project_defaults(project_file) if project_file.exists() else {}
+    for name, value in _config_section(_load_yaml(stack_file), stack_file).items():
+        key = _project_key(name, NAMESPACE)
+        if key is not None:
+            raw[key] = value
+    return raw

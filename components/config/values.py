@@ -1,0 +1,273 @@
+"""Parsers of single config values. Each reports problems under the key it was given and
+returns None when the value is unusable, so parsing goes on and every problem is reported."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from ipaddress import AddressValueError, IPv4Address, IPv4Network, NetmaskValueError
+from typing import Any
+
+from .errors import Problems
+from .model import AddressRange
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_RFC1035_LABEL = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
+_LABEL_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")
+_DURATION_PART = re.compile(r"(\d+)(h|m|s)")
+
+
+def type_name(value: object) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
+
+
+def mapping(
+    value: Any,
+    key: str,
+    problems: Problems,
+    *,
+    required: tuple[str, ...] = (),
+    optional: tuple[str, ...] = (),
+) -> dict[str, Any] | None:
+    """An object with exactly the allowed keys; unknown keys are errors (with a suggestion)."""
+    if not isinstance(value, Mapping):
+        problems.error(key, f"must be an object, got {type_name(value)}")
+        return None
+    allowed = (*required, *optional)
+    for name in value:
+        if name not in allowed:
+            close = difflib.get_close_matches(str(name), allowed, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            problems.error(
+                f"{key}.{name}",
+                f"unknown key; {hint}allowed keys: {', '.join(sorted(allowed))}",
+            )
+    for name in required:
+        if name not in value or value[name] is None:
+            problems.error(f"{key}.{name}", "is required but missing")
+    return dict(value)
+
+
+def sequence(value: Any, key: str, problems: Problems, *, allow_empty: bool = True) -> list[Any] | None:
+    if not isinstance(value, list):
+        problems.error(key, f"must be a list, got {type_name(value)}")
+        return None
+    if not value and not allow_empty:
+        problems.error(key, "must not be empty")
+        return None
+    return value
+
+
+def string(value: Any, key: str, problems: Problems) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        problems.error(key, f"must be a non-empty string, got {type_name(value)}")
+        return None
+    return value.strip()
+
+
+def boolean(value: Any, key: str, problems: Problems) -> bool | None:
+    if not isinstance(value, bool):
+        problems.error(key, f"must be true or false, got {type_name(value)}")
+        return None
+    return value
+
+
+def integer(value: Any, key: str, problems: Problems, low: int, high: int, what: str = "") -> int | None:
+    """A whole number in [low, high]. Integral floats are accepted (JSON tools produce them)."""
+    number: int | None = None
+    if isinstance(value, bool):
+        number = None
+    elif isinstance(value, int):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())
+    if number is None:
+        problems.error(key, f"must be a whole number{what}, got {type_name(value)} {value!r}")
+        return None
+    if not low <= number <= high:
+        problems.error(key, f"{number} is out of range: allowed {low}..{high}{what}")
+        return None
+    return number
+
+
+def asn(value: Any, key: str, problems: Problems) -> int | None:
+    number = integer(value, key, problems, 1, 4294967295, " (an AS number)")
+    if number is not None and not (64512 <= number <= 65534 or 4200000000 <= number <= 4294967294):
+        problems.warn(
+            key,
+            f"AS {number} is not a private AS number (64512-65534 or 4200000000-4294967294); "
+            "a home lab normally uses a private one",
+        )
+    return number
+
+
+def ipv4(value: Any, key: str, problems: Problems) -> IPv4Address | None:
+    if not isinstance(value, str):
+        problems.error(key, f"must be an IPv4 address like 192.168.1.1, got {type_name(value)}")
+        return None
+    try:
+        return IPv4Address(value.strip())
+    except AddressValueError:
+        problems.error(key, f"'{value}' is not an IPv4 address (expected e.g. 192.168.1.1)")
+        return None
+
+
+def ipv4_network(value: Any, key: str, problems: Problems) -> IPv4Network | None:
+    if not isinstance(value, str) or "/" not in value:
+        problems.error(key, f"must be an IPv4 network in CIDR form like 10.10.0.0/24, got {value!r}")
+        return None
+    try:
+        return IPv4Network(value.strip(), strict=True)
+    except ValueError as exc:
+        try:
+            loose = IPv4Network(value.strip(), strict=False)
+        except (AddressValueError, NetmaskValueError, ValueError):
+            problems.error(key, f"'{value}' is not an IPv4 CIDR network ({exc})")
+            return None
+        problems.error(key, f"'{value}' has host bits set; did you mean {loose}?")
+        return None
+
+
+def address_range(value: Any, key: str, problems: Problems) -> AddressRange | None:
+    """A CIDR prefix (10.10.10.0/24) or an inclusive range (10.10.10.10-10.10.10.250)."""
+    if not isinstance(value, str):
+        problems.error(key, f"must be a CIDR or a range 'first-last', got {type_name(value)}")
+        return None
+    text = value.strip()
+    if "-" in text:
+        first_text, _, last_text = (part.strip() for part in text.partition("-"))
+        try:
+            first, last = IPv4Address(first_text), IPv4Address(last_text)
+        except AddressValueError:
+            problems.error(key, f"'{value}' is not a range of two IPv4 addresses 'first-last'")
+            return None
+        if first > last:
+            problems.error(key, f"'{value}' is backwards: {first} comes after {last}")
+            return None
+        return AddressRange(f"{first}-{last}", first, last)
+    if "/" in text:
+        network = ipv4_network(text, key, problems)
+        if network is None:
+            return None
+        return AddressRange(str(network), network.network_address, network.broadcast_address)
+    problems.error(
+        key,
+        f"'{value}' is neither a CIDR nor a range; a single address is written {text}/32",
+    )
+    return None
+
+
+def duration_seconds(value: Any, key: str, problems: Problems) -> int | None:
+    """Whole seconds, written as a number or a Go duration of h/m/s units ("90s", "1m30s")."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return integer(value, key, problems, 0, 65535, " of seconds")
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isdigit():
+            return int(text)
+        if text and _DURATION_PART.sub("", text) == "":
+            factor = {"h": 3600, "m": 60, "s": 1}
+            return sum(int(n) * factor[unit] for n, unit in _DURATION_PART.findall(text))
+    problems.error(key, f"must be a duration in whole seconds like 90s, 1m30s or 90, got {value!r}")
+    return None
+
+
+def dns_label(value: Any, key: str, problems: Problems, *, what: str = "a DNS label") -> str | None:
+    text = string(value, key, problems)
+    if text is None:
+        return None
+    if not _DNS_LABEL.match(text):
+        problems.error(
+            key,
+            f"'{text}' is not {what}: 1-63 lowercase letters, digits or '-', "
+            "starting and ending with a letter or digit",
+        )
+        return None
+    return text
+
+
+def dns_name(value: Any, key: str, problems: Problems) -> str | None:
+    """One or more DNS labels separated by dots (e.g. ``service`` or ``lab.example``)."""
+    text = string(value, key, problems)
+    if text is None:
+        return None
+    labels = text.split(".")
+    if len(text) > 253 or not all(_DNS_LABEL.match(label) for label in labels):
+        problems.error(
+            key,
+            f"'{text}' is not a DNS name: dot-separated labels of 1-63 lowercase letters, "
+            "digits or '-', each starting and ending with a letter or digit",
+        )
+        return None
+    return text
+
+
+def kubernetes_service_name(value: Any, key: str, problems: Problems) -> str | None:
+    text = string(value, key, problems)
+    if text is None:
+        return None
+    if not _RFC1035_LABEL.match(text):
+        problems.error(
+            key,
+            f"'{text}' is not a valid Kubernetes Service name: 1-63 lowercase letters, digits "
+            "or '-', starting with a letter and ending with a letter or digit",
+        )
+        return None
+    return text
+
+
+def label_key(value: Any, key: str, problems: Problems) -> str | None:
+    text = string(value, key, problems)
+    if text is None:
+        return None
+    prefix, _, name = text.rpartition("/")
+    prefix_ok = not prefix or (len(prefix) <= 253 and all(_DNS_LABEL.match(part) for part in prefix.split(".")))
+    if not prefix_ok or not _LABEL_NAME.match(name):
+        problems.error(key, f"'{text}' is not a valid Kubernetes label key ([prefix/]name)")
+        return None
+    return text
+
+
+def label_value(value: Any, key: str, problems: Problems) -> str | None:
+    if isinstance(value, (bool, int, float)):
+        problems.error(key, f"label values are strings; quote {value!r}")
+        return None
+    if not isinstance(value, str) or (value and not _LABEL_NAME.match(value)):
+        problems.error(key, f"{value!r} is not a valid Kubernetes label value")
+        return None
+    return value
+
+
+def labels(value: Any, key: str, problems: Problems) -> tuple[tuple[str, str], ...] | None:
+    if not isinstance(value, Mapping):
+        problems.error(key, f"must be an object of label: value, got {type_name(value)}")
+        return None
+    result = []
+    for name, label in value.items():
+        parsed_key = label_key(name, f"{key}.{name}", problems)
+        parsed_value = label_value(label, f"{key}.{name}", problems)
+        if parsed_key is not None and parsed_value is not None:
+            result.append((parsed_key, parsed_value))
+    return tuple(sorted(result))
+
+
+def choice(value: Any, key: str, problems: Problems, allowed: tuple[str, ...]) -> str | None:
+    if value not in allowed:
+        problems.error(key, f"{value!r} is not allowed; choose one of: {', '.join(allowed)}")
+        return None
+    return str(value)
