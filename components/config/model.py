@@ -106,7 +106,6 @@ class BgpSession:
     password: Secret | None = None
     hold_time_s: int | None = None
     keepalive_time_s: int | None = None
-    peer_port: int = 179
     node_selectors: tuple[LabelSelector, ...] = ()  # empty: every node peers
     ebgp_multihop: bool = False  # FRR modes only
     bfd: BfdProfile | None = None  # FRR modes only

@@ -3,11 +3,12 @@ validated :class:`Lab`, reporting every problem at once as a :class:`ConfigError
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import json
 import string as _string
 from collections.abc import Callable, Mapping
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, summarize_address_range
 from typing import Any
 
 from . import values as v
@@ -47,8 +48,11 @@ def parse_lab(raw: Mapping[str, Any], *, read_file: ReadFile | None = None) -> L
     problems = Problems()
     for name in raw:
         if name not in REQUIRED_KEYS + OPTIONAL_KEYS:
-            allowed = ", ".join(f"metallb-unifi:{k}" for k in REQUIRED_KEYS + OPTIONAL_KEYS)
-            problems.error(key_path(str(name)), f"unknown key; allowed keys: {allowed}")
+            known = REQUIRED_KEYS + OPTIONAL_KEYS
+            close = difflib.get_close_matches(str(name), known, n=1)
+            hint = f"did you mean 'metallb-unifi:{close[0]}'? " if close else ""
+            allowed = ", ".join(f"metallb-unifi:{k}" for k in known)
+            problems.error(key_path(str(name)), f"unknown key; {hint}allowed keys: {allowed}")
     for name in REQUIRED_KEYS:
         if raw.get(name) is None:
             problems.error(key_path(name), "is required but missing")
@@ -152,7 +156,7 @@ def _metallb(raw: Any, problems: Problems) -> MetalLB | None:
             if version is None:
                 problems.error(
                     f"{key}.version",
-                    f"'{text}' is not a supported MetalLB release; supported: {supported_versions_text()}",
+                    f"{v.show(text)} is not a supported MetalLB release; supported: {supported_versions_text()}",
                 )
     asn = v.asn(data["asn"], f"{key}.asn", problems) if data.get("asn") is not None else None
     mode_text = v.choice(data.get("mode", "native"), f"{key}.mode", problems, tuple(m.value for m in SpeakerMode))
@@ -212,12 +216,12 @@ def _pool(raw: Any, key: str, problems: Problems) -> Pool | None:
             if option in data:
                 problems.error(f"{key}.{option}", "only applies to bgp pools, this pool is layer2")
     aggregation = (
-        v.integer(data["aggregationLength"], f"{key}.aggregationLength", problems, 0, 32)
+        v.integer(data["aggregationLength"], f"{key}.aggregationLength", problems, 1, 32)
         if "aggregationLength" in data
         else None
     )
     local_pref = (
-        v.integer(data["localPref"], f"{key}.localPref", problems, 0, 4294967295) if "localPref" in data else None
+        v.integer(data["localPref"], f"{key}.localPref", problems, 0, 2147483647) if "localPref" in data else None
     )
     communities = _communities(data.get("communities", []), f"{key}.communities", problems)
     if None in (name, protocol, ranges, auto_assign, avoid_buggy, communities):
@@ -244,12 +248,12 @@ def _communities(raw: Any, key: str, problems: Problems) -> tuple[str, ...] | No
     result = []
     for index, item in enumerate(items):
         parts = item.split(":") if isinstance(item, str) else []
-        if len(parts) == 2 and all(p.isdigit() and int(p) <= 65535 for p in parts):
+        if len(parts) == 2 and all(v.is_digits(p) and int(p) <= 65535 for p in parts):
             result.append(f"{int(parts[0])}:{int(parts[1])}")
         else:
             problems.error(
                 f"{key}[{index}]",
-                f"{item!r} is not a BGP community; write it as two numbers 0-65535, e.g. 64512:100",
+                f"{v.show(item)} is not a BGP community; write it as two numbers 0-65535, e.g. 64512:100",
             )
             return None
     return tuple(result)
@@ -265,7 +269,6 @@ def _bgp(raw: Any, problems: Problems) -> BgpSession | None:
             "password",
             "holdTime",
             "keepaliveTime",
-            "peerPort",
             "nodeSelectors",
             "ebgpMultiHop",
             "bfd",
@@ -285,19 +288,17 @@ def _bgp(raw: Any, problems: Problems) -> BgpSession | None:
     if data.get("keepaliveTime") is not None:
         keepalive = v.duration_seconds(data["keepaliveTime"], f"{key}.keepaliveTime", problems)
         ok = ok and keepalive is not None
-    port = v.integer(data.get("peerPort", 179), f"{key}.peerPort", problems, 1, 65535)
     multihop = v.boolean(data.get("ebgpMultiHop", False), f"{key}.ebgpMultiHop", problems)
     selectors = _selectors(data.get("nodeSelectors", []), f"{key}.nodeSelectors", problems)
     bfd = _bfd(data["bfd"], f"{key}.bfd", problems) if data.get("bfd") is not None else None
     if data.get("bfd") is not None and bfd is None:
         ok = False
-    if not ok or port is None or multihop is None or selectors is None:
+    if not ok or multihop is None or selectors is None:
         return None
     return BgpSession(
         password=password,
         hold_time_s=hold,
         keepalive_time_s=keepalive,
-        peer_port=port,
         node_selectors=selectors,
         ebgp_multihop=multihop,
         bfd=bfd,
@@ -486,6 +487,9 @@ def _base_config(path: str, key: str, problems: Problems, read_file: ReadFile | 
     except json.JSONDecodeError as exc:
         problems.error(key, f"'{path}' is not valid JSON: {exc}")
         return None
+    except RecursionError:
+        problems.error(key, f"'{path}' is nested too deeply to be a config.gateway.json")
+        return None
     if not isinstance(document, dict):
         problems.error(key, f"'{path}' must hold a JSON object, not {v.type_name(document)}")
         return None
@@ -511,10 +515,16 @@ def _base_config(path: str, key: str, problems: Problems, read_file: ReadFile | 
     return json.dumps(document, sort_keys=True, separators=(",", ":"))
 
 
-def _first_non_string_leaf(node: Any, path: str) -> str | None:
+# EdgeOS config trees are a handful of levels deep; far deeper is not a gateway config.
+_MAX_BASE_DEPTH = 32
+
+
+def _first_non_string_leaf(node: Any, path: str, depth: int = 0) -> str | None:
+    if depth > _MAX_BASE_DEPTH:
+        return f"{path} (nested more than {_MAX_BASE_DEPTH} levels deep)"
     if isinstance(node, dict):
         for name, child in node.items():
-            found = _first_non_string_leaf(child, f"{path}.{name}" if path else str(name))
+            found = _first_non_string_leaf(child, f"{path}.{name}" if path else str(name), depth + 1)
             if found is not None:
                 return found
         return None
@@ -648,7 +658,7 @@ def _ports(raw: Any, key: str, problems: Problems) -> tuple[ServicePort, ...] | 
         )
         target: int | str | None
         raw_target = data.get("targetPort", port)
-        if isinstance(raw_target, str) and not raw_target.isdigit():
+        if isinstance(raw_target, str) and not v.is_digits(raw_target):
             target = v.dns_label(raw_target, f"{item_key}.targetPort", problems, what="a port name")
         else:
             target = (
@@ -726,6 +736,18 @@ def _check_pools(lab: Lab, problems: Problems) -> None:
                     f"bgp pool range {address_range.text} must lie outside the nodes' subnet {subnet} "
                     "(routes to it point at the nodes; use a layer2 pool for addresses on their LAN)",
                 )
+        if pool.aggregation_length is not None:
+            for address_range in pool.ranges:
+                # MetalLB refuses an aggregation shorter than the widest CIDR block of a
+                # pool's range (its "lowest mask"): it would announce addresses beyond it.
+                blocks = summarize_address_range(address_range.first, address_range.last)
+                widest = min(block.prefixlen for block in blocks)
+                if pool.aggregation_length < widest:
+                    problems.error(
+                        key_path("metallb", "pools", i, "aggregationLength"),
+                        f"/{pool.aggregation_length} is shorter than the /{widest} block of "
+                        f"{address_range.text}; MetalLB requires at least /{widest} for this pool",
+                    )
         if pool.local_pref is not None and lab.ebgp:
             problems.error(
                 key_path("metallb", "pools", i, "localPref"),
@@ -754,9 +776,11 @@ def _check_session(lab: Lab, problems: Problems) -> None:
     if bgp.keepalive_time_s is not None:
         keep_key = key_path("bgp", "keepaliveTime")
         if bgp.hold_time_s is None:
-            problems.error(keep_key, "needs bgp.holdTime too (MetalLB requires both)")
-        elif bgp.hold_time_s and bgp.keepalive_time_s >= bgp.hold_time_s:
-            problems.error(keep_key, f"{bgp.keepalive_time_s}s must be shorter than holdTime ({bgp.hold_time_s}s)")
+            problems.error(keep_key, "needs bgp.holdTime too, so that both sides use the same timers")
+        elif bgp.keepalive_time_s > bgp.hold_time_s:
+            problems.error(
+                keep_key, f"{bgp.keepalive_time_s}s is longer than holdTime ({bgp.hold_time_s}s); MetalLB refuses that"
+            )
     native = metallb.mode is SpeakerMode.NATIVE
     if bgp.ebgp_multihop and native:
         problems.error(
@@ -764,12 +788,21 @@ def _check_session(lab: Lab, problems: Problems) -> None:
             "is an FRR-mode feature (native MetalLB always allows multihop); set metallb.mode to frr"
             + (" or frr-k8s" if metallb.version.supports_frr_k8s else ""),
         )
+    if bgp.keepalive_time_s is not None and native:
+        problems.error(
+            key_path("bgp", "keepaliveTime"),
+            "native MetalLB refuses keepalive-time (FRR modes only); remove it (keepalives follow hold time / 3) "
+            "or set metallb.mode to frr" + (" or frr-k8s" if metallb.version.supports_frr_k8s else ""),
+        )
+    if bgp.ebgp_multihop and not lab.ebgp:
+        problems.error(
+            key_path("bgp", "ebgpMultiHop"),
+            f"only applies to eBGP, but metallb.asn and gateway.asn are both {metallb.asn} (iBGP); MetalLB refuses it",
+        )
     if bgp.bfd is not None and native:
         problems.error(key_path("bgp", "bfd"), "BFD needs MetalLB's FRR mode; set metallb.mode to frr or frr-k8s")
-    if bgp.bfd is not None and metallb.version.uses_configmap and metallb.mode is not SpeakerMode.FRR:
-        problems.error(key_path("bgp", "bfd"), "BFD needs MetalLB's FRR mode")
-    if bgp.peer_port != 179 and gateway.kind is GatewayKind.USG:
-        problems.error(key_path("bgp", "peerPort"), "a USG's BGP listens on port 179 only; remove peerPort")
+    if bgp.bfd is not None and gateway.kind is GatewayKind.USG:
+        problems.error(key_path("bgp", "bfd"), "a USG has no BFD for BGP; unifi-os gateways only")
 
 
 def _check_services(lab: Lab, problems: Problems) -> None:
@@ -812,6 +845,13 @@ def _check_services(lab: Lab, problems: Problems) -> None:
             if (service.pool is None or chosen is not None) and not any(service.address in p for p in candidates if p):
                 where = f"pool '{chosen.name}'" if chosen else "every pool"
                 problems.error(f"{key}.address", f"{service.address} is outside {where}")
+            holding = [p for p in candidates if p and service.address in p]
+            if any(p.avoid_buggy_ips for p in holding) and service.address.packed[-1] in (0, 255):
+                problems.error(
+                    f"{key}.address",
+                    f"{service.address} ends in .{service.address.packed[-1]}, which its pool avoids "
+                    "(avoidBuggyIPs: true); MetalLB would not assign it",
+                )
             addresses.setdefault(service.address, []).append(index)
         elif chosen is None and service.pool is None and not any(p.auto_assign for p in pools.values()):
             problems.error(

@@ -28,6 +28,10 @@ def _load_yaml(path: Path) -> Any:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError([Problem(str(path), f"cannot read: {exc.strerror or exc}")]) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError([Problem(str(path), f"is not UTF-8 text: {exc}")]) from exc
+    except ValueError as exc:  # e.g. an integer too long for Python to convert
+        raise ConfigError([Problem(str(path), f"cannot be read as YAML: {exc}")]) from exc
     except yaml.YAMLError as exc:
         raise ConfigError([Problem(str(path), f"is not valid YAML: {exc}")]) from exc
 

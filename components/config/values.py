@@ -15,7 +15,21 @@ from .model import AddressRange
 _DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _RFC1035_LABEL = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
 _LABEL_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")
-_DURATION_PART = re.compile(r"(\d+)(h|m|s)")
+_DURATION_PART = re.compile(r"([0-9]{1,6})(h|m|s)")
+_DIGITS = re.compile(r"[0-9]{1,12}")  # ASCII only: str.isdigit() also accepts "²"
+
+
+def show(value: object) -> str:
+    """A short, safe rendering of a user's value for an error message."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int too long to print
+        return "a very long number"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def is_digits(text: str) -> bool:
+    return _DIGITS.fullmatch(text) is not None
 
 
 def type_name(value: object) -> str:
@@ -58,6 +72,9 @@ def mapping(
     for name in required:
         if name not in value or value[name] is None:
             problems.error(f"{key}.{name}", "is required but missing")
+    for name in optional:
+        if name in value and value[name] is None:
+            problems.error(f"{key}.{name}", "has no value; give one or remove the key to use the default")
     return dict(value)
 
 
@@ -94,13 +111,13 @@ def integer(value: Any, key: str, problems: Problems, low: int, high: int, what:
         number = value
     elif isinstance(value, float) and value.is_integer():
         number = int(value)
-    elif isinstance(value, str) and value.strip().isdigit():
+    elif isinstance(value, str) and is_digits(value.strip()):
         number = int(value.strip())
     if number is None:
-        problems.error(key, f"must be a whole number{what}, got {type_name(value)} {value!r}")
+        problems.error(key, f"must be a whole number{what}, got {type_name(value)} {show(value)}")
         return None
     if not low <= number <= high:
-        problems.error(key, f"{number} is out of range: allowed {low}..{high}{what}")
+        problems.error(key, f"{show(number)} is out of range: allowed {low}..{high}{what}")
         return None
     return number
 
@@ -129,7 +146,7 @@ def ipv4(value: Any, key: str, problems: Problems) -> IPv4Address | None:
 
 def ipv4_network(value: Any, key: str, problems: Problems) -> IPv4Network | None:
     if not isinstance(value, str) or "/" not in value:
-        problems.error(key, f"must be an IPv4 network in CIDR form like 10.10.0.0/24, got {value!r}")
+        problems.error(key, f"must be an IPv4 network in CIDR form like 10.10.0.0/24, got {show(value)}")
         return None
     try:
         return IPv4Network(value.strip(), strict=True)
@@ -178,12 +195,12 @@ def duration_seconds(value: Any, key: str, problems: Problems) -> int | None:
         return integer(value, key, problems, 0, 65535, " of seconds")
     if isinstance(value, str):
         text = value.strip()
-        if text.isdigit():
+        if is_digits(text):
             return int(text)
         if text and _DURATION_PART.sub("", text) == "":
             factor = {"h": 3600, "m": 60, "s": 1}
             return sum(int(n) * factor[unit] for n, unit in _DURATION_PART.findall(text))
-    problems.error(key, f"must be a duration in whole seconds like 90s, 1m30s or 90, got {value!r}")
+    problems.error(key, f"must be a duration in whole seconds like 90s, 1m30s or 90, got {show(value)}")
     return None
 
 
@@ -191,10 +208,10 @@ def dns_label(value: Any, key: str, problems: Problems, *, what: str = "a DNS la
     text = string(value, key, problems)
     if text is None:
         return None
-    if not _DNS_LABEL.match(text):
+    if not _DNS_LABEL.fullmatch(text):
         problems.error(
             key,
-            f"'{text}' is not {what}: 1-63 lowercase letters, digits or '-', "
+            f"{show(text)} is not {what}: 1-63 lowercase letters, digits or '-', "
             "starting and ending with a letter or digit",
         )
         return None
@@ -207,11 +224,12 @@ def dns_name(value: Any, key: str, problems: Problems) -> str | None:
     if text is None:
         return None
     labels = text.split(".")
-    if len(text) > 253 or not all(_DNS_LABEL.match(label) for label in labels):
+    # An all-digit last label would read as an address (10.20.10.10), not as a name.
+    if len(text) > 253 or not all(_DNS_LABEL.fullmatch(label) for label in labels) or labels[-1].isdecimal():
         problems.error(
             key,
-            f"'{text}' is not a DNS name: dot-separated labels of 1-63 lowercase letters, "
-            "digits or '-', each starting and ending with a letter or digit",
+            f"{show(text)} is not a DNS name: dot-separated labels of 1-63 lowercase letters, "
+            "digits or '-', each starting and ending with a letter or digit, the last not all digits",
         )
         return None
     return text
@@ -221,10 +239,10 @@ def kubernetes_service_name(value: Any, key: str, problems: Problems) -> str | N
     text = string(value, key, problems)
     if text is None:
         return None
-    if not _RFC1035_LABEL.match(text):
+    if not _RFC1035_LABEL.fullmatch(text):
         problems.error(
             key,
-            f"'{text}' is not a valid Kubernetes Service name: 1-63 lowercase letters, digits "
+            f"{show(text)} is not a valid Kubernetes Service name: 1-63 lowercase letters, digits "
             "or '-', starting with a letter and ending with a letter or digit",
         )
         return None
@@ -236,19 +254,19 @@ def label_key(value: Any, key: str, problems: Problems) -> str | None:
     if text is None:
         return None
     prefix, _, name = text.rpartition("/")
-    prefix_ok = not prefix or (len(prefix) <= 253 and all(_DNS_LABEL.match(part) for part in prefix.split(".")))
-    if not prefix_ok or not _LABEL_NAME.match(name):
-        problems.error(key, f"'{text}' is not a valid Kubernetes label key ([prefix/]name)")
+    prefix_ok = not prefix or (len(prefix) <= 253 and all(_DNS_LABEL.fullmatch(part) for part in prefix.split(".")))
+    if not prefix_ok or not _LABEL_NAME.fullmatch(name):
+        problems.error(key, f"{show(text)} is not a valid Kubernetes label key ([prefix/]name)")
         return None
     return text
 
 
 def label_value(value: Any, key: str, problems: Problems) -> str | None:
     if isinstance(value, (bool, int, float)):
-        problems.error(key, f"label values are strings; quote {value!r}")
+        problems.error(key, f"label values are strings; quote {show(value)}")
         return None
-    if not isinstance(value, str) or (value and not _LABEL_NAME.match(value)):
-        problems.error(key, f"{value!r} is not a valid Kubernetes label value")
+    if not isinstance(value, str) or (value and not _LABEL_NAME.fullmatch(value)):
+        problems.error(key, f"{show(value)} is not a valid Kubernetes label value")
         return None
     return value
 
@@ -268,6 +286,6 @@ def labels(value: Any, key: str, problems: Problems) -> tuple[tuple[str, str], .
 
 def choice(value: Any, key: str, problems: Problems, allowed: tuple[str, ...]) -> str | None:
     if value not in allowed:
-        problems.error(key, f"{value!r} is not allowed; choose one of: {', '.join(allowed)}")
+        problems.error(key, f"{show(value)} is not allowed; choose one of: {', '.join(allowed)}")
         return None
     return str(value)

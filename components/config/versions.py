@@ -18,7 +18,7 @@ _OLDEST_PATCH = {(0, 12): 1, (0, 13): 2, (0, 14): 0, (0, 15): 0, (0, 16): 0}
 # against v0.12.1's strict example, the CRs against the CRD schemas of these releases.
 TESTED_VERSIONS = ("v0.12.1", "v0.15.3", "v0.16.1")
 
-_VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)$")
+_VERSION = re.compile(r"v?([0-9]{1,4})\.([0-9]{1,4})\.([0-9]{1,4})")
 
 
 @dataclass(frozen=True, order=True)
@@ -69,7 +69,7 @@ def supported_versions_text() -> str:
 
 def parse_version(text: str) -> MetalLBVersion | None:
     """The release named by ``text`` (``v0.13.12``), or None when it is not a supported one."""
-    match = _VERSION.match(text.strip())
+    match = _VERSION.fullmatch(text.strip())
     if not match:
         return None
     major, minor, patch = (int(g) for g in match.groups())

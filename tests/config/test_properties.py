@@ -1,0 +1,98 @@
+"""Property tests of the config parser: valid configs parse (deterministically), anything else
+is rejected with a ConfigError whose problems name keys under ``metallb-unifi:`` — never with
+another exception."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from components.config.errors import NAMESPACE, ConfigError
+from components.config.model import Lab
+from components.config.parse import parse_lab
+from tests.config.strategies import guaranteed_invalid_configs, mutated_configs, number_like_leaf_configs, valid_configs
+
+PREFIX = f"{NAMESPACE}:"
+
+_settings = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _parse_or_config_error(raw: dict[str, Any]) -> Lab | ConfigError:
+    """Parse; a ConfigError is an answer, any other exception fails the test (it propagates)."""
+    try:
+        return parse_lab(raw)
+    except ConfigError as error:
+        return error
+
+
+@_settings
+@given(valid_configs())
+def test_valid_configs_parse(raw: dict[str, Any]) -> None:
+    snapshot = copy.deepcopy(raw)
+    try:
+        lab = parse_lab(raw)
+    except ConfigError as error:  # pragma: no cover - a failure shows the problems
+        pytest.fail(f"a valid config was rejected:\n{error.report()}\nconfig: {raw!r}")
+    assert raw == snapshot, "parse_lab must not modify its input"
+    assert len(lab.nodes) == len(raw["nodes"])
+    assert [p.name for p in lab.metallb.pools] == [p["name"] for p in raw["metallb"]["pools"]]
+    assert [s.name for s in lab.services] == [s["name"] for s in raw.get("services", [])]
+    assert str(lab.metallb.version) == raw["metallb"]["version"]
+    assert lab.gateway.kind.value == raw["gateway"]["kind"]
+    # The only warnings a valid config can draw are about AS numbers outside the private ranges.
+    for warning in lab.warnings:
+        assert warning.startswith((f"{PREFIX}metallb.asn: ", f"{PREFIX}gateway.asn: ")), warning
+        assert "not a private AS number" in warning
+
+
+@_settings
+@given(valid_configs())
+def test_parsing_is_deterministic(raw: dict[str, Any]) -> None:
+    first = parse_lab(copy.deepcopy(raw))
+    second = parse_lab(copy.deepcopy(raw))
+    assert first == second
+    assert repr(first) == repr(second)
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated_configs())
+def test_mutated_configs_parse_or_raise_config_error(raw: dict[str, Any]) -> None:
+    result = _parse_or_config_error(raw)
+    if isinstance(result, ConfigError):
+        assert result.problems, "a ConfigError must carry at least one problem"
+        for problem in result.problems:
+            assert problem.key.startswith(PREFIX), problem
+            assert problem.message, problem
+    else:
+        assert isinstance(result, Lab)
+
+
+@_settings
+@given(number_like_leaf_configs())
+def test_number_like_text_at_any_leaf_parses_or_raises_config_error(raw: dict[str, Any]) -> None:
+    result = _parse_or_config_error(raw)
+    if isinstance(result, ConfigError):
+        assert all(problem.key.startswith(PREFIX) for problem in result.problems), result.problems
+
+
+@_settings
+@given(guaranteed_invalid_configs())
+def test_guaranteed_invalid_configs_raise_config_error_at_the_key(case: tuple[dict[str, Any], str]) -> None:
+    raw, key = case
+    with pytest.raises(ConfigError) as caught:
+        parse_lab(raw)
+    keys = [problem.key for problem in caught.value.problems]
+    assert all(k.startswith(PREFIX) for k in keys), keys
+    assert key in keys, f"expected a problem at {key}, got {keys}"
+
+
+@_settings
+@given(st.dictionaries(st.text(max_size=12), st.none() | st.integers() | st.text(max_size=5), max_size=6))
+def test_arbitrary_top_level_objects_raise_config_error(raw: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_lab(raw)
+    assert all(problem.key.startswith(PREFIX) for problem in caught.value.problems)
