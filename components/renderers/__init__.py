@@ -1,0 +1,1 @@
+"""Pure renderers: the lab model in, the artifacts users would otherwise write by hand out."""

@@ -1,0 +1,52 @@
+"""What the stack outputs say about a lab: per service its IP, host name, aliases and URL, and
+the MetalLB and BGP facts a user needs when checking the gateway by hand."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from ipaddress import IPv4Address
+from typing import Any
+
+from components.config.model import Lab, Service
+
+NOT_YET_KNOWN = "not yet known: MetalLB allocates this Service's address when it is created"
+
+
+def service_output(lab: Lab, service: Service, address: IPv4Address | None) -> dict[str, Any]:
+    """A service's outputs. Without an address the host name does not resolve yet, so it is
+    reported as unknown rather than as a name that would not work."""
+    domain = lab.gateway.dns_domain
+    known = address is not None
+    return {
+        "namespace": service.namespace,
+        "serviceName": service.service_name,
+        "ip": str(address) if known else None,
+        "hostname": service.hostname(domain) if known else None,
+        "alias": service.name if known else None,
+        "aliases": list(service.all_aliases) if known else [],
+        "url": service.url(domain) if known else None,
+        "address": "pinned" if service.address is not None else ("allocated" if known else NOT_YET_KNOWN),
+    }
+
+
+def render_outputs(lab: Lab, addresses: Mapping[str, IPv4Address]) -> dict[str, Any]:
+    metallb = lab.metallb
+    return {
+        "services": {s.name: service_output(lab, s, addresses.get(s.name)) for s in lab.services},
+        "metallb": {
+            "version": str(metallb.version),
+            "configuration": "ConfigMap" if metallb.version.uses_configmap else "CRDs",
+            "mode": metallb.mode.value,
+            "pools": {
+                p.name: {"protocol": p.protocol.value, "addresses": [r.text for r in p.ranges]} for p in metallb.pools
+            },
+        },
+        "bgp": {
+            "session": "eBGP" if lab.ebgp else "iBGP",
+            "routerAddress": str(lab.gateway.peer_address),
+            "routerAsn": lab.gateway.asn,
+            "metallbAsn": metallb.asn,
+            "nodes": {n.name: str(n.address) for n in lab.peering_nodes},
+        },
+        "gateway": {"kind": lab.gateway.kind.value, "dnsDomain": lab.gateway.dns_domain},
+    }

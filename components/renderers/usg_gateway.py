@@ -1,0 +1,182 @@
+"""config.gateway.json for a USG: the BGP neighbours (one per peering node) and static host
+names of the services, merged into the user's own base file.
+
+EdgeOS wants every leaf as a string and multi-values as lists of strings. ``maximum-paths`` is
+never written: a USG is reported to reject it and loop in provisioning.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping
+from ipaddress import IPv4Address
+from typing import Any
+
+from components.config.model import Lab, Service
+from components.config.secrets import secret_text
+
+from .frr import EBGP_MULTIHOP_TTL, session_timers
+
+Addresses = Mapping[str, IPv4Address]
+JsonObject = dict[str, Any]
+
+
+class MergeConflict(ValueError):
+    """The base file and this stack set the same path to different values."""
+
+    def __init__(self, conflicts: list[str]) -> None:
+        self.conflicts = list(conflicts)
+        super().__init__("config.gateway.json: the base file conflicts with this stack:\n" + "\n".join(conflicts))
+
+
+def render_config_gateway(lab: Lab, addresses: Addresses) -> JsonObject:
+    """This stack's part of config.gateway.json. ``addresses`` maps service names to their IPs
+    (pinned and allocated); services without one get no host name yet."""
+    document: JsonObject = {}
+    neighbors = {str(node.address): _neighbor(lab) for node in lab.peering_nodes}
+    if neighbors:
+        document["protocols"] = {
+            "bgp": {
+                str(lab.gateway.asn): {
+                    "neighbor": neighbors,
+                    "parameters": {"router-id": str(lab.gateway.router_id)},
+                }
+            }
+        }
+    domain = lab.gateway.dns_domain
+    hosts = {
+        service.hostname(domain): {"alias": list(service.all_aliases), "inet": [str(address)]}
+        for service in lab.services
+        if (address := addresses.get(service.name)) is not None
+    }
+    if hosts:
+        document["system"] = {"static-host-mapping": {"host-name": hosts}}
+    return document
+
+
+def _neighbor(lab: Lab) -> JsonObject:
+    bgp = lab.bgp
+    neighbor: JsonObject = {"remote-as": str(lab.metallb.asn)}
+    if bgp.password is not None:
+        neighbor["password"] = secret_text(bgp.password)
+    timers = session_timers(bgp)
+    if timers is not None:
+        # EdgeOS writes "neighbor X timers <keepalive> <holdtime>": it needs both.
+        neighbor["timers"] = {"keepalive": str(timers[0]), "holdtime": str(timers[1])}
+    if bgp.ebgp_multihop and lab.ebgp:
+        neighbor["ebgp-multihop"] = str(EBGP_MULTIHOP_TTL)  # EdgeOS requires a TTL, 1-255
+    return neighbor
+
+
+# --- merging into the base file -----------------------------------------------------------
+
+
+def merge_base(base: Mapping[str, Any], ours: Mapping[str, Any]) -> JsonObject:
+    """``ours`` deep-merged into a copy of ``base``. Raises :class:`MergeConflict` listing every
+    path both set to different values (equal values are fine)."""
+    conflicts: list[str] = []
+    merged = _merge(base, ours, (), conflicts)
+    if conflicts:
+        raise MergeConflict(conflicts)
+    return merged
+
+
+def _merge(base: Mapping[str, Any], ours: Mapping[str, Any], path: tuple[str, ...], conflicts: list[str]) -> JsonObject:
+    result = copy.deepcopy(dict(base))
+    for key in sorted(ours):
+        value = ours[key]
+        if key not in base:
+            result[key] = copy.deepcopy(value)
+        elif isinstance(base[key], Mapping) and isinstance(value, Mapping):
+            result[key] = _merge(base[key], value, (*path, key), conflicts)
+        elif base[key] != value:
+            # The controller would let one side silently win (lists replace, not extend).
+            secret = key == "password"
+            conflicts.append(
+                f"{format_path((*path, key))}: base has {_describe(base[key], secret)}, "
+                f"this stack sets {_describe(value, secret)}"
+            )
+    return result
+
+
+def format_path(path: tuple[str, ...]) -> str:
+    """A dotted path; keys that hold dots (node IPs, host names) are quoted so it stays readable."""
+    return ".".join(json.dumps(key) if not key or any(c in key for c in '. "') else key for key in path)
+
+
+def _describe(value: Any, secret: bool) -> str:
+    if isinstance(value, Mapping):
+        return "an object" + (f" (keys: {', '.join(sorted(map(str, value)))})" if value else " ({})")
+    if secret:
+        return "a password (not shown)" if isinstance(value, str) else "a non-string value"
+    return json.dumps(value)
+
+
+def _base_document(lab: Lab) -> JsonObject:
+    text = lab.gateway.base_config_json
+    document = json.loads(text) if text is not None else {}
+    assert isinstance(document, dict), "the parser only accepts a JSON object as base file"
+    return document
+
+
+def base_config_conflicts(lab: Lab) -> list[str]:
+    """Every clash between the base file and what this stack will ever write into it, as
+    messages for ``gateway.baseConfigFile``. Empty without a base file."""
+    if lab.gateway.base_config_json is None:
+        return []
+    file = repr(lab.gateway.base_config_file or "the base file")
+    base = _base_document(lab)
+    messages: list[str] = []
+    try:
+        merge_base(base, render_config_gateway(lab, lab.pinned_addresses))
+    except MergeConflict as exc:
+        messages += [f"{file} conflicts with this stack at {c}; change or remove it there" for c in exc.conflicts]
+    messages += _host_name_clashes(lab, base, file)
+    return messages
+
+
+def _host_name_clashes(lab: Lab, base: JsonObject, file: str) -> list[str]:
+    """Names this stack owns (host names and aliases of every service, pinned or not) that the
+    base file uses. Pinned services' own entries are compared by :func:`merge_base` instead."""
+    domain = lab.gateway.dns_domain
+    owners: dict[str, Service] = {}
+    for service in lab.services:
+        for name in (service.hostname(domain), *service.all_aliases):
+            owners[name] = service
+    messages = []
+    for host, entry in sorted(_base_hosts(base).items()):
+        where = format_path(("system", "static-host-mapping", "host-name", host))
+        owner = owners.get(host)
+        if owner is not None and host == owner.hostname(domain):
+            if owner.address is None:
+                messages.append(
+                    f"{file} defines host name {host!r} at {where}, but this stack maps it to the address "
+                    f"MetalLB allocates to service {owner.name!r}; remove that entry from {file}"
+                )
+            continue
+        aliases = entry.get("alias", []) if isinstance(entry, Mapping) else []
+        for name in [host, *(a for a in aliases if isinstance(a, str))]:
+            if name in owners:
+                messages.append(
+                    f"{file} uses the name {name!r} at {where}, but this stack gives it to service "
+                    f"{owners[name].name!r} (as {owners[name].hostname(domain)!r}); rename or remove it in {file}"
+                )
+    return messages
+
+
+def _base_hosts(base: JsonObject) -> Mapping[str, Any]:
+    node: Any = base
+    for key in ("system", "static-host-mapping", "host-name"):
+        node = node.get(key) if isinstance(node, Mapping) else None
+    return node if isinstance(node, Mapping) else {}
+
+
+def config_gateway_document(lab: Lab, addresses: Addresses) -> JsonObject:
+    """The whole file: the base file with this stack's part merged in."""
+    return merge_base(_base_document(lab), render_config_gateway(lab, addresses))
+
+
+def config_gateway_json(lab: Lab, addresses: Addresses) -> str:
+    """The file's text, byte-for-byte the same for the same lab and addresses."""
+    return json.dumps(config_gateway_document(lab, addresses), indent=4, sort_keys=True) + "\n"

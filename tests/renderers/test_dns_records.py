@@ -1,0 +1,76 @@
+"""Static DNS records for UniFi OS gateways."""
+
+from __future__ import annotations
+
+import copy
+import json
+from ipaddress import IPv4Address
+from pathlib import Path
+from typing import Any
+
+from components.config import Lab, parse_lab
+from components.config.stack_files import read_stack_config
+from components.renderers.dns_records import dns_records_json, render_dns_records
+
+ROOT = Path(__file__).resolve().parents[2]
+JELLYFIN = IPv4Address("10.99.0.20")
+
+
+def stack_raw(stack: str) -> dict[str, Any]:
+    return read_stack_config(ROOT / f"Pulumi.{stack}.yaml")
+
+
+def udm(**gateway: Any) -> Lab:
+    raw = copy.deepcopy(stack_raw("udm"))
+    raw["gateway"] = {**raw["gateway"], **gateway}
+    return parse_lab(raw)
+
+
+def a_record(key: str, value: str) -> dict[str, Any]:
+    return {"key": key, "value": value, "record_type": "A", "enabled": True}
+
+
+def test_one_record_per_host_name_and_alias_sorted_by_name() -> None:
+    lab = udm()
+    assert render_dns_records(lab, lab.pinned_addresses) == [
+        a_record("ha", "10.99.0.10"),
+        a_record("home-assistant", "10.99.0.10"),
+        a_record("home-assistant.k8s.home", "10.99.0.10"),
+    ]
+
+
+def test_services_without_a_known_address_have_no_records_until_allocated() -> None:
+    lab = udm()
+    assert not any("jellyfin" in r["key"] for r in render_dns_records(lab, lab.pinned_addresses))
+    records = render_dns_records(lab, {**lab.pinned_addresses, "jellyfin": JELLYFIN})
+    assert [r["key"] for r in records] == [
+        "ha",
+        "home-assistant",
+        "home-assistant.k8s.home",
+        "jellyfin",
+        "jellyfin.k8s.home",
+    ]
+    assert [r["value"] for r in records if r["key"].startswith("jellyfin")] == ["10.99.0.20", "10.99.0.20"]
+    assert render_dns_records(lab, {}) == []
+
+
+def test_ttl_is_set_only_when_configured() -> None:
+    lab = udm(dnsTtl=300)
+    records = render_dns_records(lab, lab.pinned_addresses)
+    assert [r["ttl"] for r in records] == [300, 300, 300]
+    assert all(set(r) == {"key", "value", "record_type", "enabled", "ttl"} for r in records)
+    assert all("ttl" not in r for r in render_dns_records(udm(), udm().pinned_addresses))
+
+
+def test_a_usg_gets_no_records() -> None:
+    lab = parse_lab(stack_raw("lab"))
+    assert render_dns_records(lab, lab.pinned_addresses) == []
+
+
+def test_json_is_deterministic_whatever_the_address_order() -> None:
+    lab = udm()
+    addresses = {**lab.pinned_addresses, "jellyfin": JELLYFIN}
+    text = dns_records_json(lab, addresses)
+    assert text == dns_records_json(lab, dict(reversed(addresses.items())))
+    assert text.endswith("]\n") and text.startswith('[\n  {\n    "enabled": true,\n    "key": "ha",')
+    assert json.loads(text) == render_dns_records(lab, addresses)
