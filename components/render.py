@@ -1,0 +1,126 @@
+"""``python -m components.render``: show what a stack would apply, without a cluster, a
+controller or the Pulumi CLI.
+
+Writes into ``--out``: ``metallb.yaml`` and ``services.yaml`` (the cluster side),
+``config.gateway.json`` (USG) or ``bgpd.conf`` + ``dns-records.json`` (UniFi OS gateways), and
+``outputs.json`` (the stack outputs, as far as they are known offline). An invalid config
+exits with status 2, prints every problem and writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from ipaddress import IPv4Address
+from pathlib import Path
+
+from components.config import ConfigError, Lab, parse_lab
+from components.config.model import GatewayKind
+from components.config.secrets import redact_secrets
+from components.config.stack_files import read_stack_config
+from components.renderers.dns_records import dns_records_json
+from components.renderers.frr import render_bgpd_conf
+from components.renderers.metallb import render_metallb_yaml
+from components.renderers.outputs import render_outputs
+from components.renderers.services import render_services_yaml
+from components.renderers.usg_gateway import config_gateway_json
+
+GATEWAY_FILES = {
+    GatewayKind.USG: ("config.gateway.json",),
+    GatewayKind.UNIFI_OS: ("bgpd.conf", "dns-records.json"),
+}
+EXIT_INVALID_CONFIG = 2
+
+
+def render_artifacts(lab: Lab, addresses: Mapping[str, IPv4Address]) -> dict[str, str]:
+    """File name → content for every artifact of the lab. Pure: same lab, same bytes."""
+    files = {
+        "metallb.yaml": render_metallb_yaml(lab),
+        "services.yaml": render_services_yaml(lab),
+        "outputs.json": json.dumps(render_outputs(lab, addresses), indent=2, sort_keys=True) + "\n",
+    }
+    if lab.gateway.kind is GatewayKind.USG:
+        files["config.gateway.json"] = config_gateway_json(lab, addresses)
+    else:
+        files["bgpd.conf"] = render_bgpd_conf(lab)
+        files["dns-records.json"] = dns_records_json(lab, addresses)
+    return files
+
+
+def load_lab(stack_file: Path, project_file: Path | None = None) -> Lab:
+    """Read and validate a stack file; files it names are relative to the project directory."""
+    project_dir = (project_file or stack_file).resolve().parent
+
+    def read_file(name: str) -> str:
+        return (project_dir / name).read_text(encoding="utf-8")
+
+    return parse_lab(read_stack_config(stack_file, project_file), read_file=read_file)
+
+
+def _write_atomically(path: Path, content: str) -> None:
+    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(content)
+        os.chmod(temp_name, 0o600)  # it may hold the BGP password
+        os.replace(temp_name, path)
+    except BaseException:
+        os.unlink(temp_name)
+        raise
+
+
+def write_artifacts(out: Path, files: Mapping[str, str], kind: GatewayKind) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for name, content in sorted(files.items()):
+        _write_atomically(out / name, content)
+    # A kind switch must not leave the other kind's gateway files looking current.
+    for other, names in GATEWAY_FILES.items():
+        if other is not kind:
+            for name in names:
+                (out / name).unlink(missing_ok=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m components.render", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stack-file", type=Path, required=True, help="e.g. Pulumi.lab.yaml")
+    parser.add_argument("--out", type=Path, required=True, help="directory to write the artifacts into")
+    parser.add_argument(
+        "--project-file",
+        type=Path,
+        default=None,
+        help="Pulumi.yaml with project defaults (default: beside the stack file)",
+    )
+    parser.add_argument(
+        "--show-secrets", action="store_true", help="write secrets in plain text instead of placeholders"
+    )
+    args = parser.parse_args(argv)
+
+    try:
+        lab = load_lab(args.stack_file, args.project_file)
+    except ConfigError as error:
+        print(error.report(), file=sys.stderr)
+        return EXIT_INVALID_CONFIG
+    for warning in lab.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+
+    shown = lab if args.show_secrets else redact_secrets(lab)
+    files = render_artifacts(shown, lab.pinned_addresses)
+    write_artifacts(args.out, files, lab.gateway.kind)
+    for name in sorted(files):
+        print(args.out / name)
+    unknown = [s.name for s in lab.services if s.address is None]
+    if unknown:
+        print(
+            f"not yet known: the addresses and host names of {', '.join(unknown)} "
+            "(MetalLB allocates them when the Services exist; `pulumi up` fills them in)",
+            file=sys.stderr,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""The stack config as the Pulumi engine hands it to the program: the only place that reads
+it. Everything after this works on the validated :class:`Lab`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pulumi.runtime import config as runtime_config
+
+from components.config import Lab, parse_lab
+from components.config.errors import NAMESPACE
+
+
+def _decode(value: Any) -> Any:
+    # The engine passes object and list values as JSON text and scalars as plain strings.
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def raw_stack_config() -> dict[str, Any]:
+    """Every ``metallb-unifi:`` key of the running stack, including ones the program does not
+    know (so that a typo in a key name is reported, not ignored)."""
+    values: dict[str, Any] = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    prefix = f"{NAMESPACE}:"
+    return {key[len(prefix) :]: _decode(value) for key, value in values.items() if key.startswith(prefix)}
+
+
+def load_stack_lab(project_dir: Path | None = None) -> Lab:
+    """Validate the running stack's config; files it names are relative to the project."""
+    base = project_dir or Path.cwd()
+    return parse_lab(raw_stack_config(), read_file=lambda name: (base / name).read_text(encoding="utf-8"))

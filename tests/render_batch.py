@@ -1,0 +1,21 @@
+"""Render a batch of raw configs (JSON list on stdin) and print every artifact, for comparing
+the output of separate processes (run as ``python -m tests.render_batch``)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from components.config import parse_lab
+from components.render import render_artifacts
+
+
+def main() -> None:
+    for raw in json.load(sys.stdin):
+        lab = parse_lab(raw)
+        for name, content in sorted(render_artifacts(lab, lab.pinned_addresses).items()):
+            sys.stdout.write(f"=== {name}\n{content}")
+
+
+if __name__ == "__main__":
+    main()
