@@ -9,7 +9,7 @@ import json
 import string as _string
 from collections.abc import Callable, Mapping
 from ipaddress import IPv4Address, IPv4Network, summarize_address_range
-from typing import Any
+from typing import Any, TypeVar
 
 from . import values as v
 from .errors import ConfigError, Problems, key_path
@@ -40,6 +40,7 @@ OPTIONAL_KEYS = ("nodeSubnet", "bgp", "services")
 _PASSWORD_CHARS = set(_string.ascii_letters + _string.digits + "!#$%&()*+,-./:;<=>?@[]^_{|}~")
 
 ReadFile = Callable[[str], str]
+T = TypeVar("T")
 
 
 def parse_lab(raw: Mapping[str, Any], *, read_file: ReadFile | None = None) -> Lab:
@@ -90,31 +91,22 @@ def parse_lab(raw: Mapping[str, Any], *, read_file: ReadFile | None = None) -> L
 
 def _nodes(raw: Any, problems: Problems) -> tuple[Node, ...] | None:
     key = key_path("nodes")
-    items = v.sequence(raw, key, problems, allow_empty=False)
-    if items is None:
+    nodes, ok = _each(raw, key, problems, _node, allow_empty=False)
+    _no_duplicates([(n.name, f"{key}[{i}].name") for i, n in nodes], "node name", problems)
+    _no_duplicates([(str(n.address), f"{key}[{i}].address") for i, n in nodes], "node address", problems)
+    return tuple(n for _, n in nodes) if ok else None
+
+
+def _node(raw: Any, key: str, problems: Problems) -> Node | None:
+    data = v.mapping(raw, key, problems, required=("name", "address"), optional=("labels",))
+    if data is None:
         return None
-    nodes: list[Node] = []
-    ok = True
-    for index, item in enumerate(items):
-        item_key = key_path("nodes", index)
-        data = v.mapping(item, item_key, problems, required=("name", "address"), optional=("labels",))
-        if data is None:
-            ok = False
-            continue
-        name = v.dns_label(data.get("name"), f"{item_key}.name", problems, what="a node name")
-        address = v.ipv4(data.get("address"), f"{item_key}.address", problems)
-        labels = v.labels(data["labels"], f"{item_key}.labels", problems) if "labels" in data else ()
-        if name is None or address is None or labels is None:
-            ok = False
-            continue
-        nodes.append(Node(name=name, address=address, labels=labels))
-    _no_duplicates([(n.name, key_path("nodes", i, "name")) for i, n in enumerate(nodes)], "node name", problems)
-    _no_duplicates(
-        [(str(n.address), key_path("nodes", i, "address")) for i, n in enumerate(nodes)],
-        "node address",
-        problems,
-    )
-    return tuple(nodes) if ok else None
+    name = v.dns_label(data.get("name"), f"{key}.name", problems, what="a node name")
+    address = v.ipv4(data.get("address"), f"{key}.address", problems)
+    labels = v.labels(data["labels"], f"{key}.labels", problems) if "labels" in data else ()
+    if name is None or address is None or labels is None:
+        return None
+    return Node(name=name, address=address, labels=labels)
 
 
 def _node_subnet(raw: Any, nodes: tuple[Node, ...] | None, problems: Problems) -> IPv4Network | None:
@@ -171,18 +163,9 @@ def _metallb(raw: Any, problems: Problems) -> MetalLB | None:
 
 def _pools(raw: Any, problems: Problems) -> tuple[Pool, ...] | None:
     key = key_path("metallb", "pools")
-    items = v.sequence(raw, key, problems, allow_empty=False)
-    if items is None:
-        return None
-    pools: list[Pool] = []
-    ok = True
-    for index, item in enumerate(items):
-        pool = _pool(item, f"{key}[{index}]", problems)
-        ok = ok and pool is not None
-        if pool is not None:
-            pools.append(pool)
-    _no_duplicates([(p.name, f"{key}[{i}].name") for i, p in enumerate(pools)], "pool name", problems)
-    return tuple(pools) if ok else None
+    pools, ok = _each(raw, key, problems, _pool, allow_empty=False)
+    _no_duplicates([(p.name, f"{key}[{i}].name") for i, p in pools], "pool name", problems)
+    return tuple(p for _, p in pools) if ok else None
 
 
 def _pool(raw: Any, key: str, problems: Problems) -> Pool | None:
@@ -242,21 +225,16 @@ def _pool(raw: Any, key: str, problems: Problems) -> Pool | None:
 
 
 def _communities(raw: Any, key: str, problems: Problems) -> tuple[str, ...] | None:
-    items = v.sequence(raw, key, problems)
-    if items is None:
-        return None
-    result = []
-    for index, item in enumerate(items):
-        parts = item.split(":") if isinstance(item, str) else []
-        if len(parts) == 2 and all(v.is_digits(p) and int(p) <= 65535 for p in parts):
-            result.append(f"{int(parts[0])}:{int(parts[1])}")
-        else:
-            problems.error(
-                f"{key}[{index}]",
-                f"{v.show(item)} is not a BGP community; write it as two numbers 0-65535, e.g. 64512:100",
-            )
-            return None
-    return tuple(result)
+    communities, ok = _each(raw, key, problems, _community)
+    return tuple(c for _, c in communities) if ok else None
+
+
+def _community(raw: Any, key: str, problems: Problems) -> str | None:
+    parts = raw.split(":") if isinstance(raw, str) else []
+    if len(parts) == 2 and all(v.is_digits(p) and int(p) <= 65535 for p in parts):
+        return f"{int(parts[0])}:{int(parts[1])}"
+    problems.error(key, f"{v.show(raw)} is not a BGP community; write it as two numbers 0-65535, e.g. 64512:100")
+    return None
 
 
 def _bgp(raw: Any, problems: Problems) -> BgpSession | None:
@@ -325,66 +303,41 @@ def _secret(raw: Any, key: str, problems: Problems) -> Secret | None:
 
 
 def _selectors(raw: Any, key: str, problems: Problems) -> tuple[LabelSelector, ...] | None:
-    items = v.sequence(raw, key, problems)
-    if items is None:
-        return None
-    selectors = []
-    ok = True
-    for index, item in enumerate(items):
-        item_key = f"{key}[{index}]"
-        data = v.mapping(item, item_key, problems, optional=("matchLabels", "matchExpressions"))
-        if data is None:
-            ok = False
-            continue
-        if not data.get("matchLabels") and not data.get("matchExpressions"):
-            problems.error(item_key, "an empty selector matches every node; give matchLabels or matchExpressions")
-            ok = False
-            continue
-        match_labels = v.labels(data.get("matchLabels", {}), f"{item_key}.matchLabels", problems)
-        expressions = _expressions(data.get("matchExpressions", []), f"{item_key}.matchExpressions", problems)
-        if match_labels is None or expressions is None:
-            ok = False
-            continue
-        selectors.append(LabelSelector(match_labels=match_labels, match_expressions=expressions))
-    return tuple(selectors) if ok else None
+    selectors, ok = _each(raw, key, problems, _selector)
+    return tuple(s for _, s in selectors) if ok else None
 
 
-def _expressions(raw: Any, key: str, problems: Problems) -> tuple[LabelRequirement, ...] | None:
-    items = v.sequence(raw, key, problems)
-    if items is None:
+def _selector(raw: Any, key: str, problems: Problems) -> LabelSelector | None:
+    data = v.mapping(raw, key, problems, optional=("matchLabels", "matchExpressions"))
+    if data is None:
         return None
-    result = []
-    ok = True
-    for index, item in enumerate(items):
-        item_key = f"{key}[{index}]"
-        data = v.mapping(item, item_key, problems, required=("key", "operator"), optional=("values",))
-        if data is None:
-            ok = False
-            continue
-        label = v.label_key(data.get("key"), f"{item_key}.key", problems)
-        operator = v.choice(
-            data.get("operator"), f"{item_key}.operator", problems, ("In", "NotIn", "Exists", "DoesNotExist")
-        )
-        raw_values = v.sequence(data.get("values", []), f"{item_key}.values", problems)
-        parsed = (
-            [v.label_value(x, f"{item_key}.values[{i}]", problems) for i, x in enumerate(raw_values)]
-            if raw_values is not None
-            else None
-        )
-        if label is None or operator is None or parsed is None or None in parsed:
-            ok = False
-            continue
-        label_values = tuple(sorted(x for x in parsed if x is not None))
-        if operator in ("In", "NotIn") and not label_values:
-            problems.error(f"{item_key}.values", f"operator {operator} needs at least one value")
-            ok = False
-            continue
-        if operator in ("Exists", "DoesNotExist") and label_values:
-            problems.error(f"{item_key}.values", f"operator {operator} takes no values")
-            ok = False
-            continue
-        result.append(LabelRequirement(key=label, operator=operator, values=label_values))
-    return tuple(result) if ok else None
+    if not data.get("matchLabels") and not data.get("matchExpressions"):
+        problems.error(key, "an empty selector matches every node; give matchLabels or matchExpressions")
+        return None
+    match_labels = v.labels(data.get("matchLabels", {}), f"{key}.matchLabels", problems)
+    expressions, ok = _each(data.get("matchExpressions", []), f"{key}.matchExpressions", problems, _expression)
+    if match_labels is None or not ok:
+        return None
+    return LabelSelector(match_labels=match_labels, match_expressions=tuple(e for _, e in expressions))
+
+
+def _expression(raw: Any, key: str, problems: Problems) -> LabelRequirement | None:
+    data = v.mapping(raw, key, problems, required=("key", "operator"), optional=("values",))
+    if data is None:
+        return None
+    label = v.label_key(data.get("key"), f"{key}.key", problems)
+    operator = v.choice(data.get("operator"), f"{key}.operator", problems, ("In", "NotIn", "Exists", "DoesNotExist"))
+    values, ok = _each(data.get("values", []), f"{key}.values", problems, v.label_value)
+    if label is None or operator is None or not ok:
+        return None
+    label_values = tuple(sorted(x for _, x in values))
+    if operator in ("In", "NotIn") and not label_values:
+        problems.error(f"{key}.values", f"operator {operator} needs at least one value")
+        return None
+    if operator in ("Exists", "DoesNotExist") and label_values:
+        problems.error(f"{key}.values", f"operator {operator} takes no values")
+        return None
+    return LabelRequirement(key=label, operator=operator, values=label_values)
 
 
 def _bfd(raw: Any, key: str, problems: Problems) -> BfdProfile | None:
@@ -534,14 +487,8 @@ def _first_non_string_leaf(node: Any, path: str, depth: int = 0) -> str | None:
 
 
 def _services(raw: Any, problems: Problems) -> tuple[Service, ...] | None:
-    key = key_path("services")
-    items = v.sequence(raw, key, problems)
-    if items is None:
-        return None
-    parsed = [_service(item, key_path("services", i), problems) for i, item in enumerate(items)]
-    if None in parsed:
-        return None
-    return tuple(s for s in parsed if s is not None)
+    services, ok = _each(raw, key_path("services"), problems, _service)
+    return tuple(s for _, s in services) if ok else None
 
 
 def _service(raw: Any, key: str, problems: Problems) -> Service | None:
@@ -640,46 +587,33 @@ def _service(raw: Any, key: str, problems: Problems) -> Service | None:
 
 
 def _ports(raw: Any, key: str, problems: Problems) -> tuple[ServicePort, ...] | None:
-    items = v.sequence(raw, key, problems, allow_empty=False)
-    if items is None:
-        return None
-    ports = []
-    ok = True
-    for index, item in enumerate(items):
-        item_key = f"{key}[{index}]"
-        data = v.mapping(item, item_key, problems, required=("port",), optional=("targetPort", "protocol", "name"))
-        if data is None:
-            ok = False
-            continue
-        port = (
-            v.integer(data.get("port"), f"{item_key}.port", problems, 1, 65535)
-            if data.get("port") is not None
-            else None
-        )
-        target: int | str | None
-        raw_target = data.get("targetPort", port)
-        if isinstance(raw_target, str) and not v.is_digits(raw_target):
-            target = v.dns_label(raw_target, f"{item_key}.targetPort", problems, what="a port name")
-        else:
-            target = (
-                v.integer(raw_target, f"{item_key}.targetPort", problems, 1, 65535) if raw_target is not None else None
-            )
-        protocol = v.choice(data.get("protocol", "TCP"), f"{item_key}.protocol", problems, ("TCP", "UDP", "SCTP"))
-        port_name = (
-            v.dns_label(data["name"], f"{item_key}.name", problems, what="a port name") if "name" in data else None
-        )
-        if port is None or target is None or protocol is None or ("name" in data and port_name is None):
-            ok = False
-            continue
-        ports.append(ServicePort(port=port, target_port=target, protocol=protocol, name=port_name))
+    ports, ok = _each(raw, key, problems, _port, allow_empty=False)
     if ok and len(ports) > 1:
-        for index, port_item in enumerate(ports):
-            if port_item.name is None:
+        for index, port in ports:
+            if port.name is None:
                 problems.error(f"{key}[{index}].name", "is required when a Service has more than one port")
                 ok = False
-    _no_duplicates([(f"{p.port}/{p.protocol}", f"{key}[{i}].port") for i, p in enumerate(ports)], "port", problems)
-    _no_duplicates([(p.name, f"{key}[{i}].name") for i, p in enumerate(ports) if p.name], "port name", problems)
-    return tuple(ports) if ok else None
+    _no_duplicates([(f"{p.port}/{p.protocol}", f"{key}[{i}].port") for i, p in ports], "port", problems)
+    _no_duplicates([(p.name, f"{key}[{i}].name") for i, p in ports if p.name], "port name", problems)
+    return tuple(p for _, p in ports) if ok else None
+
+
+def _port(raw: Any, key: str, problems: Problems) -> ServicePort | None:
+    data = v.mapping(raw, key, problems, required=("port",), optional=("targetPort", "protocol", "name"))
+    if data is None:
+        return None
+    port = v.integer(data["port"], f"{key}.port", problems, 1, 65535) if data.get("port") is not None else None
+    target: int | str | None
+    raw_target = data.get("targetPort", port)
+    if isinstance(raw_target, str) and not v.is_digits(raw_target):
+        target = v.dns_label(raw_target, f"{key}.targetPort", problems, what="a port name")
+    else:
+        target = v.integer(raw_target, f"{key}.targetPort", problems, 1, 65535) if raw_target is not None else None
+    protocol = v.choice(data.get("protocol", "TCP"), f"{key}.protocol", problems, ("TCP", "UDP", "SCTP"))
+    name = v.dns_label(data["name"], f"{key}.name", problems, what="a port name") if "name" in data else None
+    if port is None or target is None or protocol is None or ("name" in data and name is None):
+        return None
+    return ServicePort(port=port, target_port=target, protocol=protocol, name=name)
 
 
 # --- checks across sections ---------------------------------------------------------------
@@ -888,3 +822,21 @@ def _no_duplicates(items: list[tuple[str, str]], what: str, problems: Problems) 
         if value in seen:
             problems.error(key, f"duplicate {what} '{value}' (also at {seen[value]})")
         seen.setdefault(value, key)
+
+
+def _each(
+    raw: Any,
+    key: str,
+    problems: Problems,
+    parse_item: Callable[[Any, str, Problems], T | None],
+    *,
+    allow_empty: bool = True,
+) -> tuple[list[tuple[int, T]], bool]:
+    """Parse every item of a list. Returns the valid items with their index in the list (so
+    later checks name the right item) and whether the list and all its items were valid."""
+    items = v.sequence(raw, key, problems, allow_empty=allow_empty)
+    if items is None:
+        return [], False
+    parsed = [(index, parse_item(item, f"{key}[{index}]", problems)) for index, item in enumerate(items)]
+    valid = [(index, item) for index, item in parsed if item is not None]
+    return valid, len(valid) == len(parsed)

@@ -403,6 +403,21 @@ HOST_NAMES: dict[str, Case] = {
         "nodes[2].address",
         "duplicate node address '10.20.0.10' (also at metallb-unifi:nodes[0].address)",
     ),
+    # The duplicate is named by its place in the list, even after an invalid item.
+    "duplicate node name after an invalid node": (
+        "usg",
+        [(("nodes", 0, "address"), "not-an-ip"), (("nodes", 2, "name"), "node1")],
+        "nodes[2].name",
+        "duplicate node name 'node1' (also at metallb-unifi:nodes[1].name)",
+    ),
+    "duplicate port after an invalid port": (
+        "usg",
+        [
+            (("services", 0, "ports"), [{"port": 0}, {"name": "a", "port": 80}, {"name": "b", "port": 80}]),
+        ],
+        "services[0].ports[2].port",
+        "duplicate port '80/TCP' (also at metallb-unifi:services[0].ports[1].port)",
+    ),
 }
 
 
