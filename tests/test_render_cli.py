@@ -11,34 +11,9 @@ import pytest
 import yaml
 
 from components.render import main
+from tests.blog_post import POST_CONFIG_GATEWAY, POST_METALLB_CONFIG
 
 REPO = Path(__file__).resolve().parents[1]
-
-POST_CONFIG_GATEWAY = {
-    "protocols": {
-        "bgp": {
-            "64512": {
-                "neighbor": {
-                    "10.10.0.200": {"remote-as": "64512"},
-                    "10.10.0.101": {"remote-as": "64512"},
-                    "10.10.0.102": {"remote-as": "64512"},
-                    "10.10.0.103": {"remote-as": "64512"},
-                },
-                "parameters": {"router-id": "192.168.1.1"},
-            }
-        }
-    },
-    "system": {
-        "static-host-mapping": {
-            "host-name": {"k8s-dashboard.service": {"alias": ["k8s-dashboard"], "inet": ["10.10.10.10"]}}
-        }
-    },
-}
-
-POST_METALLB_CONFIG = {
-    "peers": [{"peer-address": "192.168.1.1", "peer-asn": 64512, "my-asn": 64512}],
-    "address-pools": [{"name": "bgp", "protocol": "bgp", "addresses": ["10.10.10.10-10.10.10.250"]}],
-}
 
 
 def run_render(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:

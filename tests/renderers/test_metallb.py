@@ -19,6 +19,7 @@ from components.config.parse import parse_lab
 from components.config.stack_files import read_stack_config
 from components.config.versions import parse_version
 from components.renderers.metallb import render_metallb, render_metallb_yaml
+from tests.blog_post import POST_METALLB_CONFIG as POST_CONFIG
 
 REPO = Path(__file__).resolve().parents[2]
 REFERENCE = (REPO / ".." / "shared" / "reference").resolve()
@@ -27,11 +28,6 @@ needs_reference = pytest.mark.skipif(
     not METALLB_REFERENCE.is_dir(),
     reason=f"upstream MetalLB reference data not found at {METALLB_REFERENCE} (only in the dev workspace)",
 )
-
-POST_CONFIG = {
-    "peers": [{"peer-address": "192.168.1.1", "peer-asn": 64512, "my-asn": 64512}],
-    "address-pools": [{"name": "bgp", "protocol": "bgp", "addresses": ["10.10.10.10-10.10.10.250"]}],
-}
 
 
 def stack_lab(name: str) -> Lab:

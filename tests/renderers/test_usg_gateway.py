@@ -29,37 +29,11 @@ from components.renderers.usg_gateway import (
     merge_base,
     render_config_gateway,
 )
+from tests.blog_post import POST_CONFIG_GATEWAY
 
 ROOT = Path(__file__).resolve().parents[2]
 USG_SCHEMA = ROOT.parent / "shared" / "reference" / "usg" / "schema.usg-3p.4.4.56.yaml"
 BASE_KEY = "metallb-unifi:gateway.baseConfigFile"
-
-# The config.gateway.json of the blog post, as published.
-POST_CONFIG_GATEWAY: dict[str, Any] = {
-    "protocols": {
-        "bgp": {
-            "64512": {
-                "neighbor": {
-                    "10.10.0.200": {"remote-as": "64512"},
-                    "10.10.0.101": {"remote-as": "64512"},
-                    "10.10.0.102": {"remote-as": "64512"},
-                    "10.10.0.103": {"remote-as": "64512"},
-                },
-                "parameters": {"router-id": "192.168.1.1"},
-            }
-        }
-    },
-    "system": {
-        "static-host-mapping": {
-            "host-name": {
-                "k8s-dashboard.service": {
-                    "alias": ["k8s-dashboard"],
-                    "inet": ["10.10.10.10"],
-                }
-            }
-        }
-    },
-}
 
 PASSWORD = "s3cr3t!#$%&()*+,-./:;<=>?@[]^_{|}~"
 
