@@ -4,14 +4,14 @@ validated :class:`Lab`, reporting every problem at once as a :class:`ConfigError
 from __future__ import annotations
 
 import difflib
-import itertools
-import json
 import string as _string
 from collections.abc import Callable, Mapping
-from ipaddress import IPv4Address, IPv4Network, summarize_address_range
+from ipaddress import IPv4Network
 from typing import Any, TypeVar
 
 from . import values as v
+from .base_config import ReadFile, read_base_config
+from .checks import check_lab
 from .errors import ConfigError, Problems, key_path
 from .model import (
     BfdProfile,
@@ -39,7 +39,6 @@ OPTIONAL_KEYS = ("nodeSubnet", "bgp", "services")
 # A USG puts the password into its config tree unquoted; keep to characters that survive it.
 _PASSWORD_CHARS = set(_string.ascii_letters + _string.digits + "!#$%&()*+,-./:;<=>?@[]^_{|}~")
 
-ReadFile = Callable[[str], str]
 T = TypeVar("T")
 
 
@@ -81,7 +80,7 @@ def parse_lab(raw: Mapping[str, Any], *, read_file: ReadFile | None = None) -> L
         services=services,
         warnings=tuple(str(w) for w in problems.warnings),
     )
-    _check_lab(lab, problems)
+    check_lab(lab, problems)
     problems.raise_if_any()
     return lab
 
@@ -407,7 +406,7 @@ def _gateway(raw: Any, problems: Problems, read_file: ReadFile | None) -> Gatewa
         else:
             base_file = v.string(data["baseConfigFile"], f"{key}.baseConfigFile", problems)
             if base_file is not None:
-                base_json = _base_config(base_file, f"{key}.baseConfigFile", problems, read_file, asn)
+                base_json = read_base_config(base_file, f"{key}.baseConfigFile", problems, read_file, asn)
     if None in (kind, asn, peer, router_id, domain):
         return None
     if base_file is not None and base_json is None:
@@ -424,66 +423,6 @@ def _gateway(raw: Any, problems: Problems, read_file: ReadFile | None) -> Gatewa
         base_config_json=base_json,
         dns_ttl=ttl,
     )
-
-
-def _base_config(path: str, key: str, problems: Problems, read_file: ReadFile | None, asn: int | None) -> str | None:
-    if read_file is None:
-        problems.error(key, "cannot be read here: no project directory to read it from")
-        return None
-    try:
-        text = read_file(path)
-    except (OSError, UnicodeDecodeError) as exc:
-        problems.error(key, f"cannot read '{path}': {exc}")
-        return None
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        problems.error(key, f"'{path}' is not valid JSON: {exc}")
-        return None
-    except RecursionError:
-        problems.error(key, f"'{path}' is nested too deeply to be a config.gateway.json")
-        return None
-    if not isinstance(document, dict):
-        problems.error(key, f"'{path}' must hold a JSON object, not {v.type_name(document)}")
-        return None
-    bad_leaf = _first_non_string_leaf(document, "")
-    if bad_leaf is not None:
-        problems.error(
-            key,
-            f"'{path}' has a non-string value at {bad_leaf}; EdgeOS expects every leaf as a "
-            'string and multi-values as lists of strings (write "64512", not 64512)',
-        )
-        return None
-    bgp = document.get("protocols", {}).get("bgp") if isinstance(document.get("protocols"), dict) else None
-    if isinstance(bgp, dict) and asn is not None:
-        others = sorted(str(a) for a in bgp if str(a) != str(asn))
-        if others:
-            problems.error(
-                key,
-                f"'{path}' already has a BGP instance under AS {', '.join(others)}, but "
-                f"gateway.asn is {asn}; a router runs one BGP instance: set gateway.asn to "
-                f"{others[0]} or remove that instance from the file",
-            )
-            return None
-    return json.dumps(document, sort_keys=True, separators=(",", ":"))
-
-
-# EdgeOS config trees are a handful of levels deep; far deeper is not a gateway config.
-_MAX_BASE_DEPTH = 32
-
-
-def _first_non_string_leaf(node: Any, path: str, depth: int = 0) -> str | None:
-    if depth > _MAX_BASE_DEPTH:
-        return f"{path} (nested more than {_MAX_BASE_DEPTH} levels deep)"
-    if isinstance(node, dict):
-        for name, child in node.items():
-            found = _first_non_string_leaf(child, f"{path}.{name}" if path else str(name), depth + 1)
-            if found is not None:
-                return found
-        return None
-    if isinstance(node, list):
-        return next((f"{path}[{i}]" for i, item in enumerate(node) if not isinstance(item, str)), None)
-    return None if isinstance(node, str) else path or "the top level"
 
 
 def _services(raw: Any, problems: Problems) -> tuple[Service, ...] | None:
@@ -614,206 +553,6 @@ def _port(raw: Any, key: str, problems: Problems) -> ServicePort | None:
     if port is None or target is None or protocol is None or ("name" in data and name is None):
         return None
     return ServicePort(port=port, target_port=target, protocol=protocol, name=name)
-
-
-# --- checks across sections ---------------------------------------------------------------
-
-
-def _check_lab(lab: Lab, problems: Problems) -> None:
-    _check_pools(lab, problems)
-    _check_session(lab, problems)
-    _check_services(lab, problems)
-    if lab.gateway.base_config_json is not None:
-        from components.renderers.usg_gateway import base_config_conflicts
-
-        for conflict in base_config_conflicts(lab):
-            problems.error(key_path("gateway", "baseConfigFile"), conflict)
-
-
-def _check_pools(lab: Lab, problems: Problems) -> None:
-    pools = lab.metallb.pools
-    subnet = lab.node_subnet
-    ranges = [(i, j, r) for i, pool in enumerate(pools) for j, r in enumerate(pool.ranges)]
-    for (i, j, a), (k, _, b) in itertools.combinations(ranges, 2):
-        if a.overlaps(b):
-            where = "within the same pool" if i == k else f"with pool '{pools[k].name}' ({b.text})"
-            problems.error(
-                key_path("metallb", "pools", i, "addresses", j),
-                f"{a.text} overlaps {where}" + ("" if i != k else f" ({b.text})") + "; pools must not share addresses",
-            )
-    reserved: list[tuple[IPv4Address, str]] = [(n.address, f"node {n.name}'s address") for n in lab.nodes] + [
-        (lab.gateway.peer_address, "the gateway's peerAddress")
-    ]
-    if lab.gateway.router_id != lab.gateway.peer_address:
-        reserved.append((lab.gateway.router_id, "the gateway's routerId"))
-    for i, pool in enumerate(pools):
-        for j, address_range in enumerate(pool.ranges):
-            range_key = key_path("metallb", "pools", i, "addresses", j)
-            for address, what in reserved:
-                if address in address_range:
-                    problems.error(range_key, f"{address_range.text} contains {address}, {what}")
-            if pool.protocol is Protocol.LAYER2:
-                if not address_range.within(subnet):
-                    problems.error(
-                        range_key,
-                        f"layer2 pool range {address_range.text} must lie inside the nodes' subnet "
-                        f"{subnet} (layer2 answers ARP on the nodes' LAN)",
-                    )
-                for edge, what in ((subnet.network_address, "network"), (subnet.broadcast_address, "broadcast")):
-                    if edge in address_range and subnet.prefixlen < 31:
-                        problems.error(
-                            range_key, f"{address_range.text} contains {edge}, the {what} address of {subnet}"
-                        )
-            elif address_range.touches(subnet):
-                problems.error(
-                    range_key,
-                    f"bgp pool range {address_range.text} must lie outside the nodes' subnet {subnet} "
-                    "(routes to it point at the nodes; use a layer2 pool for addresses on their LAN)",
-                )
-        if pool.aggregation_length is not None:
-            for address_range in pool.ranges:
-                # MetalLB refuses an aggregation shorter than the widest CIDR block of a
-                # pool's range (its "lowest mask"): it would announce addresses beyond it.
-                blocks = summarize_address_range(address_range.first, address_range.last)
-                widest = min(block.prefixlen for block in blocks)
-                if pool.aggregation_length < widest:
-                    problems.error(
-                        key_path("metallb", "pools", i, "aggregationLength"),
-                        f"/{pool.aggregation_length} is shorter than the /{widest} block of "
-                        f"{address_range.text}; MetalLB requires at least /{widest} for this pool",
-                    )
-        if pool.local_pref is not None and lab.ebgp:
-            problems.error(
-                key_path("metallb", "pools", i, "localPref"),
-                f"localPref is only sent to iBGP peers, but metallb.asn {lab.metallb.asn} and "
-                f"gateway.asn {lab.gateway.asn} differ (eBGP)",
-            )
-
-
-def _check_session(lab: Lab, problems: Problems) -> None:
-    bgp, metallb, gateway = lab.bgp, lab.metallb, lab.gateway
-    for index, node in enumerate(lab.nodes):
-        if node.address == gateway.peer_address:
-            problems.error(key_path("nodes", index, "address"), f"{node.address} is also gateway.peerAddress")
-    if lab.has_bgp_pools and not lab.peering_nodes:
-        problems.error(
-            key_path("bgp", "nodeSelectors"), "selects no configured node: nothing would peer with the gateway"
-        )
-    if bgp.hold_time_s is not None:
-        hold_key = key_path("bgp", "holdTime")
-        if 0 < bgp.hold_time_s < 3:
-            problems.error(hold_key, f"{bgp.hold_time_s}s: MetalLB accepts 0 (no keepalives) or at least 3s")
-        elif gateway.kind is GatewayKind.USG and (0 < bgp.hold_time_s < 4 or bgp.hold_time_s > 65535):
-            problems.error(hold_key, f"{bgp.hold_time_s}s: a USG accepts a hold time of 0 or 4-65535 seconds")
-        elif bgp.hold_time_s > 65535:
-            problems.error(hold_key, f"{bgp.hold_time_s}s: BGP hold time is at most 65535 seconds")
-    if bgp.keepalive_time_s is not None:
-        keep_key = key_path("bgp", "keepaliveTime")
-        if bgp.hold_time_s is None:
-            problems.error(keep_key, "needs bgp.holdTime too, so that both sides use the same timers")
-        elif bgp.keepalive_time_s > bgp.hold_time_s:
-            problems.error(
-                keep_key, f"{bgp.keepalive_time_s}s is longer than holdTime ({bgp.hold_time_s}s); MetalLB refuses that"
-            )
-    native = metallb.mode is SpeakerMode.NATIVE
-    if bgp.ebgp_multihop and native:
-        problems.error(
-            key_path("bgp", "ebgpMultiHop"),
-            "is an FRR-mode feature (native MetalLB always allows multihop); set metallb.mode to frr"
-            + (" or frr-k8s" if metallb.version.supports_frr_k8s else ""),
-        )
-    if bgp.keepalive_time_s is not None and native:
-        problems.error(
-            key_path("bgp", "keepaliveTime"),
-            "native MetalLB refuses keepalive-time (FRR modes only); remove it (keepalives follow hold time / 3) "
-            "or set metallb.mode to frr" + (" or frr-k8s" if metallb.version.supports_frr_k8s else ""),
-        )
-    if bgp.ebgp_multihop and not lab.ebgp:
-        problems.error(
-            key_path("bgp", "ebgpMultiHop"),
-            f"only applies to eBGP, but metallb.asn and gateway.asn are both {metallb.asn} (iBGP); MetalLB refuses it",
-        )
-    if bgp.bfd is not None and native:
-        problems.error(key_path("bgp", "bfd"), "BFD needs MetalLB's FRR mode; set metallb.mode to frr or frr-k8s")
-    if bgp.bfd is not None and gateway.kind is GatewayKind.USG:
-        problems.error(key_path("bgp", "bfd"), "a USG has no BFD for BGP; unifi-os gateways only")
-
-
-def _check_services(lab: Lab, problems: Problems) -> None:
-    pools = {p.name: p for p in lab.metallb.pools}
-    domain = lab.gateway.dns_domain
-    names: dict[str, str] = {}
-    k8s_names: dict[tuple[str, str], str] = {}
-    addresses: dict[IPv4Address, list[int]] = {}
-    for index, service in enumerate(lab.services):
-        key = key_path("services", index)
-        if service.name in [s.name for s in lab.services[:index]]:
-            problems.error(f"{key}.name", f"duplicate service name '{service.name}'")
-        k8s = (service.namespace, service.service_name)
-        if k8s in k8s_names:
-            problems.error(
-                f"{key}.serviceName",
-                f"Service {service.namespace}/{service.service_name} is already configured by {k8s_names[k8s]}",
-            )
-        k8s_names.setdefault(k8s, key)
-        for name_key, host in [(f"{key}.name", service.hostname(domain)), (f"{key}.name", service.name)] + [
-            (f"{key}.aliases[{i}]", alias) for i, alias in enumerate(service.aliases)
-        ]:
-            if host in names and names[host] != f"{key}.name":
-                problems.error(name_key, f"host name '{host}' is already used by {names[host]}")
-            elif host in names and name_key != f"{key}.name":
-                problems.error(name_key, f"host name '{host}' is already this service's name")
-            names.setdefault(host, name_key)
-        if len(service.hostname(domain)) > 253:
-            problems.error(f"{key}.name", f"host name {service.hostname(domain)} is longer than 253 characters")
-        chosen = None
-        if service.pool is not None:
-            chosen = pools.get(service.pool)
-            if chosen is None:
-                problems.error(
-                    f"{key}.pool",
-                    f"no pool named '{service.pool}'; pools: {', '.join(sorted(pools))}",
-                )
-        if service.address is not None:
-            candidates = [chosen] if chosen else list(pools.values())
-            if (service.pool is None or chosen is not None) and not any(service.address in p for p in candidates if p):
-                where = f"pool '{chosen.name}'" if chosen else "every pool"
-                problems.error(f"{key}.address", f"{service.address} is outside {where}")
-            holding = [p for p in candidates if p and service.address in p]
-            if any(p.avoid_buggy_ips for p in holding) and service.address.packed[-1] in (0, 255):
-                problems.error(
-                    f"{key}.address",
-                    f"{service.address} ends in .{service.address.packed[-1]}, which its pool avoids "
-                    "(avoidBuggyIPs: true); MetalLB would not assign it",
-                )
-            addresses.setdefault(service.address, []).append(index)
-        elif chosen is None and service.pool is None and not any(p.auto_assign for p in pools.values()):
-            problems.error(
-                f"{key}.address",
-                "no pool assigns addresses automatically (autoAssign: false everywhere); "
-                "pin an address or choose a pool",
-            )
-    for address, users in addresses.items():
-        if len(users) < 2:
-            continue
-        keys = {lab.services[i].shared_ip_key for i in users}
-        if None in keys or len(keys) > 1:
-            for i in users[1:]:
-                problems.error(
-                    key_path("services", i, "address"),
-                    f"{address} is also pinned by {key_path('services', users[0])}; to share one address, "
-                    "give every such service the same sharedIP key",
-                )
-            continue
-        seen: dict[tuple[int, str], int] = {}
-        for i in users:
-            for port in lab.services[i].ports:
-                other = seen.setdefault((port.port, port.protocol), i)
-                if other != i:
-                    problems.error(
-                        key_path("services", i, "ports"),
-                        f"shares {address} with {key_path('services', other)} but both use {port.port}/{port.protocol}",
-                    )
 
 
 def _no_duplicates(items: list[tuple[str, str]], what: str, problems: Problems) -> None:
