@@ -153,6 +153,8 @@ class MetalLB:
     mode: SpeakerMode
     asn: int
     pools: tuple[Pool, ...]
+    manifest_mirror: str | None = None  # base URL or directory holding <version>/<file>
+    manifest_sha256: str | None = None  # for releases without a checksum pinned in the program
 
     def pool(self, name: str) -> Pool:
         return next(p for p in self.pools if p.name == name)
@@ -209,6 +211,16 @@ class Service:
 
 
 @dataclass(frozen=True)
+class KubernetesAccess:
+    """How the program reaches the cluster; None fields mean the ambient kubeconfig."""
+
+    kubeconfig: str | None = None
+    context: str | None = None
+    service_timeout_s: int = 600  # how long a Service may wait for its external IP
+    webhook_timeout_s: int = 300  # how long MetalLB's admission webhook may take to serve
+
+
+@dataclass(frozen=True)
 class Lab:
     """One lab: a cluster, its MetalLB, its gateway and the services it exposes."""
 
@@ -218,6 +230,7 @@ class Lab:
     bgp: BgpSession
     gateway: Gateway
     services: tuple[Service, ...]
+    kubernetes: KubernetesAccess = KubernetesAccess()
     warnings: tuple[str, ...] = ()
 
     @property

@@ -18,6 +18,7 @@ from .model import (
     BgpSession,
     Gateway,
     GatewayKind,
+    KubernetesAccess,
     Lab,
     LabelRequirement,
     LabelSelector,
@@ -34,7 +35,7 @@ from .model import (
 from .versions import parse_version, supported_versions_text
 
 REQUIRED_KEYS = ("nodes", "metallb", "gateway")
-OPTIONAL_KEYS = ("nodeSubnet", "bgp", "services")
+OPTIONAL_KEYS = ("nodeSubnet", "bgp", "services", "kubernetes")
 
 # A USG puts the password into its config tree unquoted; keep to characters that survive it.
 _PASSWORD_CHARS = set(_string.ascii_letters + _string.digits + "!#$%&()*+,-./:;<=>?@[]^_{|}~")
@@ -63,13 +64,14 @@ def parse_lab(raw: Mapping[str, Any], *, read_file: ReadFile | None = None) -> L
     gateway = _gateway(raw["gateway"], problems, read_file) if raw.get("gateway") is not None else None
     bgp = _bgp(raw.get("bgp", {}), problems)
     services = _services(raw.get("services", []), problems)
+    kubernetes = _kubernetes(raw.get("kubernetes", {}), problems)
 
     if nodes is None or node_subnet is None or metallb is None or gateway is None:
         problems.raise_if_any()
         raise ConfigError(problems.errors)  # unreachable: a missing section is always an error
-    if bgp is None or services is None:
+    if bgp is None or services is None or kubernetes is None:
         problems.raise_if_any()
-    assert bgp is not None and services is not None
+    assert bgp is not None and services is not None and kubernetes is not None
 
     lab = Lab(
         nodes=nodes,
@@ -78,6 +80,7 @@ def parse_lab(raw: Mapping[str, Any], *, read_file: ReadFile | None = None) -> L
         bgp=bgp,
         gateway=gateway,
         services=services,
+        kubernetes=kubernetes,
         warnings=tuple(str(w) for w in problems.warnings),
     )
     check_lab(lab, problems)
@@ -136,9 +139,20 @@ def _node_subnet(raw: Any, nodes: tuple[Node, ...] | None, problems: Problems) -
 
 def _metallb(raw: Any, problems: Problems) -> MetalLB | None:
     key = key_path("metallb")
-    data = v.mapping(raw, key, problems, required=("version", "asn", "pools"), optional=("mode",))
+    data = v.mapping(
+        raw,
+        key,
+        problems,
+        required=("version", "asn", "pools"),
+        optional=("mode", "manifestMirror", "manifestSha256"),
+    )
     if data is None:
         return None
+    mirror = sha256 = None
+    if "manifestMirror" in data:
+        mirror = v.string(data["manifestMirror"], f"{key}.manifestMirror", problems)
+    if "manifestSha256" in data:
+        sha256 = v.sha256_hex(data["manifestSha256"], f"{key}.manifestSha256", problems)
     version = None
     if data.get("version") is not None:
         text = v.string(data["version"], f"{key}.version", problems)
@@ -157,7 +171,35 @@ def _metallb(raw: Any, problems: Problems) -> MetalLB | None:
     pools = _pools(data.get("pools"), problems) if data.get("pools") is not None else None
     if version is None or asn is None or mode is None or pools is None:
         return None
-    return MetalLB(version=version, mode=mode, asn=asn, pools=pools)
+    if ("manifestMirror" in data and mirror is None) or ("manifestSha256" in data and sha256 is None):
+        return None
+    return MetalLB(version=version, mode=mode, asn=asn, pools=pools, manifest_mirror=mirror, manifest_sha256=sha256)
+
+
+def _kubernetes(raw: Any, problems: Problems) -> KubernetesAccess | None:
+    key = key_path("kubernetes")
+    data = v.mapping(raw, key, problems, optional=("kubeconfig", "context", "serviceTimeout", "webhookTimeout"))
+    if data is None:
+        return None
+    kubeconfig = v.string(data["kubeconfig"], f"{key}.kubeconfig", problems) if "kubeconfig" in data else None
+    context = v.string(data["context"], f"{key}.context", problems) if "context" in data else None
+    timeouts: dict[str, int | None] = {}
+    for name, default in (("serviceTimeout", 600), ("webhookTimeout", 300)):
+        seconds = v.duration_seconds(data.get(name, default), f"{key}.{name}", problems)
+        if seconds is not None and not 10 <= seconds <= 3600:
+            problems.error(f"{key}.{name}", f"{seconds}s is out of range: allowed 10s..1h")
+            seconds = None
+        timeouts[name] = seconds
+    if None in timeouts.values():
+        return None
+    if ("kubeconfig" in data and kubeconfig is None) or ("context" in data and context is None):
+        return None
+    return KubernetesAccess(
+        kubeconfig=kubeconfig,
+        context=context,
+        service_timeout_s=int(timeouts["serviceTimeout"] or 0),
+        webhook_timeout_s=int(timeouts["webhookTimeout"] or 0),
+    )
 
 
 def _pools(raw: Any, problems: Problems) -> tuple[Pool, ...] | None:

@@ -16,6 +16,7 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _RFC1035_LABEL = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
 _LABEL_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")
 _DURATION_PART = re.compile(r"([0-9]{1,6})(h|m|s)")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 _DIGITS = re.compile(r"[0-9]{1,12}")  # ASCII only: str.isdigit() also accepts "²"
 
 
@@ -202,6 +203,14 @@ def duration_seconds(value: Any, key: str, problems: Problems) -> int | None:
             return sum(int(n) * factor[unit] for n, unit in _DURATION_PART.findall(text))
     problems.error(key, f"must be a duration in whole seconds like 90s, 1m30s or 90, got {show(value)}")
     return None
+
+
+def sha256_hex(value: Any, key: str, problems: Problems) -> str | None:
+    """A sha256 checksum: 64 hexadecimal digits (as ``sha256sum`` prints it)."""
+    if not isinstance(value, str) or _SHA256.fullmatch(value.strip().lower()) is None:
+        problems.error(key, f"must be a sha256 checksum of 64 hex digits (sha256sum FILE), got {show(value)}")
+        return None
+    return value.strip().lower()
 
 
 def dns_label(value: Any, key: str, problems: Problems, *, what: str = "a DNS label") -> str | None:
