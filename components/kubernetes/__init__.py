@@ -1,0 +1,1 @@
+"""Kubernetes side of the lab: MetalLB install manifests and what the program applies."""
