@@ -1,0 +1,690 @@
+"""Wait until MetalLB's admission webhook answers, by server-side dry-running a MetalLB object.
+
+Why: MetalLB custom resources applied right after MetalLB's install fail with ``failed calling
+webhook "ipaddresspoolvalidationwebhook.metallb.io" … connection refused`` (MetalLB issues #1540,
+#1597, #2486, #2566, #3133). Since MetalLB 0.16 the controller's readiness no longer waits for
+the webhook, so "Deployment ready" is not enough. This command retries a server-side dry run of
+the rendered object until the API server accepts it — the same admission path the real apply
+takes — with a deadline, not a sleep. Nothing is persisted (``dryRun=All``).
+
+Usage::
+
+    python -m components.kubernetes.webhook_gate [--kubeconfig PATH] [--context NAME] \\
+        [--timeout 300] [--interval 1] < pool.json
+    python -m components.kubernetes.webhook_gate --server https://10.0.0.1:6443 \\
+        --token-env K8S_TOKEN [--ca-file ca.crt | --insecure-skip-tls-verify] < pool.json
+
+The object (e.g. an ``IPAddressPool`` with ``metadata.name``/``metadata.namespace``) comes as
+JSON on stdin: it is data, not a secret, and keeps the command line short and stable.
+
+One attempt is ``POST {collection}?dryRun=All&fieldManager=…`` (a dry-run create). If the
+object already exists the API answers 409 AlreadyExists, which does not prove the webhook
+answered; the attempt then sends a dry-run server-side apply
+``PATCH {collection}/{name}?dryRun=All&fieldManager=…&force=true`` with
+``Content-Type: application/apply-patch+yaml`` (JSON is YAML), which goes through admission.
+
+Exit codes: 0 the API server accepted the dry run (prints ``webhook ready after N attempts
+(X.Xs)``); 1 the deadline passed while the failure still looked like a startup race; 2 bad
+usage, stdin or kubeconfig; 3 a failure that retrying cannot fix (the webhook or the API server
+rejected the object as invalid, RBAC denied it, TLS verification failed, …).
+
+Retry classification (:func:`classify`): 2xx → ready. Retried until the deadline: no HTTP
+answer (connection refused/reset, timeouts, DNS), 500 whose body mentions ``failed calling
+webhook``, ``connection refused`` or ``no endpoints available``, 404 (CRD or namespace not
+established yet), 429, 502, 503, 504. Everything else (400, 401, 403, 409 from the apply,
+422, other 500s) → exit 3 at once with the API's message.
+
+Tokens, client keys and exec-plugin output are never printed. Only the standard library plus
+PyYAML (for the kubeconfig) is used; no Pulumi import, so the program can run it as a command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import contextlib
+import enum
+import http.client
+import json
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import yaml
+
+FIELD_MANAGER = "metallb-unifi-webhook-gate"
+APPLY_PATCH = "application/apply-patch+yaml"
+
+EXIT_READY = 0
+EXIT_TIMED_OUT = 1
+EXIT_USAGE = 2
+EXIT_REJECTED = 3
+
+DEFAULT_TIMEOUT = 300.0
+DEFAULT_INTERVAL = 1.0
+DEFAULT_MAX_INTERVAL = 10.0
+MAX_REQUEST_TIMEOUT = 10.0
+MIN_REQUEST_TIMEOUT = 0.5
+EXEC_PLUGIN_TIMEOUT = 60.0
+
+RETRYABLE_500_MARKERS = ("failed calling webhook", "connection refused", "no endpoints available")
+RETRYABLE_STATUSES = frozenset({404, 429, 502, 503, 504})
+TROUBLESHOOT = "kubectl -n metallb-system get pods,endpoints metallb-webhook-service"
+MESSAGE_LIMIT = 500
+
+# Kinds whose plural is not the generic rule of plural_of(). MetalLB's own kinds are all
+# "lowercase kind + s" (ipaddresspools, l2advertisements, bgpadvertisements, bgppeers,
+# bfdprofiles) except Community.
+IRREGULAR_PLURALS = {"community": "communities"}
+
+
+# --- the retry policy, pure -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Response:
+    """What one attempt got: an HTTP status and body, or no HTTP answer at all (``status`` None)."""
+
+    status: int | None
+    body: str = ""
+    error: str | None = None
+    retryable: bool = True  # only for status None: False when retrying cannot help (e.g. TLS verification)
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    def describe(self) -> str:
+        if self.status is None:
+            return _shorten(self.error or "no response")
+        return f"HTTP {self.status}: {api_message(self.body)}"
+
+
+def api_message(body: str) -> str:
+    """The ``message`` of a Kubernetes ``Status`` body, else the body itself, shortened."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and isinstance(data.get("message"), str) and data["message"]:
+        return _shorten(data["message"])
+    return _shorten(body) or "(empty body)"
+
+
+def _shorten(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 1] + "…"
+
+
+class Verdict(enum.Enum):
+    READY = "ready"
+    RETRY = "retry"
+    REJECTED = "rejected"
+
+
+def classify(response: Response) -> Verdict:
+    """Is the response success, a startup race worth retrying, or a real problem?"""
+    if response.ok:
+        return Verdict.READY
+    if response.status is None:
+        return Verdict.RETRY if response.retryable else Verdict.REJECTED
+    if response.status == 500:
+        body = response.body.lower()
+        return Verdict.RETRY if any(marker in body for marker in RETRYABLE_500_MARKERS) else Verdict.REJECTED
+    if response.status in RETRYABLE_STATUSES:
+        return Verdict.RETRY
+    return Verdict.REJECTED
+
+
+class Outcome(enum.Enum):
+    READY = "ready"
+    REJECTED = "rejected"
+    TIMED_OUT = "timed out"
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: Outcome
+    attempts: int
+    elapsed: float
+    last: Response
+
+
+def wait_for_webhook(
+    post: Callable[[], Response],
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    interval: float = DEFAULT_INTERVAL,
+    max_interval: float = DEFAULT_MAX_INTERVAL,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    on_retry: Callable[[int, Response, float], None] | None = None,
+) -> Result:
+    """Call ``post`` until it succeeds, fails for good, or ``timeout`` seconds have passed.
+
+    Pauses start at ``interval`` and double up to ``max_interval``; a pause never runs past the
+    deadline, and one last attempt is made at the deadline. ``clock`` must be monotonic.
+    ``on_retry(attempt, response, pause)`` is told about every failure that will be retried.
+    """
+    if timeout < 0 or interval <= 0 or max_interval < interval:
+        raise ValueError("need timeout >= 0 and 0 < interval <= max_interval")
+    start = clock()
+    deadline = start + timeout
+    delay = interval
+    attempts = 0
+    while True:
+        attempts += 1
+        response = post()
+        verdict = classify(response)
+        now = clock()
+        if verdict is Verdict.READY:
+            return Result(Outcome.READY, attempts, now - start, response)
+        if verdict is Verdict.REJECTED:
+            return Result(Outcome.REJECTED, attempts, now - start, response)
+        remaining = deadline - now
+        if remaining <= 0:
+            return Result(Outcome.TIMED_OUT, attempts, now - start, response)
+        pause = min(delay, remaining)
+        if on_retry is not None:
+            on_retry(attempts, response, pause)
+        sleep(pause)
+        delay = min(delay * 2, max_interval)
+
+
+# --- the object and its API paths -----------------------------------------------------------
+
+
+class InputError(Exception):
+    """Bad stdin, arguments or kubeconfig: exit 2."""
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    api_version: str
+    kind: str
+    name: str
+    namespace: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}"
+
+
+def object_ref(obj: object) -> ObjectRef:
+    if not isinstance(obj, dict):
+        raise InputError("stdin must be one JSON object (e.g. an IPAddressPool)")
+    api_version, kind, metadata = obj.get("apiVersion"), obj.get("kind"), obj.get("metadata")
+    if not isinstance(api_version, str) or not api_version.strip("/") or api_version.count("/") > 1:
+        raise InputError("the object needs an apiVersion like metallb.io/v1beta1")
+    if not isinstance(kind, str) or not kind.isalnum():
+        raise InputError("the object needs a kind like IPAddressPool")
+    if not isinstance(metadata, dict):
+        raise InputError("the object needs metadata.name and metadata.namespace")
+    name, namespace = metadata.get("name"), metadata.get("namespace")
+    for label, value in (("metadata.name", name), ("metadata.namespace", namespace)):
+        if not isinstance(value, str) or not value or "/" in value or value in (".", ".."):
+            raise InputError(f"the object needs a valid {label} (MetalLB objects are namespaced)")
+    assert isinstance(name, str) and isinstance(namespace, str)
+    return ObjectRef(api_version, kind, name, namespace)
+
+
+def plural_of(kind: str) -> str:
+    """The resource name of a kind, by the rule CRD generators use unless told otherwise.
+
+    Assumption: the CRD's ``spec.names.plural`` is the generated default. For MetalLB that is
+    lowercase kind + "s" (ipaddresspools, l2advertisements, bgppeers, …); Community →
+    communities is listed in IRREGULAR_PLURALS. ``--plural`` overrides for anything else.
+    """
+    lower = kind.lower()
+    if lower in IRREGULAR_PLURALS:
+        return IRREGULAR_PLURALS[lower]
+    if lower.endswith(("s", "x", "z", "ch", "sh")):
+        return lower + "es"
+    if lower.endswith("y") and len(lower) > 1 and lower[-2] not in "aeiou":
+        return lower[:-1] + "ies"
+    return lower + "s"
+
+
+def collection_path(ref: ObjectRef, plural: str | None = None) -> str:
+    """``/apis/{group}/{version}/namespaces/{ns}/{plural}`` (``/api/v1/…`` for the core group)."""
+    prefix = f"/api/{ref.api_version}" if "/" not in ref.api_version else f"/apis/{ref.api_version}"
+    quote = urllib.parse.quote
+    return f"{prefix}/namespaces/{quote(ref.namespace, safe='')}/{plural or plural_of(ref.kind)}"
+
+
+# --- a minimal Kubernetes API client ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApiAccess:
+    """How to reach the API server. The token is kept out of repr()."""
+
+    server: str
+    token: str | None = field(default=None, repr=False)
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    insecure: bool = False
+
+
+def ssl_context(access: ApiAccess) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=access.ca_file)
+    if access.insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if access.cert_file:
+        context.load_cert_chain(access.cert_file, access.key_file)
+    return context
+
+
+class ApiClient:
+    """Just enough HTTP for the dry run: one request per connection, no proxies, no redirects."""
+
+    def __init__(self, access: ApiAccess, *, request_timeout: Callable[[], float] = lambda: MAX_REQUEST_TIMEOUT):
+        parts = urllib.parse.urlsplit(access.server)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise InputError(f"the API server URL must be http(s)://host[:port], got {access.server!r}")
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname
+        try:
+            self._port = parts.port or (443 if self._https else 80)
+        except ValueError as exc:
+            raise InputError(f"bad port in API server URL {access.server!r}") from exc
+        self._prefix = parts.path.rstrip("/")
+        self._token = access.token
+        self._request_timeout = request_timeout
+        try:
+            self._context = ssl_context(access) if self._https else None
+        except (OSError, ValueError) as exc:  # unreadable/invalid CA or client certificate
+            raise InputError(f"cannot set up TLS for {access.server}: {exc}") from exc
+
+    @property
+    def where(self) -> str:
+        return f"{self._host}:{self._port}"
+
+    def request(self, method: str, path: str, body: bytes, content_type: str) -> Response:
+        timeout = self._request_timeout()
+        connection: http.client.HTTPConnection
+        if self._context is not None:
+            connection = http.client.HTTPSConnection(self._host, self._port, timeout=timeout, context=self._context)
+        else:
+            connection = http.client.HTTPConnection(self._host, self._port, timeout=timeout)
+        headers = {"Content-Type": content_type, "Accept": "application/json", "User-Agent": FIELD_MANAGER}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        try:
+            connection.request(method, self._prefix + path, body=body, headers=headers)
+            answer = connection.getresponse()
+            text = answer.read().decode("utf-8", "replace")
+            return Response(answer.status, text)
+        except ssl.SSLCertVerificationError as exc:
+            reason = exc.verify_message or str(exc)
+            return Response(None, error=f"TLS verification of {self.where} failed: {reason}", retryable=False)
+        except ConnectionRefusedError:
+            return Response(None, error=f"connection refused by {self.where}")
+        except ConnectionResetError:  # includes http.client.RemoteDisconnected
+            return Response(None, error=f"connection reset by {self.where}")
+        except TimeoutError:
+            return Response(None, error=f"no answer from {self.where} within {timeout:.1f}s (timeout)")
+        except socket.gaierror as exc:
+            return Response(None, error=f"cannot resolve {self._host}: {exc.strerror or exc}")
+        except (OSError, http.client.HTTPException) as exc:
+            return Response(None, error=f"{type(exc).__name__} talking to {self.where}: {exc}")
+        finally:
+            connection.close()
+
+
+def dry_run_attempt(client: ApiClient, obj: Mapping[str, Any], *, plural: str | None = None) -> Callable[[], Response]:
+    """One attempt: dry-run create; on 409 AlreadyExists, a dry-run server-side apply instead."""
+    ref = object_ref(obj)
+    collection = collection_path(ref, plural)
+    item = f"{collection}/{urllib.parse.quote(ref.name, safe='')}"
+    query = urllib.parse.urlencode({"dryRun": "All", "fieldManager": FIELD_MANAGER})
+    body = json.dumps(obj).encode()
+
+    def attempt() -> Response:
+        created = client.request("POST", f"{collection}?{query}", body, "application/json")
+        if created.status != 409:
+            return created
+        return client.request("PATCH", f"{item}?{query}&force=true", body, APPLY_PATCH)
+
+    return attempt
+
+
+# --- kubeconfig ------------------------------------------------------------------------------
+
+
+def kubeconfig_paths(explicit: str | None, environ: Mapping[str, str]) -> list[Path]:
+    """``--kubeconfig``, else every file of ``$KUBECONFIG`` (os.pathsep-separated), else ~/.kube/config."""
+    if explicit:
+        return [Path(explicit).expanduser()]
+    listed = [Path(part).expanduser() for part in environ.get("KUBECONFIG", "").split(os.pathsep) if part]
+    if listed:
+        return listed
+    return [Path(environ.get("HOME") or Path.home()) / ".kube" / "config"]
+
+
+@dataclass
+class _Kubeconfig:
+    current_context: str | None = None
+    contexts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    clusters: dict[str, tuple[dict[str, Any], Path]] = field(default_factory=dict)
+    users: dict[str, tuple[dict[str, Any], Path]] = field(default_factory=dict)
+
+
+def _entries(data: Mapping[str, Any], section: str, key: str, path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    for entry in data.get(section) or []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            raise InputError(f"kubeconfig {path}: every entry of {section} needs a name")
+        body = entry.get(key) or {}
+        if not isinstance(body, dict):
+            raise InputError(f"kubeconfig {path}: {section} entry {entry['name']!r} is not a mapping")
+        yield entry["name"], body
+
+
+def _read_kubeconfigs(paths: Sequence[Path]) -> _Kubeconfig:
+    """Merge like kubectl: the first file that names an entry (or current-context) wins."""
+    merged = _Kubeconfig()
+    found = False
+    for path in paths:
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise InputError(f"cannot read kubeconfig {path}: {exc.strerror}") from exc
+        found = True
+        try:
+            data = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            raise InputError(f"kubeconfig {path} is not valid YAML") from exc
+        if not isinstance(data, dict):
+            raise InputError(f"kubeconfig {path} is not a mapping")
+        base = path.resolve().parent
+        if merged.current_context is None and data.get("current-context"):
+            merged.current_context = str(data["current-context"])
+        for entry_name, body in _entries(data, "contexts", "context", path):
+            merged.contexts.setdefault(entry_name, body)
+        for entry_name, body in _entries(data, "clusters", "cluster", path):
+            merged.clusters.setdefault(entry_name, (body, base))
+        for entry_name, body in _entries(data, "users", "user", path):
+            merged.users.setdefault(entry_name, (body, base))
+    if not found:
+        raise InputError(f"no kubeconfig found at {os.pathsep.join(map(str, paths))}")
+    return merged
+
+
+def _write_private(directory: Path, name: str, data: bytes) -> str:
+    path = directory / name
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
+    return str(path)
+
+
+def _file_or_data(entry: Mapping[str, Any], key: str, base: Path, secret_dir: Path, what: str) -> str | None:
+    """``key`` (a path, relative to the kubeconfig's directory) or ``key-data`` (base64) → a file path."""
+    data = entry.get(f"{key}-data")
+    if data:
+        try:
+            decoded = base64.b64decode(str(data), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise InputError(f"kubeconfig {what} {key}-data is not valid base64") from exc
+        return _write_private(secret_dir, key, decoded)
+    path = entry.get(key)
+    if path:
+        resolved = base / Path(str(path)).expanduser()
+        if not resolved.is_file():
+            raise InputError(f"kubeconfig {what} {key} {resolved} does not exist")
+        return str(resolved)
+    return None
+
+
+def _run_exec_plugin(spec: Mapping[str, Any], base: Path, environ: Mapping[str, str]) -> dict[str, Any]:
+    """Run a client-go credential plugin (``users[].user.exec``); its ExecCredential status."""
+    command = spec.get("command")
+    if not isinstance(command, str) or not command:
+        raise InputError("kubeconfig user exec needs a command")
+    if os.sep in command and not os.path.isabs(command):
+        command = str(base / command)  # like client-go: relative to the kubeconfig's directory
+    env = dict(environ)
+    for item in spec.get("env") or []:
+        if isinstance(item, dict) and isinstance(item.get("name"), str):
+            env[item["name"]] = str(item.get("value", ""))
+    api_version = str(spec.get("apiVersion") or "client.authentication.k8s.io/v1")
+    exec_info = {"apiVersion": api_version, "kind": "ExecCredential", "spec": {"interactive": False}}
+    env["KUBERNETES_EXEC_INFO"] = json.dumps(exec_info)
+    args = [str(arg) for arg in spec.get("args") or []]
+    try:
+        done = subprocess.run(
+            [command, *args],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=EXEC_PLUGIN_TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise InputError(f"kubeconfig credential plugin {command} could not run: {type(exc).__name__}") from exc
+    if done.returncode != 0:
+        # stderr is the plugin's own diagnostics; stdout may hold a credential, so it is not shown.
+        raise InputError(f"kubeconfig credential plugin {command} exited {done.returncode}: {_shorten(done.stderr)}")
+    try:
+        status = json.loads(done.stdout).get("status")
+    except (ValueError, AttributeError):
+        status = None
+    if not isinstance(status, dict):
+        raise InputError(f"kubeconfig credential plugin {command} printed no ExecCredential status")
+    return status
+
+
+def parse_kubeconfig(
+    paths: Sequence[Path],
+    context: str | None,
+    secret_dir: Path,
+    environ: Mapping[str, str] = os.environ,
+) -> ApiAccess:
+    """The server, CA, client certificate and token of ``context`` (default: current-context).
+
+    ``*-data`` fields are decoded into 0600 files in ``secret_dir``, which the caller removes.
+    """
+    config = _read_kubeconfigs(paths)
+    name = context or config.current_context
+    if not name:
+        raise InputError("the kubeconfig has no current-context; pass --context")
+    if name not in config.contexts:
+        raise InputError(f"context {name!r} is not in the kubeconfig")
+    ctx = config.contexts[name]
+    cluster_name, user_name = ctx.get("cluster"), ctx.get("user")
+    if cluster_name not in config.clusters:
+        raise InputError(f"context {name!r} names cluster {cluster_name!r}, which the kubeconfig lacks")
+    cluster, cluster_base = config.clusters[cluster_name]
+    server = cluster.get("server")
+    if not isinstance(server, str) or not server:
+        raise InputError(f"cluster {cluster_name!r} has no server")
+    for unsupported in ("proxy-url", "tls-server-name"):
+        if cluster.get(unsupported):
+            raise InputError(f"cluster {cluster_name!r} uses {unsupported}, which this gate does not support")
+    what = f"cluster {cluster_name!r}"
+    ca_file = _file_or_data(cluster, "certificate-authority", cluster_base, secret_dir, what)
+    insecure = bool(cluster.get("insecure-skip-tls-verify"))
+
+    token: str | None = None
+    cert_file = key_file = None
+    if user_name is not None:
+        if user_name not in config.users:
+            raise InputError(f"context {name!r} names user {user_name!r}, which the kubeconfig lacks")
+        user, user_base = config.users[user_name]
+        what = f"user {user_name!r}"
+        if user.get("auth-provider") or user.get("username"):
+            raise InputError(f"{what} uses auth-provider or basic auth, which this gate does not support")
+        cert_file = _file_or_data(user, "client-certificate", user_base, secret_dir, what)
+        key_file = _file_or_data(user, "client-key", user_base, secret_dir, what)
+        if user.get("token"):
+            token = str(user["token"])
+        elif user.get("tokenFile"):
+            token_path = user_base / Path(str(user["tokenFile"])).expanduser()
+            try:
+                token = token_path.read_text().strip()
+            except OSError as exc:
+                raise InputError(f"{what} tokenFile {token_path} cannot be read: {exc.strerror}") from exc
+        elif isinstance(user.get("exec"), dict):
+            status = _run_exec_plugin(user["exec"], user_base, environ)
+            if status.get("token"):
+                token = str(status["token"])
+            elif status.get("clientCertificateData") and status.get("clientKeyData"):
+                cert_file = _write_private(
+                    secret_dir, "exec-client-certificate", str(status["clientCertificateData"]).encode()
+                )
+                key_file = _write_private(secret_dir, "exec-client-key", str(status["clientKeyData"]).encode())
+            else:
+                raise InputError(f"{what} credential plugin returned neither a token nor a client certificate")
+        if bool(cert_file) != bool(key_file):
+            raise InputError(f"{what} needs both a client certificate and a client key")
+    return ApiAccess(server, token=token, ca_file=ca_file, cert_file=cert_file, key_file=key_file, insecure=insecure)
+
+
+@contextlib.contextmanager
+def kubeconfig_access(
+    paths: Sequence[Path], context: str | None = None, environ: Mapping[str, str] = os.environ
+) -> Iterator[ApiAccess]:
+    """:func:`parse_kubeconfig` with a private temp dir (0700) that is removed afterwards."""
+    secret_dir = Path(tempfile.mkdtemp(prefix="webhook-gate-"))
+    try:
+        yield parse_kubeconfig(paths, context, secret_dir, environ)
+    finally:
+        shutil.rmtree(secret_dir, ignore_errors=True)
+
+
+# --- command line ----------------------------------------------------------------------------
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be > 0")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m components.kubernetes.webhook_gate",
+        description="Retry a server-side dry run of the MetalLB object on stdin until the API server "
+        "(and so MetalLB's admission webhook) accepts it.",
+        epilog="Exit codes: 0 ready, 1 deadline passed, 2 bad usage/input/kubeconfig, 3 rejected for good.",
+    )
+    kube = parser.add_argument_group("kubeconfig (default)")
+    kube.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)")
+    kube.add_argument("--context", help="kubeconfig context (default: current-context)")
+    direct = parser.add_argument_group("direct access (instead of a kubeconfig)")
+    direct.add_argument("--server", help="API server URL, e.g. https://10.0.0.1:6443")
+    direct.add_argument("--token-env", metavar="VAR", help="environment variable holding a bearer token")
+    direct.add_argument("--ca-file", help="CA bundle to verify the API server with")
+    direct.add_argument("--insecure-skip-tls-verify", action="store_true", help="do not verify the server certificate")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="deadline in seconds (default 300)")
+    parser.add_argument(
+        "--interval", type=_positive, default=DEFAULT_INTERVAL, help="first pause, doubling (default 1)"
+    )
+    parser.add_argument(
+        "--max-interval", type=_positive, default=DEFAULT_MAX_INTERVAL, help="longest pause (default 10)"
+    )
+    parser.add_argument("--plural", help="resource name if not derivable from the kind (e.g. communities)")
+    return parser
+
+
+def _direct_access(args: argparse.Namespace, environ: Mapping[str, str]) -> ApiAccess:
+    token = None
+    if args.token_env:
+        token = environ.get(args.token_env)
+        if not token:
+            raise InputError(f"--token-env {args.token_env}: that environment variable is not set or empty")
+    if args.ca_file and not Path(args.ca_file).is_file():
+        raise InputError(f"--ca-file {args.ca_file} does not exist")
+    return ApiAccess(args.server, token=token, ca_file=args.ca_file, insecure=args.insecure_skip_tls_verify)
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> int:
+    stdin, stdout, stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
+    environ = os.environ if environ is None else environ
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.server and (args.kubeconfig or args.context):
+        parser.error("--server replaces --kubeconfig/--context; pass one or the other")
+    if not args.server and (args.token_env or args.ca_file or args.insecure_skip_tls_verify):
+        parser.error("--token-env, --ca-file and --insecure-skip-tls-verify go with --server")
+    if args.timeout < 0 or args.max_interval < args.interval:
+        parser.error("need --timeout >= 0 and --interval <= --max-interval")
+
+    def say(message: str) -> None:
+        print(f"webhook gate: {message}", file=stderr, flush=True)
+
+    try:
+        try:
+            obj = json.loads(stdin.read())
+        except ValueError as exc:
+            raise InputError(f"stdin is not JSON: {exc}") from exc
+        ref = object_ref(obj)
+        with contextlib.ExitStack() as stack:
+            if args.server:
+                access = _direct_access(args, environ)
+            else:
+                paths = kubeconfig_paths(args.kubeconfig, environ)
+                access = stack.enter_context(kubeconfig_access(paths, args.context, environ))
+            deadline: float = time.monotonic() + float(args.timeout)
+
+            def request_timeout() -> float:
+                return min(MAX_REQUEST_TIMEOUT, max(MIN_REQUEST_TIMEOUT, deadline - time.monotonic()))
+
+            client = ApiClient(access, request_timeout=request_timeout)
+
+            def on_retry(attempt: int, response: Response, pause: float) -> None:
+                say(f"attempt {attempt}: {response.describe()}; retrying in {pause:.1f}s")
+
+            result = wait_for_webhook(
+                dry_run_attempt(client, obj, plural=args.plural),
+                timeout=args.timeout,
+                interval=args.interval,
+                max_interval=args.max_interval,
+                on_retry=on_retry,
+            )
+    except InputError as exc:
+        say(str(exc))
+        return EXIT_USAGE
+
+    if result.outcome is Outcome.READY:
+        print(f"webhook ready after {result.attempts} attempts ({result.elapsed:.1f}s)", file=stdout, flush=True)
+        return EXIT_READY
+    if result.outcome is Outcome.REJECTED:
+        say(
+            f"dry run of {ref} at {access.server} rejected, not retrying: {result.last.describe()} "
+            "(not a startup race: an invalid object, missing RBAC permission or a TLS/credential problem)"
+        )
+        return EXIT_REJECTED
+    say(
+        f"gave up after {result.elapsed:.1f}s and {result.attempts} attempts to dry-run {ref} at {access.server}; "
+        f"last failure: {result.last.describe()}. "
+        f"Check that MetalLB's webhook has ready endpoints: {TROUBLESHOOT}"
+    )
+    return EXIT_TIMED_OUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,673 @@
+"""The MetalLB webhook gate: retry policy as a unit, kubeconfig parsing, and the CLI end to end
+against a loopback stand-in for the Kubernetes API server."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import shutil
+import socket
+import ssl
+import stat
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import yaml
+
+from components.kubernetes.webhook_gate import (
+    APPLY_PATCH,
+    FIELD_MANAGER,
+    ApiAccess,
+    InputError,
+    Outcome,
+    Response,
+    Verdict,
+    classify,
+    collection_path,
+    kubeconfig_access,
+    object_ref,
+    parse_kubeconfig,
+    plural_of,
+    wait_for_webhook,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+TOKEN = "s3cr3t-token-value-0123456789"
+POOL = {
+    "apiVersion": "metallb.io/v1beta1",
+    "kind": "IPAddressPool",
+    "metadata": {"name": "lab-pool", "namespace": "metallb-system"},
+    "spec": {"addresses": ["192.168.50.200-192.168.50.220"], "autoAssign": True},
+}
+POOL_PATH = "/apis/metallb.io/v1beta1/namespaces/metallb-system/ipaddresspools"
+WEBHOOK_REFUSED = json.dumps(
+    {
+        "kind": "Status",
+        "status": "Failure",
+        "message": 'Internal error occurred: failed calling webhook "ipaddresspoolvalidationwebhook.metallb.io": '
+        'failed to call webhook: Post "https://metallb-webhook-service.metallb-system.svc:443/'
+        'validate-metallb-io-v1beta1-ipaddresspool?timeout=10s": dial tcp 10.96.0.10:443: connect: connection refused',
+        "reason": "InternalError",
+        "code": 500,
+    }
+)
+INVALID = json.dumps(
+    {
+        "kind": "Status",
+        "status": "Failure",
+        "message": 'admission webhook "ipaddresspoolvalidationwebhook.metallb.io" denied the request: '
+        "CIDR 192.168.50.200-192.168.50.220 overlaps with already defined CIDR",
+        "reason": "Invalid",
+        "code": 422,
+    }
+)
+EXISTS = json.dumps(
+    {
+        "kind": "Status",
+        "status": "Failure",
+        "message": 'ipaddresspools.metallb.io "lab-pool" already exists',
+        "reason": "AlreadyExists",
+        "code": 409,
+    }
+)
+
+
+# --- the pure retry policy ---------------------------------------------------------------------
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def scripted(*responses: Response) -> tuple[Callable[[], Response], list[int]]:
+    calls: list[int] = []
+
+    def post() -> Response:
+        calls.append(1)
+        return responses[min(len(calls), len(responses)) - 1]
+
+    return post, calls
+
+
+@pytest.mark.parametrize(
+    ("response", "verdict"),
+    [
+        (Response(200, "{}"), Verdict.READY),
+        (Response(201, "{}"), Verdict.READY),
+        (Response(None, error="connection refused by x:443"), Verdict.RETRY),
+        (Response(None, error="TLS verification failed", retryable=False), Verdict.REJECTED),
+        (Response(500, WEBHOOK_REFUSED), Verdict.RETRY),
+        (Response(500, '{"message":"failed calling webhook: no endpoints available for service"}'), Verdict.RETRY),
+        (Response(500, '{"message":"etcdserver: leader changed"}'), Verdict.REJECTED),
+        (Response(503, "service unavailable"), Verdict.RETRY),
+        (Response(404, '{"reason":"NotFound"}'), Verdict.RETRY),
+        (Response(429, ""), Verdict.RETRY),
+        (Response(400, '{"reason":"BadRequest"}'), Verdict.REJECTED),
+        (Response(401, ""), Verdict.REJECTED),
+        (Response(403, '{"reason":"Forbidden"}'), Verdict.REJECTED),
+        (Response(409, EXISTS), Verdict.REJECTED),
+        (Response(422, INVALID), Verdict.REJECTED),
+    ],
+)
+def test_classification(response: Response, verdict: Verdict) -> None:
+    assert classify(response) is verdict
+
+
+def test_backoff_doubles_to_the_cap_and_never_sleeps_past_the_deadline() -> None:
+    fake = FakeTime()
+    post, calls = scripted(Response(503))
+    result = wait_for_webhook(post, timeout=40, interval=1, max_interval=10, clock=fake.clock, sleep=fake.sleep)
+    assert result.outcome is Outcome.TIMED_OUT
+    assert fake.sleeps == [1, 2, 4, 8, 10, 10, 5]  # 40 s in all, the last pause cut to the deadline
+    assert len(calls) == result.attempts == 8  # one last attempt at the deadline
+    assert result.elapsed == pytest.approx(40)
+    assert result.last == Response(503)
+
+
+def test_success_after_retries_reports_attempts_and_elapsed() -> None:
+    fake = FakeTime()
+    retried: list[tuple[int, float]] = []
+    post, _ = scripted(Response(500, WEBHOOK_REFUSED), Response(None, error="reset"), Response(201, "{}"))
+    result = wait_for_webhook(
+        post,
+        timeout=300,
+        interval=0.5,
+        clock=fake.clock,
+        sleep=fake.sleep,
+        on_retry=lambda attempt, _response, pause: retried.append((attempt, pause)),
+    )
+    assert (result.outcome, result.attempts, result.elapsed) == (Outcome.READY, 3, 1.5)
+    assert retried == [(1, 0.5), (2, 1.0)]
+
+
+def test_a_real_rejection_stops_at_once() -> None:
+    fake = FakeTime()
+    post, calls = scripted(Response(500, WEBHOOK_REFUSED), Response(422, INVALID))
+    result = wait_for_webhook(post, timeout=300, clock=fake.clock, sleep=fake.sleep)
+    assert (result.outcome, result.attempts, len(calls)) == (Outcome.REJECTED, 2, 2)
+    assert "overlaps" in result.last.describe()
+
+
+def test_zero_timeout_still_makes_one_attempt() -> None:
+    fake = FakeTime()
+    post, calls = scripted(Response(503))
+    result = wait_for_webhook(post, timeout=0, clock=fake.clock, sleep=fake.sleep)
+    assert (result.outcome, len(calls), fake.sleeps) == (Outcome.TIMED_OUT, 1, [])
+
+
+def test_bad_policy_arguments() -> None:
+    post, _ = scripted(Response(200))
+    with pytest.raises(ValueError):
+        wait_for_webhook(post, interval=0)
+    with pytest.raises(ValueError):
+        wait_for_webhook(post, interval=20, max_interval=10)
+
+
+# --- object → API path -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "plural"),
+    [
+        ("IPAddressPool", "ipaddresspools"),
+        ("L2Advertisement", "l2advertisements"),
+        ("BGPAdvertisement", "bgpadvertisements"),
+        ("BGPPeer", "bgppeers"),
+        ("BFDProfile", "bfdprofiles"),
+        ("Community", "communities"),
+        ("ServiceL2Status", "servicel2statuses"),
+    ],
+)
+def test_plural_of_metallb_kinds(kind: str, plural: str) -> None:
+    assert plural_of(kind) == plural
+
+
+def test_collection_path() -> None:
+    assert collection_path(object_ref(POOL)) == POOL_PATH
+    peer = {"apiVersion": "metallb.io/v1beta2", "kind": "BGPPeer", "metadata": {"name": "p", "namespace": "ns"}}
+    assert collection_path(object_ref(peer)) == "/apis/metallb.io/v1beta2/namespaces/ns/bgppeers"
+    assert collection_path(object_ref(peer), "peers") == "/apis/metallb.io/v1beta2/namespaces/ns/peers"
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        [],
+        {"kind": "IPAddressPool", "metadata": {"name": "a", "namespace": "b"}},
+        {"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool", "metadata": {"name": "a"}},
+        {"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool", "metadata": {"name": "../x", "namespace": "b"}},
+        {"apiVersion": "metallb.io/v1beta1", "kind": "IP/Pool", "metadata": {"name": "a", "namespace": "b"}},
+    ],
+)
+def test_object_ref_rejects_incomplete_objects(obj: object) -> None:
+    with pytest.raises(InputError):
+        object_ref(obj)
+
+
+# --- kubeconfig ------------------------------------------------------------------------------
+
+
+CA_PEM = b"-----BEGIN CERTIFICATE-----\nnot-really-a-cert\n-----END CERTIFICATE-----\n"
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def write_kubeconfig(
+    path: Path,
+    clusters: dict[str, dict[str, object]],
+    users: dict[str, dict[str, object]],
+    contexts: dict[str, tuple[str, str]],
+    current: str | None,
+) -> Path:
+    config: dict[str, object] = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": name, "cluster": body} for name, body in clusters.items()],
+        "users": [{"name": name, "user": body} for name, body in users.items()],
+        "contexts": [{"name": name, "context": {"cluster": c, "user": u}} for name, (c, u) in contexts.items()],
+    }
+    if current:
+        config["current-context"] = current
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_kubeconfig_server_token_and_ca_data_in_a_private_file(tmp_path: Path) -> None:
+    kubeconfig = write_kubeconfig(
+        tmp_path / "config",
+        {"lab": {"server": "https://10.0.0.1:6443", "certificate-authority-data": b64(CA_PEM)}},
+        {"admin": {"token": TOKEN}},
+        {"lab": ("lab", "admin")},
+        "lab",
+    )
+    with kubeconfig_access([kubeconfig]) as access:
+        assert access.server == "https://10.0.0.1:6443"
+        assert access.token == TOKEN
+        assert not access.insecure
+        assert access.ca_file is not None
+        ca = Path(access.ca_file)
+        assert ca.read_bytes() == CA_PEM
+        assert stat.S_IMODE(ca.stat().st_mode) == 0o600
+        assert stat.S_IMODE(ca.parent.stat().st_mode) == 0o700
+        assert TOKEN not in repr(access)
+    assert not ca.exists() and not ca.parent.exists()
+
+
+def test_kubeconfig_context_choice_files_client_certs_and_insecure(tmp_path: Path) -> None:
+    (tmp_path / "pki").mkdir()
+    (tmp_path / "pki" / "ca.crt").write_bytes(CA_PEM)
+    (tmp_path / "token").write_text(TOKEN + "\n")
+    kubeconfig = write_kubeconfig(
+        tmp_path / "config",
+        {
+            "prod": {"server": "https://prod:6443", "certificate-authority": "pki/ca.crt"},
+            "lab": {"server": "https://lab:6443", "insecure-skip-tls-verify": True},
+            "files": {"server": "https://files:6443"},
+        },
+        {
+            "certs": {"client-certificate-data": b64(b"CERT"), "client-key-data": b64(b"KEY")},
+            "tokenfile": {"tokenFile": "token"},
+        },
+        {"prod": ("prod", "tokenfile"), "lab": ("lab", "certs")},
+        "prod",
+    )
+    with kubeconfig_access([kubeconfig]) as access:  # current-context; relative paths from the file's dir
+        assert (access.server, access.ca_file, access.token) == (
+            "https://prod:6443",
+            str(tmp_path.resolve() / "pki" / "ca.crt"),
+            TOKEN,
+        )
+    with kubeconfig_access([kubeconfig], "lab") as access:
+        assert access.insecure and access.token is None
+        assert access.cert_file and Path(access.cert_file).read_bytes() == b"CERT"
+        assert access.key_file and Path(access.key_file).read_bytes() == b"KEY"
+        assert stat.S_IMODE(Path(access.key_file).stat().st_mode) == 0o600
+
+
+def test_kubeconfig_exec_credential_plugin(tmp_path: Path) -> None:
+    plugin = tmp_path / "plugin.py"
+    plugin.write_text(
+        "import json, os\n"
+        "info = json.loads(os.environ['KUBERNETES_EXEC_INFO'])\n"
+        "assert info['spec']['interactive'] is False\n"
+        "print(json.dumps({'apiVersion': info['apiVersion'], 'kind': 'ExecCredential',"
+        " 'status': {'token': os.environ['PLUGIN_TOKEN']}}))\n"
+    )
+    kubeconfig = write_kubeconfig(
+        tmp_path / "config",
+        {"eks": {"server": "https://eks:443"}},
+        {
+            "aws": {
+                "exec": {
+                    "apiVersion": "client.authentication.k8s.io/v1beta1",
+                    "command": sys.executable,
+                    "args": [str(plugin)],
+                    "env": [{"name": "PLUGIN_TOKEN", "value": TOKEN}],
+                }
+            }
+        },
+        {"eks": ("eks", "aws")},
+        "eks",
+    )
+    with kubeconfig_access([kubeconfig], environ={"PATH": os.environ.get("PATH", "")}) as access:
+        assert access.token == TOKEN
+
+
+def test_kubeconfig_merges_files_first_wins(tmp_path: Path) -> None:
+    first = write_kubeconfig(tmp_path / "a", {"c": {"server": "https://first"}}, {"u": {}}, {"x": ("c", "u")}, "x")
+    second = write_kubeconfig(tmp_path / "b", {"c": {"server": "https://second"}}, {}, {"y": ("c", "u")}, "y")
+    assert parse_kubeconfig([tmp_path / "missing", first, second], None, tmp_path).server == "https://first"
+    assert parse_kubeconfig([second, first], None, tmp_path).server == "https://second"
+
+
+@pytest.mark.parametrize(
+    ("clusters", "users", "contexts", "current", "context", "needle"),
+    [
+        ({"c": {"server": "https://s"}}, {}, {"x": ("c", "u")}, None, None, "no current-context"),
+        ({"c": {"server": "https://s"}}, {}, {"x": ("c", "u")}, "x", "other", "'other' is not in"),
+        ({}, {}, {"x": ("c", "u")}, "x", None, "lacks"),
+        ({"c": {"server": "https://s"}}, {}, {"x": ("c", "u")}, "x", None, "user 'u'"),
+        ({"c": {}}, {"u": {}}, {"x": ("c", "u")}, "x", None, "has no server"),
+        (
+            {"c": {"server": "https://s", "certificate-authority-data": "!!"}},
+            {"u": {}},
+            {"x": ("c", "u")},
+            "x",
+            None,
+            "base64",
+        ),
+        (
+            {"c": {"server": "https://s", "certificate-authority": "nope.crt"}},
+            {"u": {}},
+            {"x": ("c", "u")},
+            "x",
+            None,
+            "does not exist",
+        ),
+        (
+            {"c": {"server": "https://s"}},
+            {"u": {"client-certificate-data": b64(b"C")}},
+            {"x": ("c", "u")},
+            "x",
+            None,
+            "both",
+        ),
+        (
+            {"c": {"server": "https://s"}},
+            {"u": {"auth-provider": {"name": "gcp"}}},
+            {"x": ("c", "u")},
+            "x",
+            None,
+            "not support",
+        ),
+    ],
+)
+def test_kubeconfig_errors(tmp_path: Path, clusters, users, contexts, current, context, needle: str) -> None:
+    kubeconfig = write_kubeconfig(tmp_path / "config", clusters, users, contexts, current)
+    with pytest.raises(InputError, match=needle), kubeconfig_access([kubeconfig], context):
+        pass
+
+
+# --- a loopback stand-in for the API server ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Seen:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class FakeApi:
+    """Answers each request with the next scripted (status, body); the last one repeats."""
+
+    script: list[tuple[int, str]]
+    seen: list[Seen] = field(default_factory=list)
+    port: int = 0
+    tls: ssl.SSLContext | None = None
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+
+@contextlib.contextmanager
+def fake_api(*script: tuple[int, str], tls: ssl.SSLContext | None = None) -> Iterator[FakeApi]:
+    api = FakeApi(list(script), tls=tls)
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def handle_any(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            parts = urllib.parse.urlsplit(self.path)
+            with lock:
+                seen = Seen(self.command, parts.path, urllib.parse.parse_qs(parts.query), dict(self.headers), body)
+                api.seen.append(seen)
+                status, text = api.script[min(len(api.seen), len(api.script)) - 1]
+            payload = text.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_POST = do_PATCH = do_GET = handle_any
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    api.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield api
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def run_gate(
+    *args: str, stdin: object = POOL, env: dict[str, str] | None = None, timeout: float = 20
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "components.kubernetes.webhook_gate", *args],
+        input=stdin if isinstance(stdin, str) else json.dumps(stdin),
+        cwd=REPO,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(REPO), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def direct(api: FakeApi, *extra: str) -> tuple[str, ...]:
+    return ("--server", api.url, "--token-env", "GATE_TOKEN", "--interval", "0.05", *extra)
+
+
+TOKEN_ENV = {"GATE_TOKEN": TOKEN}
+
+
+def assert_no_token(done: subprocess.CompletedProcess[str]) -> None:
+    assert TOKEN not in done.stdout and TOKEN not in done.stderr
+
+
+def test_cli_retries_through_webhook_refusals_then_succeeds() -> None:
+    with fake_api(
+        (500, WEBHOOK_REFUSED), (500, WEBHOOK_REFUSED), (500, WEBHOOK_REFUSED), (201, json.dumps(POOL))
+    ) as api:
+        done = run_gate(*direct(api), env=TOKEN_ENV)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("webhook ready after 4 attempts (")
+    assert lines[0].endswith("s)")
+    assert done.stderr.count("failed calling webhook") == 3  # each retry is reported
+    assert len(api.seen) == 4
+    for seen in api.seen:
+        assert (seen.method, seen.path) == ("POST", POOL_PATH)
+        assert seen.query == {"dryRun": ["All"], "fieldManager": [FIELD_MANAGER]}
+        assert json.loads(seen.body) == POOL
+        assert seen.headers["Content-Type"] == "application/json"
+        assert seen.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert_no_token(done)
+
+
+def test_cli_gives_up_at_the_deadline_naming_the_last_failure() -> None:
+    with fake_api((500, WEBHOOK_REFUSED)) as api:
+        started = time.monotonic()
+        done = run_gate(*direct(api, "--timeout", "3", "--interval", "0.2"), env=TOKEN_ENV)
+        elapsed = time.monotonic() - started
+    assert done.returncode == 1, done.stderr
+    assert 3 <= elapsed < 8
+    assert done.stdout == ""
+    last = done.stderr.strip().splitlines()[-1]
+    assert "gave up after" in last and "IPAddressPool metallb-system/lab-pool" in last
+    assert "last failure: HTTP 500: Internal error occurred: failed calling webhook" in last
+    assert "kubectl -n metallb-system get pods,endpoints metallb-webhook-service" in last
+    assert 4 <= len(api.seen) <= 8  # 0.2, 0.4, 0.8, 1.6 s pauses: about 5 attempts, not a busy loop
+    assert all(seen.query["dryRun"] == ["All"] for seen in api.seen)
+    assert_no_token(done)
+
+
+def test_cli_stops_at_once_when_the_webhook_rejects_the_pool() -> None:
+    with fake_api((422, INVALID)) as api:
+        done = run_gate(*direct(api), env=TOKEN_ENV)
+    assert done.returncode == 3
+    assert len(api.seen) == 1
+    assert "rejected, not retrying: HTTP 422" in done.stderr and "overlaps with already defined CIDR" in done.stderr
+    assert done.stdout == ""
+    assert_no_token(done)
+
+
+def test_cli_forbidden_is_not_retried() -> None:
+    forbidden = (
+        '{"kind":"Status","message":"ipaddresspools.metallb.io is forbidden: User \\"ci\\" cannot create","code":403}'
+    )
+    with fake_api((403, forbidden)) as api:
+        done = run_gate(*direct(api), env=TOKEN_ENV)
+    assert (done.returncode, len(api.seen)) == (3, 1)
+    assert "forbidden" in done.stderr
+
+
+def test_cli_existing_object_is_checked_with_a_dry_run_apply() -> None:
+    with fake_api((409, EXISTS), (200, json.dumps(POOL))) as api:
+        done = run_gate(*direct(api), env=TOKEN_ENV)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("webhook ready after 1 attempts (")
+    create, apply = api.seen
+    assert (create.method, create.path) == ("POST", POOL_PATH)
+    assert (apply.method, apply.path) == ("PATCH", f"{POOL_PATH}/lab-pool")
+    assert apply.headers["Content-Type"] == APPLY_PATCH
+    assert apply.query == {"dryRun": ["All"], "fieldManager": [FIELD_MANAGER], "force": ["true"]}
+    assert json.loads(apply.body) == POOL
+    assert apply.headers["Authorization"] == f"Bearer {TOKEN}"
+
+
+def test_cli_existing_object_then_webhook_down_keeps_retrying() -> None:
+    with fake_api((409, EXISTS), (500, WEBHOOK_REFUSED), (409, EXISTS), (200, "{}")) as api:
+        done = run_gate(*direct(api), env=TOKEN_ENV)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("webhook ready after 2 attempts")
+    assert [seen.method for seen in api.seen] == ["POST", "PATCH", "POST", "PATCH"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def test_cli_nothing_listening_is_retried_until_the_deadline() -> None:
+    port = free_port()
+    started = time.monotonic()
+    done = run_gate("--server", f"http://127.0.0.1:{port}", "--timeout", "2", "--interval", "0.2")
+    elapsed = time.monotonic() - started
+    assert done.returncode == 1, done.stderr
+    assert 2 <= elapsed < 7
+    assert f"last failure: connection refused by 127.0.0.1:{port}" in done.stderr
+
+
+def test_cli_crd_not_established_yet_is_retried() -> None:
+    not_found = '{"kind":"Status","message":"the server could not find the requested resource","code":404}'
+    with fake_api((404, not_found), (404, not_found), (201, "{}")) as api:
+        done = run_gate(*direct(api), env=TOKEN_ENV)
+    assert done.returncode == 0, done.stderr
+    assert len(api.seen) == 3
+
+
+def test_cli_with_a_kubeconfig_over_plain_http(tmp_path: Path) -> None:
+    with fake_api((503, "unavailable"), (201, "{}")) as api:
+        kubeconfig = write_kubeconfig(
+            tmp_path / "config", {"lab": {"server": api.url}}, {"ci": {"token": TOKEN}}, {"lab": ("lab", "ci")}, "lab"
+        )
+        done = run_gate("--interval", "0.05", env={"KUBECONFIG": str(kubeconfig)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("webhook ready after 2 attempts")
+    assert all(seen.headers["Authorization"] == f"Bearer {TOKEN}" for seen in api.seen)
+    assert_no_token(done)
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl to make a test certificate")
+def test_cli_with_a_kubeconfig_over_tls_with_ca_data(tmp_path: Path) -> None:
+    cert, key = tmp_path / "server.crt", tmp_path / "server.key"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=20,
+    )
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    with fake_api((500, WEBHOOK_REFUSED), (201, "{}"), tls=tls) as api:
+        kubeconfig = write_kubeconfig(
+            tmp_path / "config",
+            {"lab": {"server": api.url, "certificate-authority-data": b64(cert.read_bytes())}},
+            {"ci": {"token": TOKEN}},
+            {"lab": ("lab", "ci")},
+            "lab",
+        )
+        done = run_gate("--kubeconfig", str(kubeconfig), "--interval", "0.05")
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("webhook ready after 2 attempts")
+        assert api.seen[-1].headers["Authorization"] == f"Bearer {TOKEN}"
+        # Without the CA the server is not trusted: a configuration problem, not a race.
+        unverified = write_kubeconfig(
+            tmp_path / "bad", {"lab": {"server": api.url}}, {"ci": {"token": TOKEN}}, {"lab": ("lab", "ci")}, "lab"
+        )
+        refused = run_gate("--kubeconfig", str(unverified), "--interval", "0.05")
+    assert refused.returncode == 3, refused.stderr
+    assert "TLS verification of 127.0.0.1" in refused.stderr
+    assert_no_token(done)
+    assert_no_token(refused)
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "needle"),
+    [
+        (("--server", "http://127.0.0.1:9"), "not json", "stdin is not JSON"),
+        (("--server", "http://127.0.0.1:9"), {"kind": "IPAddressPool"}, "apiVersion"),
+        (("--server", "http://127.0.0.1:9", "--token-env", "UNSET_VAR"), POOL, "UNSET_VAR"),
+        (("--server", "ftp://127.0.0.1:9"), POOL, "http(s)://"),
+        (("--kubeconfig", "/nonexistent/kubeconfig"), POOL, "no kubeconfig found"),
+        (("--server", "http://127.0.0.1:9", "--context", "x"), POOL, "--server replaces"),
+        (("--token-env", "X"), POOL, "go with --server"),
+        (("--server", "http://127.0.0.1:9", "--interval", "0"), POOL, "must be > 0"),
+    ],
+)
+def test_cli_usage_errors_exit_2(args: tuple[str, ...], stdin: object, needle: str) -> None:
+    done = run_gate(*args, stdin=stdin)
+    assert done.returncode == 2
+    assert needle in done.stderr
+
+
+def test_response_describe_prefers_the_status_message() -> None:
+    assert Response(500, WEBHOOK_REFUSED).describe().startswith("HTTP 500: Internal error occurred: failed calling")
+    assert Response(502, "<html>bad gateway</html>").describe() == "HTTP 502: <html>bad gateway</html>"
+    assert len(Response(500, "x" * 5000).describe()) < 600
+    assert ApiAccess("https://s", token=TOKEN).__repr__().count(TOKEN) == 0
