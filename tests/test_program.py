@@ -1,82 +1,233 @@
-"""`__main__.py` under Pulumi mocks, for every shipped stack, in preview and in up."""
+"""`__main__.py` under Pulumi mocks, for every shipped stack, in preview and in up: what is
+registered (types, names, parents, providers, ordering) and what is exported."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import http.server
 import json
 import runpy
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
 import yaml
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.stack import wait_for_rpcs
 
 REPO = Path(__file__).resolve().parents[1]
+REFERENCE = REPO.parent / "shared" / "reference" / "metallb"
 STACKS = sorted(p.name for p in REPO.glob("Pulumi.*.yaml"))
+ALLOCATED = "192.0.2.77"  # what the mocked MetalLB hands to Services without a pinned address
+
+pytestmark = pytest.mark.skipif(
+    not REFERENCE.is_dir(), reason=f"MetalLB's upstream manifests (served as a mirror) not found at {REFERENCE}"
+)
+
+
+@dataclass
+class Registration:
+    type: str
+    name: str
+    urn: str
+    parent: str
+    dependencies: list[str]
+    provider: str
+    inputs: dict[str, Any]
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
-    def __init__(self) -> None:
-        self.resources: list[pulumi.runtime.MockResourceArgs] = []
+    def __init__(self, preview: bool = False) -> None:
+        self.preview = preview
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.resources.append(args)
-        return f"{args.name}-id", args.inputs
+        state = dict(args.inputs)
+        # As in a real preview, a Service that does not exist yet has no status.
+        if not self.preview and args.typ in ("kubernetes:core/v1:Service", "kubernetes:core/v1:ServicePatch"):
+            state["status"] = {"loadBalancer": {"ingress": [{"ip": ALLOCATED}]}}
+        return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         return {}, None
 
 
-def stack_config(stack_file: Path) -> dict[str, str]:
-    """The config as the engine passes it: objects and lists as JSON text."""
+class RecordingMonitor(MockMonitor):
+    """Keeps what MockResourceArgs leaves out: parents, dependencies and providers."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        if request.type != "pulumi:pulumi:Stack":
+            inputs = pulumi.runtime.rpc.deserialize_properties(request.object, keep_unknowns=True)
+            self.registrations.append(
+                Registration(
+                    request.type,
+                    request.name,
+                    response.urn,
+                    request.parent,
+                    sorted(request.dependencies),
+                    request.provider,
+                    inputs,
+                )
+            )
+        return response
+
+
+@pytest.fixture(scope="module")
+def mirror() -> Iterator[str]:
+    """MetalLB's upstream manifests over loopback HTTP, laid out as <version>/<file>."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(REFERENCE))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def stack_config(stack_file: Path, mirror: str, **overrides: Any) -> dict[str, str]:
+    """The config as the engine passes it (objects and lists as JSON text), reading MetalLB's
+    manifests from the loopback mirror."""
     config = yaml.safe_load(stack_file.read_text())["config"]
+    config["metallb-unifi:metallb"] = {**config["metallb-unifi:metallb"], "manifestMirror": mirror}
+    config.update({f"metallb-unifi:{key}": value for key, value in overrides.items()})
     return {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()}
 
 
-def resolve(value: Any) -> tuple[Any, bool]:
-    """(plain value, is secret) of an export, pulled out of any Output."""
+def resolve(value: Any) -> tuple[Any, bool, bool]:
+    """(plain value, is known, is secret) of an exported value, pulled out of any Output."""
+    if isinstance(value, dict):
+        items = {k: resolve(v) for k, v in value.items()}
+        return (
+            {k: v[0] for k, v in items.items()},
+            all(v[1] for v in items.values()),
+            any(v[2] for v in items.values()),
+        )
     if not isinstance(value, pulumi.Output):
-        return value, False
+        return value, True, False
     loop = asyncio.get_event_loop()
-    return loop.run_until_complete(value.future()), loop.run_until_complete(value.is_secret())
+    return (
+        loop.run_until_complete(value.future(with_unknowns=True)),
+        loop.run_until_complete(value.is_known()),
+        loop.run_until_complete(value.is_secret()),
+    )
 
 
-def run_program(
-    monkeypatch: pytest.MonkeyPatch, config: dict[str, str], *, preview: bool, mocks: RecordingMocks | None = None
-) -> tuple[RecordingMocks, dict[str, Any]]:
-    mocks = mocks or RecordingMocks()
-    pulumi.runtime.set_mocks(mocks, project="metallb-unifi", stack="test", preview=preview)
+@dataclass
+class Run:
+    registrations: list[Registration]
+    exports: dict[str, Any]
+
+    def of_type(self, type_: str) -> list[Registration]:
+        return [r for r in self.registrations if r.type == type_]
+
+    def one(self, type_: str, name: str) -> Registration:
+        (found,) = [r for r in self.registrations if r.type == type_ and r.name == name]
+        return found
+
+
+def run_program(monkeypatch: pytest.MonkeyPatch, config: dict[str, str], *, preview: bool) -> Run:
+    mocks = RecordingMocks(preview)
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project="metallb-unifi", stack="test", preview=preview, monitor=monitor)
     pulumi.runtime.set_all_config(config)
     exports: dict[str, Any] = {}
     monkeypatch.setattr(pulumi, "export", lambda name, value: exports.__setitem__(name, value))
     monkeypatch.chdir(REPO)
-    runpy.run_path(str(REPO / "__main__.py"), run_name="__main__")
-    return mocks, exports
+    try:
+        runpy.run_path(str(REPO / "__main__.py"), run_name="__main__")
+        # Let every registration reach the monitor before looking at it.
+        asyncio.get_event_loop().run_until_complete(wait_for_rpcs())
+    finally:
+        pulumi.runtime.settings.reset_options()
+    return Run(monitor.registrations, exports)
 
 
 @pytest.mark.parametrize("preview", [True, False], ids=["preview", "up"])
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_stack_exports_its_outputs(monkeypatch: pytest.MonkeyPatch, stack: str, preview: bool) -> None:
-    _, exports = run_program(monkeypatch, stack_config(REPO / stack), preview=preview)
+def test_every_stack_registers_metallb_and_its_services_in_order(
+    monkeypatch: pytest.MonkeyPatch, mirror: str, stack: str, preview: bool
+) -> None:
+    lab_stack = yaml.safe_load((REPO / stack).read_text())["config"]
+    run = run_program(monkeypatch, stack_config(REPO / stack, mirror), preview=preview)
 
-    assert {"services", "metallb", "bgp", "gateway"} <= set(exports)
-    services, _ = resolve(exports["services"])
-    for name, service in services.items():
-        assert service["hostname"] is None or service["hostname"].startswith(f"{name}.")
-    bgp, _ = resolve(exports["bgp"])
-    assert bgp["nodes"]
+    (component,) = run.of_type("metallb-unifi:kubernetes:MetalLB")
+    (provider,) = run.of_type("pulumi:providers:kubernetes")
+    (namespace,) = run.of_type("kubernetes:core/v1:Namespace")
+    assert namespace.inputs["metadata"]["name"] == "metallb-system"
+    assert namespace.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
+    (install,) = run.of_type("kubernetes:yaml/v2:ConfigGroup")
+    assert {namespace.parent, install.parent} == {component.urn}
+    assert namespace.urn in install.dependencies
+    assert all(o["kind"] != "Namespace" for o in install.inputs["objs"])
+    for registration in run.registrations:
+        if registration.type.startswith("kubernetes:"):
+            assert registration.provider.startswith(provider.urn), registration.name
+
+    configuration = [r for r in run.registrations if r.parent == component.urn and r not in (namespace, install)]
+    configuration = [r for r in configuration if r.type != "command:local:Command"]
+    if lab_stack["metallb-unifi:metallb"]["version"] == "v0.12.1":
+        assert [r.type for r in configuration] == ["kubernetes:core/v1:ConfigMap"]
+        assert install.urn in configuration[0].dependencies
+        assert run.of_type("command:local:Command") == []
+    else:
+        (gate,) = run.of_type("command:local:Command")
+        assert gate.parent == component.urn and install.urn in gate.dependencies
+        assert gate.inputs["create"].startswith("venv/bin/python -m components.kubernetes.webhook_gate --timeout 300")
+        assert json.loads(gate.inputs["stdin"])["kind"] == "IPAddressPool"
+        kinds = {r.inputs.get("kind") for r in configuration if r.type == "kubernetes:metallb.io/v1beta1:IPAddressPool"}
+        assert kinds <= {"IPAddressPool"}
+        assert {r.type.split(":")[1] for r in configuration} >= {"metallb.io/v1beta1", "metallb.io/v1beta2"}
+        for registration in configuration:
+            assert gate.urn in registration.dependencies, registration.name
+
+    services = run.of_type("metallb-unifi:kubernetes:LoadBalancedService")
+    assert sorted(s.name for s in services) == sorted(s["name"] for s in lab_stack.get("metallb-unifi:services", []))
+    config_urns = {r.urn for r in configuration}
+    kube_services = run.of_type("kubernetes:core/v1:Service") + run.of_type("kubernetes:core/v1:ServicePatch")
+    assert len(kube_services) == len(services)
+    for kube_service in kube_services:
+        assert kube_service.parent in {s.urn for s in services}
+        assert config_urns <= set(kube_service.dependencies)
+        assert kube_service.inputs["spec"]["type"] == "LoadBalancer"
+
+    exported, known, _ = resolve(run.exports["services"])
+    for name, outputs in exported.items():
+        if not preview:
+            assert outputs["hostname"].startswith(f"{name}.") and outputs["url"].startswith("http")
+    if not preview:
+        assert known
 
 
-def test_lab_exports_the_posts_gateway_file_and_dashboard_url(monkeypatch: pytest.MonkeyPatch) -> None:
-    _, exports = run_program(monkeypatch, stack_config(REPO / "Pulumi.lab.yaml"), preview=False)
+def test_lab_patches_the_dashboard_and_exports_the_posts_gateway_file(
+    monkeypatch: pytest.MonkeyPatch, mirror: str
+) -> None:
+    run = run_program(monkeypatch, stack_config(REPO / "Pulumi.lab.yaml", mirror), preview=False)
 
-    services, _ = resolve(exports["services"])
-    assert services["k8s-dashboard"]["url"] == "http://k8s-dashboard.service/"
-    assert services["k8s-dashboard"]["ip"] == "10.10.10.10"
-    gateway_json, secret = resolve(exports["configGatewayJson"])
+    patch = run.one("kubernetes:core/v1:ServicePatch", "k8s-dashboard")
+    assert patch.inputs["metadata"]["name"] == "kubernetes-dashboard"
+    assert patch.inputs["metadata"]["namespace"] == "kubernetes-dashboard"
+    assert patch.inputs["metadata"]["annotations"] == {"pulumi.com/patchForce": "true"}
+    assert patch.inputs["spec"] == {"type": "LoadBalancer", "loadBalancerIP": "10.10.10.10"}
+    services, known, _ = resolve(run.exports["services"])
+    assert known
+    assert services["k8s-dashboard"] == {
+        "ip": "10.10.10.10",
+        "hostname": "k8s-dashboard.service",
+        "alias": "k8s-dashboard",
+        "url": "http://k8s-dashboard.service/",
+    }
+    gateway, _, secret = resolve(run.exports["configGatewayJson"])
     assert not secret
-    document = json.loads(gateway_json)
+    document = json.loads(gateway)
     assert set(document["protocols"]["bgp"]["64512"]["neighbor"]) == {
         "10.10.0.200",
         "10.10.0.101",
@@ -86,31 +237,90 @@ def test_lab_exports_the_posts_gateway_file_and_dashboard_url(monkeypatch: pytes
 
 
 @pytest.mark.parametrize("preview", [True, False], ids=["preview", "up"])
-def test_gateway_file_with_a_password_is_a_secret_output(monkeypatch: pytest.MonkeyPatch, preview: bool) -> None:
-    config = stack_config(REPO / "Pulumi.lab.yaml") | {"metallb-unifi:bgp": json.dumps({"password": "pw-123"})}
+def test_an_allocated_address_reaches_outputs_and_gateway_file_once_known(
+    monkeypatch: pytest.MonkeyPatch, mirror: str, preview: bool
+) -> None:
+    run = run_program(monkeypatch, stack_config(REPO / "Pulumi.crds.yaml", mirror), preview=preview)
 
-    _, exports = run_program(monkeypatch, config, preview=preview)
+    services, _, _ = resolve(run.exports["services"])
+    registry = services["registry"]
+    gateway, gateway_known, _ = resolve(run.exports["configGatewayJson"])
+    if preview:  # the IP is not known before the Service exists: unknown, and no crash
+        assert registry["ip"] is None or not isinstance(registry["ip"], str)
+        assert not gateway_known
+    else:
+        assert registry["ip"] == ALLOCATED
+        assert registry["url"] == "https://registry.lab.home/"
+        hosts = json.loads(gateway)["system"]["static-host-mapping"]["host-name"]
+        assert hosts["registry.lab.home"] == {"alias": ["registry"], "inet": [ALLOCATED]}
+        assert hosts["grafana.lab.home"]["inet"] == ["10.20.10.10"]
 
-    gateway_json, secret = resolve(exports["configGatewayJson"])
-    assert secret
-    assert "pw-123" in gateway_json
+
+def test_running_twice_registers_identical_inputs(monkeypatch: pytest.MonkeyPatch, mirror: str) -> None:
+    config = stack_config(REPO / "Pulumi.crds.yaml", mirror)
+    first = run_program(monkeypatch, config, preview=False).registrations
+    second = run_program(monkeypatch, config, preview=False).registrations
+
+    def key(r: Registration) -> tuple[str, str, str, str]:
+        return r.type, r.name, r.parent, json.dumps(r.inputs, sort_keys=True, default=str)
+
+    # Registration order is up to the SDK's event loop; what is registered must not differ.
+    assert sorted(map(key, first)) == sorted(map(key, second))
+    assert len(first) == 18  # provider, MetalLB and its 8 children, 4 services with 4 Services
+
+
+@pytest.mark.parametrize("preview", [True, False], ids=["preview", "up"])
+def test_a_bgp_password_stays_secret_in_resources_and_outputs(
+    monkeypatch: pytest.MonkeyPatch, mirror: str, preview: bool
+) -> None:
+    config = stack_config(REPO / "Pulumi.crds.yaml", mirror, bgp={"password": "pw-123", "holdTime": "30s"})
+
+    run = run_program(monkeypatch, config, preview=preview)
+
+    (secret,) = run.of_type("kubernetes:core/v1:Secret")
+    assert secret.inputs["type"] == "kubernetes.io/basic-auth"
+    _, _, is_secret = resolve(run.exports["configGatewayJson"])
+    assert is_secret
     for name in ("services", "metallb", "bgp", "gateway"):
-        plain, _ = resolve(exports[name])
-        assert "pw-123" not in json.dumps(plain)
+        plain, _, _ = resolve(run.exports[name])
+        assert "pw-123" not in json.dumps(plain, default=str)
 
 
-def test_invalid_config_fails_before_any_resource_with_every_problem(monkeypatch: pytest.MonkeyPatch) -> None:
-    config = stack_config(REPO / "Pulumi.lab.yaml") | {
+def test_invalid_config_fails_before_any_resource_with_every_problem(
+    monkeypatch: pytest.MonkeyPatch, mirror: str
+) -> None:
+    config = stack_config(REPO / "Pulumi.lab.yaml", mirror) | {
         "metallb-unifi:servces": "[]",
         "metallb-unifi:gateway": json.dumps({"kind": "usg", "asn": 64512, "peerAddress": "192.168.1.300"}),
     }
-
     mocks = RecordingMocks()
-    with pytest.raises(pulumi.RunError) as error:
-        run_program(monkeypatch, config, preview=True, mocks=mocks)
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project="metallb-unifi", stack="test", preview=True, monitor=monitor)
+    pulumi.runtime.set_all_config(config)
+    monkeypatch.chdir(REPO)
 
-    assert mocks.resources == []
+    with pytest.raises(pulumi.RunError) as error:
+        runpy.run_path(str(REPO / "__main__.py"), run_name="__main__")
+
+    assert monitor.registrations == []
     message = str(error.value)
     assert "metallb-unifi:servces: unknown key" in message
     assert "metallb-unifi:gateway.peerAddress" in message
     assert "metallb-unifi:gateway.dnsDomain: is required" in message
+
+
+def test_a_changed_upstream_manifest_is_refused_before_any_resource(
+    monkeypatch: pytest.MonkeyPatch, mirror: str
+) -> None:
+    config = stack_config(REPO / "Pulumi.crds.yaml", mirror)
+    metallb = json.loads(config["metallb-unifi:metallb"]) | {"manifestSha256": "0" * 64}
+    config["metallb-unifi:metallb"] = json.dumps(metallb)
+    mocks = RecordingMocks()
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project="metallb-unifi", stack="test", preview=True, monitor=monitor)
+    pulumi.runtime.set_all_config(config)
+    monkeypatch.chdir(REPO)
+
+    with pytest.raises(pulumi.RunError, match="refusing to apply a changed upstream file"):
+        runpy.run_path(str(REPO / "__main__.py"), run_name="__main__")
+    assert monitor.registrations == []

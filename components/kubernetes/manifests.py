@@ -29,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from components.config.model import MetalLB
 from components.config.versions import MetalLBVersion
 
 RELEASE_BASE = "https://raw.githubusercontent.com/metallb/metallb"
@@ -229,3 +230,11 @@ def install_objects(text: bytes | str, version: MetalLBVersion) -> list[dict[str
         if not _dropped(document, version):
             objects.append(document)
     return objects
+
+
+def load_install_objects(metallb: MetalLB) -> list[dict[str, Any]]:
+    """Fetch, check and filter the install manifest a lab's MetalLB section asks for."""
+    source = manifest_source(
+        metallb.version, metallb.mode.value, mirror=metallb.manifest_mirror, sha256=metallb.manifest_sha256
+    )
+    return install_objects(fetch_manifest(source), metallb.version)

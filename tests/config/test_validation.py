@@ -1184,7 +1184,7 @@ def test_the_example_stacks_say_what_they_claim() -> None:
     crds = parse_lab(read_stack_config(ROOT / "Pulumi.crds.yaml"))
     assert crds.ebgp and [s.name for s in crds.services] == ["grafana", "registry", "dns", "dns-tcp"]
     udm = parse_lab(read_stack_config(ROOT / "Pulumi.udm.yaml"))
-    assert udm.gateway.kind is GatewayKind.UNIFI_OS and udm.metallb.mode is SpeakerMode.FRR_K8S
+    assert udm.gateway.kind is GatewayKind.UNIFI_OS and udm.metallb.mode is SpeakerMode.NATIVE
 
 
 # --- reading the stack files ----------------------------------------------------------------------

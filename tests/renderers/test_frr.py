@@ -23,7 +23,9 @@ def stack_raw(stack: str) -> dict[str, Any]:
 
 
 def udm_with(**bgp: Any) -> Lab:
+    """The UniFi OS stack in frr-k8s mode (keepalive, multihop and BFD are FRR-only)."""
     raw = copy.deepcopy(stack_raw("udm"))
+    raw["metallb"] = {**raw["metallb"], "mode": "frr-k8s"}
     raw["bgp"] = {**raw.get("bgp", {}), **bgp}
     return parse_lab(raw)
 

@@ -1,0 +1,114 @@
+"""``MetalLB``: the metallb-system Namespace, MetalLB's install manifests and its
+configuration (the legacy ConfigMap, or the CRs once the admission webhook serves)."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_command as command
+import pulumi_kubernetes as k8s
+
+from components.config.model import Lab
+from components.kubernetes.manifests import NAMESPACE_LABELS
+from components.renderers.metallb import MANAGED_BY, NAMESPACE, render_metallb
+
+# The project's venv (Pulumi.yaml: virtualenv: venv), relative to the project directory where
+# the command provider runs: no machine-specific path is stored in state.
+PYTHON = "venv/bin/python"
+
+
+@dataclass(frozen=True)
+class MetalLBArgs:
+    lab: Lab
+    install_objects: list[dict[str, Any]]  # checked upstream manifest, Namespace removed
+    provider: k8s.Provider
+
+
+class MetalLB(pulumi.ComponentResource):
+    namespace: k8s.core.v1.Namespace
+    install: k8s.yaml.v2.ConfigGroup
+    webhook_ready: command.local.Command | None
+    configuration: list[pulumi.CustomResource]
+
+    def __init__(self, name: str, args: MetalLBArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("metallb-unifi:kubernetes:MetalLB", name, None, opts)
+        lab = args.lab
+        version = lab.metallb.version
+        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+
+        # Declared here, exactly once: the install manifests' own Namespace is dropped.
+        self.namespace = k8s.core.v1.Namespace(
+            "metallb-system",
+            metadata={"name": NAMESPACE, "labels": {**NAMESPACE_LABELS, **MANAGED_BY}},
+            opts=child,
+        )
+        self.install = k8s.yaml.v2.ConfigGroup(
+            f"metallb-{version}",
+            objs=args.install_objects,
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.namespace])),
+        )
+        objects = render_metallb(lab)
+        after_install: list[pulumi.Resource] = [self.install]
+        self.webhook_ready = None
+        if not version.uses_configmap:
+            self.webhook_ready = self._webhook_gate(lab, objects)
+            after_install = [self.webhook_ready]
+        self.configuration = [self._object(obj, child, after_install, lab) for obj in objects]
+        self.register_outputs({"version": str(version), "namespace": NAMESPACE})
+
+    def _webhook_gate(self, lab: Lab, objects: list[dict[str, Any]]) -> command.local.Command:
+        """Waits until the API server accepts a dry-run of the first rendered pool: MetalLB's
+        readiness does not wait for its webhook (since v0.16), so Deployment-ready is not enough."""
+        pool = next(obj for obj in objects if obj["kind"] == "IPAddressPool")
+        access = lab.kubernetes
+        arguments = [PYTHON, "-m", "components.kubernetes.webhook_gate", "--timeout", str(access.webhook_timeout_s)]
+        if access.kubeconfig:
+            arguments += ["--kubeconfig", access.kubeconfig]
+        if access.context:
+            arguments += ["--context", access.context]
+        return command.local.Command(
+            "metallb-webhook-ready",
+            create=shlex.join(arguments),
+            stdin=json.dumps(pool, sort_keys=True),
+            # Run again when MetalLB is upgraded: a new controller must serve before new CRs.
+            triggers=[str(lab.metallb.version)],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.install]),
+        )
+
+    def _object(
+        self,
+        obj: dict[str, Any],
+        child: pulumi.ResourceOptions,
+        depends_on: list[Any],
+        lab: Lab,
+    ) -> pulumi.CustomResource:
+        metadata = obj["metadata"]
+        name = f"{obj['kind'].lower()}-{metadata['name']}"
+        opts = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.namespace, *depends_on]))
+        secret = lab.bgp.password is not None
+        if obj["kind"] == "ConfigMap":
+            data = {k: pulumi.Output.secret(v) if secret else v for k, v in obj["data"].items()}
+            return k8s.core.v1.ConfigMap(name, metadata=metadata, data=data, opts=opts)
+        if obj["kind"] == "Secret":
+            return k8s.core.v1.Secret(
+                name,
+                metadata=metadata,
+                type=obj["type"],
+                string_data={k: pulumi.Output.secret(v) for k, v in obj["stringData"].items()},
+                opts=opts,
+            )
+        spec = obj["spec"]
+        # Before v0.13.10 the password sits inline in the BGPPeer.
+        spec_input: Any = pulumi.Output.secret(spec) if secret and "password" in spec else spec
+        return k8s.apiextensions.CustomResource(
+            name,
+            api_version=obj["apiVersion"],
+            kind=obj["kind"],
+            metadata=metadata,
+            spec=spec_input,
+            opts=opts,
+        )
