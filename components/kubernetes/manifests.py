@@ -228,8 +228,32 @@ def install_objects(text: bytes | str, version: MetalLBVersion) -> list[dict[str
         ):
             raise ManifestError(f"document {index} of the install manifest is not a Kubernetes object")
         if not _dropped(document, version):
-            objects.append(document)
+            objects.append(_for_current_kubernetes(document, version))
     return objects
+
+
+_CONTROL_PLANE_TOLERATION = {
+    "effect": "NoSchedule",
+    "key": "node-role.kubernetes.io/control-plane",
+    "operator": "Exists",
+}
+
+
+def _for_current_kubernetes(obj: dict[str, Any], version: MetalLBVersion) -> dict[str, Any]:
+    """v0.12.1's speaker tolerates only the ``node-role.kubernetes.io/master`` taint; kubeadm
+    taints control-plane nodes ``node-role.kubernetes.io/control-plane`` since Kubernetes 1.25,
+    so a control-plane node (the post's ``master``, one of the gateway's neighbours) would run
+    no speaker. Add the toleration later MetalLB releases carry themselves."""
+    if not (version.uses_configmap and obj["kind"] == "DaemonSet" and obj.get("metadata", {}).get("name") == "speaker"):
+        return obj
+    pod = obj["spec"]["template"]["spec"]
+    tolerations = list(pod.get("tolerations") or [])
+    if _CONTROL_PLANE_TOLERATION not in tolerations:
+        tolerations.append(dict(_CONTROL_PLANE_TOLERATION))
+    return {
+        **obj,
+        "spec": {**obj["spec"], "template": {**obj["spec"]["template"], "spec": {**pod, "tolerations": tolerations}}},
+    }
 
 
 def load_install_objects(metallb: MetalLB) -> list[dict[str, Any]]:

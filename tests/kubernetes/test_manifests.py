@@ -214,6 +214,23 @@ def test_v0_12_1_objects(server: str) -> None:
     assert not [o for o in objects if o["apiVersion"].endswith("v1beta1")]
 
 
+def test_v0_12_1_speaker_also_runs_on_current_control_plane_nodes(server: str) -> None:
+    (speaker,) = [o for o in fetch_objects(f"{server}/good", "v0.12.1") if o["kind"] == "DaemonSet"]
+    tolerations = speaker["spec"]["template"]["spec"]["tolerations"]
+    assert {(t["key"], t["effect"], t["operator"]) for t in tolerations} == {
+        ("node-role.kubernetes.io/master", "NoSchedule", "Exists"),
+        ("node-role.kubernetes.io/control-plane", "NoSchedule", "Exists"),
+    }
+
+
+@pytest.mark.parametrize("release", ["v0.15.3", "v0.16.1"])
+def test_current_releases_are_applied_as_published(reference: Path, release: str) -> None:
+    text = (reference / release / "metallb-native.yaml").read_bytes()
+    published = [d for d in yaml.safe_load_all(text) if d and d["kind"] != "Namespace"]
+    applied = install_objects(text, parse_version(release) or pytest.fail(release))
+    assert json.dumps(applied, sort_keys=True, default=str) == json.dumps(published, sort_keys=True, default=str)
+
+
 @pytest.mark.parametrize("release", ["v0.15.3", "v0.16.1"])
 def test_crd_era_objects(server: str, release: str) -> None:
     objects = fetch_objects(f"{server}/good", release)
