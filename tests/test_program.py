@@ -20,6 +20,8 @@ import yaml
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.stack import wait_for_rpcs
 
+from tests.blog_post import POST_METALLB_CONFIG
+
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = REPO.parent / "shared" / "reference" / "metallb"
 STACKS = sorted(p.name for p in REPO.glob("Pulumi.*.yaml"))
@@ -211,6 +213,30 @@ def test_lab_patches_the_dashboard_and_exports_the_posts_gateway_file(
     monkeypatch: pytest.MonkeyPatch, mirror: str
 ) -> None:
     run = run_program(monkeypatch, stack_config(REPO / "Pulumi.lab.yaml", mirror), preview=False)
+
+    # Exactly what would be applied from v0.12.1's manifest: no Namespace, no PodSecurityPolicy.
+    (install,) = run.of_type("kubernetes:yaml/v2:ConfigGroup")
+    applied = sorted((o["kind"], o["metadata"]["name"]) for o in install.inputs["objs"])
+    assert applied == sorted(
+        [
+            ("ServiceAccount", "controller"),
+            ("ServiceAccount", "speaker"),
+            ("ClusterRole", "metallb-system:controller"),
+            ("ClusterRole", "metallb-system:speaker"),
+            ("Role", "config-watcher"),
+            ("Role", "pod-lister"),
+            ("Role", "controller"),
+            ("ClusterRoleBinding", "metallb-system:controller"),
+            ("ClusterRoleBinding", "metallb-system:speaker"),
+            ("RoleBinding", "config-watcher"),
+            ("RoleBinding", "pod-lister"),
+            ("RoleBinding", "controller"),
+            ("DaemonSet", "speaker"),
+            ("Deployment", "controller"),
+        ]
+    )
+    (configmap,) = run.of_type("kubernetes:core/v1:ConfigMap")
+    assert yaml.safe_load(configmap.inputs["data"]["config"]) == POST_METALLB_CONFIG
 
     patch = run.one("kubernetes:core/v1:ServicePatch", "k8s-dashboard")
     assert patch.inputs["metadata"]["name"] == "kubernetes-dashboard"
