@@ -137,10 +137,12 @@ def _check_services(lab: Lab, problems: Problems) -> None:
     names: dict[str, str] = {}
     k8s_names: dict[tuple[str, str], str] = {}
     addresses: dict[IPv4Address, list[int]] = {}
+    service_names: set[str] = set()
     for index, service in enumerate(lab.services):
         key = key_path("services", index)
-        if service.name in [s.name for s in lab.services[:index]]:
+        if service.name in service_names:
             problems.error(f"{key}.name", f"duplicate service name '{service.name}'")
+        service_names.add(service.name)
         k8s = (service.namespace, service.service_name)
         if k8s in k8s_names:
             problems.error(
