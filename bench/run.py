@@ -1,0 +1,341 @@
+"""Benchmark (not a test): how long `__main__.py` takes to evaluate under Pulumi mocks (up mode),
+against an empty program and an "SDK floor" that registers as many trivial resources.
+
+Run from the repo root:  venv/bin/python bench/run.py [--repeat N] [--synthetic-manifest]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import functools
+import hashlib
+import http.server
+import json
+import os
+import runpy
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.stack import wait_for_rpcs
+
+REPO = Path(__file__).resolve().parents[1]
+REFERENCE = REPO.parent / "shared" / "reference" / "metallb"
+NS = "metallb-unifi"
+SERVICE_TYPES = ("kubernetes:core/v1:Service", "kubernetes:core/v1:ServicePatch")
+LARGE_NODES, LARGE_SERVICES = 50, 240
+# The synthetic manifest used when MetalLB's upstream files are not at REFERENCE: one object.
+SYNTHETIC_MANIFEST = (
+    b"apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: controller\n  namespace: metallb-system\n"
+)
+MANIFEST_FILES = {"v0.12.1": "metallb.yaml", "v0.15.3": "metallb-native.yaml"}
+
+if str(REPO) not in sys.path:  # `components` is imported by __main__.py and by the pure-work timing
+    sys.path.insert(0, str(REPO))
+
+
+# --- mocks ------------------------------------------------------------------------------------
+
+
+class BenchMocks(pulumi.runtime.Mocks):
+    """Echo inputs as state; a Service gets a distinct ingress IP, as MetalLB would hand out."""
+
+    def __init__(self) -> None:
+        self.allocated = 0
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        state = dict(args.inputs)
+        if args.typ in SERVICE_TYPES:
+            self.allocated += 1
+            ip = IPv4Address("100.64.0.0") + self.allocated
+            state["status"] = {"loadBalancer": {"ingress": [{"ip": str(ip)}]}}
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+class CountingMonitor(MockMonitor):
+    """Records (type, name) of every registration except the root Stack. Unlike the test's
+    monitor it does not deserialize inputs: that would add harness cost to every scenario."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.registrations: list[tuple[str, str]] = []
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        if request.type != "pulumi:pulumi:Stack":
+            self.registrations.append((request.type, request.name))
+        return response
+
+
+@dataclass
+class Sample:
+    seconds: float
+    resources: int
+    exports: dict[str, Any]
+
+
+def run_once(program: Callable[[], object], config: dict[str, str]) -> Sample:
+    """One evaluation: set up mocks and config, run ``program``, wait for every RPC and output."""
+    mocks = BenchMocks()
+    monitor = CountingMonitor(mocks)
+    exports: dict[str, Any] = {}
+    original_export = pulumi.export
+    setattr(pulumi, "export", lambda name, value: exports.__setitem__(name, value))  # noqa: B010
+    loop = asyncio.get_event_loop()
+    try:
+        start = time.perf_counter()
+        pulumi.runtime.set_mocks(mocks, project=NS, stack="bench", preview=False, monitor=monitor)
+        pulumi.runtime.set_all_config(config)
+        program()
+        loop.run_until_complete(wait_for_rpcs())
+        seconds = time.perf_counter() - start
+    finally:
+        pulumi.runtime.settings.reset_options()
+        setattr(pulumi, "export", original_export)  # noqa: B010
+    return Sample(seconds, len(monitor.registrations), exports)
+
+
+def run_main() -> None:
+    runpy.run_path(str(REPO / "__main__.py"), run_name="__main__")
+
+
+def empty_program() -> None:
+    """Registers nothing."""
+
+
+def sdk_floor(count: int) -> Callable[[], None]:
+    def program() -> None:
+        for index in range(count):
+            pulumi.CustomResource("bench:index:Trivial", f"r{index}", {"value": index, "label": "x"})
+
+    return program
+
+
+# --- configs ----------------------------------------------------------------------------------
+
+
+def engine_config(raw: dict[str, Any]) -> dict[str, str]:
+    """Config as the engine passes it: namespaced keys, objects and lists as JSON text."""
+    return {f"{NS}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in raw.items()}
+
+
+def with_mirror(raw: dict[str, Any], mirror: str, sha256: dict[str, str] | None) -> dict[str, Any]:
+    metallb = {**raw["metallb"], "manifestMirror": mirror}
+    if sha256 is not None:
+        metallb["manifestSha256"] = sha256[metallb["version"]]
+    return {**raw, "metallb": metallb}
+
+
+def lab_stack_raw() -> dict[str, Any]:
+    config = yaml.safe_load((REPO / "Pulumi.lab.yaml").read_text())["config"]
+    return {key.removeprefix(f"{NS}:"): value for key, value in config.items()}
+
+
+def large_lab_raw() -> dict[str, Any]:
+    """50 nodes, 4 pools (3 bgp + 1 layer2), 240 services; deterministic.
+
+    Service i: pool ``i % 4``; pinned when ``(i // 4) % 2 == 0`` (so half of each pool's
+    services are pinned); existing (patched) when ``i % 3 == 0``; allocated services with
+    ``i % 8 == 5`` name no pool (MetalLB picks an auto-assigning one); every 5th has an alias.
+    """
+    nodes: list[dict[str, Any]] = []
+    for n in range(LARGE_NODES):
+        node: dict[str, Any] = {"name": f"node{n:02d}", "address": f"10.30.0.{11 + n}"}
+        if n < 3:
+            node["labels"] = {"node-role.kubernetes.io/control-plane": ""}
+        nodes.append(node)
+    pools = [
+        {"name": f"bgp{p}", "protocol": "bgp", "addresses": [f"10.30.{10 + p}.0/24"], "avoidBuggyIPs": True}
+        for p in range(3)
+    ] + [{"name": "lan", "protocol": "layer2", "addresses": ["10.30.0.100-10.30.0.250"]}]
+    pinned_count = [0] * len(pools)
+    services: list[dict[str, Any]] = []
+    for i in range(LARGE_SERVICES):
+        p = i % len(pools)
+        service: dict[str, Any] = {"name": f"svc-{i:03d}", "namespace": f"team-{i % 10}"}
+        pinned = (i // 4) % 2 == 0
+        if pinned:
+            k = pinned_count[p]
+            pinned_count[p] += 1
+            service["address"] = f"10.30.{10 + p}.{10 + k}" if p < 3 else f"10.30.0.{100 + k}"
+        if pinned or i % 8 != 5:
+            service["pool"] = pools[p]["name"]
+        if i % 3 == 0:
+            service["existing"] = True
+            service["serviceName"] = f"app-{i:03d}"
+        else:
+            port = 443 if i % 2 else 80
+            service["ports"] = [{"port": port, "targetPort": 8000 + i}]
+            service["selector"] = {"app": f"app-{i:03d}"}
+            if i % 7 == 0:
+                service["externalTrafficPolicy"] = "Local"
+        if i % 5 == 0:
+            service["aliases"] = [f"alias-{i:03d}"]
+        services.append(service)
+    return {
+        "nodes": nodes,
+        "metallb": {"version": "v0.15.3", "asn": 64513, "pools": pools},
+        "bgp": {
+            "holdTime": "30s",
+            "nodeSelectors": [
+                {"matchExpressions": [{"key": "node-role.kubernetes.io/control-plane", "operator": "DoesNotExist"}]}
+            ],
+        },
+        "gateway": {"kind": "usg", "asn": 64512, "peerAddress": "192.168.1.1", "dnsDomain": "bench.lab"},
+        "services": services,
+    }
+
+
+# --- manifest mirror --------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def manifest_mirror(synthetic: bool) -> Iterator[tuple[str, dict[str, str] | None, str]]:
+    """(mirror URL, sha256 per version or None for the pinned ones, description), served over
+    loopback HTTP for the duration of the block."""
+    with tempfile.TemporaryDirectory(prefix="metallb-bench-") as tmp:
+        if REFERENCE.is_dir() and not synthetic:
+            directory, sha256, what = REFERENCE, None, f"upstream manifests from {REFERENCE}"
+        else:
+            directory, sha256 = Path(tmp), {}
+            for version, file_name in MANIFEST_FILES.items():
+                (directory / version).mkdir()
+                (directory / version / file_name).write_bytes(SYNTHETIC_MANIFEST)
+                sha256[version] = hashlib.sha256(SYNTHETIC_MANIFEST).hexdigest()
+            what = "synthetic one-object manifest (manifestSha256 set)"
+        handler = functools.partial(QuietHandler, directory=str(directory))
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}", sha256, what
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+# --- the program's own work -------------------------------------------------------------------
+
+
+def time_pure_work(raw: dict[str, Any], repeat: int) -> tuple[float, float]:
+    """Median seconds of (parse + renderers) and of the manifest load (fetch, sha256, YAML)."""
+    from components.config import parse_lab
+    from components.kubernetes.manifests import load_install_objects
+    from components.renderers.metallb import render_metallb
+    from components.renderers.services import render_services
+    from components.renderers.usg_gateway import config_gateway_json
+
+    def read_file(name: str) -> str:
+        return (REPO / name).read_text(encoding="utf-8")
+
+    # load_stack_lab's input: what raw_stack_config() decodes from the engine's JSON text.
+    engine = engine_config(raw)
+    pure: list[float] = []
+    manifest: list[float] = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        decoded = {key.removeprefix(f"{NS}:"): json.loads(value) for key, value in engine.items()}
+        lab = parse_lab(decoded, read_file=read_file)
+        render_metallb(lab)
+        render_services(lab)
+        addresses = {s.name: s.address or IPv4Address("100.64.0.0") + index for index, s in enumerate(lab.services, 1)}
+        config_gateway_json(lab, addresses)
+        pure.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        load_install_objects(lab.metallb)
+        manifest.append(time.perf_counter() - start)
+    return statistics.median(pure), statistics.median(manifest)
+
+
+# --- main -------------------------------------------------------------------------------------
+
+
+def measure(program: Callable[[], object], config: dict[str, str], repeat: int) -> tuple[float, int, Sample]:
+    run_once(program, config)  # warm-up (imports, first compile), not counted
+    samples = [run_once(program, config) for _ in range(repeat)]
+    counts = {s.resources for s in samples}
+    if len(counts) != 1:
+        raise SystemExit(f"registration count varies between runs: {sorted(counts)}")
+    return statistics.median(s.seconds for s in samples), counts.pop(), samples[-1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs per scenario (median reported)")
+    parser.add_argument(
+        "--synthetic-manifest", action="store_true", help="serve a one-object manifest even if upstream's is present"
+    )
+    options = parser.parse_args()
+    if options.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    os.chdir(REPO)  # the program reads files relative to the project directory
+
+    with manifest_mirror(options.synthetic_manifest) as (mirror, sha256, what):
+        lab_raw = with_mirror(lab_stack_raw(), mirror, sha256)
+        large_raw = with_mirror(large_lab_raw(), mirror, sha256)
+
+        lab_s, lab_n, _ = measure(run_main, engine_config(lab_raw), options.repeat)
+        large_s, large_n, large_sample = measure(run_main, engine_config(large_raw), options.repeat)
+        gateway = large_sample.exports.get("configGatewayJson")
+        if not isinstance(gateway, pulumi.Output):
+            raise SystemExit("the large lab exported no configGatewayJson")
+        # Sanity: every service, pinned or allocated, reached the gateway file's host names.
+        hosts = json.loads(asyncio.get_event_loop().run_until_complete(gateway.future()) or "{}")
+        hosts = hosts.get("system", {}).get("static-host-mapping", {}).get("host-name", {})
+        if len(hosts) != LARGE_SERVICES:
+            raise SystemExit(f"the large lab's gateway file names {len(hosts)} hosts, not {LARGE_SERVICES}")
+        empty_s, empty_n, _ = measure(empty_program, {}, options.repeat)
+        floor_s, floor_n, _ = measure(sdk_floor(large_n), {}, options.repeat)
+        pure_s, manifest_s = time_pure_work(large_raw, options.repeat)
+
+    print(f"metallb-unifi benchmark: Pulumi mocks, up mode, median of {options.repeat} runs (after 1 warm-up)")
+    print(f"manifests: {what}")
+    print()
+    header = f"{'scenario':<36} {'resources':>9} {'median s':>10} {'x floor':>8} {'x empty':>9}"
+    print(header)
+    print("-" * len(header))
+    rows = [
+        ("lab stack (Pulumi.lab.yaml)", lab_n, lab_s),
+        (f"large lab ({LARGE_NODES} nodes, {LARGE_SERVICES} services)", large_n, large_s),
+        (f"SDK floor ({floor_n} trivial resources)", floor_n, floor_s),
+        ("empty program", empty_n, empty_s),
+    ]
+    for name, count, seconds in rows:
+        print(f"{name:<36} {count:>9} {seconds:>10.4f} {seconds / floor_s:>8.2f} {seconds / empty_s:>9.1f}")
+    print()
+    print(f"large lab, per service: {(large_s - empty_s) / LARGE_SERVICES * 1000:.2f} ms over the empty program")
+    print(f"                        {(large_s - floor_s) / LARGE_SERVICES * 1000:.2f} ms over the SDK floor")
+    print(
+        f"large lab, program's pure work (parse_lab + render_metallb + render_services + config_gateway_json): "
+        f"{pure_s * 1000:.1f} ms = {pure_s / large_s:.1%} of the large lab's time"
+    )
+    print(
+        f"large lab, manifest load (loopback fetch + sha256 + YAML parse, not in pure work): "
+        f"{manifest_s * 1000:.1f} ms = {manifest_s / large_s:.1%}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
