@@ -24,19 +24,16 @@ from pathlib import Path
 import pytest
 import yaml
 
+from components.kubernetes.kubeconfig import ApiAccess, InputError, kubeconfig_access, parse_kubeconfig
 from components.kubernetes.webhook_gate import (
     APPLY_PATCH,
     FIELD_MANAGER,
-    ApiAccess,
-    InputError,
     Outcome,
     Response,
     Verdict,
     classify,
     collection_path,
-    kubeconfig_access,
     object_ref,
-    parse_kubeconfig,
     plural_of,
     wait_for_webhook,
 )
