@@ -220,6 +220,60 @@ class KubernetesAccess:
     webhook_timeout_s: int = 300  # how long MetalLB's admission webhook may take to serve
 
 
+class ControllerFlavor(enum.Enum):
+    AUTO = "auto"
+    CLASSIC = "classic"  # self-hosted or CloudKey Gen1 controller: /api/login
+    UNIFI_OS = "unifi-os"  # UniFi OS console: /api/auth/login, /proxy/network
+
+
+@dataclass(frozen=True)
+class DataDirPreset:
+    """Where a controller keeps ``sites/<site>/config.gateway.json``, as seen over SSH."""
+
+    name: str
+    data_dir: str | None  # None: below the host side of a Docker bind mount
+    owner: str | None  # None: must be given (a Docker image's numeric user varies)
+    mount_subdir: str = ""  # the data dir below the host side of the bind mount
+
+
+DATA_DIR_PRESETS = {
+    "cloudkey": DataDirPreset("cloudkey", "/srv/unifi/data", "unifi"),
+    "debian": DataDirPreset("debian", "/usr/lib/unifi/data", "unifi"),
+    "linuxserver": DataDirPreset("linuxserver", None, None, "data"),  # image's /config
+    "jacobalberty": DataDirPreset("jacobalberty", None, "999", "data"),  # image's /unifi
+}
+
+
+@dataclass(frozen=True)
+class SshAccess:
+    """SSH to the controller, for uploading config.gateway.json (no API writes that file)."""
+
+    host: str
+    port: int
+    user: str
+    private_key: Secret
+    host_key: str  # the expected host key ("ssh-ed25519 AAAA..."): never trust on first use
+    sudo: bool
+    data_dir: str  # absolute; holds sites/<site>/
+    owner: str  # user[:group] or numeric uid[:gid] the controller runs as
+
+
+@dataclass(frozen=True)
+class ControllerAccess:
+    url: str
+    site: str
+    flavor: ControllerFlavor
+    username: str | None
+    password: Secret | None
+    api_key: Secret | None
+    ca_certificate: str | None  # PEM text (not a path: nothing machine-specific in state)
+    fingerprint: str | None  # sha256 of the server certificate, 64 lowercase hex digits
+    insecure: bool
+    gateway_mac: str | None
+    provision_timeout_s: int
+    ssh: SshAccess | None  # USG only
+
+
 @dataclass(frozen=True)
 class Lab:
     """One lab: a cluster, its MetalLB, its gateway and the services it exposes."""
@@ -231,6 +285,7 @@ class Lab:
     gateway: Gateway
     services: tuple[Service, ...]
     kubernetes: KubernetesAccess = KubernetesAccess()
+    controller: ControllerAccess | None = None  # None: the gateway side is render-only
     warnings: tuple[str, ...] = ()
 
     @property

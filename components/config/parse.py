@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from . import values as v
 from .base_config import ReadFile, read_base_config
 from .checks import check_lab
+from .controller import parse_controller
 from .errors import ConfigError, Problems, key_path
 from .model import (
     BfdProfile,
@@ -35,7 +36,7 @@ from .model import (
 from .versions import parse_version, supported_versions_text
 
 REQUIRED_KEYS = ("nodes", "metallb", "gateway")
-OPTIONAL_KEYS = ("nodeSubnet", "bgp", "services", "kubernetes")
+OPTIONAL_KEYS = ("nodeSubnet", "bgp", "services", "kubernetes", "controller")
 
 # A USG puts the password into its config tree unquoted; keep to characters that survive it.
 _PASSWORD_CHARS = set(_string.ascii_letters + _string.digits + "!#$%&()*+,-./:;<=>?@[]^_{|}~")
@@ -65,11 +66,14 @@ def parse_lab(raw: Mapping[str, Any], *, read_file: ReadFile | None = None) -> L
     bgp = _bgp(raw.get("bgp", {}), problems)
     services = _services(raw.get("services", []), problems)
     kubernetes = _kubernetes(raw.get("kubernetes", {}), problems)
+    controller = None
+    if raw.get("controller") is not None:
+        controller = parse_controller(raw["controller"], problems, gateway.kind if gateway else None)
 
     if nodes is None or node_subnet is None or metallb is None or gateway is None:
         problems.raise_if_any()
         raise ConfigError(problems.errors)  # unreachable: a missing section is always an error
-    if bgp is None or services is None or kubernetes is None:
+    if bgp is None or services is None or kubernetes is None or (raw.get("controller") is not None and not controller):
         problems.raise_if_any()
     assert bgp is not None and services is not None and kubernetes is not None
 
@@ -81,6 +85,7 @@ def parse_lab(raw: Mapping[str, Any], *, read_file: ReadFile | None = None) -> L
         gateway=gateway,
         services=services,
         kubernetes=kubernetes,
+        controller=controller,
         warnings=tuple(str(w) for w in problems.warnings),
     )
     check_lab(lab, problems)
