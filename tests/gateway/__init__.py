@@ -1,0 +1,1 @@
+"""Tests of the controller-side config.gateway.json scripts."""
