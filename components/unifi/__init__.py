@@ -1,0 +1,8 @@
+"""A small UniFi controller client: force-provision the gateway and wait until it is back.
+
+Run it as ``python -m components.unifi provision|status --url URL --site SITE ...``; see
+``components/unifi/__main__.py`` for the options and the exit codes. ``client`` talks to the
+controller (classic controller or UniFi OS console, TLS trust, CSRF tokens, retries);
+``provision`` finds the gateway, sends ``force-provision`` and waits for a new config version.
+No Pulumi import: the Pulumi program runs this module as a command.
+"""

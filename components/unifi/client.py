@@ -1,0 +1,407 @@
+"""HTTP session to a UniFi controller: flavors, login, CSRF tokens, retries and TLS trust.
+
+Two flavors exist:
+
+* classic controller (CloudKey Gen1, self-hosted, port 8443): ``POST /api/login``, cookie
+  ``unifises``, Network API at ``/api/s/<site>/...``;
+* UniFi OS console (CloudKey Gen2+, UDM, UCG, port 443): ``POST /api/auth/login``, cookie
+  ``TOKEN`` plus an ``X-CSRF-Token`` header to send on writes (replaced whenever a response
+  carries ``X-Updated-CSRF-Token``), Network API under ``/proxy/network``. An API key
+  (``X-API-KEY``) may replace the login.
+
+TLS trust is one of: a CA file, CA PEM text (``UNIFI_CA_CERT``), a pinned SHA-256 fingerprint
+of the server's leaf certificate, ``insecure``, or the system/`requests` default. ``verify=``
+is passed on every request because ``REQUESTS_CA_BUNDLE`` overrides ``session.verify``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import ssl
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+import requests
+import urllib3
+from requests.adapters import HTTPAdapter
+
+Flavor = Literal["classic", "unifi-os"]
+FlavorChoice = Literal["auto", "classic", "unifi-os"]
+
+# Exit codes, one per failure cause (documented in __main__.py).
+EXIT_OK: Final = 0
+EXIT_INTERNAL: Final = 1
+EXIT_USAGE: Final = 2
+EXIT_UNREACHABLE: Final = 3
+EXIT_TLS: Final = 4
+EXIT_CREDENTIALS: Final = 5
+EXIT_NO_GATEWAY: Final = 6
+EXIT_TIMEOUT: Final = 7
+EXIT_STUCK_PROVISIONING: Final = 8
+EXIT_API: Final = 9
+EXIT_RATE_LIMITED: Final = 10
+
+
+class UnifiError(Exception):
+    """A failure with a one-line, secret-free message and a distinct exit code."""
+
+    exit_code: int = EXIT_INTERNAL
+    cause: str = "error"
+
+    def __str__(self) -> str:
+        return f"{self.cause}: {super().__str__()}"
+
+
+class UsageError(UnifiError):
+    exit_code = EXIT_USAGE
+    cause = "usage"
+
+
+class UnreachableError(UnifiError):
+    exit_code = EXIT_UNREACHABLE
+    cause = "controller unreachable"
+
+
+class TlsError(UnifiError):
+    exit_code = EXIT_TLS
+    cause = "TLS"
+
+
+class CredentialsError(UnifiError):
+    exit_code = EXIT_CREDENTIALS
+    cause = "credentials"
+
+
+class RateLimitedError(UnifiError):
+    exit_code = EXIT_RATE_LIMITED
+    cause = "login rate-limited"
+
+
+class ApiError(UnifiError):
+    exit_code = EXIT_API
+    cause = "controller API error"
+
+
+class NoGatewayError(UnifiError):
+    exit_code = EXIT_NO_GATEWAY
+    cause = "no gateway"
+
+
+class ProvisionTimeoutError(UnifiError):
+    exit_code = EXIT_TIMEOUT
+    cause = "timeout"
+
+
+class StuckProvisioningError(UnifiError):
+    exit_code = EXIT_STUCK_PROVISIONING
+    cause = "gateway stuck provisioning"
+
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def normalize_fingerprint(text: str) -> str:
+    """``AB:CD:...`` or ``abcd...`` (64 hex digits, SHA-256) → lowercase hex without colons."""
+    cleaned = text.strip().lower().replace(":", "").replace(" ", "")
+    if cleaned.startswith("sha256"):
+        cleaned = cleaned.removeprefix("sha256").lstrip("=/")
+    if not _HEX64.match(cleaned):
+        raise UsageError("--fingerprint must be a SHA-256 fingerprint: 64 hex digits, colons allowed")
+    return cleaned
+
+
+class FingerprintAdapter(HTTPAdapter):
+    """Accept exactly the server certificate whose DER SHA-256 fingerprint is pinned.
+
+    urllib3 checks ``assert_fingerprint`` against the leaf certificate after the handshake,
+    independent of chain verification (which is off: the pin replaces CA trust).
+    """
+
+    def __init__(self, fingerprint: str) -> None:
+        self._fingerprint = fingerprint
+        super().__init__()
+
+    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
+        pool_kwargs["assert_fingerprint"] = self._fingerprint
+        super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
+
+
+@dataclass(frozen=True)
+class TlsTrust:
+    """How to trust the controller's certificate: at most one of the fields is set."""
+
+    ca_file: str | None = None
+    ca_pem: str | None = None
+    fingerprint: str | None = None
+    insecure: bool = False
+
+
+@dataclass(frozen=True)
+class Credentials:
+    username: str | None = None
+    password: str | None = None
+    api_key: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Credentials:
+        api_key = env.get("UNIFI_API_KEY") or None
+        username = env.get("UNIFI_USERNAME") or None
+        password = env.get("UNIFI_PASSWORD") or None
+        if api_key is None and (username is None or password is None):
+            raise CredentialsError("set UNIFI_USERNAME and UNIFI_PASSWORD, or UNIFI_API_KEY")
+        return cls(username=username, password=password, api_key=api_key)
+
+    def secrets(self) -> list[str]:
+        return [s for s in (self.password, self.api_key) if s]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded retries on connection errors, 5xx and login 429s, with exponential backoff."""
+
+    attempts: int = 4
+    backoff: float = 1.0
+    max_backoff: float = 30.0
+    login_attempts: int = 3
+
+    def delay(self, attempt: int) -> float:
+        return float(min(self.max_backoff, self.backoff * (2**attempt)))
+
+
+def _meta_msg(response: requests.Response) -> str | None:
+    with contextlib.suppress(ValueError):
+        body = response.json()
+        if isinstance(body, dict):
+            meta = body.get("meta")
+            if isinstance(meta, dict) and isinstance(meta.get("msg"), str):
+                return str(meta["msg"])
+            for key in ("code", "message"):
+                if isinstance(body.get(key), str):
+                    return str(body[key])
+    return None
+
+
+def _tls_reason(exc: BaseException) -> str:
+    text = str(exc)
+    if "Fingerprints did not match" in text:
+        return "server certificate does not match the pinned --fingerprint"
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+        detail = "self-signed or unknown CA" if "self" in text or "issuer" in text else "verification failed"
+        if "hostname" in text.lower() or "IP address mismatch" in text:
+            detail = "certificate does not match the host name"
+        return f"certificate not trusted ({detail}); use --ca-file, UNIFI_CA_CERT or --fingerprint"
+    return "handshake failed"
+
+
+class ControllerClient:
+    """A logged-in session to one controller; use as a context manager."""
+
+    def __init__(
+        self,
+        url: str,
+        credentials: Credentials,
+        *,
+        flavor: FlavorChoice = "auto",
+        trust: TlsTrust | None = None,
+        request_timeout: float = 15.0,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        log: Callable[[str], None] = lambda _line: None,
+    ) -> None:
+        self.base_url = url.rstrip("/")
+        if not self.base_url.startswith(("https://", "http://")):
+            raise UsageError(f"--url must start with https:// (got {url!r})")
+        self.credentials = credentials
+        self.flavor_choice: FlavorChoice = flavor
+        self.trust = trust or TlsTrust()
+        self.request_timeout = request_timeout
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._log = log
+        self._flavor: Flavor | None = None
+        self._csrf: str | None = None
+        self._logged_in = False
+        self._tmp_ca: str | None = None
+        self.session = requests.Session()
+        self._verify: bool | str = self._setup_tls()
+        if credentials.api_key and flavor == "classic":
+            raise CredentialsError("API keys exist on UniFi OS consoles only; use username/password for classic")
+
+    # ----- TLS -----------------------------------------------------------------------------
+    def _setup_tls(self) -> bool | str:
+        trust = self.trust
+        if trust.fingerprint:
+            self.session.mount("https://", FingerprintAdapter(normalize_fingerprint(trust.fingerprint)))
+            return False
+        if trust.ca_file:
+            if not os.path.isfile(trust.ca_file):
+                raise TlsError(f"CA file {trust.ca_file!r} not found")
+            return trust.ca_file
+        if trust.ca_pem:
+            try:
+                ssl.create_default_context(cadata=trust.ca_pem)
+            except (ssl.SSLError, ValueError) as exc:
+                raise TlsError("UNIFI_CA_CERT does not hold a usable PEM certificate") from exc
+            fd, path = tempfile.mkstemp(prefix="unifi-ca-", suffix=".pem")
+            with os.fdopen(fd, "w", encoding="ascii", errors="replace") as handle:
+                handle.write(trust.ca_pem)
+            self._tmp_ca = path
+            return path
+        if trust.insecure:
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+            return False
+        return True
+
+    def close(self) -> None:
+        self.session.close()
+        if self._tmp_ca:
+            with contextlib.suppress(OSError):
+                os.unlink(self._tmp_ca)
+            self._tmp_ca = None
+
+    def __enter__(self) -> ControllerClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # ----- transport -----------------------------------------------------------------------
+    def _send(self, method: str, path: str, *, json_body: Any = None, follow: bool = True) -> requests.Response:
+        """One request with bounded retries on connection errors and 5xx; maps TLS errors."""
+        url = self.base_url + path
+        headers: dict[str, str] = {"Accept": "application/json"}
+        if self.credentials.api_key and self._flavor == "unifi-os":
+            headers["X-API-KEY"] = self.credentials.api_key
+        if self._csrf and method != "GET":
+            headers["X-CSRF-Token"] = self._csrf
+        last: str = ""
+        for attempt in range(self.retry.attempts):
+            if attempt:
+                delay = self.retry.delay(attempt - 1)
+                self._log(f"retrying {method} {path} in {delay:g}s ({last})")
+                self._sleep(delay)
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    json=json_body,
+                    headers=headers,
+                    verify=self._verify,
+                    timeout=self.request_timeout,
+                    allow_redirects=follow,
+                )
+            except requests.exceptions.SSLError as exc:
+                raise TlsError(f"{self.base_url}: {_tls_reason(exc)}") from None
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+                last = "timed out" if isinstance(exc, requests.exceptions.Timeout) else "connection failed"
+                continue
+            updated = response.headers.get("X-Updated-CSRF-Token")
+            if updated:
+                self._csrf = updated
+            if response.status_code >= 500:
+                last = f"HTTP {response.status_code}"
+                continue
+            return response
+        raise UnreachableError(f"{self.base_url} ({last} after {self.retry.attempts} attempts)")
+
+    # ----- flavor and login ----------------------------------------------------------------
+    @property
+    def flavor(self) -> Flavor:
+        if self._flavor is None:
+            self._flavor = self._detect_flavor()
+        return self._flavor
+
+    def _detect_flavor(self) -> Flavor:
+        if self.flavor_choice != "auto":
+            return self.flavor_choice
+        if self.credentials.api_key:
+            return "unifi-os"  # API keys exist on UniFi OS only
+        response = self._send("GET", "/", follow=False)
+        if response.status_code == 200:
+            return "unifi-os"
+        if response.status_code in (301, 302, 303, 307, 308):
+            return "classic"
+        raise ApiError(f"cannot detect the controller flavor (GET / answered {response.status_code}); use --flavor")
+
+    @property
+    def api_prefix(self) -> str:
+        return "/proxy/network" if self.flavor == "unifi-os" else ""
+
+    def login(self) -> None:
+        """Log in (no-op with an API key); backs off on 429 without hammering."""
+        flavor = self.flavor
+        if self.credentials.api_key:
+            self._logged_in = True
+            return
+        path = "/api/auth/login" if flavor == "unifi-os" else "/api/login"
+        body: dict[str, Any] = {"username": self.credentials.username, "password": self.credentials.password}
+        if flavor == "unifi-os":
+            body["rememberMe"] = False
+        self._csrf = None
+        self.session.cookies.clear()
+        for attempt in range(self.retry.login_attempts):
+            response = self._send("POST", path, json_body=body)
+            if response.status_code == 429:
+                if attempt + 1 >= self.retry.login_attempts:
+                    break
+                delay = self.retry.delay(attempt)
+                with contextlib.suppress(ValueError):
+                    delay = min(self.retry.max_backoff, max(delay, float(response.headers.get("Retry-After", ""))))
+                self._log(f"login rate-limited (HTTP 429), waiting {delay:g}s")
+                self._sleep(delay)
+                continue
+            if response.status_code in (400, 401, 403):
+                msg = _meta_msg(response) or f"HTTP {response.status_code}"
+                raise CredentialsError(f"login refused by {self.base_url} ({msg})")
+            if response.status_code == 404:
+                raise ApiError(f"{path} not found: wrong --flavor or not a UniFi controller")
+            if response.status_code != 200:
+                raise ApiError(f"login answered HTTP {response.status_code}")
+            token = response.headers.get("X-CSRF-Token") or response.headers.get("X-Updated-CSRF-Token")
+            if token:
+                self._csrf = token
+            self._logged_in = True
+            return
+        raise RateLimitedError(f"{self.base_url} answered 429 to {self.retry.login_attempts} logins; wait and retry")
+
+    # ----- Network API ---------------------------------------------------------------------
+    def api(self, method: str, path: str, json_body: Any = None) -> list[Any]:
+        """Call the Network API (``path`` like ``/api/s/default/stat/device``); returns ``data``.
+
+        Re-logs in once when the session expired (401; 403 too on a UniFi OS session, where a
+        stale CSRF token is refused that way).
+        """
+        if not self._logged_in:
+            self.login()
+        relogged = False
+        while True:
+            response = self._send(method, self.api_prefix + path, json_body=json_body)
+            expired = response.status_code == 401 or (
+                response.status_code == 403 and self.flavor == "unifi-os" and not self.credentials.api_key
+            )
+            if expired and not relogged and not self.credentials.api_key:
+                self._log("session expired, logging in again")
+                self.login()
+                relogged = True
+                continue
+            if response.status_code in (401, 403):
+                refusal = _meta_msg(response) or f"HTTP {response.status_code}"
+                what = "API key refused" if self.credentials.api_key else "not authorized"
+                raise CredentialsError(f"{what} for {method} {path} ({refusal})")
+            msg = _meta_msg(response)
+            if response.status_code != 200:
+                raise ApiError(f"{method} {path} answered HTTP {response.status_code} ({msg or 'no message'})")
+            try:
+                body = response.json()
+            except ValueError:
+                raise ApiError(f"{method} {path} did not answer JSON") from None
+            meta = body.get("meta") if isinstance(body, dict) else None
+            if isinstance(meta, dict) and meta.get("rc") not in (None, "ok"):
+                raise ApiError(f"{method} {path}: {meta.get('msg', 'error')}")
+            data = body.get("data", []) if isinstance(body, dict) else body
+            return list(data) if isinstance(data, list) else [data]

@@ -1,0 +1,394 @@
+"""A stand-in UniFi controller: HTTPS on loopback, classic or UniFi OS flavor.
+
+It simulates what the client must cope with: flavor detection (``GET /`` 200 vs 302, or a
+UniFi OS console answering 302 like newer firmware), both logins and their cookies
+(``unifises`` / ``TOKEN``), ``meta.rc`` errors (bad credentials → ``api.err.Invalid``, unknown
+site → ``api.err.NoSiteContext``), CSRF tokens rotated through ``X-Updated-CSRF-Token`` (writes
+with a stale token get 403), API keys, a session that expires once (401), a login rate limit
+(429), transient 502s, and a gateway that lags before provisioning, never comes back, never
+starts, or is missing. The certificate is self-signed (made with the ``openssl`` CLI).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.cookies
+import json
+import os
+import secrets
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+GATEWAY_MAC = "f0:9f:c2:00:00:01"
+OLD_CFG = "cfg-old-0001"
+NEW_CFG = "cfg-new-0002"
+
+
+@dataclass(frozen=True)
+class Cert:
+    cert: Path
+    key: Path
+    fingerprint: str  # SHA-256 of the DER certificate, "AB:CD:..." like openssl prints it
+
+
+@dataclass(frozen=True)
+class Certs:
+    server: Cert
+    other: Cert  # another self-signed certificate, trusted by nobody here
+
+
+def _make_cert(directory: Path, name: str) -> Cert:
+    cert, key = directory / f"{name}.crt", directory / f"{name}.key"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    der = ssl.PEM_cert_to_DER_cert(cert.read_text())
+    digest = hashlib.sha256(der).hexdigest().upper()
+    return Cert(cert, key, ":".join(digest[i : i + 2] for i in range(0, 64, 2)))
+
+
+@pytest.fixture(scope="session")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl CLI is needed to make a self-signed certificate")
+    directory = tmp_path_factory.mktemp("unifi-certs")
+    return Certs(server=_make_cert(directory, "server"), other=_make_cert(directory, "other"))
+
+
+@dataclass
+class Scenario:
+    flavor: str = "classic"  # "classic" | "unifi-os"
+    probe_redirects: bool = False  # UniFi OS answering GET / with 302 like newer firmware
+    username: str = "admin"
+    password: str = "Pa55-w0rd-do-not-print"
+    api_key: str | None = None
+    site: str = "default"
+    gateway: bool = True
+    gateway_type: str = "ugw"
+    lag_polls: int = 2  # polls reporting state 1 + old cfgversion after the command
+    provisioning_polls: int = 2  # then polls reporting state 5
+    stuck: bool = False  # stays 5 forever
+    never_starts: bool = False  # stays 1 + old cfgversion forever
+    expire_session_once: bool = False  # the 2nd device listing gets 401 and the session is dropped
+    rate_limited_logins: int = 0  # this many logins answered 429 first
+    fail_5xx: int = 0  # this many device listings answered 502 first
+    rotate_csrf: bool = True
+
+
+@dataclass
+class Stats:
+    logins: int = 0
+    login_attempts: int = 0
+    rate_limited: int = 0
+    expired: int = 0
+    csrf_rotations: int = 0
+    stale_csrf_rejections: int = 0
+    commands: list[dict[str, Any]] = field(default_factory=list)
+    write_csrf_tokens: list[str | None] = field(default_factory=list)
+    polls_after_command: int = 0
+    requests: list[tuple[str, str]] = field(default_factory=list)
+    headers_seen: list[str] = field(default_factory=list)
+
+
+class FakeController:
+    def __init__(self, scenario: Scenario, cert: Cert) -> None:
+        self.scenario = scenario
+        self.stats = Stats()
+        self.lock = threading.Lock()
+        self.sessions: set[str] = set()
+        self.csrf: str | None = None
+        self.commanded = False
+        self.api_calls = 0
+        controller = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                controller.handle(self, "GET")
+
+            def do_POST(self) -> None:
+                controller.handle(self, "POST")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.server.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(cert.cert), str(cert.key))
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+        self.url = f"https://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+    # ----- HTTP plumbing -------------------------------------------------------------------
+    @staticmethod
+    def _reply(
+        handler: BaseHTTPRequestHandler,
+        status: int,
+        body: Any,
+        headers: dict[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> None:
+        payload = (json.dumps(body) if content_type == "application/json" else str(body)).encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", content_type)
+        handler.send_header("Content-Length", str(len(payload)))
+        for key, value in (headers or {}).items():
+            handler.send_header(key, value)
+        handler.end_headers()
+        handler.wfile.write(payload)
+
+    @staticmethod
+    def _error(msg: str) -> dict[str, Any]:
+        return {"meta": {"rc": "error", "msg": msg}, "data": []}
+
+    def _cookie_name(self) -> str:
+        return "TOKEN" if self.scenario.flavor == "unifi-os" else "unifises"
+
+    def _session_of(self, handler: BaseHTTPRequestHandler) -> str | None:
+        jar = http.cookies.SimpleCookie(handler.headers.get("Cookie", ""))
+        morsel = jar.get(self._cookie_name())
+        return morsel.value if morsel is not None and morsel.value in self.sessions else None
+
+    def handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length) if length else b""
+        path = handler.path.split("?", 1)[0]
+        with self.lock:
+            self.stats.requests.append((method, path))
+            self.stats.headers_seen.append(str(handler.headers))
+            self._route(handler, method, path, raw)
+
+    def _route(self, handler: BaseHTTPRequestHandler, method: str, path: str, raw: bytes) -> None:
+        sc = self.scenario
+        unifi_os = sc.flavor == "unifi-os"
+        if path == "/" and method == "GET":
+            if unifi_os and not sc.probe_redirects:
+                self._reply(handler, 200, "<html>UniFi OS</html>", content_type="text/html")
+            else:
+                self._reply(handler, 302, "", {"Location": "/manage/account/login"}, "text/html")
+            return
+        login_path = "/api/auth/login" if unifi_os else "/api/login"
+        if path == login_path and method == "POST":
+            self._login(handler, raw)
+            return
+        prefix = "/proxy/network" if unifi_os else ""
+        if not path.startswith(prefix + "/api/s/"):
+            self._reply(handler, 404, self._error("api.err.NotFound"))
+            return
+        self._api(handler, method, path.removeprefix(prefix), raw)
+
+    def _login(self, handler: BaseHTTPRequestHandler, raw: bytes) -> None:
+        sc = self.scenario
+        self.stats.login_attempts += 1
+        if self.stats.rate_limited < sc.rate_limited_logins:
+            self.stats.rate_limited += 1
+            self._reply(handler, 429, {"code": "AUTHENTICATION_FAILED_LIMIT_REACHED", "message": "Too many requests"})
+            return
+        body = json.loads(raw or b"{}")
+        if body.get("username") != sc.username or body.get("password") != sc.password:
+            status = 401 if sc.flavor == "unifi-os" else 400
+            self._reply(handler, status, self._error("api.err.Invalid"))
+            return
+        token = secrets.token_hex(16)
+        self.sessions.add(token)
+        self.stats.logins += 1
+        headers = {"Set-Cookie": f"{self._cookie_name()}={token}; Path=/; Secure; HttpOnly"}
+        if sc.flavor == "unifi-os":
+            self.csrf = secrets.token_hex(8)
+            headers["X-CSRF-Token"] = self.csrf
+            self._reply(handler, 200, {"username": sc.username, "isOwner": True}, headers)
+        else:
+            self._reply(handler, 200, {"meta": {"rc": "ok"}, "data": []}, headers)
+
+    def _gateway(self) -> dict[str, Any]:
+        sc = self.scenario
+        state, cfg = 1, OLD_CFG
+        if self.commanded:
+            self.stats.polls_after_command += 1
+            n = self.stats.polls_after_command
+            if sc.never_starts or n <= sc.lag_polls:
+                state, cfg = 1, OLD_CFG
+            elif sc.stuck or n <= sc.lag_polls + sc.provisioning_polls:
+                state, cfg = 5, OLD_CFG
+            else:
+                state, cfg = 1, NEW_CFG
+        return {
+            "_id": "g1",
+            "mac": GATEWAY_MAC,
+            "type": sc.gateway_type,
+            "model": "UGW3",
+            "name": "usg",
+            "state": state,
+            "cfgversion": cfg,
+        }
+
+    def _api(self, handler: BaseHTTPRequestHandler, method: str, path: str, raw: bytes) -> None:
+        sc = self.scenario
+        by_key = sc.flavor == "unifi-os" and sc.api_key is not None and handler.headers.get("X-API-KEY") == sc.api_key
+        session = self._session_of(handler)
+        if not by_key and session is None:
+            self._reply(handler, 401, self._error("api.err.LoginRequired"))
+            return
+        parts = path.split("/")  # ["", "api", "s", site, ...]
+        site, rest = parts[3], "/".join(parts[4:])
+        headers: dict[str, str] = {}
+        if method == "POST" and not by_key and sc.flavor == "unifi-os":
+            sent = handler.headers.get("X-CSRF-Token")
+            self.stats.write_csrf_tokens.append(sent)
+            if sent != self.csrf:
+                self.stats.stale_csrf_rejections += 1
+                self._reply(handler, 403, self._error("api.err.InvalidCSRFToken"))
+                return
+        if site != sc.site:
+            self._reply(handler, 400, self._error("api.err.NoSiteContext"))
+            return
+        if rest == "stat/device" and method == "GET":
+            self.api_calls += 1
+            if sc.expire_session_once and self.api_calls == 2 and not self.stats.expired and not by_key:
+                self.stats.expired += 1
+                self.sessions.clear()
+                self._reply(handler, 401, self._error("api.err.LoginRequired"))
+                return
+            if sc.fail_5xx > 0:
+                sc.fail_5xx -= 1
+                self._reply(handler, 502, "<html>Bad Gateway</html>", content_type="text/html")
+                return
+            if sc.flavor == "unifi-os" and sc.rotate_csrf and not by_key:
+                self.csrf = secrets.token_hex(8)
+                self.stats.csrf_rotations += 1
+                headers["X-Updated-CSRF-Token"] = self.csrf
+            devices: list[dict[str, Any]] = [
+                {"mac": "f0:9f:c2:00:00:02", "type": "usw", "name": "switch", "state": 1, "cfgversion": "s1"},
+                {"mac": "f0:9f:c2:00:00:03", "type": "uap", "name": "ap", "state": 1, "cfgversion": "a1"},
+            ]
+            if sc.gateway:
+                devices.append(self._gateway())
+            self._reply(handler, 200, {"meta": {"rc": "ok"}, "data": devices}, headers)
+            return
+        if rest == "cmd/devmgr" and method == "POST":
+            body = json.loads(raw or b"{}")
+            self.stats.commands.append(body)
+            if body.get("cmd") != "force-provision":
+                self._reply(handler, 400, self._error("api.err.InvalidCommand"))
+            elif not sc.gateway or body.get("mac") != GATEWAY_MAC:
+                self._reply(handler, 400, self._error("api.err.UnknownDevice"))
+            else:
+                self.commanded = True
+                self._reply(handler, 200, {"meta": {"rc": "ok"}, "data": []})
+            return
+        self._reply(handler, 404, self._error("api.err.NotFound"))
+
+
+@pytest.fixture
+def controller(certs: Certs) -> Iterator[Callable[..., FakeController]]:
+    """Start stand-in controllers (``controller(flavor="unifi-os", ...)``); all stopped after the test."""
+    started: list[FakeController] = []
+
+    def start(**kwargs: Any) -> FakeController:
+        fake = FakeController(Scenario(**kwargs), certs.server)
+        started.append(fake)
+        return fake
+
+    yield start
+    for fake in started:
+        fake.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+FAST = ["--poll-interval", "0.02", "--retry-backoff", "0.02", "--max-backoff", "0.1", "--request-timeout", "5"]
+
+
+def base_env() -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("UNIFI_")
+        and k not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR")
+        and not k.lower().endswith("_proxy")
+    }
+    env["NO_PROXY"] = "*"
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+@dataclass
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(
+    command: str,
+    url: str,
+    *args: str,
+    env: dict[str, str] | None = None,
+    scenario: Scenario | None = None,
+    timeout: float = 5.0,
+) -> CliResult:
+    """Run ``python -m components.unifi`` end to end; credentials from ``scenario`` unless ``env`` has them."""
+    full_env = base_env()
+    if scenario is not None:
+        full_env["UNIFI_USERNAME"] = scenario.username
+        full_env["UNIFI_PASSWORD"] = scenario.password
+    full_env.update(env or {})
+    argv = [sys.executable, "-m", "components.unifi", command, "--url", url, *FAST, "--timeout", str(timeout), *args]
+    proc = subprocess.run(argv, cwd=REPO, env=full_env, capture_output=True, text=True, timeout=60, check=False)
+    secrets_ = [s for s in (full_env.get("UNIFI_PASSWORD"), full_env.get("UNIFI_API_KEY")) if s]
+    for secret in secrets_:
+        assert secret not in proc.stdout, "a secret was printed on stdout"
+        assert secret not in proc.stderr, "a secret was printed on stderr"
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+def one_error_line(result: CliResult) -> str:
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, f"expected one stderr line, got: {result.stderr!r}"
+    assert lines[0].startswith("error: ")
+    return lines[0]
