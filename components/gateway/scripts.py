@@ -91,10 +91,19 @@ def staged_path(site_dir: str, staged_name: str = STAGED_NAME) -> str:
     return posixpath.join(_site_dir(site_dir), _staged_name(staged_name))
 
 
-def prepare_script(*, site_dir: str, owner: str) -> str:
+def prepare_script(*, site_dir: str, owner: str, upload_user: str | None = None) -> str:
     """Create ``sites/`` and ``sites/<site>`` if missing (0755, given owner); the data
-    directory itself must exist (exit 5 otherwise). Prints ``changed``/``unchanged``."""
-    return _render("prepare.sh", site_dir=_site_dir(site_dir), owner=_owner(owner))
+    directory itself must exist (exit 5 otherwise). With ``upload_user``, (re)create the
+    staged file empty, 0600, owned by that user, so an SFTP upload without sudo can write
+    it into a directory it cannot write (exit 4 if the staged path is a symlink or a
+    directory). Prints ``changed``/``unchanged`` about the directories."""
+    return _render(
+        "prepare.sh",
+        site_dir=_site_dir(site_dir),
+        owner=_owner(owner),
+        staged_name=STAGED_NAME,
+        upload_user="" if upload_user is None else _owner(upload_user),
+    )
 
 
 def install_script(

@@ -434,3 +434,64 @@ def test_install_interrupted_before_the_move_is_not_drift(ctl: Controller) -> No
     assert (run.code, run.last) == (0, "changed"), run.stderr
     assert ctl.live.read_bytes() == V2
     assert ctl.read_state()["previous_sha256"] == ""
+
+
+UPLOADER = str(os.getuid())  # the SSH user that uploads over SFTP; the current uid so chown works
+
+
+def test_prepare_leaves_an_empty_staged_file_for_the_uploader(ctl: Controller) -> None:
+    ctl.staged.write_bytes(b"left over from an interrupted upload")
+    ctl.staged.chmod(0o644)
+    run = ctl.run(prepare_script(site_dir=str(ctl.site), owner=OWNER, upload_user=UPLOADER))
+    assert (run.code, run.last) == (0, "unchanged"), run.stderr  # about the directories
+    info = ctl.staged.lstat()
+    assert stat.S_ISREG(info.st_mode) and info.st_size == 0
+    assert stat.S_IMODE(info.st_mode) == 0o600
+    assert info.st_uid == os.getuid()
+
+    # The upload overwrites the file in place; install then moves it and leaves no staged file.
+    with ctl.staged.open("r+b") as handle:
+        handle.write(V1)
+    run = ctl.run(install_script(site_dir=str(ctl.site), expected_sha256=sha(V1), owner=OWNER, stack="lab"))
+    assert (run.code, run.last) == (0, "changed"), run.stderr
+    assert ctl.live.read_bytes() == V1
+    assert not ctl.staged.exists()
+
+
+def test_prepare_creates_the_site_dir_and_the_staged_file(ctl: Controller) -> None:
+    site = ctl.site.parent / "new site"
+    run = ctl.run(prepare_script(site_dir=str(site), owner=OWNER, upload_user=f"{UPLOADER}:{os.getgid()}"))
+    assert (run.code, run.last) == (0, "changed"), run.stderr
+    staged = Path(staged_path(str(site)))
+    assert sorted(p.name for p in site.iterdir()) == [STAGED_NAME]
+    assert staged.stat().st_size == 0 and mode(staged) == 0o600
+    assert mode(site) == 0o755
+
+
+def test_prepare_without_upload_user_leaves_no_staged_file(ctl: Controller) -> None:
+    run = ctl.run(prepare_script(site_dir=str(ctl.site), owner=OWNER))
+    assert (run.code, run.last) == (0, "unchanged"), run.stderr
+    assert list(ctl.site.iterdir()) == []
+
+
+def test_prepare_refuses_a_symlink_or_directory_as_staged_file(ctl: Controller, tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere"
+    target.write_bytes(ORIGINAL)
+    ctl.staged.symlink_to(target)
+    run = ctl.run(prepare_script(site_dir=str(ctl.site), owner=OWNER, upload_user=UPLOADER))
+    assert run.code == EXIT_REFUSED
+    assert "symlink or a directory" in run.stderr
+    assert run.stdout == ""
+    assert ctl.staged.is_symlink() and target.read_bytes() == ORIGINAL
+
+    ctl.staged.unlink()
+    ctl.staged.mkdir()
+    run = ctl.run(prepare_script(site_dir=str(ctl.site), owner=OWNER, upload_user=UPLOADER))
+    assert run.code == EXIT_REFUSED
+    assert ctl.staged.is_dir()
+
+
+@pytest.mark.parametrize("upload_user", ["", "admin;reboot", "a b", "-x"])
+def test_prepare_rejects_a_bad_upload_user(upload_user: str) -> None:
+    with pytest.raises(GatewayScriptError):
+        prepare_script(site_dir="/d/sites/x", owner="unifi", upload_user=upload_user)
