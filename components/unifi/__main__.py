@@ -5,6 +5,16 @@ Credentials come from the environment: ``UNIFI_USERNAME`` + ``UNIFI_PASSWORD``, 
 ``--fingerprint SHA256`` (pin the server's leaf certificate), ``--insecure``, or the CA PEM
 text in ``UNIFI_CA_CERT`` when none of these is given; otherwise the system trust store.
 
+``provision`` with the SSH options (``--ssh-host H [--ssh-port 22] --ssh-user U --ssh-host-key
+"ssh-ed25519 AAAA..." [--sudo] --site-dir DIR --owner OWNER --stack NAME --expect-sha256 SHA``,
+all or none; the private key's text in ``UNIFI_SSH_PRIVATE_KEY``) first checks the live
+``config.gateway.json`` over SSH and installs ``UNIFI_CONFIG_GATEWAY_JSON`` again if the live
+file is not the expected one; if the gateway then does not come back, it restores the user's
+original file, provisions again and exits 16 (17 if that fails too). ``status`` with
+``--gateway-ssh-host H [--gateway-ssh-port 22] --gateway-ssh-user U --gateway-ssh-host-key KEY``
+(key text in ``UNIFI_GATEWAY_SSH_KEY``) also prints the gateway's ``show ip bgp summary``.
+SSH host keys are pinned: the server's must equal the one given; ``known_hosts`` is not read.
+
 Progress goes to stdout; a failure prints ONE line on stderr and exits with:
 
 ====  ==========================================================================
@@ -19,6 +29,17 @@ Progress goes to stdout; a failure prints ONE line on stderr and exits with:
 8     gateway stuck provisioning: still in state 5 when --timeout ran out
 9     other controller API error (``meta.rc`` error, unknown site, wrong flavor, …)
 10    login rate-limited (HTTP 429) after bounded back-off
+11    SSH connection failed (unreachable, handshake failed, a command went silent)
+12    SSH host key mismatch (or the server has no key of the expected type)
+13    SSH key: missing, unusable (encrypted, unknown type) or refused by the server
+14    the live config.gateway.json is not the one the stack expects, and the
+      expected content is not in UNIFI_CONFIG_GATEWAY_JSON to install it again
+15    a command over SSH failed: a controller-side script (its message is shown),
+      the SFTP upload, or the gateway's BGP summary command
+16    rolled back: the gateway did not come back with the new file; the original
+      was restored and the gateway provisioned again (and came back)
+17    gateway down: not back with the new file, and restoring the original or the
+      provision after it failed too
 ====  ==========================================================================
 """
 
@@ -39,6 +60,13 @@ from components.unifi.client import (
     TlsTrust,
     UnifiError,
     normalize_fingerprint,
+)
+from components.unifi.options import (
+    add_gateway_ssh_options,
+    add_ssh_provision_options,
+    gateway_ssh_from_args,
+    secret_fragments,
+    ssh_provision_from_args,
 )
 from components.unifi.provision import find_gateway, list_devices, provision_gateway, state_name
 
@@ -66,14 +94,17 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--request-timeout", type=_positive, default=15.0, help=argparse.SUPPRESS)
     common.add_argument("--retry-backoff", type=_positive, default=1.0, help=argparse.SUPPRESS)
     common.add_argument("--max-backoff", type=_positive, default=30.0, help=argparse.SUPPRESS)
+    common.add_argument("--ssh-timeout", type=_positive, default=30.0, help=argparse.SUPPRESS)
 
     parser = argparse.ArgumentParser(
         prog="python -m components.unifi",
         description="Force-provision a UniFi gateway and wait for it, or show its status.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("provision", parents=[common], help="force-provision the gateway and wait")
-    sub.add_parser("status", parents=[common], help="print the gateway's state and config version")
+    provision = sub.add_parser("provision", parents=[common], help="force-provision the gateway and wait")
+    add_ssh_provision_options(provision)
+    status = sub.add_parser("status", parents=[common], help="print the gateway's state and config version")
+    add_gateway_ssh_options(status)
     return parser
 
 
@@ -82,6 +113,9 @@ def _say(line: str) -> None:
 
 
 def run(args: argparse.Namespace, env: dict[str, str]) -> int:
+    # Every option and secret is checked before anything goes over the network.
+    ssh = ssh_provision_from_args(args, env) if args.command == "provision" else None
+    gateway_ssh = gateway_ssh_from_args(args, env) if args.command == "status" else None
     credentials = Credentials.from_env(env)
     ca_pem = env.get("UNIFI_CA_CERT") or None
     fingerprint = normalize_fingerprint(args.fingerprint) if args.fingerprint else None
@@ -109,15 +143,29 @@ def run(args: argparse.Namespace, env: dict[str, str]) -> int:
             _say(f"type: {gateway.type}" + (f" ({gateway.model})" if gateway.model else ""))
             _say(f"state: {gateway.state} ({state_name(gateway.state)})")
             _say(f"cfgversion: {gateway.cfgversion or '-'}")
+            if gateway_ssh is not None:
+                # Imported here: paramiko is loaded only when SSH is used (start-up time).
+                from components.unifi.remote import print_bgp_summary
+
+                print_bgp_summary(gateway_ssh, _say)
             return EXIT_OK
-        provision_gateway(
-            client,
-            args.site,
-            gateway_mac=args.gateway_mac,
-            timeout=args.timeout,
-            poll_interval=args.poll_interval,
-            report=_say,
-        )
+
+        def provision() -> None:
+            provision_gateway(
+                client,
+                args.site,
+                gateway_mac=args.gateway_mac,
+                timeout=args.timeout,
+                poll_interval=args.poll_interval,
+                report=_say,
+            )
+
+        if ssh is None:
+            provision()
+        else:
+            from components.unifi.remote import provision_with_file  # paramiko: see above
+
+            provision_with_file(provision, ssh, _say)
         return EXIT_OK
 
 
@@ -130,7 +178,7 @@ def _redact(text: str, secrets: Sequence[str]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     env = dict(os.environ)
-    secrets = [s for s in (env.get("UNIFI_PASSWORD"), env.get("UNIFI_API_KEY")) if s]
+    secrets = secret_fragments(env)
     try:
         return run(args, env)
     except UnifiError as exc:

@@ -45,6 +45,13 @@ EXIT_TIMEOUT: Final = 7
 EXIT_STUCK_PROVISIONING: Final = 8
 EXIT_API: Final = 9
 EXIT_RATE_LIMITED: Final = 10
+EXIT_SSH_UNREACHABLE: Final = 11
+EXIT_SSH_HOST_KEY: Final = 12
+EXIT_SSH_AUTH: Final = 13
+EXIT_GATEWAY_FILE_DRIFT: Final = 14
+EXIT_REMOTE_COMMAND: Final = 15
+EXIT_ROLLED_BACK: Final = 16
+EXIT_GATEWAY_DOWN: Final = 17
 
 
 class UnifiError(Exception):
@@ -100,6 +107,41 @@ class ProvisionTimeoutError(UnifiError):
 class StuckProvisioningError(UnifiError):
     exit_code = EXIT_STUCK_PROVISIONING
     cause = "gateway stuck provisioning"
+
+
+class SshConnectionError(UnifiError):
+    exit_code = EXIT_SSH_UNREACHABLE
+    cause = "SSH connection failed"
+
+
+class HostKeyMismatchError(UnifiError):
+    exit_code = EXIT_SSH_HOST_KEY
+    cause = "SSH host key mismatch"
+
+
+class SshAuthError(UnifiError):
+    exit_code = EXIT_SSH_AUTH
+    cause = "SSH authentication"
+
+
+class GatewayFileDriftError(UnifiError):
+    exit_code = EXIT_GATEWAY_FILE_DRIFT
+    cause = "config.gateway.json"
+
+
+class RemoteCommandError(UnifiError):
+    exit_code = EXIT_REMOTE_COMMAND
+    cause = "remote command failed"
+
+
+class RolledBackError(UnifiError):
+    exit_code = EXIT_ROLLED_BACK
+    cause = "rolled back"
+
+
+class GatewayDownError(UnifiError):
+    exit_code = EXIT_GATEWAY_DOWN
+    cause = "gateway down"
 
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")

@@ -6,7 +6,9 @@ UniFi OS console answering 302 like newer firmware), both logins and their cooki
 site → ``api.err.NoSiteContext``), CSRF tokens rotated through ``X-Updated-CSRF-Token`` (writes
 with a stale token get 403), API keys, a session that expires once (401), a login rate limit
 (429), transient 502s, and a gateway that lags before provisioning, never comes back, never
-starts, or is missing. The certificate is self-signed (made with the ``openssl`` CLI).
+starts, or is missing; or one that never comes back only while a given ``config.gateway.json``
+holds given bad content (read at each force-provision, like a real USG gets it then). The
+certificate is self-signed (made with the ``openssl`` CLI).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.unifi.sshd import SshServer, start_sshd, stop_sshd
 
 REPO = Path(__file__).resolve().parents[2]
 GATEWAY_MAC = "f0:9f:c2:00:00:01"
@@ -104,6 +108,9 @@ class Scenario:
     rate_limited_logins: int = 0  # this many logins answered 429 first
     fail_5xx: int = 0  # this many device listings answered 502 first
     rotate_csrf: bool = True
+    config_file: Path | None = None  # the controller's live config.gateway.json
+    bad_config: bytes | None = None  # a provision while config_file holds this never comes back
+    bad_config_stuck: bool = True  # that gateway stays in state 5 (else: stays 1 with the old cfgversion)
 
 
 @dataclass
@@ -119,6 +126,7 @@ class Stats:
     polls_after_command: int = 0
     requests: list[tuple[str, str]] = field(default_factory=list)
     headers_seen: list[str] = field(default_factory=list)
+    provisioned_configs: list[bytes | None] = field(default_factory=list)  # config_file at each command
 
 
 class FakeController:
@@ -129,6 +137,9 @@ class FakeController:
         self.sessions: set[str] = set()
         self.csrf: str | None = None
         self.commanded = False
+        self.provisions = 0
+        self.cfg = OLD_CFG  # the config version the gateway runs
+        self.failing = False  # the current provision never comes back (bad config)
         self.api_calls = 0
         controller = self
 
@@ -243,16 +254,20 @@ class FakeController:
 
     def _gateway(self) -> dict[str, Any]:
         sc = self.scenario
-        state, cfg = 1, OLD_CFG
+        state, cfg = 1, self.cfg
         if self.commanded:
             self.stats.polls_after_command += 1
             n = self.stats.polls_after_command
-            if sc.never_starts or n <= sc.lag_polls:
-                state, cfg = 1, OLD_CFG
+            if self.failing:
+                state = 5 if sc.bad_config_stuck else 1
+            elif sc.never_starts or n <= sc.lag_polls:
+                state = 1
             elif sc.stuck or n <= sc.lag_polls + sc.provisioning_polls:
-                state, cfg = 5, OLD_CFG
+                state = 5
             else:
-                state, cfg = 1, NEW_CFG
+                # NEW_CFG after the first provision, then cfg-new-0003, ...
+                self.cfg = cfg = NEW_CFG if self.provisions == 1 else f"cfg-new-{self.provisions + 1:04d}"
+                self.commanded = False
         return {
             "_id": "g1",
             "mac": GATEWAY_MAC,
@@ -315,6 +330,11 @@ class FakeController:
                 self._reply(handler, 400, self._error("api.err.UnknownDevice"))
             else:
                 self.commanded = True
+                self.provisions += 1
+                self.stats.polls_after_command = 0
+                live = sc.config_file.read_bytes() if sc.config_file and sc.config_file.exists() else None
+                self.stats.provisioned_configs.append(live)
+                self.failing = sc.bad_config is not None and live == sc.bad_config
                 self._reply(handler, 200, {"meta": {"rc": "ok"}, "data": []})
             return
         self._reply(handler, 404, self._error("api.err.NotFound"))
@@ -333,6 +353,14 @@ def controller(certs: Certs) -> Iterator[Callable[..., FakeController]]:
     yield start
     for fake in started:
         fake.stop()
+
+
+@pytest.fixture(scope="session")
+def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
+    """A real OpenSSH server on loopback (fails, not skips, without openssh-server)."""
+    server, proc = start_sshd(tmp_path_factory.mktemp("sshd"))
+    yield server
+    stop_sshd(proc)
 
 
 def free_port() -> int:
@@ -381,6 +409,8 @@ def run_cli(
     argv = [sys.executable, "-m", "components.unifi", command, "--url", url, *FAST, "--timeout", str(timeout), *args]
     proc = subprocess.run(argv, cwd=REPO, env=full_env, capture_output=True, text=True, timeout=60, check=False)
     secrets_ = [s for s in (full_env.get("UNIFI_PASSWORD"), full_env.get("UNIFI_API_KEY")) if s]
+    for name in ("UNIFI_SSH_PRIVATE_KEY", "UNIFI_GATEWAY_SSH_KEY"):  # any line of a private key
+        secrets_ += [line for line in full_env.get(name, "").splitlines() if line and not line.startswith("-----")]
     for secret in secrets_:
         assert secret not in proc.stdout, "a secret was printed on stdout"
         assert secret not in proc.stderr, "a secret was printed on stderr"

@@ -1,0 +1,176 @@
+"""The SSH options of ``provision`` and ``status``: declared, checked, and turned into targets.
+
+Each group is all or none: a partial group is a usage error rather than a silent fallback to
+provisioning without the file check. Keys come from the environment, never from a path.
+paramiko is imported only when a group is given: it adds a third of a second to every start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+from components.unifi.client import SshAuthError, UsageError
+
+if TYPE_CHECKING:
+    import paramiko
+
+    from components.unifi.gateway_file import GatewayFileJob
+    from components.unifi.ssh import SshTarget
+
+SSH_KEY_ENV: Final = "UNIFI_SSH_PRIVATE_KEY"
+CONTENT_ENV: Final = "UNIFI_CONFIG_GATEWAY_JSON"
+GATEWAY_KEY_ENV: Final = "UNIFI_GATEWAY_SSH_KEY"
+# On a USG (EdgeOS/Vyatta) operational commands run through this wrapper outside its CLI.
+BGP_SUMMARY_COMMAND: Final = "/opt/vyatta/bin/vyatta-op-cmd-wrapper show ip bgp summary"
+
+_PROVISION_REQUIRED: Final = {
+    "ssh_host": "--ssh-host",
+    "ssh_user": "--ssh-user",
+    "ssh_host_key": "--ssh-host-key",
+    "site_dir": "--site-dir",
+    "owner": "--owner",
+    "stack": "--stack",
+    "expect_sha256": "--expect-sha256",
+}
+_PROVISION_EXTRA: Final = {"ssh_port": "--ssh-port", "sudo": "--sudo"}
+_GATEWAY_REQUIRED: Final = {
+    "gateway_ssh_host": "--gateway-ssh-host",
+    "gateway_ssh_user": "--gateway-ssh-user",
+    "gateway_ssh_host_key": "--gateway-ssh-host-key",
+}
+_GATEWAY_EXTRA: Final = {"gateway_ssh_port": "--gateway-ssh-port"}
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a port number") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError("must be 1–65535")
+    return port
+
+
+def add_ssh_provision_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "config.gateway.json over SSH",
+        "all of these but --ssh-port and --sudo, or none; the SSH private key's text in "
+        f"{SSH_KEY_ENV}, the stack's file in {CONTENT_ENV} (to install it again if the live one differs)",
+    )
+    group.add_argument("--ssh-host", help="the controller's SSH host")
+    group.add_argument("--ssh-port", type=_port, help="default 22")
+    group.add_argument("--ssh-user", help="SSH user (also the owner of the SFTP upload)")
+    group.add_argument("--ssh-host-key", help='the controller\'s SSH host key: "ssh-ed25519 AAAA..."')
+    group.add_argument("--sudo", action="store_true", help="run the controller-side scripts with sudo -n")
+    group.add_argument("--site-dir", help="<controller data dir>/sites/<site>")
+    group.add_argument("--owner", help="the controller's user[:group] or uid[:gid], owner of the file")
+    group.add_argument("--stack", help="the Pulumi stack the file belongs to")
+    group.add_argument("--expect-sha256", help="sha256 of the stack's config.gateway.json")
+
+
+def add_gateway_ssh_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "the gateway's BGP summary over SSH",
+        f"all of these but --gateway-ssh-port, or none; the SSH private key's text in {GATEWAY_KEY_ENV}",
+    )
+    group.add_argument("--gateway-ssh-host", help="the gateway's SSH host")
+    group.add_argument("--gateway-ssh-port", type=_port, help="default 22")
+    group.add_argument("--gateway-ssh-user", help="SSH user on the gateway")
+    group.add_argument("--gateway-ssh-host-key", help='the gateway\'s SSH host key: "ssh-ed25519 AAAA..."')
+    group.add_argument("--gateway-bgp-command", default=BGP_SUMMARY_COMMAND, help=argparse.SUPPRESS)
+
+
+def _all_or_none(args: argparse.Namespace, required: Mapping[str, str], extra: Mapping[str, str]) -> bool:
+    given = [flag for dest, flag in {**required, **extra}.items() if getattr(args, dest) not in (None, False)]
+    if not given:
+        return False
+    missing = [flag for dest, flag in required.items() if getattr(args, dest) is None]
+    if missing:
+        raise UsageError(f"{given[0]} needs {', '.join(missing)} as well: these options go together")
+    return True
+
+
+def _private_key(env: Mapping[str, str], name: str) -> paramiko.PKey:
+    from components.unifi.ssh import load_private_key
+
+    text = env.get(name) or ""
+    if not text.strip():
+        raise SshAuthError(f"set {name} to the SSH private key (its PEM text)")
+    return load_private_key(text, name)
+
+
+@dataclass(frozen=True)
+class SshProvision:
+    target: SshTarget
+    key: paramiko.PKey
+    job: GatewayFileJob
+
+
+def ssh_provision_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> SshProvision | None:
+    """The ``provision`` SSH options, checked; None without them."""
+    if not _all_or_none(args, _PROVISION_REQUIRED, _PROVISION_EXTRA):
+        return None
+    from components.unifi.gateway_file import GatewayFileJob
+    from components.unifi.ssh import HostKey, SshTarget
+
+    target = SshTarget(
+        host=args.ssh_host,
+        port=args.ssh_port or 22,
+        user=args.ssh_user,
+        host_key=HostKey.parse(args.ssh_host_key, "--ssh-host-key"),
+        timeout=args.ssh_timeout,
+    )
+    expected = args.expect_sha256.strip().lower()
+    if not _SHA256.fullmatch(expected):
+        raise UsageError("--expect-sha256 must be 64 hex digits")
+    content = env.get(CONTENT_ENV) or None
+    job = GatewayFileJob(
+        site_dir=args.site_dir,
+        owner=args.owner,
+        stack=args.stack,
+        expected_sha256=expected,
+        content=None if content is None else content.encode("utf-8"),
+        sudo=args.sudo,
+    )
+    job.check(upload_user=target.user)
+    return SshProvision(target, _private_key(env, SSH_KEY_ENV), job)
+
+
+@dataclass(frozen=True)
+class GatewaySsh:
+    target: SshTarget
+    key: paramiko.PKey
+    command: str
+
+
+def gateway_ssh_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> GatewaySsh | None:
+    """The ``status`` gateway SSH options, checked; None without them."""
+    if not _all_or_none(args, _GATEWAY_REQUIRED, _GATEWAY_EXTRA):
+        return None
+    from components.unifi.ssh import HostKey, SshTarget
+
+    target = SshTarget(
+        host=args.gateway_ssh_host,
+        port=args.gateway_ssh_port or 22,
+        user=args.gateway_ssh_user,
+        host_key=HostKey.parse(args.gateway_ssh_host_key, "--gateway-ssh-host-key"),
+        timeout=args.ssh_timeout,
+    )
+    return GatewaySsh(target, _private_key(env, GATEWAY_KEY_ENV), args.gateway_bgp_command)
+
+
+def secret_fragments(env: Mapping[str, str]) -> list[str]:
+    """What to blank out of error messages: passwords whole, private keys line by line (a key
+    would never be quoted whole, but a line of it might)."""
+    fragments = [value for value in (env.get("UNIFI_PASSWORD"), env.get("UNIFI_API_KEY")) if value]
+    for name in (SSH_KEY_ENV, GATEWAY_KEY_ENV):
+        for line in (env.get(name) or "").splitlines():
+            line = line.strip()
+            if len(line) >= 16 and not line.startswith("-----"):
+                fragments.append(line)
+    return fragments

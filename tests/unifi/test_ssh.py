@@ -1,0 +1,134 @@
+"""``components.unifi.ssh`` against a real OpenSSH server on loopback (no mocks)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from components.unifi.client import (
+    HostKeyMismatchError,
+    RemoteCommandError,
+    SshAuthError,
+    SshConnectionError,
+    UsageError,
+)
+from components.unifi.ssh import HostKey, SshSession, SshTarget, load_private_key
+from tests.unifi.conftest import free_port
+from tests.unifi.sshd import KeyPair, SshServer, keygen
+
+SOURCE = "UNIFI_SSH_PRIVATE_KEY"
+
+
+def target(server: SshServer, host_key: str | None = None, timeout: float = 10.0) -> SshTarget:
+    key = HostKey.parse(host_key or server.host_key)
+    return SshTarget(server.host, server.port, server.user, key, timeout=timeout)
+
+
+def session(
+    server: SshServer, client: KeyPair | None = None, *, host_key: str | None = None, timeout: float = 10.0
+) -> SshSession:
+    pair = client or server.clients["ed25519"]
+    key = load_private_key(pair.private, SOURCE)
+    return SshSession.open(target(server, host_key, timeout), key, SOURCE)
+
+
+@pytest.mark.parametrize("client", ["ed25519", "ecdsa", "rsa-pem"])
+def test_each_client_key_type_logs_in(sshd: SshServer, client: str) -> None:
+    with session(sshd, sshd.clients[client]) as ssh:
+        result = ssh.run("printf 'out\\n'; printf 'err\\n' >&2; exit 3")
+    assert (result.exit_code, result.stdout, result.stderr) == (3, "out\n", "err\n")
+
+
+@pytest.mark.parametrize("kind", ["ssh-ed25519", "ecdsa-sha2-nistp256", "ssh-rsa"])
+def test_each_host_key_type_is_checked(sshd: SshServer, kind: str) -> None:
+    with session(sshd, host_key=sshd.host_keys[kind]) as ssh:
+        assert ssh.run("true").exit_code == 0
+
+
+def test_other_host_key_refused(sshd: SshServer) -> None:
+    with pytest.raises(HostKeyMismatchError, match="not the expected ssh-ed25519 SHA256:") as info:
+        session(sshd, host_key=sshd.other_host_key)
+    assert HostKey.parse(sshd.host_key).fingerprint in str(info.value)  # what the server presented
+
+
+def test_missing_host_key_type_refused(sshd: SshServer, tmp_path: Path) -> None:
+    nistp384 = keygen(tmp_path / "k384", "ecdsa", "-b", "384").public
+    with pytest.raises(HostKeyMismatchError, match="has no ecdsa-sha2-nistp384 host key"):
+        session(sshd, host_key=nistp384)
+
+
+def test_unauthorized_client_key_refused(sshd: SshServer) -> None:
+    with pytest.raises(SshAuthError, match=f"refused the ssh-ed25519 key from {SOURCE}"):
+        session(sshd, sshd.stranger)
+
+
+def test_connection_refused(sshd: SshServer) -> None:
+    closed = SshTarget("127.0.0.1", free_port(), sshd.user, HostKey.parse(sshd.host_key), timeout=2)
+    key = load_private_key(sshd.clients["ed25519"].private, SOURCE)
+    with pytest.raises(SshConnectionError, match=r"cannot connect to 127\.0\.0\.1:"):
+        SshSession.open(closed, key, SOURCE)
+
+
+def test_private_key_errors_never_quote_the_key(tmp_path: Path) -> None:
+    encrypted = tmp_path / "encrypted"
+    pair = keygen(encrypted, "ed25519")
+    subprocess.run(["ssh-keygen", "-q", "-p", "-P", "", "-N", "pass phrase", "-f", str(encrypted)], check=True)
+    with pytest.raises(SshAuthError, match="passphrase-protected") as info:
+        load_private_key(encrypted.read_text(), SOURCE)
+    assert encrypted.read_text().splitlines()[1] not in str(info.value)
+    with pytest.raises(SshAuthError, match="not an ed25519, ecdsa or rsa private key"):
+        load_private_key(
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nbm90IGEga2V5\n-----END OPENSSH PRIVATE KEY-----\n", SOURCE
+        )
+    # CRLF line ends and surrounding blanks (a pasted secret) are fine.
+    assert load_private_key("\n" + pair.private.replace("\n", "\r\n") + "  ", SOURCE).get_name() == "ssh-ed25519"
+
+
+def test_script_on_stdin_and_sudo(sshd: SshServer) -> None:
+    if shutil.which("sudo") is None:
+        pytest.fail("sudo is missing: apt-get install sudo (.ci/run installs it)")
+    if os.geteuid() != 0:
+        pytest.skip("the sudo path is tested as root (sudo -n needs no password there)")
+    with session(sshd) as ssh:
+        plain = ssh.run_script('printf "%s\\n" "${SUDO_USER:-none}"; read -r x || echo "stdin at EOF"\n', sudo=False)
+        with_sudo = ssh.run_script('printf "%s\\n" "${SUDO_USER:-none}"\n', sudo=True)
+    assert plain.stdout == "none\nstdin at EOF\n"  # the script was all of stdin
+    assert with_sudo.stdout == f"{sshd.user}\n", with_sudo.stderr
+
+
+def test_large_stderr_does_not_block_stdout(sshd: SshServer) -> None:
+    with session(sshd) as ssh:
+        result = ssh.run("head -c 3000000 /dev/zero | tr '\\0' e >&2; head -c 3000000 /dev/zero | tr '\\0' o")
+    assert result.exit_code == 0
+    assert len(result.stderr) == 3_000_000 and len(result.stdout) == 3_000_000
+
+
+def test_silent_command_times_out(sshd: SshServer) -> None:
+    with session(sshd, timeout=0.5) as ssh, pytest.raises(SshConnectionError, match=r"silent for 0\.5s"):
+        ssh.run("sleep 5")
+
+
+def test_upload(sshd: SshServer, tmp_path: Path) -> None:
+    path = tmp_path / "uploaded"
+    path.write_bytes(b"a much longer previous content\n")
+    path.chmod(0o600)
+    with session(sshd) as ssh:
+        ssh.upload(b'{"a": 1}\n', str(path))
+        with pytest.raises(RemoteCommandError, match=r"SFTP upload to .*/missing/x on .* failed"):
+            ssh.upload(b"x", str(tmp_path / "missing" / "x"))
+    assert path.read_bytes() == b'{"a": 1}\n'  # truncated and rewritten in place
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_host_key_parsing(sshd: SshServer) -> None:
+    kind, data = sshd.host_key.split()
+    assert HostKey.parse(f"{kind} {data} root@controller").blob == HostKey.parse(sshd.host_key).blob
+    assert HostKey.parse(f"[192.168.1.2]:22 {kind} {data}").type == kind  # ssh-keyscan / known_hosts line
+    assert str(HostKey.parse(sshd.host_key)).startswith("ssh-ed25519 SHA256:")
+    for bad in ("", "ssh-dss AAAAB3NzaC1kc3M=", f"{kind} not-base64!", f"ssh-rsa {data}", kind):
+        with pytest.raises(UsageError, match="--ssh-host-key"):
+            HostKey.parse(bad)
