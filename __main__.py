@@ -6,6 +6,8 @@ import pulumi
 
 from components.config import ConfigError
 from components.config.model import GatewayKind
+from components.config.secrets import redact_secrets
+from components.gateway.usg import UsgGatewayConfig, UsgGatewayConfigArgs
 from components.kubernetes.cluster import cluster_provider
 from components.kubernetes.manifests import ManifestError, load_install_objects
 from components.kubernetes.metallb import MetalLB, MetalLBArgs
@@ -47,12 +49,32 @@ for name in ("metallb", "bgp", "gateway"):
 
 if lab.gateway.kind is GatewayKind.USG:
     # Host names of services without a pinned address come from the IPs MetalLB allocated.
-    def gateway_file(ips: dict[str, str | None]) -> str:
-        return config_gateway_json(lab, {n: IPv4Address(ip) for n, ip in ips.items() if ip} | lab.pinned_addresses)
+    def gateway_file(ips: dict[str, str | None], *, redacted: bool = False) -> str:
+        addresses = {n: IPv4Address(ip) for n, ip in ips.items() if ip} | lab.pinned_addresses
+        return config_gateway_json(redact_secrets(lab) if redacted else lab, addresses)
 
     names = list(services)
-    gateway_json = pulumi.Output.all(*(services[n].ip for n in names)).apply(
-        lambda ips: gateway_file(dict(zip(names, ips, strict=True)))
+    allocated = pulumi.Output.all(*(services[n].ip for n in names)).apply(
+        lambda ips: dict(zip(names, ips, strict=True))
     )
+    gateway_json = allocated.apply(gateway_file)
     # With a BGP password in it, the file is a secret in state and in `pulumi stack output`.
     pulumi.export("configGatewayJson", pulumi.Output.secret(gateway_json) if lab.bgp.password else gateway_json)
+    controller = lab.controller
+    if controller is not None and controller.ssh is not None:
+        upload = UsgGatewayConfig(
+            "usg",
+            UsgGatewayConfigArgs(
+                controller=controller,
+                ssh=controller.ssh,
+                stack=pulumi.get_stack(),
+                content=gateway_json,
+                preview=allocated.apply(lambda ips: gateway_file(ips, redacted=True)),
+            ),
+        )
+        pulumi.export("configGatewayJsonUpload", {"path": upload.path, "sha256": upload.sha256})
+elif lab.controller is not None:
+    pulumi.log.warn(
+        "metallb-unifi:controller is set, but uploading to a UniFi OS gateway is not built yet: "
+        "write the FRR config and DNS records with `python -m components.render` and apply them by hand"
+    )

@@ -1,0 +1,211 @@
+"""Carry out registered pulumi-command resources for real, the way the Pulumi engine and the
+command provider (1.2.1) would across successive deployments.
+
+The Pulumi CLI cannot run here, so this stands in for it: given the resources a program run
+under mocks registered, it diffs them against the previous deployment and creates, updates,
+replaces or deletes them in dependency order, running their commands for real. Local commands
+run with ``sh -c`` in the project directory with their ``environment``; remote commands and
+uploads go through a real SSH server (paramiko). The rules it follows:
+
+* a new resource is created (``create``); a gone one deleted (``delete``), dependents first;
+* a change of ``triggers`` (any change, for ``CopyToRemote``) is a replacement: create the new
+  one, then delete the old one after the deployment's other steps;
+* any other change is an update: ``update``, or ``create`` again when there is no ``update``;
+* unchanged resources run nothing; a failed step stops the deployment and leaves the
+  resource's previous state in place (so the next deployment tries again);
+* ``stdin`` is fed to every command of a resource, delete included.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import posixpath
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import paramiko
+import pulumi
+
+from tests.program_harness import Registration
+
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+SIG_KEY = "4dabf18193072939515e22adb298388d"
+COMMAND_TYPES = ("command:local:Command", "command:remote:Command", "command:remote:CopyToRemote")
+
+
+def unwrap(value: Any) -> Any:
+    """The value with secret markers removed, assets as their text."""
+    if isinstance(value, dict):
+        if value.get(SIG_KEY) == SECRET_SIG:
+            return unwrap(value["value"])
+        return {k: unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap(v) for v in value]
+    if isinstance(value, pulumi.StringAsset):
+        return {"asset": value.text}
+    return value
+
+
+class StepFailed(Exception):
+    def __init__(self, name: str, operation: str, code: int, stdout: str, stderr: str) -> None:
+        super().__init__(f"{operation} of {name} exited {code}: {stderr.strip() or stdout.strip()}")
+        self.name, self.operation, self.code, self.stdout, self.stderr = name, operation, code, stdout, stderr
+
+
+@dataclass
+class Resource:
+    name: str
+    type: str
+    inputs: dict[str, Any]
+
+
+@dataclass
+class CommandEngine:
+    project_dir: Path
+    base_env: dict[str, str]
+    rewrite_local: Callable[[str], str] = lambda command: command  # e.g. faster polling in tests
+    state: dict[str, Resource] = field(default_factory=dict)  # in creation order
+    steps: list[tuple[str, str]] = field(default_factory=list)  # (operation, name) of the last run
+
+    def up(self, registrations: list[Registration]) -> list[tuple[str, str]]:
+        """One deployment of the command resources among ``registrations`` (in registration
+        order, which follows their dependencies). Returns the steps that ran."""
+        self.steps = []
+        desired = [Resource(r.name, r.type, unwrap(r.inputs)) for r in registrations if r.type in COMMAND_TYPES]
+        replaced: list[Resource] = []
+        for resource in desired:
+            old = self.state.get(resource.name)
+            if old is None:
+                self._run(resource, "create")
+            elif old.inputs == resource.inputs:
+                continue
+            elif self._replaces(old, resource):
+                self._run(resource, "create")
+                replaced.append(old)
+            else:
+                self._run(resource, "update")
+            self.state[resource.name] = resource
+        for old in reversed(replaced):
+            self._run(old, "delete", kind="replaced")
+        wanted = {r.name for r in desired}
+        for name in [n for n in reversed(self.state) if n not in wanted]:
+            self._run(self.state[name], "delete")
+            del self.state[name]
+        return self.steps
+
+    def destroy(self) -> list[tuple[str, str]]:
+        self.steps = []
+        for name in list(reversed(self.state)):
+            self._run(self.state[name], "delete")
+            del self.state[name]
+        return self.steps
+
+    @staticmethod
+    def _replaces(old: Resource, new: Resource) -> bool:
+        if new.type == "command:remote:CopyToRemote":
+            return True
+        return old.inputs.get("triggers") != new.inputs.get("triggers")
+
+    def _run(self, resource: Resource, operation: str, kind: str = "") -> None:
+        inputs = resource.inputs
+        if resource.type == "command:remote:CopyToRemote":
+            if operation == "delete":
+                return  # the provider leaves copied files alone
+            _upload(inputs)
+            self.steps.append((kind or operation, resource.name))
+            return
+        script = inputs.get(operation)
+        if operation == "update" and script is None:
+            script = inputs.get("create")
+        if script is None:
+            return
+        if resource.type == "command:local:Command":
+            env = {**self.base_env, **inputs.get("environment", {})}
+            done = subprocess.run(
+                ["sh", "-c", self.rewrite_local(script)],
+                input=inputs.get("stdin"),
+                cwd=self.project_dir,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            code, stdout, stderr = done.returncode, done.stdout, done.stderr
+        else:
+            code, stdout, stderr = _ssh_run(inputs["connection"], script, inputs.get("stdin"))
+        self.steps.append((kind or operation, resource.name))
+        if code != 0:
+            raise StepFailed(resource.name, operation, code, stdout, stderr)
+
+
+def _client(connection: dict[str, Any]) -> paramiko.SSHClient:
+    client = paramiko.SSHClient()
+    expected = connection["hostKey"].split()
+    # Strict: only the configured host key (as the provider does with hostKey set).
+    host_key = paramiko.PKey.from_type_string(expected[0], base64.b64decode(expected[1]))
+    client.get_host_keys().add(f"[{connection['host']}]:{int(connection['port'])}", expected[0], host_key)
+    client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    key = _private_key(connection["privateKey"])
+    client.connect(
+        connection["host"],
+        port=int(connection["port"]),
+        username=connection["user"],
+        pkey=key,
+        allow_agent=False,
+        look_for_keys=False,
+        timeout=10,
+    )
+    return client
+
+
+def _private_key(text: str) -> paramiko.PKey:
+    for cls in (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey):
+        try:
+            return cls.from_private_key(io.StringIO(text))
+        except paramiko.SSHException:
+            continue
+    raise ValueError("unusable private key")
+
+
+def _ssh_run(connection: dict[str, Any], command: str, stdin: str | None) -> tuple[int, str, str]:
+    client = _client(connection)
+    try:
+        channel = client.get_transport().open_session()  # type: ignore[union-attr]
+        channel.exec_command(command)
+        if stdin:
+            channel.sendall(stdin.encode())
+        channel.shutdown_write()
+        stdout = channel.makefile("rb").read().decode()
+        stderr = channel.makefile_stderr("rb").read().decode()
+        return channel.recv_exit_status(), stdout, stderr
+    finally:
+        client.close()
+
+
+def _upload_path_dirs(sftp: paramiko.SFTPClient, path: str) -> None:
+    parts = posixpath.dirname(path).split("/")
+    for i in range(2, len(parts) + 1):
+        directory = "/".join(parts[:i])
+        try:
+            sftp.stat(directory)
+        except OSError:
+            sftp.mkdir(directory)
+
+
+def _upload_file(connection: dict[str, Any], path: str, text: str) -> None:
+    client = _client(connection)
+    try:
+        sftp = client.open_sftp()
+        _upload_path_dirs(sftp, path)  # the provider creates parent directories
+        with sftp.open(path, "w") as handle:
+            handle.write(text.encode())
+    finally:
+        client.close()
+
+
+def _upload(inputs: dict[str, Any]) -> None:
+    _upload_file(inputs["connection"], inputs["remotePath"], inputs["source"]["asset"])

@@ -1,0 +1,230 @@
+"""The USG upload under Pulumi mocks: what ``__main__.py`` registers once a controller is
+configured: order, update-not-replace, secrets and command lines."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from typing import Any
+
+import pulumi
+import pytest
+
+from tests.program_harness import REPO, Registration, Run, resolve, run_program, stack_config
+
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+SIG_KEY = "4dabf18193072939515e22adb298388d"
+BGP_PASSWORD = "bgp-pw-4711"
+CONTROLLER_PASSWORD = "ctl-pw-0815"
+PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nprivate-key-material-1234\n-----END OPENSSH PRIVATE KEY-----\n"
+HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheControllerForTests0000000000"
+CA = "-----BEGIN CERTIFICATE-----\nMIIBcontrollerCA\n-----END CERTIFICATE-----\n"
+SECRETS = (BGP_PASSWORD, CONTROLLER_PASSWORD, "private-key-material-1234")
+COMPONENT = "metallb-unifi:gateway:UsgGatewayConfig"
+ORDER = ["usg-reprovision-after-restore", "usg-stage", "usg-upload", "usg-install", "usg-provision"]
+
+
+def controller(**changes: Any) -> dict[str, Any]:
+    ssh = {"user": "admin", "privateKey": PRIVATE_KEY, "hostKey": HOST_KEY, "dataDir": "cloudkey"}
+    return {
+        "url": "https://unifi.lan:8443",
+        "username": "pulumi",
+        "password": CONTROLLER_PASSWORD,
+        "caCertificate": CA,
+        "ssh": ssh,
+        **changes,
+    }
+
+
+def lab_config(mirror: str, **overrides: Any) -> dict[str, str]:
+    settings: dict[str, Any] = {"bgp": {"password": BGP_PASSWORD}, "controller": controller()}
+    return stack_config(REPO / "Pulumi.lab.yaml", mirror, **(settings | overrides))
+
+
+def upload_resources(run: Run) -> dict[str, Registration]:
+    (component,) = run.of_type(COMPONENT)
+    return {r.name: r for r in run.registrations if r.parent == component.urn}
+
+
+def is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(SIG_KEY) == SECRET_SIG
+
+
+def unwrap(value: Any) -> Any:
+    return value["value"] if is_secret(value) else value
+
+
+def comparable(value: Any) -> Any:
+    """Inputs with assets replaced by their text (assets compare by identity)."""
+    if isinstance(value, pulumi.StringAsset):
+        return {"asset": value.text}
+    if isinstance(value, dict):
+        return {k: comparable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [comparable(v) for v in value]
+    return value
+
+
+def without_secrets(value: Any) -> Any:
+    """The value with every secret-marked part cut out: what state and diffs show in clear."""
+    if is_secret(value):
+        return "[secret]"
+    if isinstance(value, dict):
+        return {k: without_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_secrets(v) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("preview", [True, False], ids=["preview", "up"])
+def test_upload_steps_run_in_order_under_one_component(
+    monkeypatch: pytest.MonkeyPatch, mirror: str, preview: bool
+) -> None:
+    run = run_program(monkeypatch, lab_config(mirror), preview=preview)
+
+    resources = upload_resources(run)
+    assert list(resources) == ORDER
+    for before, after in itertools.pairwise(ORDER):
+        assert resources[after].dependencies == [resources[before].urn], after
+    types = [resources[name].type for name in ORDER]
+    assert types == [
+        "command:local:Command",
+        "command:remote:Command",
+        "command:remote:CopyToRemote",
+        "command:remote:Command",
+        "command:local:Command",
+    ]
+
+
+def test_install_is_updated_in_place_and_shows_the_redacted_file(monkeypatch: pytest.MonkeyPatch, mirror: str) -> None:
+    run = run_program(monkeypatch, lab_config(mirror), preview=False)
+    resources = upload_resources(run)
+    install = resources["usg-install"].inputs
+    content, _, content_secret = resolve(run.exports["configGatewayJson"])
+    sha = hashlib.sha256(content.encode()).hexdigest()
+
+    # No triggers: a content change is an update (a replacement would restore after installing).
+    assert "triggers" not in install
+    assert install["create"] == install["update"] == "sudo -n sh -s"
+    assert install["delete"].startswith("sudo -n sh -c ") and "restore" in install["delete"]
+    # The stdin is plain text: the diff shows the file line by line, the password redacted.
+    stdin = install["stdin"]
+    assert isinstance(stdin, str)
+    delimiter = "METALLB_UNIFI_DESIRED_CONFIG_GATEWAY_JSON"
+    shown = stdin.split(f"<<'{delimiter}'\n", 1)[1].split(f"\n{delimiter}\n", 1)[0]
+    assert shown == content.rstrip("\n").replace(BGP_PASSWORD, "<secret: metallb-unifi:bgp.password>")
+    assert len(shown.splitlines()) > 20  # pretty-printed: one line per key
+    assert f"expected_sha256={sha}" in stdin
+    assert content_secret and BGP_PASSWORD in content
+
+    upload = resources["usg-upload"].inputs
+    assert upload["remotePath"] == "/srv/unifi/data/sites/default/.config.gateway.json.metallb-unifi-staged"
+    assert is_secret(upload["source"])
+
+    provision = resources["usg-provision"].inputs
+    assert provision["create"] == provision["update"]
+    assert f"--expect-sha256 {sha}" in provision["create"]
+    stage = resources["usg-stage"].inputs
+    assert stage["triggers"] == [sha]  # a fresh placeholder per content; the stage has no delete
+    assert "delete" not in stage
+
+
+def test_a_content_change_updates_install_and_provision_only(monkeypatch: pytest.MonkeyPatch, mirror: str) -> None:
+    first = upload_resources(run_program(monkeypatch, lab_config(mirror), preview=False))
+    again = upload_resources(run_program(monkeypatch, lab_config(mirror), preview=False))
+    changed_bgp = {"password": BGP_PASSWORD, "holdTime": "30s"}
+    second = upload_resources(run_program(monkeypatch, lab_config(mirror, bgp=changed_bgp), preview=False))
+
+    assert comparable({n: r.inputs for n, r in first.items()}) == comparable({n: r.inputs for n, r in again.items()})
+
+    def changed(name: str) -> set[str]:
+        a, b = comparable(first[name].inputs), comparable(second[name].inputs)
+        return {key for key in a.keys() | b.keys() if a.get(key) != b.get(key)}
+
+    assert changed("usg-install") == {"stdin"}  # an update: create/update/delete/triggers as before
+    assert changed("usg-provision") == {"create", "update", "environment"}
+    assert changed("usg-reprovision-after-restore") == set()
+    assert "holdtime" in second["usg-install"].inputs["stdin"]
+
+
+@pytest.mark.parametrize("preview", [True, False], ids=["preview", "up"])
+def test_no_secret_in_clear_in_any_input_output_or_command_line(
+    monkeypatch: pytest.MonkeyPatch, mirror: str, preview: bool
+) -> None:
+    run = run_program(monkeypatch, lab_config(mirror), preview=preview)
+
+    for registration in run.registrations:
+        clear = json.dumps(without_secrets(registration.inputs), default=str)
+        for secret in SECRETS:
+            assert secret not in clear, (registration.name, secret)
+        for key in ("create", "update", "delete"):
+            if key in registration.inputs:
+                line = registration.inputs[key]
+                assert isinstance(line, str), (registration.name, key)  # never hidden, never secret
+                # No path of this machine: the client is addressed relative to the project.
+                assert str(REPO) not in line and "/tmp" not in line and "/root" not in line
+    for exported, value in run.exports.items():
+        plain, _, marked_secret = resolve(value)
+        if not marked_secret:
+            for leaked in SECRETS:
+                assert leaked not in json.dumps(plain, default=str), exported
+    uploads = upload_resources(run)
+    for name in ("usg-provision", "usg-reprovision-after-restore"):
+        environment = uploads[name].inputs["environment"]
+        assert is_secret(environment)
+        assert unwrap(environment)["UNIFI_PASSWORD"] == CONTROLLER_PASSWORD
+        assert unwrap(environment)["UNIFI_CA_CERT"].strip() == CA.strip()  # the certificate itself, not a path
+        assert "--ca-file" not in uploads[name].inputs["delete" if "reprovision" in name else "create"]
+
+
+def test_connection_checks_the_configured_host_key(monkeypatch: pytest.MonkeyPatch, mirror: str) -> None:
+    run = run_program(monkeypatch, lab_config(mirror), preview=False)
+
+    for name, registration in upload_resources(run).items():
+        if registration.type.startswith("command:remote:"):
+            connection = unwrap(registration.inputs["connection"])
+            assert connection["hostKey"] == HOST_KEY, name
+            assert (connection["host"], connection["port"], connection["user"]) == ("unifi.lan", 22.0, "admin")
+            assert unwrap(connection["privateKey"]) == PRIVATE_KEY
+
+
+def test_provision_command_carries_trust_and_ssh_options(monkeypatch: pytest.MonkeyPatch, mirror: str) -> None:
+    fingerprint = "ab" * 32
+    config = lab_config(
+        mirror, controller={k: v for k, v in controller(fingerprint=fingerprint).items() if k != "caCertificate"}
+    )
+    resources = upload_resources(run_program(monkeypatch, config, preview=False))
+
+    create = resources["usg-provision"].inputs["create"]
+    assert create.startswith("venv/bin/python -m components.unifi provision --url https://unifi.lan:8443 ")
+    for option in (
+        f"--fingerprint {fingerprint}",
+        "--site default",
+        "--timeout 600",
+        "--ssh-host unifi.lan",
+        "--ssh-user admin",
+        f"--ssh-host-key '{HOST_KEY}'",
+        "--sudo",
+        "--site-dir /srv/unifi/data/sites/default",
+        "--owner unifi",
+        "--stack test",
+    ):
+        assert option in create
+    reprovision = resources["usg-reprovision-after-restore"].inputs
+    assert "create" not in reprovision and "update" not in reprovision
+    assert reprovision["delete"].startswith("venv/bin/python -m components.unifi provision ")
+    assert "--ssh-host" not in reprovision["delete"]
+
+
+def test_a_stack_without_controller_uploads_nothing(monkeypatch: pytest.MonkeyPatch, mirror: str) -> None:
+    run = run_program(monkeypatch, stack_config(REPO / "Pulumi.lab.yaml", mirror), preview=False)
+    assert run.of_type(COMPONENT) == []
+    assert not [r for r in run.registrations if r.type.startswith("command:remote:")]
+    assert "configGatewayJsonUpload" not in run.exports
+
+
+def test_an_invalid_controller_config_registers_nothing(monkeypatch: pytest.MonkeyPatch, mirror: str) -> None:
+    bad = controller(ssh={"user": "admin", "privateKey": PRIVATE_KEY, "hostKey": "nope", "dataDir": "cloudkey"})
+    with pytest.raises(pulumi.RunError, match=r"metallb-unifi:controller\.ssh\.hostKey"):
+        run_program(monkeypatch, lab_config(mirror, controller=bad), preview=True)
