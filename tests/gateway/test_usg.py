@@ -11,6 +11,7 @@ from typing import Any
 import pulumi
 import pytest
 
+from tests.gateway.conftest import with_small_manifest
 from tests.program_harness import REPO, Registration, Run, resolve, run_program, stack_config
 
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
@@ -37,9 +38,9 @@ def controller(**changes: Any) -> dict[str, Any]:
     }
 
 
-def lab_config(mirror: str, **overrides: Any) -> dict[str, str]:
+def lab_config(small_mirror: str, **overrides: Any) -> dict[str, str]:
     settings: dict[str, Any] = {"bgp": {"password": BGP_PASSWORD}, "controller": controller()}
-    return stack_config(REPO / "Pulumi.lab.yaml", mirror, **(settings | overrides))
+    return with_small_manifest(stack_config(REPO / "Pulumi.lab.yaml", small_mirror, **(settings | overrides)))
 
 
 def upload_resources(run: Run) -> dict[str, Registration]:
@@ -79,9 +80,9 @@ def without_secrets(value: Any) -> Any:
 
 @pytest.mark.parametrize("preview", [True, False], ids=["preview", "up"])
 def test_upload_steps_run_in_order_under_one_component(
-    monkeypatch: pytest.MonkeyPatch, mirror: str, preview: bool
+    monkeypatch: pytest.MonkeyPatch, small_mirror: str, preview: bool
 ) -> None:
-    run = run_program(monkeypatch, lab_config(mirror), preview=preview)
+    run = run_program(monkeypatch, lab_config(small_mirror), preview=preview)
 
     resources = upload_resources(run)
     assert list(resources) == ORDER
@@ -97,8 +98,10 @@ def test_upload_steps_run_in_order_under_one_component(
     ]
 
 
-def test_install_is_updated_in_place_and_shows_the_redacted_file(monkeypatch: pytest.MonkeyPatch, mirror: str) -> None:
-    run = run_program(monkeypatch, lab_config(mirror), preview=False)
+def test_install_is_updated_in_place_and_shows_the_redacted_file(
+    monkeypatch: pytest.MonkeyPatch, small_mirror: str
+) -> None:
+    run = run_program(monkeypatch, lab_config(small_mirror), preview=False)
     resources = upload_resources(run)
     install = resources["usg-install"].inputs
     content, _, content_secret = resolve(run.exports["configGatewayJson"])
@@ -130,11 +133,13 @@ def test_install_is_updated_in_place_and_shows_the_redacted_file(monkeypatch: py
     assert "delete" not in stage
 
 
-def test_a_content_change_updates_install_and_provision_only(monkeypatch: pytest.MonkeyPatch, mirror: str) -> None:
-    first = upload_resources(run_program(monkeypatch, lab_config(mirror), preview=False))
-    again = upload_resources(run_program(monkeypatch, lab_config(mirror), preview=False))
+def test_a_content_change_updates_install_and_provision_only(
+    monkeypatch: pytest.MonkeyPatch, small_mirror: str
+) -> None:
+    first = upload_resources(run_program(monkeypatch, lab_config(small_mirror), preview=False))
+    again = upload_resources(run_program(monkeypatch, lab_config(small_mirror), preview=False))
     changed_bgp = {"password": BGP_PASSWORD, "holdTime": "30s"}
-    second = upload_resources(run_program(monkeypatch, lab_config(mirror, bgp=changed_bgp), preview=False))
+    second = upload_resources(run_program(monkeypatch, lab_config(small_mirror, bgp=changed_bgp), preview=False))
 
     assert comparable({n: r.inputs for n, r in first.items()}) == comparable({n: r.inputs for n, r in again.items()})
 
@@ -150,9 +155,9 @@ def test_a_content_change_updates_install_and_provision_only(monkeypatch: pytest
 
 @pytest.mark.parametrize("preview", [True, False], ids=["preview", "up"])
 def test_no_secret_in_clear_in_any_input_output_or_command_line(
-    monkeypatch: pytest.MonkeyPatch, mirror: str, preview: bool
+    monkeypatch: pytest.MonkeyPatch, small_mirror: str, preview: bool
 ) -> None:
-    run = run_program(monkeypatch, lab_config(mirror), preview=preview)
+    run = run_program(monkeypatch, lab_config(small_mirror), preview=preview)
 
     for registration in run.registrations:
         clear = json.dumps(without_secrets(registration.inputs), default=str)
@@ -178,8 +183,8 @@ def test_no_secret_in_clear_in_any_input_output_or_command_line(
         assert "--ca-file" not in uploads[name].inputs["delete" if "reprovision" in name else "create"]
 
 
-def test_connection_checks_the_configured_host_key(monkeypatch: pytest.MonkeyPatch, mirror: str) -> None:
-    run = run_program(monkeypatch, lab_config(mirror), preview=False)
+def test_connection_checks_the_configured_host_key(monkeypatch: pytest.MonkeyPatch, small_mirror: str) -> None:
+    run = run_program(monkeypatch, lab_config(small_mirror), preview=False)
 
     for name, registration in upload_resources(run).items():
         if registration.type.startswith("command:remote:"):
@@ -189,10 +194,10 @@ def test_connection_checks_the_configured_host_key(monkeypatch: pytest.MonkeyPat
             assert unwrap(connection["privateKey"]) == PRIVATE_KEY
 
 
-def test_provision_command_carries_trust_and_ssh_options(monkeypatch: pytest.MonkeyPatch, mirror: str) -> None:
+def test_provision_command_carries_trust_and_ssh_options(monkeypatch: pytest.MonkeyPatch, small_mirror: str) -> None:
     fingerprint = "ab" * 32
     config = lab_config(
-        mirror, controller={k: v for k, v in controller(fingerprint=fingerprint).items() if k != "caCertificate"}
+        small_mirror, controller={k: v for k, v in controller(fingerprint=fingerprint).items() if k != "caCertificate"}
     )
     resources = upload_resources(run_program(monkeypatch, config, preview=False))
 
@@ -217,14 +222,15 @@ def test_provision_command_carries_trust_and_ssh_options(monkeypatch: pytest.Mon
     assert "--ssh-host" not in reprovision["delete"]
 
 
-def test_a_stack_without_controller_uploads_nothing(monkeypatch: pytest.MonkeyPatch, mirror: str) -> None:
-    run = run_program(monkeypatch, stack_config(REPO / "Pulumi.lab.yaml", mirror), preview=False)
+def test_a_stack_without_controller_uploads_nothing(monkeypatch: pytest.MonkeyPatch, small_mirror: str) -> None:
+    config = with_small_manifest(stack_config(REPO / "Pulumi.lab.yaml", small_mirror))
+    run = run_program(monkeypatch, config, preview=False)
     assert run.of_type(COMPONENT) == []
     assert not [r for r in run.registrations if r.type.startswith("command:remote:")]
     assert "configGatewayJsonUpload" not in run.exports
 
 
-def test_an_invalid_controller_config_registers_nothing(monkeypatch: pytest.MonkeyPatch, mirror: str) -> None:
+def test_an_invalid_controller_config_registers_nothing(monkeypatch: pytest.MonkeyPatch, small_mirror: str) -> None:
     bad = controller(ssh={"user": "admin", "privateKey": PRIVATE_KEY, "hostKey": "nope", "dataDir": "cloudkey"})
     with pytest.raises(pulumi.RunError, match=r"metallb-unifi:controller\.ssh\.hostKey"):
-        run_program(monkeypatch, lab_config(mirror, controller=bad), preview=True)
+        run_program(monkeypatch, lab_config(small_mirror, controller=bad), preview=True)

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.command_engine import CommandEngine, StepFailed
+from tests.gateway.conftest import with_small_manifest
 from tests.program_harness import REPO, resolve, run_program, stack_config
 from tests.unifi.conftest import FAST, Certs, FakeController, base_env
 from tests.unifi.sshd import SshServer
@@ -32,13 +33,13 @@ class Lab:
     def __init__(
         self,
         monkeypatch: pytest.MonkeyPatch,
-        mirror: str,
+        small_mirror: str,
         tmp_path: Path,
         fake: FakeController,
         certs: Certs,
         sshd: SshServer,
     ) -> None:
-        self.monkeypatch, self.mirror, self.fake = monkeypatch, mirror, fake
+        self.monkeypatch, self.small_mirror, self.fake = monkeypatch, small_mirror, fake
         self.data_dir = tmp_path / "data"
         self.data_dir.mkdir()
         self.live = self.data_dir / "sites" / SITE / "config.gateway.json"
@@ -61,11 +62,13 @@ class Lab:
         self.engine = CommandEngine(REPO, base_env(), rewrite_local=_fast_polls)
 
     def config(self, **bgp: Any) -> dict[str, str]:
-        return stack_config(
-            REPO / "Pulumi.lab.yaml",
-            self.mirror,
-            bgp={"password": BGP_PASSWORD, **bgp},
-            controller=self.controller,
+        return with_small_manifest(
+            stack_config(
+                REPO / "Pulumi.lab.yaml",
+                self.small_mirror,
+                bgp={"password": BGP_PASSWORD, **bgp},
+                controller=self.controller,
+            )
         )
 
     def up(self, **bgp: Any) -> tuple[list[tuple[str, str]], bytes]:
@@ -86,7 +89,7 @@ def _fast_polls(command: str) -> str:
 @pytest.fixture
 def lab(
     monkeypatch: pytest.MonkeyPatch,
-    mirror: str,
+    small_mirror: str,
     tmp_path: Path,
     controller: Callable[..., FakeController],
     certs: Certs,
@@ -95,7 +98,7 @@ def lab(
     def start(**scenario: Any) -> Lab:
         live = tmp_path / "data" / "sites" / SITE / "config.gateway.json"
         fake = controller(lag_polls=1, provisioning_polls=1, config_file=live, **scenario)
-        return Lab(monkeypatch, mirror, tmp_path, fake, certs, sshd)
+        return Lab(monkeypatch, small_mirror, tmp_path, fake, certs, sshd)
 
     return start
 
