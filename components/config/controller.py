@@ -15,7 +15,6 @@ from .model import (
     ControllerAccess,
     ControllerFlavor,
     GatewayKind,
-    Secret,
     SshAccess,
 )
 
@@ -58,8 +57,8 @@ def parse_controller(raw: Any, problems: Problems, kind: GatewayKind | None) -> 
     )
     flavor = ControllerFlavor(flavor_text) if flavor_text else None
     username = v.string(data["username"], f"{key}.username", problems) if "username" in data else None
-    password = _secret(data["password"], f"{key}.password", problems) if "password" in data else None
-    api_key = _secret(data["apiKey"], f"{key}.apiKey", problems) if "apiKey" in data else None
+    password = v.secret(data["password"], f"{key}.password", problems) if "password" in data else None
+    api_key = v.secret(data["apiKey"], f"{key}.apiKey", problems) if "apiKey" in data else None
     credentials_ok = _check_credentials(data, key, problems, flavor)
     ca, fingerprint, insecure = _tls(data, key, problems)
     mac = _mac(data["gatewayMac"], f"{key}.gatewayMac", problems) if "gatewayMac" in data else None
@@ -114,15 +113,6 @@ def _url(raw: Any, key: str, problems: Problems) -> str | None:
     if parts.scheme == "http":
         problems.warn(key, "plain http sends the controller password unencrypted; use https")
     return f"{parts.scheme}://{parts.netloc}"
-
-
-def _secret(raw: Any, key: str, problems: Problems) -> Secret | None:
-    if isinstance(raw, Mapping) and set(raw) == {"secure"}:
-        return Secret(key=key, value=None)
-    if not isinstance(raw, str) or not raw:
-        problems.error(key, f"must be a string (set it with `pulumi config set --secret`), got {v.type_name(raw)}")
-        return None
-    return Secret(key=key, value=raw)
 
 
 def _check_credentials(data: Mapping[str, Any], key: str, problems: Problems, flavor: ControllerFlavor | None) -> bool:
@@ -195,7 +185,7 @@ def _ssh(raw: Any, key: str, problems: Problems, url: str | None) -> SshAccess |
     host = v.string(data.get("host", default_host or ""), f"{key}.host", problems)
     port = v.integer(data.get("port", 22), f"{key}.port", problems, 1, 65535)
     user = v.string(data["user"], f"{key}.user", problems) if data.get("user") is not None else None
-    private_key = _secret(data["privateKey"], f"{key}.privateKey", problems) if data.get("privateKey") else None
+    private_key = v.secret(data["privateKey"], f"{key}.privateKey", problems) if data.get("privateKey") else None
     if private_key is not None and private_key.value is not None and "PRIVATE KEY-----" not in private_key.value:
         problems.error(f"{key}.privateKey", "must be the text of a private key (-----BEGIN ... PRIVATE KEY-----)")
         private_key = None

@@ -303,7 +303,7 @@ def _bgp(raw: Any, problems: Problems) -> BgpSession | None:
     ok = True
     password = None
     if data.get("password") is not None:
-        password = _secret(data["password"], f"{key}.password", problems)
+        password = _bgp_password(data["password"], f"{key}.password", problems)
         ok = ok and password is not None
     hold = keepalive = None
     if data.get("holdTime") is not None:
@@ -329,23 +329,20 @@ def _bgp(raw: Any, problems: Problems) -> BgpSession | None:
     )
 
 
-def _secret(raw: Any, key: str, problems: Problems) -> Secret | None:
-    # A stack file holds an encrypted secret as {secure: ...}; only the Pulumi CLI can read it.
-    if isinstance(raw, Mapping) and set(raw) == {"secure"}:
-        return Secret(key=key, value=None)
-    if not isinstance(raw, str) or not raw:
-        problems.error(key, f"must be a string (set it with `pulumi config set --secret`), got {v.type_name(raw)}")
-        return None
-    bad = sorted({c for c in raw if c not in _PASSWORD_CHARS})
-    if len(raw) > 80 or bad:
-        detail = f"it contains {', '.join(repr(c) for c in bad)}" if bad else f"it is {len(raw)} long"
+def _bgp_password(raw: Any, key: str, problems: Problems) -> Secret | None:
+    secret = v.secret(raw, key, problems)
+    if secret is None or secret.value is None:
+        return secret
+    bad = sorted({c for c in secret.value if c not in _PASSWORD_CHARS})
+    if len(secret.value) > 80 or bad:
+        detail = f"it contains {', '.join(repr(c) for c in bad)}" if bad else f"it is {len(secret.value)} long"
         problems.error(
             key,
             f"must be 1-80 printable ASCII characters without spaces, quotes or backslashes "
             f"(TCP MD5 keys are at most 80 bytes and the USG config does not quote them); {detail}",
         )
         return None
-    return Secret(key=key, value=raw)
+    return secret
 
 
 def _selectors(raw: Any, key: str, problems: Problems) -> tuple[LabelSelector, ...] | None:

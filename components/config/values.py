@@ -10,7 +10,7 @@ from ipaddress import AddressValueError, IPv4Address, IPv4Network, NetmaskValueE
 from typing import Any
 
 from .errors import Problems
-from .model import AddressRange
+from .model import AddressRange, Secret
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _RFC1035_LABEL = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -298,3 +298,14 @@ def choice(value: Any, key: str, problems: Problems, allowed: tuple[str, ...]) -
         problems.error(key, f"{show(value)} is not allowed; choose one of: {', '.join(allowed)}")
         return None
     return str(value)
+
+
+def secret(raw: Any, key: str, problems: Problems) -> Secret | None:
+    """A secret string. A stack file holds an encrypted secret as ``{secure: ...}``: only the
+    Pulumi CLI can read it, so offline its value is unknown (None)."""
+    if isinstance(raw, Mapping) and set(raw) == {"secure"}:
+        return Secret(key=key, value=None)
+    if not isinstance(raw, str) or not raw:
+        problems.error(key, f"must be a string (set it with `pulumi config set --secret`), got {type_name(raw)}")
+        return None
+    return Secret(key=key, value=raw)
