@@ -104,6 +104,14 @@ def _private_key(env: Mapping[str, str], name: str) -> paramiko.PKey:
     return load_private_key(text, name)
 
 
+def _target(host: str, port: int | None, user: str, host_key: str, option: str, args: argparse.Namespace) -> SshTarget:
+    from components.unifi.ssh import HostKey, SshTarget
+
+    return SshTarget(
+        host=host, port=port or 22, user=user, host_key=HostKey.parse(host_key, option), timeout=args.ssh_timeout
+    )
+
+
 @dataclass(frozen=True)
 class SshProvision:
     target: SshTarget
@@ -116,15 +124,8 @@ def ssh_provision_from_args(args: argparse.Namespace, env: Mapping[str, str]) ->
     if not _all_or_none(args, _PROVISION_REQUIRED, _PROVISION_EXTRA):
         return None
     from components.unifi.gateway_file import GatewayFileJob
-    from components.unifi.ssh import HostKey, SshTarget
 
-    target = SshTarget(
-        host=args.ssh_host,
-        port=args.ssh_port or 22,
-        user=args.ssh_user,
-        host_key=HostKey.parse(args.ssh_host_key, "--ssh-host-key"),
-        timeout=args.ssh_timeout,
-    )
+    target = _target(args.ssh_host, args.ssh_port, args.ssh_user, args.ssh_host_key, "--ssh-host-key", args)
     expected = args.expect_sha256.strip().lower()
     if not _SHA256.fullmatch(expected):
         raise UsageError("--expect-sha256 must be 64 hex digits")
@@ -152,14 +153,13 @@ def gateway_ssh_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> G
     """The ``status`` gateway SSH options, checked; None without them."""
     if not _all_or_none(args, _GATEWAY_REQUIRED, _GATEWAY_EXTRA):
         return None
-    from components.unifi.ssh import HostKey, SshTarget
-
-    target = SshTarget(
-        host=args.gateway_ssh_host,
-        port=args.gateway_ssh_port or 22,
-        user=args.gateway_ssh_user,
-        host_key=HostKey.parse(args.gateway_ssh_host_key, "--gateway-ssh-host-key"),
-        timeout=args.ssh_timeout,
+    target = _target(
+        args.gateway_ssh_host,
+        args.gateway_ssh_port,
+        args.gateway_ssh_user,
+        args.gateway_ssh_host_key,
+        "--gateway-ssh-host-key",
+        args,
     )
     return GatewaySsh(target, _private_key(env, GATEWAY_KEY_ENV), args.gateway_bgp_command)
 
