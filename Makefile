@@ -1,0 +1,10 @@
+# Linux, as root, with Debian's frr, gobgpd and dnsmasq: apt-get install -y frr gobgpd dnsmasq-base
+STACK ?= lab
+SPEAKER ?= frr
+PYTHON ?= venv/bin/python
+
+.PHONY: simulate
+# Render Pulumi.$(STACK).yaml, run its lab in network namespaces with real BGP and DNS daemons,
+# check it as a user would, and take it down. KEEP=1 keeps it up to explore until Enter.
+simulate:
+	$(PYTHON) -m simulator --stack-file Pulumi.$(STACK).yaml --speaker $(SPEAKER) $(if $(KEEP),--keep)

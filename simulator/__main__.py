@@ -1,0 +1,78 @@
+"""``python -m simulator --stack-file Pulumi.lab.yaml``: render the stack, build its lab in
+network namespaces, run the checks, take the lab down. Linux, as root (``make simulate``)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from .checks import Deadlines, run_checks
+from .errors import SimulationError
+from .lab import LabOptions, RunningLab, SpeakerKind, running_lab
+from .plan import LabPlan, plan_lab
+from .rendering import render_stack, stack_facts
+
+
+def describe(plan: LabPlan, lab: RunningLab) -> str:
+    topology = plan.topology
+    lines = [
+        f"router {lab.router_ns}: {topology.router_lan_address} (LAN {topology.lan}), "
+        f"{topology.router_node_address} (nodes {topology.node_subnet}); BGP from {plan.router_config_source}",
+        f"workstation {lab.workstation_ns}: {topology.workstation_address}, "
+        f"DNS and gateway {topology.router_lan_address}",
+    ]
+    for node in plan.nodes:
+        role = "peers" if node.peers else "does not peer"
+        lines.append(f"node {node.name} {lab.node_ns[node.name]}: {node.address}, {role}")
+    return "\n".join(lines)
+
+
+def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)  # unwinds through running_lab's teardown
+
+
+def _wait_for_user(plan: LabPlan, lab: RunningLab) -> None:
+    example = plan.http_checks[0].url if plan.http_checks else "http://<name>/"
+    print(f"explore, e.g.: ip netns exec {lab.workstation_ns} curl {example}")
+    print(f"              vtysh --vty_socket {lab.workdir / 'router'} -c 'show ip bgp'")
+    with contextlib.suppress(KeyboardInterrupt, EOFError):
+        input("press Enter to take the lab down ")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m simulator", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stack-file", type=Path, required=True, help="e.g. Pulumi.lab.yaml")
+    parser.add_argument("--speaker", choices=[k.value for k in SpeakerKind], default=SpeakerKind.FRR.value)
+    parser.add_argument("--keep", action="store_true", help="keep the lab up until Enter or Ctrl-C, to explore it")
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    try:
+        with tempfile.TemporaryDirectory(prefix="mlu-render-") as rendered:
+            render_stack(args.stack_file, Path(rendered))
+            plan = plan_lab(Path(rendered), stack_facts(args.stack_file))
+        for note in plan.notes:
+            print(f"note: {note}")
+        with running_lab(plan, LabOptions(speaker=SpeakerKind(args.speaker))) as lab:
+            print(describe(plan, lab))
+            deadlines = Deadlines(sessions_s=30.0) if args.speaker == SpeakerKind.GOBGP.value else Deadlines()
+            for name, outcome in run_checks(lab, deadlines):
+                print(f"ok   {name}: {outcome.detail}")
+            print(f"all checks passed in {time.monotonic() - started:.1f}s")
+            if args.keep:
+                _wait_for_user(plan, lab)
+    except SimulationError as error:
+        print(f"FAIL {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    sys.exit(main())

@@ -1,0 +1,289 @@
+"""Build a :class:`~simulator.plan.LabPlan` in network namespaces, and take it down again.
+
+Namespaces: ``<prefix>router`` (bridge ``br0`` for the nodes, ``lan0`` to the workstation
+unless the gateway sits on the nodes' subnet), ``<prefix>node<i>`` (``eth0``; service
+addresses on ``lo`` as MetalLB's speaker announces them, layer2 ones on ``eth0``) and
+``<prefix>ws`` (the workstation, resolving through the router's dnsmasq).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import enum
+import functools
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address
+from pathlib import Path
+from typing import Any
+
+from . import environment
+from .configs import (
+    dnsmasq_host_records,
+    frr_speaker_bgpd_conf,
+    gobgp_speaker_conf,
+    hosts_file,
+    router_zebra_conf,
+    speaker_zebra_conf,
+)
+from .errors import SimulationError
+from .netns import Namespaces, ip, run, unique_prefix
+from .plan import LabPlan, NodePlan
+from .processes import Daemon, Processes
+from .rendering import REPO_ROOT
+
+STARTUP_TIMEOUT_S = 10.0
+GOBGP_API = "127.0.0.1:50051"  # inside each node's namespace
+
+
+class SpeakerKind(enum.Enum):
+    FRR = "frr"  # fast to converge: the default
+    GOBGP = "gobgp"  # dials out and never listens, like MetalLB's native speaker
+
+
+@dataclass(frozen=True)
+class LabOptions:
+    speaker: SpeakerKind = SpeakerKind.FRR
+    # Fault injection: a node whose speaker uses another password than the rendered one.
+    speaker_passwords: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RunningLab:
+    plan: LabPlan
+    workdir: Path
+    router_ns: str
+    workstation_ns: str
+    node_ns: dict[str, str]
+    speakers: dict[str, Daemon]
+    processes: Processes
+
+    # --- the router's view ---------------------------------------------------------------
+
+    def vtysh(self, command: str) -> str:
+        return run(["vtysh", "--vty_socket", str(self.workdir / "router"), "-d", "bgpd", "-c", command])
+
+    def router_sessions(self) -> dict[IPv4Address, str]:
+        """Neighbour address → BGP state, as the router's bgpd reports it."""
+        neighbors: dict[str, Any] = json.loads(self.vtysh("show bgp neighbors json") or "{}")
+        return {IPv4Address(address): str(info.get("bgpState")) for address, info in neighbors.items()}
+
+    def router_received_prefixes(self) -> dict[IPv4Address, int]:
+        """Neighbour address → prefixes accepted from it (after policy)."""
+        summary: dict[str, Any] = json.loads(self.vtysh("show bgp ipv4 unicast summary json") or "{}")
+        peers: dict[str, Any] = summary.get("peers", {})
+        return {IPv4Address(address): int(info.get("pfxRcd", 0)) for address, info in peers.items()}
+
+    def router_routes(self) -> dict[IPv4Address, tuple[IPv4Address, ...]]:
+        """Host routes in the router's kernel table → their next hops."""
+        routes: list[dict[str, Any]] = json.loads(ip("-n", self.router_ns, "-j", "route", "show") or "[]")
+        result = {}
+        for route in routes:
+            destination = str(route.get("dst", ""))
+            if "/" in destination or destination == "default":
+                continue  # the /32 routes of service addresses are shown without a prefix length
+            hops = [route] if "gateway" in route else route.get("nexthops", [])
+            result[IPv4Address(destination)] = tuple(IPv4Address(hop["gateway"]) for hop in hops if "gateway" in hop)
+        return result
+
+    # --- the workstation's view ----------------------------------------------------------
+
+    def probe(self, *args: str) -> dict[str, Any]:
+        output = run(["ip", "netns", "exec", self.workstation_ns, sys.executable, "-m", "simulator.probe", *args])
+        result: dict[str, Any] = json.loads(output)
+        return result
+
+    # --- faults ----------------------------------------------------------------------------
+
+    def link_down(self, node: str) -> None:
+        ip("-n", self.node_ns[node], "link", "set", "eth0", "down")
+
+    def kill_speaker(self, node: str) -> None:
+        """SIGKILL: the speaker sends no NOTIFICATION; with the link down not even a FIN."""
+        speaker = self.speakers[node]
+        speaker.process.kill()
+        speaker.process.wait()
+
+    def node_of(self, address: IPv4Address) -> str:
+        return next(node.name for node in self.plan.nodes if node.address == address)
+
+
+@contextlib.contextmanager
+def running_lab(plan: LabPlan, options: LabOptions | None = None) -> Iterator[RunningLab]:
+    """The lab, up; everything started is stopped and every namespace deleted on exit, also
+    when building or a check fails (and at interpreter exit, should the process be interrupted)."""
+    options = options or LabOptions()
+    environment.require(gobgp=options.speaker is SpeakerKind.GOBGP)
+    validate_frr_config(plan.router_bgpd_conf)
+    namespaces = Namespaces(unique_prefix())
+    processes = Processes()
+    workdir = Path(tempfile.mkdtemp(prefix=namespaces.prefix))
+    stopped: list[str] = []  # the teardown's problems, once it ran
+
+    def teardown() -> list[str]:
+        if not stopped:
+            processes.stop_all()
+            stopped.extend(namespaces.delete_all() or ["ok"])
+            shutil.rmtree(workdir, ignore_errors=True)
+        return [problem for problem in stopped if problem != "ok"]
+
+    atexit.register(teardown)  # should the process be interrupted past the finally below
+    try:
+        yield _build(plan, options, namespaces, processes, workdir)
+    finally:
+        atexit.unregister(teardown)
+        problems = teardown()
+    # Reached only without an exception in flight: never hide the original failure.
+    if problems:
+        raise SimulationError("teardown: " + "; ".join(problems))
+
+
+def validate_frr_config(text: str) -> None:
+    """FRR's own parser on the router's config (``vtysh -C`` fails on a bad line; bgpd -C does not)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".conf") as conf:
+        conf.write(text)
+        conf.flush()
+        result = subprocess.run(["vtysh", "-C", "-f", conf.name], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise SimulationError(f"FRR refuses the router's bgpd.conf:\n{result.stdout}{result.stderr}".strip())
+
+
+def _build(
+    plan: LabPlan, options: LabOptions, namespaces: Namespaces, processes: Processes, workdir: Path
+) -> RunningLab:
+    topology = plan.topology
+    router = namespaces.create("router")
+    workstation = namespaces.create("ws")
+    node_ns = {node.name: namespaces.create(f"node{index}") for index, node in enumerate(plan.nodes)}
+
+    ip("-n", router, "link", "add", "br0", "type", "bridge")
+    ip("-n", router, "link", "set", "br0", "up")
+    node_prefix = topology.node_subnet.prefixlen
+    ip("-n", router, "addr", "add", f"{topology.router_node_address}/{node_prefix}", "dev", "br0")
+    run(["ip", "netns", "exec", router, "sysctl", "-qw", "net.ipv4.ip_forward=1"])
+    if topology.shared_segment:
+        _attach(router, "ws0", workstation, bridge=True)
+    else:
+        _attach(router, "lan0", workstation, bridge=False)
+        ip("-n", router, "addr", "add", f"{topology.router_lan_address}/{topology.lan.prefixlen}", "dev", "lan0")
+    ip("-n", workstation, "addr", "add", f"{topology.workstation_address}/{topology.lan.prefixlen}", "dev", "eth0")
+    ip("-n", workstation, "route", "add", "default", "via", str(topology.router_lan_address))
+    namespaces.set_resolver(workstation, str(topology.router_lan_address))
+
+    for index, node in enumerate(plan.nodes):
+        namespace = node_ns[node.name]
+        _attach(router, f"node{index}", namespace, bridge=True)
+        ip("-n", namespace, "addr", "add", f"{node.address}/{node_prefix}", "dev", "eth0")
+        ip("-n", namespace, "route", "add", "default", "via", str(topology.router_node_address))
+        for address in node.bgp_addresses:
+            ip("-n", namespace, "addr", "add", f"{address}/32", "dev", "lo")
+        for address in node.layer2_addresses:
+            ip("-n", namespace, "addr", "add", f"{address}/32", "dev", "eth0")
+
+    _start_router(plan, router, processes, workdir / "router")
+    speakers = {}
+    for node in plan.peering_nodes:
+        password = options.speaker_passwords.get(node.name, plan.peer.password)
+        speakers[node.name] = _start_speaker(
+            plan, node, node_ns[node.name], options.speaker, password, processes, workdir / node.name
+        )
+    for node in plan.nodes:
+        if node.http_ports:
+            processes.start(
+                f"HTTP on {node.name}",
+                ["ip", "netns", "exec", node_ns[node.name], sys.executable, "-m", "simulator.node_http", node.name]
+                + [str(port) for port in node.http_ports],
+                workdir / f"http-{node.name}.log",
+                cwd=REPO_ROOT,
+            )
+    processes.check_alive()
+    return RunningLab(plan, workdir, router, workstation, node_ns, speakers, processes)
+
+
+def _attach(router: str, router_side: str, other: str, bridge: bool) -> None:
+    """A veth pair: ``router_side`` in the router (on ``br0`` if ``bridge``), ``eth0`` in ``other``."""
+    ip("-n", router, "link", "add", router_side, "type", "veth", "peer", "name", "eth0", "netns", other)
+    if bridge:
+        ip("-n", router, "link", "set", router_side, "master", "br0")
+    ip("-n", router, "link", "set", router_side, "up")
+    ip("-n", other, "link", "set", "eth0", "up")
+
+
+def _frr(
+    namespace: str, daemon: str, config: str, directory: Path, processes: Processes, label: str, *extra: str
+) -> Daemon:
+    conf = directory / f"{daemon}.conf"
+    conf.write_text(config)
+    binary = environment.ZEBRA if daemon == "zebra" else environment.BGPD
+    argv = ["ip", "netns", "exec", namespace, str(binary), "-u", "root", "-g", "frrvty", "-f", str(conf)]
+    argv += ["-i", str(directory / f"{daemon}.pid"), "-z", str(directory / "zserv.api")]
+    argv += ["--vty_socket", str(directory), "-P", "0", "--log", "stdout", *extra]
+    return processes.start(label, argv, directory / f"{daemon}.log")
+
+
+def _start_router(plan: LabPlan, namespace: str, processes: Processes, directory: Path) -> None:
+    directory.mkdir()
+    _frr(namespace, "zebra", router_zebra_conf(), directory, processes, "router zebra")
+    _frr(namespace, "bgpd", plan.router_bgpd_conf, directory, processes, "router bgpd")
+    hosts = directory / "hosts"
+    hosts.write_text(hosts_file(plan.hosts))
+    address = str(plan.topology.router_lan_address)
+    dnsmasq = ["ip", "netns", "exec", namespace, "dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--no-resolv"]
+    dnsmasq += ["--no-hosts", f"--addn-hosts={hosts}", "--bind-interfaces", f"--listen-address={address}"]
+    dnsmasq += ["--user=root", f"--pid-file={directory / 'dnsmasq.pid'}", "--log-facility=-"]
+    processes.start("router dnsmasq", dnsmasq + dnsmasq_host_records(plan.hosts), directory / "dnsmasq.log")
+    # Speakers that dial before the router listens back off; wait until its bgpd answers.
+    _wait_until(lambda: _vtysh_ok(directory), "the router's bgpd to answer", processes)
+
+
+def _start_speaker(
+    plan: LabPlan,
+    node: NodePlan,
+    namespace: str,
+    kind: SpeakerKind,
+    password: str | None,
+    processes: Processes,
+    directory: Path,
+) -> Daemon:
+    directory.mkdir()
+    if kind is SpeakerKind.FRR:
+        _frr(namespace, "zebra", speaker_zebra_conf(), directory, processes, f"{node.name} zebra")
+        config = frr_speaker_bgpd_conf(node.name, node.address, plan.peer, password, node.bgp_addresses)
+        # -n: a MetalLB speaker announces, it does not install the routes it hears.
+        return _frr(namespace, "bgpd", config, directory, processes, f"{node.name} bgpd", "-n")
+    conf = directory / "gobgpd.toml"
+    conf.write_text(gobgp_speaker_conf(node.address, plan.peer, password))
+    argv = ["ip", "netns", "exec", namespace, "gobgpd", "-f", str(conf), "-t", "toml"]
+    argv += ["--api-hosts", GOBGP_API, "--pprof-disable", "--log-plain"]
+    daemon = processes.start(f"{node.name} gobgpd", argv, directory / "gobgpd.log")
+    host, port = GOBGP_API.split(":")
+    for address in node.bgp_addresses:
+        # The config file cannot hold routes: add each through the API once gobgpd serves it.
+        add = ["ip", "netns", "exec", namespace, "gobgp", "-u", host, "-p", port, "global", "rib", "add"]
+        add += ["-a", "ipv4", f"{address}/32", "nexthop", str(node.address)]
+        _wait_until(functools.partial(_succeeds, add), f"{node.name}'s gobgpd to take {address}/32", processes)
+    return daemon
+
+
+def _vtysh_ok(directory: Path) -> bool:
+    return _succeeds(["vtysh", "--vty_socket", str(directory), "-d", "bgpd", "-c", "show bgp summary json"])
+
+
+def _succeeds(argv: list[str]) -> bool:
+    return subprocess.run(argv, capture_output=True, check=False).returncode == 0
+
+
+def _wait_until(condition: Callable[[], bool], what: str, processes: Processes) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while not condition():
+        processes.check_alive()
+        if time.monotonic() >= deadline:
+            raise SimulationError(f"timed out after {STARTUP_TIMEOUT_S:g}s waiting for {what}")
+        time.sleep(0.05)  # polling pace

@@ -1,0 +1,56 @@
+from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
+
+import pytest
+
+from components.config.model import GatewayKind
+from components.render import load_lab
+from simulator.errors import UnmodeledField
+from simulator.plan import LabPlan, plan_lab
+from tests.simulator.conftest import REPO, stack_path, write_rendered
+
+
+def _plan(name: str, tmp_path: Path) -> LabPlan:
+    return plan_lab(write_rendered(name, tmp_path), load_lab(stack_path(name), REPO / "Pulumi.yaml"))
+
+
+def test_the_posts_lab(tmp_path):
+    plan = _plan("Pulumi.lab.yaml", tmp_path)
+    topology = plan.topology
+    assert (topology.lan, topology.router_lan_address) == (IPv4Network("192.168.1.0/24"), IPv4Address("192.168.1.1"))
+    assert (topology.router_node_address, topology.workstation_address) == (
+        IPv4Address("10.10.0.1"),
+        IPv4Address("192.168.1.254"),
+    )
+    assert [n.name for n in plan.peering_nodes] == ["master", "worker1", "worker2", "worker3"]
+    assert all(n.bgp_addresses == (IPv4Address("10.10.10.10"),) and n.http_ports == (80,) for n in plan.nodes)
+    assert "maximum-paths 1" in plan.router_bgpd_conf
+    assert [c.url for c in plan.http_checks] == ["http://k8s-dashboard.service/"]
+
+
+def test_a_gateway_on_the_nodes_subnet_shares_their_segment(tmp_path):
+    plan = _plan("Pulumi.udm.yaml", tmp_path)
+    assert plan.kind is GatewayKind.UNIFI_OS
+    assert plan.topology.shared_segment
+    assert plan.topology.router_node_address == IPv4Address("192.168.30.1")
+    assert plan.router_bgpd_conf == (tmp_path / "bgpd.conf").read_text()  # as rendered
+    assert any("jellyfin" in note for note in plan.notes)
+
+
+def test_selectors_layer2_and_notes(tmp_path):
+    plan = _plan("Pulumi.crds.yaml", tmp_path)
+    cp1 = plan.node("cp1")
+    assert not cp1.peers and cp1.bgp_addresses == ()
+    assert cp1.layer2_addresses == (IPv4Address("10.20.0.200"),)  # the elected layer2 node
+    assert plan.node("node1").bgp_addresses == (IPv4Address("10.20.10.10"),)
+    assert [s.name for s in plan.bgp_services] == ["grafana"]
+    assert any("registry" in note for note in plan.notes)
+    assert any("http://dns.lab.home:53/" in note for note in plan.notes)
+
+
+def test_an_unmodeled_field_stops_the_plan(tmp_path):
+    write_rendered("Pulumi.lab.yaml", tmp_path)
+    path = tmp_path / "config.gateway.json"
+    path.write_text(path.read_text().replace('"remote-as"', '"route-reflector-client": "\'\'", "remote-as"', 1))
+    with pytest.raises(UnmodeledField, match="route-reflector-client"):
+        plan_lab(tmp_path, load_lab(stack_path("Pulumi.lab.yaml"), REPO / "Pulumi.yaml"))
