@@ -13,7 +13,9 @@ uploads go through a real SSH server (paramiko). The rules it follows:
 * any other change is an update: ``update``, or ``create`` again when there is no ``update``;
 * unchanged resources run nothing; a failed step stops the deployment and leaves the
   resource's previous state in place (so the next deployment tries again);
-* ``stdin`` is fed to every command of a resource, delete included.
+* ``stdin`` is fed to every command of a resource, delete included;
+* update and delete see the previous run's stdout and stderr as ``PULUMI_COMMAND_STDOUT`` and
+  ``PULUMI_COMMAND_STDERR`` (local commands).
 """
 
 from __future__ import annotations
@@ -28,26 +30,11 @@ from pathlib import Path
 from typing import Any
 
 import paramiko
-import pulumi
 
 from tests.program_harness import Registration
+from tests.pulumi_values import unwrap
 
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-SIG_KEY = "4dabf18193072939515e22adb298388d"
 COMMAND_TYPES = ("command:local:Command", "command:remote:Command", "command:remote:CopyToRemote")
-
-
-def unwrap(value: Any) -> Any:
-    """The value with secret markers removed, assets as their text."""
-    if isinstance(value, dict):
-        if value.get(SIG_KEY) == SECRET_SIG:
-            return unwrap(value["value"])
-        return {k: unwrap(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [unwrap(v) for v in value]
-    if isinstance(value, pulumi.StringAsset):
-        return {"asset": value.text}
-    return value
 
 
 class StepFailed(Exception):
@@ -61,6 +48,8 @@ class Resource:
     name: str
     type: str
     inputs: dict[str, Any]
+    stdout: str = ""  # of the last create or update, as the provider keeps it
+    stderr: str = ""
 
 
 @dataclass
@@ -87,6 +76,7 @@ class CommandEngine:
                 self._run(resource, "create")
                 replaced.append(old)
             else:
+                resource.stdout, resource.stderr = old.stdout, old.stderr
                 self._run(resource, "update")
             self.state[resource.name] = resource
         for old in reversed(replaced):
@@ -125,6 +115,8 @@ class CommandEngine:
             return
         if resource.type == "command:local:Command":
             env = {**self.base_env, **inputs.get("environment", {})}
+            if operation != "create":
+                env |= {"PULUMI_COMMAND_STDOUT": resource.stdout, "PULUMI_COMMAND_STDERR": resource.stderr}
             done = subprocess.run(
                 ["sh", "-c", self.rewrite_local(script)],
                 input=inputs.get("stdin"),
@@ -140,6 +132,8 @@ class CommandEngine:
         self.steps.append((kind or operation, resource.name))
         if code != 0:
             raise StepFailed(resource.name, operation, code, stdout, stderr)
+        # The provider keeps stdout/stderr trimmed of the final newline.
+        resource.stdout, resource.stderr = stdout.rstrip("\n"), stderr.rstrip("\n")
 
 
 def _client(connection: dict[str, Any]) -> paramiko.SSHClient:

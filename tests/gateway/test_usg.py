@@ -13,9 +13,8 @@ import pytest
 
 from tests.gateway.conftest import with_small_manifest
 from tests.program_harness import REPO, Registration, Run, resolve, run_program, stack_config
+from tests.pulumi_values import is_secret, unwrap, without_secrets
 
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-SIG_KEY = "4dabf18193072939515e22adb298388d"
 BGP_PASSWORD = "bgp-pw-4711"
 CONTROLLER_PASSWORD = "ctl-pw-0815"
 PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nprivate-key-material-1234\n-----END OPENSSH PRIVATE KEY-----\n"
@@ -46,36 +45,6 @@ def lab_config(small_mirror: str, **overrides: Any) -> dict[str, str]:
 def upload_resources(run: Run) -> dict[str, Registration]:
     (component,) = run.of_type(COMPONENT)
     return {r.name: r for r in run.registrations if r.parent == component.urn}
-
-
-def is_secret(value: Any) -> bool:
-    return isinstance(value, dict) and value.get(SIG_KEY) == SECRET_SIG
-
-
-def unwrap(value: Any) -> Any:
-    return value["value"] if is_secret(value) else value
-
-
-def comparable(value: Any) -> Any:
-    """Inputs with assets replaced by their text (assets compare by identity)."""
-    if isinstance(value, pulumi.StringAsset):
-        return {"asset": value.text}
-    if isinstance(value, dict):
-        return {k: comparable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [comparable(v) for v in value]
-    return value
-
-
-def without_secrets(value: Any) -> Any:
-    """The value with every secret-marked part cut out: what state and diffs show in clear."""
-    if is_secret(value):
-        return "[secret]"
-    if isinstance(value, dict):
-        return {k: without_secrets(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [without_secrets(v) for v in value]
-    return value
 
 
 @pytest.mark.parametrize("preview", [True, False], ids=["preview", "up"])
@@ -141,10 +110,10 @@ def test_a_content_change_updates_install_and_provision_only(
     changed_bgp = {"password": BGP_PASSWORD, "holdTime": "30s"}
     second = upload_resources(run_program(monkeypatch, lab_config(small_mirror, bgp=changed_bgp), preview=False))
 
-    assert comparable({n: r.inputs for n, r in first.items()}) == comparable({n: r.inputs for n, r in again.items()})
+    assert unwrap({n: r.inputs for n, r in first.items()}) == unwrap({n: r.inputs for n, r in again.items()})
 
     def changed(name: str) -> set[str]:
-        a, b = comparable(first[name].inputs), comparable(second[name].inputs)
+        a, b = unwrap(first[name].inputs), unwrap(second[name].inputs)
         return {key for key in a.keys() | b.keys() if a.get(key) != b.get(key)}
 
     assert changed("usg-install") == {"stdin"}  # an update: create/update/delete/triggers as before
