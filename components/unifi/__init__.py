@@ -7,5 +7,7 @@ controller (classic controller or UniFi OS console, TLS trust, CSRF tokens, retr
 With SSH options, ``gateway_file`` first makes sure the controller holds the stack's
 ``config.gateway.json`` and rolls it back when the gateway does not come back; ``ssh`` is the
 SSH client (pinned host key, key text from the environment), ``options`` the SSH options and
-``remote`` what runs over SSH. No Pulumi import: the Pulumi program runs this module as a command.
+``remote`` what runs over SSH. ``unifi_os`` (``unifi-os apply|remove|status``) writes a UniFi OS
+gateway's FRR BGP config and DNS records through the Network v2 API. No Pulumi import: the
+Pulumi program runs this module as a command.
 """

@@ -1,4 +1,5 @@
-"""Command line: ``python -m components.unifi provision|status --url URL --site SITE [...]``.
+"""Command line: ``python -m components.unifi provision|status --url URL --site SITE [...]``,
+and ``python -m components.unifi unifi-os apply|remove|status --url URL --site SITE --stack S``.
 
 Credentials come from the environment: ``UNIFI_USERNAME`` + ``UNIFI_PASSWORD``, or
 ``UNIFI_API_KEY`` (UniFi OS only; used instead of a login when set). TLS trust: ``--ca-file F``,
@@ -14,6 +15,12 @@ original file, provisions again and exits 16 (17 if that fails too). ``status`` 
 ``--gateway-ssh-host H [--gateway-ssh-port 22] --gateway-ssh-user U --gateway-ssh-host-key KEY``
 (key text in ``UNIFI_GATEWAY_SSH_KEY``) also prints the gateway's ``show ip bgp summary``.
 SSH host keys are pinned: the server's must equal the one given; ``known_hosts`` is not read.
+
+``unifi-os`` (UniFi OS consoles only) manages a UniFi OS gateway's FRR BGP config and the
+stack's DNS records: ``apply`` reads the stack's records and the bgpd.conf's sha256 as JSON on
+stdin and the bgpd.conf from ``UNIFI_BGPD_CONF``; it and ``remove`` read what the stack owns
+from the previous run's stdout (``PULUMI_COMMAND_STDOUT``); ``apply`` prints it as its last
+line (see ``components/unifi/unifi_os/``).
 
 Progress goes to stdout; a failure prints ONE line on stderr and exits with:
 
@@ -40,6 +47,10 @@ Progress goes to stdout; a failure prints ONE line on stderr and exits with:
       was restored and the gateway provisioned again (and came back)
 17    gateway down: not back with the new file, and restoring the original or the
       provision after it failed too
+18    unifi-os: the gateway has a BGP config in force that this stack did not upload
+19    unifi-os: a DNS record the stack wants exists and is not the stack's
+20    unifi-os: the site's gateway cannot run BGP (api.err.BgpUnsupportedDevice)
+21    unifi-os: the controller is a classic controller, not a UniFi OS console
 ====  ==========================================================================
 """
 
@@ -49,6 +60,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import TextIO
 
 from components.unifi.client import (
     EXIT_INTERNAL,
@@ -69,6 +81,7 @@ from components.unifi.options import (
     ssh_provision_from_args,
 )
 from components.unifi.provision import find_gateway, list_devices, provision_gateway, state_name
+from components.unifi.unifi_os.cli import add_unifi_os_parser, run_unifi_os, unifi_os_job_from_args
 
 
 def _positive(text: str) -> float:
@@ -79,32 +92,38 @@ def _positive(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--url", required=True, help="controller URL, e.g. https://192.168.1.2:8443")
-    common.add_argument("--site", default="default", help="site short name (default: default)")
-    common.add_argument("--gateway-mac", help="the gateway's MAC (default: the site's only gateway)")
-    common.add_argument("--flavor", choices=["auto", "classic", "unifi-os"], default="auto")
-    trust = common.add_mutually_exclusive_group()
+    # How to reach and trust the controller: every subcommand.
+    connection = argparse.ArgumentParser(add_help=False)
+    connection.add_argument("--url", required=True, help="controller URL, e.g. https://192.168.1.2:8443")
+    connection.add_argument("--site", default="default", help="site short name (default: default)")
+    connection.add_argument("--flavor", choices=["auto", "classic", "unifi-os"], default="auto")
+    trust = connection.add_mutually_exclusive_group()
     trust.add_argument("--ca-file", help="PEM CA file to trust (wins over REQUESTS_CA_BUNDLE)")
     trust.add_argument("--fingerprint", help="pin the server certificate's SHA-256 fingerprint")
     trust.add_argument("--insecure", action="store_true", help="do not verify the certificate")
-    common.add_argument("--timeout", type=_positive, default=600.0, help="seconds to wait for provisioning")
     # Hidden knobs (tests, slow links).
-    common.add_argument("--poll-interval", type=_positive, default=5.0, help=argparse.SUPPRESS)
-    common.add_argument("--request-timeout", type=_positive, default=15.0, help=argparse.SUPPRESS)
-    common.add_argument("--retry-backoff", type=_positive, default=1.0, help=argparse.SUPPRESS)
-    common.add_argument("--max-backoff", type=_positive, default=30.0, help=argparse.SUPPRESS)
-    common.add_argument("--ssh-timeout", type=_positive, default=30.0, help=argparse.SUPPRESS)
+    connection.add_argument("--request-timeout", type=_positive, default=15.0, help=argparse.SUPPRESS)
+    connection.add_argument("--retry-backoff", type=_positive, default=1.0, help=argparse.SUPPRESS)
+    connection.add_argument("--max-backoff", type=_positive, default=30.0, help=argparse.SUPPRESS)
+
+    # The gateway device: provision and status.
+    device = argparse.ArgumentParser(add_help=False, parents=[connection])
+    device.add_argument("--gateway-mac", help="the gateway's MAC (default: the site's only gateway)")
+    device.add_argument("--timeout", type=_positive, default=600.0, help="seconds to wait for provisioning")
+    device.add_argument("--poll-interval", type=_positive, default=5.0, help=argparse.SUPPRESS)
+    device.add_argument("--ssh-timeout", type=_positive, default=30.0, help=argparse.SUPPRESS)
 
     parser = argparse.ArgumentParser(
         prog="python -m components.unifi",
-        description="Force-provision a UniFi gateway and wait for it, or show its status.",
+        description="Force-provision a UniFi gateway and wait for it, show its status, or manage a UniFi OS "
+        "gateway's BGP config and DNS records.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    provision = sub.add_parser("provision", parents=[common], help="force-provision the gateway and wait")
+    provision = sub.add_parser("provision", parents=[device], help="force-provision the gateway and wait")
     add_ssh_provision_options(provision)
-    status = sub.add_parser("status", parents=[common], help="print the gateway's state and config version")
+    status = sub.add_parser("status", parents=[device], help="print the gateway's state and config version")
     add_gateway_ssh_options(status)
+    add_unifi_os_parser(sub, connection)
     return parser
 
 
@@ -112,10 +131,7 @@ def _say(line: str) -> None:
     print(line, flush=True)
 
 
-def run(args: argparse.Namespace, env: dict[str, str]) -> int:
-    # Every option and secret is checked before anything goes over the network.
-    ssh = ssh_provision_from_args(args, env) if args.command == "provision" else None
-    gateway_ssh = gateway_ssh_from_args(args, env) if args.command == "status" else None
+def _client(args: argparse.Namespace, env: dict[str, str]) -> ControllerClient:
     credentials = Credentials.from_env(env)
     ca_pem = env.get("UNIFI_CA_CERT") or None
     fingerprint = normalize_fingerprint(args.fingerprint) if args.fingerprint else None
@@ -125,7 +141,7 @@ def run(args: argparse.Namespace, env: dict[str, str]) -> int:
     retry = RetryPolicy(backoff=args.retry_backoff, max_backoff=args.max_backoff)
     if args.insecure:
         _say("warning: TLS certificate verification disabled (--insecure)")
-    with ControllerClient(
+    return ControllerClient(
         args.url,
         credentials,
         flavor=flavor,
@@ -133,7 +149,18 @@ def run(args: argparse.Namespace, env: dict[str, str]) -> int:
         request_timeout=args.request_timeout,
         retry=retry,
         log=_say,
-    ) as client:
+    )
+
+
+def run(args: argparse.Namespace, env: dict[str, str], stdin: TextIO = sys.stdin) -> int:
+    # Every option and secret is checked before anything goes over the network.
+    if args.command == "unifi-os":
+        job = unifi_os_job_from_args(args, env, stdin)
+        with _client(args, env) as client:
+            return run_unifi_os(job, client, _say)
+    ssh = ssh_provision_from_args(args, env) if args.command == "provision" else None
+    gateway_ssh = gateway_ssh_from_args(args, env) if args.command == "status" else None
+    with _client(args, env) as client:
         client.login()
         _say(f"logged in to {client.base_url} ({client.flavor}, site {args.site})")
         if args.command == "status":

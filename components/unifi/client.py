@@ -52,6 +52,10 @@ EXIT_GATEWAY_FILE_DRIFT: Final = 14
 EXIT_REMOTE_COMMAND: Final = 15
 EXIT_ROLLED_BACK: Final = 16
 EXIT_GATEWAY_DOWN: Final = 17
+EXIT_BGP_NOT_OURS: Final = 18
+EXIT_DNS_CONFLICT: Final = 19
+EXIT_BGP_UNSUPPORTED: Final = 20
+EXIT_NOT_UNIFI_OS: Final = 21
 
 
 class UnifiError(Exception):
@@ -142,6 +146,36 @@ class RolledBackError(UnifiError):
 class GatewayDownError(UnifiError):
     exit_code = EXIT_GATEWAY_DOWN
     cause = "gateway down"
+
+
+class BgpNotOursError(UnifiError):
+    exit_code = EXIT_BGP_NOT_OURS
+    cause = "BGP config not this stack's"
+
+
+class DnsConflictError(UnifiError):
+    exit_code = EXIT_DNS_CONFLICT
+    cause = "DNS record conflict"
+
+
+class BgpUnsupportedError(UnifiError):
+    exit_code = EXIT_BGP_UNSUPPORTED
+    cause = "BGP unsupported"
+
+
+class NotUnifiOsError(UnifiError):
+    exit_code = EXIT_NOT_UNIFI_OS
+    cause = "UniFi OS required"
+
+
+class V2ApiError(ApiError):
+    """A 4xx answer of the Network v2 API, which reports errors as ``{"code", "message"}``."""
+
+    def __init__(self, method: str, path: str, status: int, code: str | None, message: str | None) -> None:
+        self.status = status
+        self.code = code
+        detail = ": ".join(part for part in (code, message) if part) or "no message"
+        super().__init__(f"{method} {path} answered HTTP {status} ({detail})")
 
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -412,12 +446,9 @@ class ControllerClient:
         raise RateLimitedError(f"{self.base_url} answered 429 to {self.retry.login_attempts} logins; wait and retry")
 
     # ----- Network API ---------------------------------------------------------------------
-    def api(self, method: str, path: str, json_body: Any = None) -> list[Any]:
-        """Call the Network API (``path`` like ``/api/s/default/stat/device``); returns ``data``.
-
-        Re-logs in once when the session expired (401; 403 too on a UniFi OS session, where a
-        stale CSRF token is refused that way).
-        """
+    def _authorized(self, method: str, path: str, json_body: Any) -> requests.Response:
+        """``path`` under the Network API prefix, logged in; re-logs in once when the session
+        expired (401; 403 too on a UniFi OS session, where a stale CSRF token is refused that way)."""
         if not self._logged_in:
             self.login()
         relogged = False
@@ -435,15 +466,57 @@ class ControllerClient:
                 refusal = _meta_msg(response) or f"HTTP {response.status_code}"
                 what = "API key refused" if self.credentials.api_key else "not authorized"
                 raise CredentialsError(f"{what} for {method} {path} ({refusal})")
-            msg = _meta_msg(response)
-            if response.status_code != 200:
-                raise ApiError(f"{method} {path} answered HTTP {response.status_code} ({msg or 'no message'})")
-            try:
-                body = response.json()
-            except ValueError:
-                raise ApiError(f"{method} {path} did not answer JSON") from None
-            meta = body.get("meta") if isinstance(body, dict) else None
-            if isinstance(meta, dict) and meta.get("rc") not in (None, "ok"):
-                raise ApiError(f"{method} {path}: {meta.get('msg', 'error')}")
-            data = body.get("data", []) if isinstance(body, dict) else body
-            return list(data) if isinstance(data, list) else [data]
+            return response
+
+    def api(self, method: str, path: str, json_body: Any = None) -> list[Any]:
+        """Call the Network API (``path`` like ``/api/s/default/stat/device``); returns ``data``."""
+        response = self._authorized(method, path, json_body)
+        msg = _meta_msg(response)
+        if response.status_code != 200:
+            raise ApiError(f"{method} {path} answered HTTP {response.status_code} ({msg or 'no message'})")
+        try:
+            body = response.json()
+        except ValueError:
+            raise ApiError(f"{method} {path} did not answer JSON") from None
+        meta = body.get("meta") if isinstance(body, dict) else None
+        if isinstance(meta, dict) and meta.get("rc") not in (None, "ok"):
+            raise ApiError(f"{method} {path}: {meta.get('msg', 'error')}")
+        data = body.get("data", []) if isinstance(body, dict) else body
+        return list(data) if isinstance(data, list) else [data]
+
+    def require_unifi_os(self) -> None:
+        """Refuse a classic controller (detected, or forced with ``--flavor classic``)."""
+        if self.flavor != "unifi-os":
+            raise NotUnifiOsError(
+                f"{self.base_url} is a classic controller: a gateway's BGP config and DNS records need a UniFi OS "
+                "console (UDM, UCG, UXG); use --flavor unifi-os if it is one that answers like a classic controller"
+            )
+
+    def network_v2(self, method: str, path: str, json_body: Any = None) -> Any:
+        """Call the Network v2 API of a UniFi OS console (``path`` like
+        ``/v2/api/site/default/bgp/config``): plain JSON, no ``meta``/``data`` envelope.
+
+        Returns the decoded body (None when empty); a 4xx raises ``V2ApiError`` with the
+        answer's ``code`` (e.g. ``api.err.BgpUnsupportedDevice``). Classic controllers are
+        refused before any request of this kind.
+        """
+        self.require_unifi_os()
+        response = self._authorized(method, path, json_body)
+        if response.status_code >= 300:
+            code, message = _v2_error(response)
+            raise V2ApiError(method, path, response.status_code, code, message)
+        if not response.content.strip():
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise ApiError(f"{method} {path} did not answer JSON") from None
+
+
+def _v2_error(response: requests.Response) -> tuple[str | None, str | None]:
+    with contextlib.suppress(ValueError):
+        body = response.json()
+        if isinstance(body, dict):
+            code, message = body.get("code"), body.get("message")
+            return (code if isinstance(code, str) else None, message if isinstance(message, str) else None)
+    return None, None

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from components.unifi.client import SshAuthError, UsageError
+from components.unifi.unifi_os.bgp import bgp_passwords
+from components.unifi.unifi_os.inputs import BGPD_CONF_ENV
 
 if TYPE_CHECKING:
     import paramiko
@@ -165,9 +167,10 @@ def gateway_ssh_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> G
 
 
 def secret_fragments(env: Mapping[str, str]) -> list[str]:
-    """What to blank out of error messages: passwords whole, private keys line by line (a key
-    would never be quoted whole, but a line of it might)."""
+    """What to blank out of error messages: passwords whole (the BGP passwords of the bgpd.conf
+    too), private keys line by line (a key would never be quoted whole, but a line of it might)."""
     fragments = [value for value in (env.get("UNIFI_PASSWORD"), env.get("UNIFI_API_KEY")) if value]
+    fragments += bgp_passwords(env.get(BGPD_CONF_ENV) or "")
     for name in (SSH_KEY_ENV, GATEWAY_KEY_ENV):
         for line in (env.get(name) or "").splitlines():
             line = line.strip()

@@ -82,7 +82,7 @@ def _fast_polls(command: str) -> str:
     """The provision client polls every 5 s; the stand-in answers at once, so poll faster and
     give up sooner (argparse: a later option wins)."""
     if " -m components.unifi provision " in command:
-        return f"{command} {' '.join(FAST)} --timeout 3"
+        return f"{command} {' '.join(FAST)} --poll-interval 0.02 --timeout 3"
     return command
 
 

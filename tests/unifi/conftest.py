@@ -9,6 +9,13 @@ with a stale token get 403), API keys, a session that expires once (401), a logi
 starts, or is missing; or one that never comes back only while a given ``config.gateway.json``
 holds given bad content (read at each force-provision, like a real USG gets it then). The
 certificate is self-signed (made with the ``openssl`` CLI).
+
+UniFi OS consoles also serve the Network v2 API (``/proxy/network/v2/api/site/<site>/``, plain
+JSON, errors ``{"code", "message"}``): ``bgp/config`` (GET: the object, or a list of it with
+``bgp_get_as_list``; 404 without one; POST creates or replaces it whole; DELETE removes it; PUT
+is refused with 405; 404 ``api.err.BgpUnsupportedDevice`` for every call without a BGP-capable
+gateway) and ``static-dns[/<id>]`` (list, POST, PUT, DELETE; a second record with the same key is
+refused). Pre-existing "foreign" objects come from the scenario; every v2 write is counted.
 """
 
 from __future__ import annotations
@@ -111,6 +118,13 @@ class Scenario:
     config_file: Path | None = None  # the controller's live config.gateway.json
     bad_config: bytes | None = None  # a provision while config_file holds this never comes back
     bad_config_stuck: bool = True  # that gateway stays in state 5 (else: stays 1 with the old cfgversion)
+    # Network v2 API (UniFi OS)
+    bgp_supported: bool = True  # False: every bgp/config call answers 404 api.err.BgpUnsupportedDevice
+    bgp_config: dict[str, Any] | None = None  # the site's BGP config before the test
+    bgp_get_as_list: bool = False  # GET bgp/config answers [config] ([] without one) instead of the object / 404
+    dns_records: list[dict[str, Any]] = field(default_factory=list)  # records before the test (with their _id)
+    expire_v2_session_once: bool = False  # the first v2 request gets 401 and the session is dropped
+    fail_dns_create: int | None = None  # the n-th record POST (1-based) answers 400
 
 
 @dataclass
@@ -127,6 +141,9 @@ class Stats:
     requests: list[tuple[str, str]] = field(default_factory=list)
     headers_seen: list[str] = field(default_factory=list)
     provisioned_configs: list[bytes | None] = field(default_factory=list)  # config_file at each command
+    v2_writes: list[tuple[str, str]] = field(default_factory=list)  # (method, path) of accepted v2 writes
+    v2_bodies: list[Any] = field(default_factory=list)  # the bodies of all v2 writes sent
+    dns_creates: int = 0
 
 
 class FakeController:
@@ -141,6 +158,9 @@ class FakeController:
         self.cfg = OLD_CFG  # the config version the gateway runs
         self.failing = False  # the current provision never comes back (bad config)
         self.api_calls = 0
+        self.bgp: dict[str, Any] | None = dict(scenario.bgp_config) if scenario.bgp_config is not None else None
+        self.dns: dict[str, dict[str, Any]] = {str(r["_id"]): dict(r) for r in scenario.dns_records}
+        self.next_id = 0
         controller = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -154,6 +174,12 @@ class FakeController:
 
             def do_POST(self) -> None:
                 controller.handle(self, "POST")
+
+            def do_PUT(self) -> None:
+                controller.handle(self, "PUT")
+
+            def do_DELETE(self) -> None:
+                controller.handle(self, "DELETE")
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
@@ -224,6 +250,9 @@ class FakeController:
             self._login(handler, raw)
             return
         prefix = "/proxy/network" if unifi_os else ""
+        if unifi_os and path.startswith("/proxy/network/v2/api/site/"):
+            self._v2(handler, method, path.removeprefix("/proxy/network/v2/api/site/"), raw)
+            return
         if not path.startswith(prefix + "/api/s/"):
             self._reply(handler, 404, self._error("api.err.NotFound"))
             return
@@ -339,6 +368,117 @@ class FakeController:
             return
         self._reply(handler, 404, self._error("api.err.NotFound"))
 
+    # ----- Network v2 API (UniFi OS) -------------------------------------------------------
+    @staticmethod
+    def _v2_error(code: str, message: str) -> dict[str, Any]:
+        return {"code": code, "message": message}
+
+    def _new_id(self) -> str:
+        self.next_id += 1
+        return f"65f0c0ffee{self.next_id:014x}"
+
+    def _v2(self, handler: BaseHTTPRequestHandler, method: str, rest: str, raw: bytes) -> None:
+        sc = self.scenario
+        by_key = sc.api_key is not None and handler.headers.get("X-API-KEY") == sc.api_key
+        if not by_key and self._session_of(handler) is None:
+            self._reply(handler, 401, self._v2_error("api.err.LoginRequired", "login required"))
+            return
+        if sc.expire_v2_session_once and not self.stats.expired and not by_key:
+            self.stats.expired += 1
+            self.sessions.clear()
+            self._reply(handler, 401, self._v2_error("api.err.LoginRequired", "login required"))
+            return
+        headers: dict[str, str] = {}
+        if method != "GET" and not by_key:
+            sent = handler.headers.get("X-CSRF-Token")
+            self.stats.write_csrf_tokens.append(sent)
+            if sent != self.csrf:
+                self.stats.stale_csrf_rejections += 1
+                self._reply(handler, 403, self._v2_error("api.err.InvalidCSRFToken", "invalid CSRF token"))
+                return
+        elif method == "GET" and sc.rotate_csrf and not by_key:
+            self.csrf = secrets.token_hex(8)
+            self.stats.csrf_rotations += 1
+            headers["X-Updated-CSRF-Token"] = self.csrf
+        site, _, resource = rest.partition("/")
+        if site != sc.site:
+            self._reply(handler, 400, self._v2_error("api.err.NoSiteContext", "no such site"), headers)
+            return
+        body = json.loads(raw) if raw else None
+        if method != "GET":
+            self.stats.v2_bodies.append(body)
+        if resource == "bgp/config":
+            status, answer = self._bgp(method, body)
+        elif resource == "static-dns" or resource.startswith("static-dns/"):
+            status, answer = self._static_dns(method, resource.removeprefix("static-dns").strip("/"), body)
+        else:
+            status, answer = 404, self._v2_error("api.err.NotFound", "not found")
+        if method != "GET" and status < 300:
+            self.stats.v2_writes.append((method, resource))
+        self._reply(handler, status, answer, headers)
+
+    def _bgp(self, method: str, body: Any) -> tuple[int, Any]:
+        sc = self.scenario
+        if not sc.bgp_supported:
+            return 404, self._v2_error("api.err.BgpUnsupportedDevice", "No BGP-capable gateway on this site")
+        if method == "GET":
+            if sc.bgp_get_as_list:
+                return 200, [self.bgp] if self.bgp is not None else []
+            if self.bgp is None:
+                return 404, self._v2_error("api.err.NotFound", "BGP config not found")
+            return 200, self.bgp
+        if method == "POST":
+            fields = {"enabled": bool, "description": str, "frr_bgpd_config": str, "uploaded_file_name": str}
+            if not isinstance(body, dict) or not all(isinstance(body.get(k), t) for k, t in fields.items()):
+                return 400, self._v2_error("api.err.InvalidPayload", "enabled, description, frr_bgpd_config, …")
+            text = str(body["frr_bgpd_config"])
+            if text.strip() and "router bgp" not in text:
+                return 400, self._v2_error("api.err.InvalidBgpConfig", "not an FRR bgpd config")
+            self.bgp = {**body, "_id": (self.bgp or {}).get("_id") or self._new_id(), "site_id": "site-default"}
+            return 200, self.bgp
+        if method == "DELETE":
+            if self.bgp is None:
+                return 404, self._v2_error("api.err.NotFound", "BGP config not found")
+            self.bgp = None
+            return 200, {}
+        return 405, self._v2_error("api.err.MethodNotAllowed", f"{method} not allowed")
+
+    def _static_dns(self, method: str, record_id: str, body: Any) -> tuple[int, Any]:
+        if method == "GET" and not record_id:
+            return 200, list(self.dns.values())
+        if method == "POST" and not record_id:
+            self.stats.dns_creates += 1
+            if self.scenario.fail_dns_create == self.stats.dns_creates:
+                return 400, self._v2_error("api.err.InvalidPayload", "refused by the test")
+            problem = self._record_problem(body, None)
+            if problem:
+                return 400, self._v2_error("api.err.InvalidPayload", problem)
+            record = {**body, "_id": self._new_id(), "site_id": "site-default"}
+            self.dns[record["_id"]] = record
+            return 200, record
+        if record_id not in self.dns:
+            return 404, self._v2_error("api.err.NotFound", f"no record {record_id}")
+        if method == "PUT":
+            problem = self._record_problem(body, record_id)
+            if problem:
+                return 400, self._v2_error("api.err.InvalidPayload", problem)
+            self.dns[record_id] = {**body, "_id": record_id}
+            return 200, self.dns[record_id]
+        if method == "DELETE":
+            del self.dns[record_id]
+            return 200, {}
+        return 405, self._v2_error("api.err.MethodNotAllowed", f"{method} not allowed")
+
+    def _record_problem(self, body: Any, record_id: str | None) -> str | None:
+        fields = {"key": str, "value": str, "record_type": str, "enabled": bool, "ttl": int}
+        if not isinstance(body, dict) or not all(isinstance(body.get(k), t) for k, t in fields.items()):
+            return "key, value, record_type, ttl and enabled are required"
+        if record_id is not None and body.get("_id") not in (None, record_id):
+            return "_id does not match the path"
+        if any(r["key"].lower() == body["key"].lower() and i != record_id for i, r in self.dns.items()):
+            return f"a record named {body['key']} exists"
+        return None
+
 
 @pytest.fixture
 def controller(certs: Certs) -> Iterator[Callable[..., FakeController]]:
@@ -369,7 +509,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-FAST = ["--poll-interval", "0.02", "--retry-backoff", "0.02", "--max-backoff", "0.1", "--request-timeout", "5"]
+FAST = ["--retry-backoff", "0.02", "--max-backoff", "0.1", "--request-timeout", "5"]
 
 
 def base_env() -> dict[str, str]:
@@ -398,16 +538,23 @@ def run_cli(
     *args: str,
     env: dict[str, str] | None = None,
     scenario: Scenario | None = None,
-    timeout: float = 5.0,
+    timeout: float | None = 5.0,
+    stdin: str = "",
 ) -> CliResult:
-    """Run ``python -m components.unifi`` end to end; credentials from ``scenario`` unless ``env`` has them."""
+    """Run ``python -m components.unifi`` end to end; credentials from ``scenario`` unless ``env`` has them.
+
+    ``command`` may hold a subcommand (``"unifi-os apply"``); ``timeout=None`` leaves out the
+    provisioning options that only ``provision`` and ``status`` take."""
     full_env = base_env()
     if scenario is not None:
         full_env["UNIFI_USERNAME"] = scenario.username
         full_env["UNIFI_PASSWORD"] = scenario.password
     full_env.update(env or {})
-    argv = [sys.executable, "-m", "components.unifi", command, "--url", url, *FAST, "--timeout", str(timeout), *args]
-    proc = subprocess.run(argv, cwd=REPO, env=full_env, capture_output=True, text=True, timeout=60, check=False)
+    knobs = FAST if timeout is None else [*FAST, "--poll-interval", "0.02", "--timeout", str(timeout)]
+    argv = [sys.executable, "-m", "components.unifi", *command.split(), "--url", url, *knobs, *args]
+    proc = subprocess.run(
+        argv, cwd=REPO, env=full_env, input=stdin, capture_output=True, text=True, timeout=60, check=False
+    )
     secrets_ = [s for s in (full_env.get("UNIFI_PASSWORD"), full_env.get("UNIFI_API_KEY")) if s]
     for name in ("UNIFI_SSH_PRIVATE_KEY", "UNIFI_GATEWAY_SSH_KEY"):  # any line of a private key
         secrets_ += [line for line in full_env.get(name, "").splitlines() if line and not line.startswith("-----")]

@@ -1,0 +1,154 @@
+"""The site's FRR BGP config (``/v2/api/site/<site>/bgp/config``): read, judged, planned, written.
+
+The endpoint holds one config per site. The only write is a POST of the whole object (create
+and update alike); DELETE removes it. A GET answers the object (some firmware: a list of one),
+404 without a config, and 404 ``api.err.BgpUnsupportedDevice`` when the site's gateway cannot
+run BGP. A config is this stack's when its description is the stack's; one with no text or
+disabled is not in force and may be taken over (it is put back on ``remove``); any other is
+the user's, and ``apply`` refuses to touch it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Final, Literal, Protocol
+
+from components.unifi.client import ApiError, BgpNotOursError, BgpUnsupportedError, V2ApiError
+from components.unifi.unifi_os.inputs import BGPD_FILE_NAME, ApplyInputs
+from components.unifi.unifi_os.state import StackState
+
+UNSUPPORTED_CODE: Final = "api.err.BgpUnsupportedDevice"
+_PASSWORD_LINE = re.compile(r"(?im)^([ \t]*neighbor[ \t]+\S+[ \t]+password[ \t]+)(\S.*?)[ \t]*$")
+_SERVER_FIELDS: Final = ("_id", "site_id")  # the controller's, not part of what is restored
+
+
+class V2Api(Protocol):
+    def network_v2(self, method: str, path: str, json_body: Any = None) -> Any: ...
+
+
+def mask_passwords(conf: str) -> str:
+    """bgpd.conf text fit to print: every ``neighbor X password Y`` keeps its ``neighbor X password``."""
+    return _PASSWORD_LINE.sub(lambda m: m.group(1) + "<redacted>", conf)
+
+
+def bgp_passwords(conf: str) -> list[str]:
+    """The passwords of a bgpd.conf, to blank out of any message that might quote them."""
+    return [m.group(2) for m in _PASSWORD_LINE.finditer(conf)]
+
+
+def bgp_path(site: str) -> str:
+    return f"/v2/api/site/{site}/bgp/config"
+
+
+@dataclass(frozen=True)
+class BgpConfig:
+    raw: dict[str, Any]
+
+    @property
+    def enabled(self) -> bool:
+        return self.raw.get("enabled") is True
+
+    @property
+    def description(self) -> str:
+        value = self.raw.get("description")
+        return value if isinstance(value, str) else ""
+
+    @property
+    def text(self) -> str:
+        value = self.raw.get("frr_bgpd_config")
+        return value if isinstance(value, str) else ""
+
+    def in_force(self) -> bool:
+        return self.enabled and bool(self.text.strip())
+
+    def restorable(self) -> dict[str, Any]:
+        return {k: v for k, v in self.raw.items() if k not in _SERVER_FIELDS}
+
+    def server_fields(self) -> dict[str, Any]:
+        return {k: self.raw[k] for k in _SERVER_FIELDS if k in self.raw}
+
+    def describe(self) -> str:
+        state = "enabled" if self.enabled else "disabled"
+        text = "" if self.text.strip() else ", empty"
+        return f"description {self.description!r}, {state}{text}"
+
+
+def read_bgp(client: V2Api, site: str) -> BgpConfig | None:
+    """The site's config, or None when it has none."""
+    try:
+        body = client.network_v2("GET", bgp_path(site))
+    except V2ApiError as exc:
+        if exc.code == UNSUPPORTED_CODE:
+            raise BgpUnsupportedError(
+                f"site {site}: this site's gateway cannot run BGP (UniFi OS gateway required)"
+            ) from None
+        if exc.status == 404:
+            return None
+        raise
+    if isinstance(body, list):
+        if len(body) > 1:
+            raise ApiError(f"site {site}: the controller lists {len(body)} BGP configs, expected one")
+        body = body[0] if body else None
+    if body is None:
+        return None
+    if not isinstance(body, dict):
+        raise ApiError(f"site {site}: the BGP config is not a JSON object")
+    return BgpConfig(dict(body))
+
+
+def write_bgp(client: V2Api, site: str, body: dict[str, Any]) -> None:
+    client.network_v2("POST", bgp_path(site), body)
+
+
+def delete_bgp(client: V2Api, site: str) -> None:
+    client.network_v2("DELETE", bgp_path(site))
+
+
+@dataclass(frozen=True)
+class BgpPlan:
+    action: Literal["create", "update", "take over", "unchanged"]
+    body: dict[str, Any] | None  # what to POST; None: unchanged
+    previous_bgp: dict[str, Any] | None  # what remove puts back
+
+
+def desired_bgp(inputs: ApplyInputs) -> dict[str, Any]:
+    return {
+        "enabled": True,
+        "description": inputs.description,
+        "frr_bgpd_config": inputs.bgpd_conf,
+        "uploaded_file_name": BGPD_FILE_NAME,
+    }
+
+
+def is_stacks(config: BgpConfig, descriptions: set[str]) -> bool:
+    return config.description in descriptions
+
+
+def plan_bgp(current: BgpConfig | None, inputs: ApplyInputs, state: StackState | None) -> BgpPlan:
+    """What to write; raises ``BgpNotOursError`` for a config in force that is not the stack's.
+
+    A config with the stack's description is the stack's even without a state: a create that
+    failed after writing it left no state behind, and its retry must not be refused.
+    """
+    desired = desired_bgp(inputs)
+    carried = state.previous_bgp if state is not None else None
+    if current is None:
+        return BgpPlan("create", desired, carried)
+    ours = {inputs.description} | ({state.description} if state is not None else set())
+    merged = {**current.server_fields(), **desired}
+    if is_stacks(current, ours):
+        if all(current.raw.get(key) == value for key, value in desired.items()):
+            return BgpPlan("unchanged", None, carried)
+        return BgpPlan("update", merged, carried)
+    if not current.in_force():
+        return BgpPlan("take over", merged, carried if carried is not None else current.restorable())
+    raise BgpNotOursError(
+        f"the gateway has a BGP config this stack did not upload ({current.describe()}); "
+        "nothing was changed: remove it in UniFi Network's BGP settings, or copy what you need of it "
+        "into the stack first, then run again"
+    )
+
+
+def restore_body(current: BgpConfig, previous: dict[str, Any]) -> dict[str, Any]:
+    return {**current.server_fields(), **previous}

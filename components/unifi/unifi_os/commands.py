@@ -1,0 +1,165 @@
+"""``apply``, ``remove`` and ``status``: what each reads, checks and writes, in that order.
+
+``apply`` reads the BGP config and the DNS records and plans every change before it writes
+anything, so a refusal (a BGP config or a record that is not the stack's) changes nothing. If a
+write then fails, the writes of this run are undone as far as possible (records it created are
+deleted, the BGP config is put back as it was), so the state Pulumi keeps from the last
+successful run still describes the gateway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from components.unifi.client import BgpUnsupportedError, UnifiError
+from components.unifi.unifi_os.bgp import (
+    BgpConfig,
+    V2Api,
+    delete_bgp,
+    mask_passwords,
+    plan_bgp,
+    read_bgp,
+    restore_body,
+    write_bgp,
+)
+from components.unifi.unifi_os.dns import (
+    DnsRecord,
+    create_record,
+    delete_record,
+    list_records,
+    owned,
+    plan_dns,
+    update_record,
+)
+from components.unifi.unifi_os.inputs import ApplyInputs
+from components.unifi.unifi_os.state import StackState, default_description
+
+Say = Callable[[str], None]
+_DONE = {"create": "created", "update": "updated", "take over": "wrote", "unchanged": "kept"}
+
+
+@dataclass
+class _Undo:
+    """The writes of one ``apply`` run, to take back when a later one fails."""
+
+    client: V2Api
+    site: str
+    say: Say
+    bgp_before: BgpConfig | None = None
+    bgp_written: bool = False
+    created: list[tuple[str, str]] = field(default_factory=list)  # (key, id)
+
+    def run(self) -> None:
+        try:
+            for key, record_id in reversed(self.created):
+                delete_record(self.client, self.site, record_id)
+                self.say(f"undo: deleted the DNS record {key} created by this run")
+            if self.bgp_written and read_bgp(self.client, self.site) != self.bgp_before:
+                if self.bgp_before is None:
+                    delete_bgp(self.client, self.site)
+                else:
+                    write_bgp(self.client, self.site, self.bgp_before.raw)
+                self.say("undo: the BGP config is back as it was before this run")
+        except UnifiError as exc:
+            self.say(f"undo failed ({exc}): check the gateway's BGP config and DNS records")
+
+
+def apply(client: V2Api, site: str, stack: str, inputs: ApplyInputs, state: StackState | None, say: Say) -> StackState:
+    current_bgp = read_bgp(client, site)
+    bgp = plan_bgp(current_bgp, inputs, state)
+    dns = plan_dns(list_records(client, site), inputs.records, state.records if state is not None else {})
+    undo = _Undo(client, site, say, bgp_before=current_bgp)
+    records = dict(dns.kept)
+    try:
+        if bgp.body is not None:
+            undo.bgp_written = True  # a failed POST may still have been applied
+            write_bgp(client, site, bgp.body)
+            if bgp.action == "take over" and current_bgp is not None:
+                say(f"bgp: replaced the config not in force ({current_bgp.describe()}); remove puts it back")
+            say(f"bgp: {_DONE[bgp.action]} config {inputs.description!r}")
+        for record in dns.creates:
+            record_id = create_record(client, site, record)
+            undo.created.append((record.key, record_id))
+            records[record.key] = record_id
+            say(f"dns: created {record.describe()}")
+        for current, record in dns.updates:
+            update_record(client, site, current, record)
+            say(f"dns: updated {current.describe()} -> {record.describe()}")
+        for gone in dns.deletes:
+            delete_record(client, site, gone.id)
+            say(f"dns: deleted {gone.describe()}")
+    except UnifiError:
+        undo.run()
+        raise
+    if bgp.body is None:
+        say("bgp: unchanged")
+    if not dns.writes():
+        say(f"dns: unchanged ({len(records)} records)")
+    if bgp.body is None and not dns.writes():
+        say("unchanged")
+    return StackState(stack=stack, description=inputs.description, previous_bgp=bgp.previous_bgp, records=records)
+
+
+def remove(client: V2Api, site: str, state: StackState, say: Say) -> None:
+    """Delete the stack's records, then put back the BGP config it took over (or delete its own)."""
+    by_id = {record.id: record for record in list_records(client, site)}
+    for key, record_id in sorted(state.records.items()):
+        record = by_id.get(record_id)
+        if record is None:
+            say(f"dns: {key} is gone already")
+        elif record.key.lower() != key.lower():
+            say(f"warning: DNS record {record_id} is now named {record.key!r}, not {key!r}: left as is")
+        else:
+            delete_record(client, site, record_id)
+            say(f"dns: deleted {record.describe()}")
+    try:
+        current = read_bgp(client, site)
+    except BgpUnsupportedError:
+        say("warning: this site's gateway cannot run BGP (any more): no BGP config to remove")
+        return
+    if current is None:
+        say("bgp: the gateway has no BGP config: nothing to remove")
+    elif current.description != state.description:
+        say(f"warning: the gateway's BGP config is not this stack's any more ({current.describe()}): left as is")
+    elif state.previous_bgp is not None:
+        write_bgp(client, site, restore_body(current, state.previous_bgp))
+        say(f"bgp: put back the config the gateway had before ({BgpConfig(state.previous_bgp).describe()})")
+    else:
+        delete_bgp(client, site)
+        say(f"bgp: deleted config {state.description!r}")
+
+
+def _print_bgp(config: BgpConfig, description: str, say: Say) -> None:
+    whose = "this stack's" if config.description == description else "not this stack's"
+    say(f"bgp: {'enabled' if config.enabled else 'disabled'}, description {config.description!r} ({whose})")
+    for line in mask_passwords(config.text).splitlines():
+        say(f"  {line}")
+
+
+def _print_records(records: list[DnsRecord], header: str, say: Say) -> None:
+    say(header)
+    for record in sorted(records, key=lambda r: r.key.lower()):
+        say(f"  {record.describe()}")
+
+
+def status(client: V2Api, site: str, stack: str, state: StackState | None, say: Say) -> None:
+    description = state.description if state is not None else default_description(stack)
+    config: BgpConfig | None = None
+    try:
+        config = read_bgp(client, site)
+    except BgpUnsupportedError:
+        say("bgp: this site's gateway cannot run BGP (UniFi OS gateway required)")
+    else:
+        if config is None:
+            say("bgp: no config")
+        else:
+            _print_bgp(config, description, say)
+    records = list_records(client, site)
+    if state is not None:
+        _print_records(
+            owned(records, state.records), f"dns: the stack's records ({len(state.records)} in its state)", say
+        )
+    else:
+        a_records = [r for r in records if r.record_type == "A"]
+        _print_records(a_records, "dns: every A record (no state of the stack given)", say)

@@ -1,0 +1,85 @@
+"""The offline parts of ``unifi-os``: inputs, state lines, password masking and the plans."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from components.unifi.client import BgpNotOursError, DnsConflictError, UsageError
+from components.unifi.options import secret_fragments
+from components.unifi.unifi_os.bgp import BgpConfig, mask_passwords, plan_bgp
+from components.unifi.unifi_os.dns import DnsRecord, plan_dns
+from components.unifi.unifi_os.inputs import ApplyInputs, DesiredRecord, read_apply_inputs
+from components.unifi.unifi_os.state import StackState, parse_state, removed_line
+
+CONF = "router bgp 64512\n neighbor 10.0.0.1 password s3cret pw\n neighbor PEERS password  other\n"
+
+
+def test_mask_passwords_and_secret_fragments() -> None:
+    masked = mask_passwords(CONF)
+    assert "s3cret" not in masked and "other" not in masked
+    assert " neighbor 10.0.0.1 password <redacted>\n neighbor PEERS password  <redacted>\n" in masked
+    assert {"s3cret pw", "other"} <= set(secret_fragments({"UNIFI_BGPD_CONF": CONF}))
+
+
+def stdin(conf: str, records: object, sha: str | None = None) -> str:
+    digest = sha or hashlib.sha256(conf.encode()).hexdigest()
+    return json.dumps({"description": "metallb-unifi stack lab", "bgpd_conf_sha256": digest, "records": records})
+
+
+def test_read_apply_inputs() -> None:
+    env = {"UNIFI_BGPD_CONF": CONF}
+    inputs = read_apply_inputs(stdin(CONF, [{"key": "a.lan", "value": "10.0.0.9", "ttl": 0}]), env)
+    assert inputs.records == (DesiredRecord("a.lan", "10.0.0.9", "A", 0, True),)
+    with pytest.raises(UsageError, match="out of sync"):
+        read_apply_inputs(stdin(CONF, [], sha="ab" * 32), env)
+    with pytest.raises(UsageError, match="UNIFI_BGPD_CONF"):
+        read_apply_inputs(stdin(CONF, []), {})
+    with pytest.raises(UsageError, match="more than once"):
+        read_apply_inputs(stdin(CONF, [{"key": "a.lan", "value": "1"}, {"key": "A.lan", "value": "2"}]), env)
+    with pytest.raises(UsageError, match=r"records\[0\].ttl"):
+        read_apply_inputs(stdin(CONF, [{"key": "a.lan", "value": "1", "ttl": -1}]), env)
+
+
+def test_state_lines_round_trip() -> None:
+    state = StackState("lab", "metallb-unifi stack lab", {"enabled": False}, {"a.lan": "id1"})
+    stdout = f"progress\n{state.line()}\n"
+    assert parse_state(stdout, "lab") == state
+    assert parse_state(None, "lab") is None and parse_state("no state here\n", "lab") is None
+    assert parse_state(stdout + removed_line("lab") + "\n", "lab") is None
+    with pytest.raises(UsageError, match="belongs to stack 'lab'"):
+        parse_state(stdout, "prod")
+    with pytest.raises(UsageError, match="not JSON"):
+        parse_state("metallb-unifi-state: {oops\n", "lab")
+
+
+INPUTS = ApplyInputs("metallb-unifi stack lab", CONF, (DesiredRecord("a.lan", "10.0.0.9"),))
+
+
+def test_plan_bgp() -> None:
+    assert plan_bgp(None, INPUTS, None).action == "create"
+    ours = BgpConfig({"_id": "x", "enabled": True, "description": INPUTS.description, "frr_bgpd_config": "old"})
+    plan = plan_bgp(ours, INPUTS, None)  # a create that failed after writing it: adopted, not refused
+    assert plan.action == "update" and plan.body is not None and plan.body["_id"] == "x"
+    theirs = BgpConfig({"enabled": True, "description": "mine", "frr_bgpd_config": "router bgp 1\n"})
+    with pytest.raises(BgpNotOursError, match="'mine'"):
+        plan_bgp(theirs, INPUTS, None)
+    # the config first taken over stays the one to put back
+    state = StackState("lab", INPUTS.description, {"description": "first"}, {})
+    assert plan_bgp(ours, INPUTS, state).previous_bgp == {"description": "first"}
+
+
+def test_plan_dns() -> None:
+    mine = DnsRecord({"_id": "m1", "key": "old.lan", "value": "10.0.0.1", "record_type": "A"})
+    renamed = DnsRecord({"_id": "m2", "key": "moved.lan", "value": "10.0.0.2", "record_type": "A"})
+    state = {"old.lan": "m1", "b.lan": "m2"}
+    plan = plan_dns([mine, renamed], INPUTS.records, state)
+    assert plan.creates == list(INPUTS.records) and plan.deletes == [mine] and plan.updates == []
+    with pytest.raises(DnsConflictError, match=r"A\.LAN \(now A 10\.0\.0\.3\)"):
+        plan_dns(
+            [DnsRecord({"_id": "u", "key": "a.lan", "value": "10.0.0.3", "record_type": "A"})],
+            [DesiredRecord("A.LAN", "1")],
+            {},
+        )
