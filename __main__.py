@@ -7,11 +7,14 @@ import pulumi
 from components.config import ConfigError
 from components.config.model import GatewayKind
 from components.config.secrets import redact_secrets
+from components.gateway.unifi_os import UnifiOsGatewayConfig, UnifiOsGatewayConfigArgs
 from components.gateway.usg import UsgGatewayConfig, UsgGatewayConfigArgs
 from components.kubernetes.cluster import cluster_provider
 from components.kubernetes.manifests import ManifestError, load_install_objects
 from components.kubernetes.metallb import MetalLB, MetalLBArgs
 from components.kubernetes.service import LoadBalancedService, LoadBalancedServiceArgs
+from components.renderers.dns_records import render_dns_records
+from components.renderers.frr import render_bgpd_conf
 from components.renderers.outputs import render_outputs
 from components.renderers.services import render_services
 from components.renderers.usg_gateway import config_gateway_json
@@ -47,19 +50,27 @@ static = render_outputs(lab, lab.pinned_addresses)
 for name in ("metallb", "bgp", "gateway"):
     pulumi.export(name, static[name])
 
-if lab.gateway.kind is GatewayKind.USG:
-    # Host names of services without a pinned address come from the IPs MetalLB allocated.
-    def gateway_file(ips: dict[str, str | None], *, redacted: bool = False) -> str:
-        addresses = {n: IPv4Address(ip) for n, ip in ips.items() if ip} | lab.pinned_addresses
-        return config_gateway_json(redact_secrets(lab) if redacted else lab, addresses)
+# Host names of services without a pinned address come from the IPs MetalLB allocated.
+names = list(services)
+allocated = pulumi.Output.all(*(services[n].ip for n in names)).apply(lambda ips: dict(zip(names, ips, strict=True)))
 
-    names = list(services)
-    allocated = pulumi.Output.all(*(services[n].ip for n in names)).apply(
-        lambda ips: dict(zip(names, ips, strict=True))
-    )
+
+def known_addresses(ips: dict[str, str | None]) -> dict[str, IPv4Address]:
+    return {n: IPv4Address(ip) for n, ip in ips.items() if ip} | lab.pinned_addresses
+
+
+def secret_if_password(value: pulumi.Output[str]) -> pulumi.Output[str]:
+    # With a BGP password in it, an artifact is a secret in state and in `pulumi stack output`.
+    return pulumi.Output.secret(value) if lab.bgp.password else value
+
+
+if lab.gateway.kind is GatewayKind.USG:
+
+    def gateway_file(ips: dict[str, str | None], *, redacted: bool = False) -> str:
+        return config_gateway_json(redact_secrets(lab) if redacted else lab, known_addresses(ips))
+
     gateway_json = allocated.apply(gateway_file)
-    # With a BGP password in it, the file is a secret in state and in `pulumi stack output`.
-    pulumi.export("configGatewayJson", pulumi.Output.secret(gateway_json) if lab.bgp.password else gateway_json)
+    pulumi.export("configGatewayJson", secret_if_password(gateway_json))
     controller = lab.controller
     if controller is not None and controller.ssh is not None:
         upload = UsgGatewayConfig(
@@ -73,8 +84,19 @@ if lab.gateway.kind is GatewayKind.USG:
             ),
         )
         pulumi.export("configGatewayJsonUpload", {"path": upload.path, "sha256": upload.sha256})
-elif lab.controller is not None:
-    pulumi.log.warn(
-        "metallb-unifi:controller is set, but uploading to a UniFi OS gateway is not built yet: "
-        "write the FRR config and DNS records with `python -m components.render` and apply them by hand"
-    )
+else:
+    bgpd_conf = render_bgpd_conf(lab)
+    records = allocated.apply(lambda ips: render_dns_records(lab, known_addresses(ips)))
+    pulumi.export("bgpdConf", secret_if_password(pulumi.Output.from_input(bgpd_conf)))
+    pulumi.export("dnsRecords", records)
+    if lab.controller is not None:
+        UnifiOsGatewayConfig(
+            "unifi-os",
+            UnifiOsGatewayConfigArgs(
+                controller=lab.controller,
+                stack=pulumi.get_stack(),
+                bgpd_conf=bgpd_conf,
+                bgpd_conf_preview=render_bgpd_conf(redact_secrets(lab)),
+                records=records,
+            ),
+        )

@@ -10,6 +10,7 @@ venv is addressed relative to the project directory, where Pulumi runs commands)
 from __future__ import annotations
 
 import hashlib
+import json
 import shlex
 from dataclasses import dataclass
 
@@ -91,22 +92,22 @@ def install_stdin(controller: ControllerAccess, ssh: SshAccess, stack: str, cont
     )
 
 
-def _client_command(controller: ControllerAccess, extra: list[str]) -> str:
+def _client_command(controller: ControllerAccess, extra: list[str], action: tuple[str, ...] = ("provision",)) -> str:
     arguments = [
         PYTHON,
         "-m",
         CLIENT,
-        "provision",
+        *action,
         "--url",
         controller.url,
         "--site",
         controller.site,
         "--flavor",
         controller.flavor.value,
-        "--timeout",
-        str(controller.provision_timeout_s),
     ]
-    if controller.gateway_mac:
+    if action == ("provision",):
+        arguments += ["--timeout", str(controller.provision_timeout_s)]
+    if controller.gateway_mac and action == ("provision",):
         arguments += ["--gateway-mac", controller.gateway_mac]
     if controller.fingerprint:
         arguments += ["--fingerprint", controller.fingerprint]
@@ -174,3 +175,25 @@ def provision_environment(controller: ControllerAccess, ssh: SshAccess) -> dict[
 
 # Environment values that may show in state and diffs; all others are marked secret.
 NOT_SECRET = frozenset({ENV_USERNAME, ENV_CA_CERT})
+
+
+# UniFi OS gateways: BGP config and DNS records through the controller API (no SSH).
+ENV_BGPD_CONF = "UNIFI_BGPD_CONF"
+
+
+def unifi_os_command(controller: ControllerAccess, action: str, stack: str) -> str:
+    """``apply`` (create and update) or ``remove`` (delete) of the stack's BGP config and records."""
+    return _client_command(controller, ["--stack", stack], ("unifi-os", action))
+
+
+def unifi_os_stdin(stack: str, bgpd_conf: str, preview: str, records: list[dict[str, object]]) -> str:
+    """What ``unifi-os apply`` reads on stdin: the records and the sha256 of the real bgpd.conf
+    (which comes by environment: it may hold the BGP password), plus ``bgpd_conf_preview``, the
+    config with secrets redacted, one list item per line so that a diff shows its lines."""
+    document = {
+        "description": f"metallb-unifi stack {stack}",
+        "bgpd_conf_sha256": sha256_hex(bgpd_conf),
+        "bgpd_conf_preview": preview.splitlines(),
+        "records": records,
+    }
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,65 @@
+"""``UnifiOsGatewayConfig``: a UniFi OS gateway's BGP configuration and the services' DNS
+records, through the controller API, as one local command of the program's own client:
+
+* create and update run ``python -m components.unifi unifi-os apply``: it takes over the
+  gateway's BGP configuration only if it is empty or this stack's, and creates, updates or
+  deletes exactly the records this stack owns (a foreign record with one of its names is an
+  error); a run with nothing to change writes nothing;
+* delete runs ``unifi-os remove``: the stack's records go, the BGP configuration the gateway
+  had before is put back.
+
+What the stack owns, and the configuration it replaced, travel from one run to the next in
+the command's stdout (pulumi-command hands it to update and delete as PULUMI_COMMAND_STDOUT);
+it can hold the user's previous BGP config, so it is a secret output and not echoed to the
+console. A change is always an update: a replacement would apply the new run (finding the
+records as someone else's) before the old one's remove.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_command as command
+
+from components.config.model import ControllerAccess
+from components.gateway import commands
+
+
+@dataclass(frozen=True)
+class UnifiOsGatewayConfigArgs:
+    controller: ControllerAccess
+    stack: str
+    bgpd_conf: str  # the exact FRR config; may hold the BGP password
+    bgpd_conf_preview: str  # the same with secrets redacted, for diffs
+    records: pulumi.Output[list[dict[str, Any]]]  # known once MetalLB has allocated the addresses
+
+
+class UnifiOsGatewayConfig(pulumi.ComponentResource):
+    apply: command.local.Command
+
+    def __init__(self, name: str, args: UnifiOsGatewayConfigArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("metallb-unifi:gateway:UnifiOsGatewayConfig", name, None, opts)
+        controller, stack = args.controller, args.stack
+        environment: dict[str, pulumi.Input[str]] = {
+            name: value if name in commands.NOT_SECRET else pulumi.Output.secret(value)
+            for name, value in commands.client_environment(controller).items()
+        }
+        bgpd_conf: pulumi.Output[str] = pulumi.Output.secret(args.bgpd_conf)
+        environment[commands.ENV_BGPD_CONF] = bgpd_conf
+        apply = commands.unifi_os_command(controller, "apply", stack)
+        self.apply = command.local.Command(
+            f"{name}-bgp-and-dns",
+            create=apply,
+            update=apply,
+            delete=commands.unifi_os_command(controller, "remove", stack),
+            stdin=args.records.apply(
+                lambda records: commands.unifi_os_stdin(stack, args.bgpd_conf, args.bgpd_conf_preview, records)
+            ),
+            environment=environment,
+            # The console shows stderr only: stdout carries the state (maybe the user's old config).
+            logging=command.local.Logging.STDERR,
+            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["stdout"]),
+        )
+        self.register_outputs({})

@@ -1,0 +1,110 @@
+"""The UniFi OS wiring's lifecycle, for real: the program runs under mocks and its command is
+carried out like the Pulumi engine would (``tests/command_engine``) against the loopback
+controller stand-in, which holds a user's BGP config and DNS records from before the stack.
+
+create → no-op → change → destroy, checking the gateway's BGP config and DNS records."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.command_engine import CommandEngine, StepFailed
+from tests.gateway.conftest import with_small_manifest
+from tests.program_harness import REPO, resolve, run_program, stack_config
+from tests.unifi.conftest import FAST, Certs, FakeController, base_env
+
+BGP_PASSWORD = "bgp-pw-4711"
+USERS_BGP = {"enabled": False, "description": "", "frr_bgpd_config": "", "uploaded_file_name": ""}
+FOREIGN_RECORD = {"_id": "nas", "key": "nas.lan", "value": "192.168.1.5", "record_type": "A", "enabled": True}
+
+
+def _fast(command: str) -> str:
+    return f"{command} {' '.join(FAST)}" if " -m components.unifi unifi-os " in command else command
+
+
+class Udm:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, small_mirror: str, fake: FakeController, certs: Certs) -> None:
+        self.monkeypatch, self.small_mirror, self.fake = monkeypatch, small_mirror, fake
+        self.controller = {
+            "url": fake.url,
+            "flavor": "unifi-os",
+            "username": fake.scenario.username,
+            "password": fake.scenario.password,
+            "fingerprint": certs.server.fingerprint,
+        }
+        self.engine = CommandEngine(REPO, base_env(), rewrite_local=_fast)
+
+    def up(self, **gateway: Any) -> tuple[list[tuple[str, str]], str, list[dict[str, Any]]]:
+        config = stack_config(
+            REPO / "Pulumi.udm.yaml",
+            self.small_mirror,
+            bgp={"password": BGP_PASSWORD},
+            controller=self.controller,
+        )
+        if gateway:
+            config["metallb-unifi:gateway"] = json.dumps(json.loads(config["metallb-unifi:gateway"]) | gateway)
+        run = run_program(self.monkeypatch, with_small_manifest(config), preview=False)
+        bgpd_conf, _, _ = resolve(run.exports["bgpdConf"])
+        records, _, _ = resolve(run.exports["dnsRecords"])
+        (component,) = run.of_type("metallb-unifi:gateway:UnifiOsGatewayConfig")
+        # Only the gateway's commands: the MetalLB webhook gate would need a cluster.
+        commands = [r for r in run.registrations if r.parent == component.urn]
+        return self.engine.up(commands), bgpd_conf, records
+
+    def records(self) -> dict[str, str]:
+        return {str(r["key"]): str(r["value"]) for r in self.fake.dns.values()}
+
+
+@pytest.fixture
+def udm(
+    monkeypatch: pytest.MonkeyPatch, small_mirror: str, controller: Callable[..., FakeController], certs: Certs
+) -> Callable[..., Udm]:
+    def start(**scenario: Any) -> Udm:
+        fake = controller(flavor="unifi-os", **scenario)
+        return Udm(monkeypatch, small_mirror, fake, certs)
+
+    return start
+
+
+def test_create_noop_change_and_destroy(udm: Callable[..., Udm]) -> None:
+    env = udm(bgp_config=dict(USERS_BGP), dns_records=[dict(FOREIGN_RECORD)])
+
+    steps, bgpd_conf, records = env.up()
+    assert steps == [("create", "unifi-os-bgp-and-dns")]
+    assert env.fake.bgp is not None and env.fake.bgp["frr_bgpd_config"] == bgpd_conf and env.fake.bgp["enabled"]
+    wanted = {str(r["key"]): str(r["value"]) for r in records}
+    assert wanted and env.records() == wanted | {"nas.lan": "192.168.1.5"}
+
+    steps, _, _ = env.up()
+    assert steps == []
+
+    steps, _, changed = env.up(dnsDomain="lab")
+    assert steps == [("update", "unifi-os-bgp-and-dns")]
+    renamed = {str(r["key"]): str(r["value"]) for r in changed}
+    assert renamed != wanted and env.records() == renamed | {"nas.lan": "192.168.1.5"}
+
+    steps = env.engine.destroy()
+    assert steps == [("delete", "unifi-os-bgp-and-dns")]
+    assert env.records() == {"nas.lan": "192.168.1.5"}  # the user's record, untouched
+    assert env.fake.bgp is not None
+    assert {k: env.fake.bgp[k] for k in USERS_BGP} == USERS_BGP  # the user's config is back
+
+
+def test_a_foreign_bgp_config_is_refused_and_nothing_changes(udm: Callable[..., Udm]) -> None:
+    theirs = {
+        "enabled": True,
+        "description": "mine",
+        "frr_bgpd_config": "router bgp 65000\n",
+        "uploaded_file_name": "bgpd.conf",
+    }
+    env = udm(bgp_config=dict(theirs), dns_records=[dict(FOREIGN_RECORD)])
+
+    with pytest.raises(StepFailed) as failure:
+        env.up()
+    assert "mine" in failure.value.stderr
+    assert env.fake.bgp is not None and env.fake.bgp["frr_bgpd_config"] == theirs["frr_bgpd_config"]
+    assert env.records() == {"nas.lan": "192.168.1.5"}
