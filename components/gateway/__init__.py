@@ -1,4 +1,9 @@
-"""Installing the rendered ``config.gateway.json`` on a UniFi controller, carefully.
+"""The gateway side of ``pulumi up``: ``usg.py`` (``UsgGatewayConfig``) and ``unifi_os.py``
+(``UnifiOsGatewayConfig``) are the Pulumi components; ``commands.py`` builds their command
+lines, and ``scripts.py`` (exported here) the controller-side scripts. Only the two component
+modules import Pulumi.
+
+Installing the rendered ``config.gateway.json`` on a UniFi controller, carefully.
 
 A bad ``config.gateway.json`` leaves the USG in a provisioning loop, so the file is never
 written in place: the caller uploads it (SFTP) to a staging name inside the site directory
@@ -11,8 +16,7 @@ the next ``up`` notice drift, :func:`prepare_script` creates a missing site dire
 before the upload.
 
 The scripts are POSIX ``sh`` using only coreutils/busybox tools (the controller may have
-neither python nor jq); their bodies live in ``scripts/*.sh``. This package does not
-import pulumi.
+neither python nor jq); their bodies live in ``scripts/*.sh``.
 """
 
 from .scripts import (
