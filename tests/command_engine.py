@@ -8,8 +8,9 @@ run with ``sh -c`` in the project directory with their ``environment``; remote c
 uploads go through a real SSH server (paramiko). The rules it follows:
 
 * a new resource is created (``create``); a gone one deleted (``delete``), dependents first;
-* a change of ``triggers`` (any change, for ``CopyToRemote``) is a replacement: create the new
-  one, then delete the old one after the deployment's other steps;
+* a change of ``triggers`` or of a remote ``connection`` (any change, for ``CopyToRemote``) is
+  a replacement: create the new one, then delete the old one after the deployment's other
+  steps; with ``deleteBeforeReplace``, delete the old one first;
 * any other change is an update: ``update``, or ``create`` again when there is no ``update``;
 * unchanged resources run nothing; a failed step stops the deployment and leaves the
   resource's previous state in place (so the next deployment tries again);
@@ -21,7 +22,6 @@ uploads go through a real SSH server (paramiko). The rules it follows:
 from __future__ import annotations
 
 import base64
-import io
 import posixpath
 import subprocess
 from collections.abc import Callable
@@ -31,6 +31,7 @@ from typing import Any
 
 import paramiko
 
+from components.unifi.ssh import load_private_key
 from tests.program_harness import Registration
 from tests.pulumi_values import unwrap
 
@@ -48,6 +49,7 @@ class Resource:
     name: str
     type: str
     inputs: dict[str, Any]
+    delete_before_replace: bool = False
     stdout: str = ""  # of the last create or update, as the provider keeps it
     stderr: str = ""
 
@@ -64,7 +66,11 @@ class CommandEngine:
         """One deployment of the command resources among ``registrations`` (in registration
         order, which follows their dependencies). Returns the steps that ran."""
         self.steps = []
-        desired = [Resource(r.name, r.type, unwrap(r.inputs)) for r in registrations if r.type in COMMAND_TYPES]
+        desired = [
+            Resource(r.name, r.type, unwrap(r.inputs), r.delete_before_replace)
+            for r in registrations
+            if r.type in COMMAND_TYPES
+        ]
         replaced: list[Resource] = []
         for resource in desired:
             old = self.state.get(resource.name)
@@ -72,6 +78,9 @@ class CommandEngine:
                 self._run(resource, "create")
             elif old.inputs == resource.inputs:
                 continue
+            elif self._replaces(old, resource) and resource.delete_before_replace:
+                self._run(old, "delete", kind="replaced")
+                self._run(resource, "create")
             elif self._replaces(old, resource):
                 self._run(resource, "create")
                 replaced.append(old)
@@ -98,7 +107,9 @@ class CommandEngine:
     def _replaces(old: Resource, new: Resource) -> bool:
         if new.type == "command:remote:CopyToRemote":
             return True
-        return old.inputs.get("triggers") != new.inputs.get("triggers")
+        return old.inputs.get("triggers") != new.inputs.get("triggers") or old.inputs.get(
+            "connection"
+        ) != new.inputs.get("connection")
 
     def _run(self, resource: Resource, operation: str, kind: str = "") -> None:
         inputs = resource.inputs
@@ -143,7 +154,8 @@ def _client(connection: dict[str, Any]) -> paramiko.SSHClient:
     host_key = paramiko.PKey.from_type_string(expected[0], base64.b64decode(expected[1]))
     client.get_host_keys().add(f"[{connection['host']}]:{int(connection['port'])}", expected[0], host_key)
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
-    key = _private_key(connection["privateKey"])
+    # The client's loader: paramiko alone cannot read some OpenSSH-format keys.
+    key = load_private_key(connection["privateKey"], "privateKey")
     client.connect(
         connection["host"],
         port=int(connection["port"]),
@@ -154,15 +166,6 @@ def _client(connection: dict[str, Any]) -> paramiko.SSHClient:
         timeout=10,
     )
     return client
-
-
-def _private_key(text: str) -> paramiko.PKey:
-    for cls in (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey):
-        try:
-            return cls.from_private_key(io.StringIO(text))
-        except paramiko.SSHException:
-            continue
-    raise ValueError("unusable private key")
 
 
 def _ssh_run(connection: dict[str, Any], command: str, stdin: str | None) -> tuple[int, str, str]:

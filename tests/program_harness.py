@@ -28,6 +28,7 @@ class Registration:
     dependencies: list[str]
     provider: str
     inputs: dict[str, Any]
+    delete_before_replace: bool = False
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -65,6 +66,7 @@ class RecordingMonitor(MockMonitor):
                     sorted(request.dependencies),
                     request.provider,
                     inputs,
+                    request.deleteBeforeReplace,
                 )
             )
         return response

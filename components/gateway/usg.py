@@ -1,7 +1,7 @@
 """``UsgGatewayConfig``: install the rendered config.gateway.json on the controller and
 provision the USG, in this order (each step ``depends_on`` the one before):
 
-1. ``reprovision-after-restore`` (local): does nothing on create; on destroy it runs last,
+1. ``reprovision-after-restore`` (local): only says what it is for on create; on destroy it runs last,
    after the original file is back, and provisions the gateway with it.
 2. ``stage`` (remote): makes sure ``sites/<site>/`` exists and leaves an empty staged file the
    SSH user may overwrite (the site directory belongs to the controller's user).
@@ -70,6 +70,9 @@ class UsgGatewayConfig(pulumi.ComponentResource):
 
         self.reprovision_after_restore = command.local.Command(
             f"{name}-reprovision-after-restore",
+            # A create of its own: some pulumi-command releases report a diff on every run for
+            # a command without one (pulumi-command#920).
+            create="echo 'provisions the gateway on destroy, after the original file is back'",
             delete=commands.reprovision_command(controller),
             environment=_environment(commands.client_environment(controller)),
             opts=pulumi.ResourceOptions(parent=self),
@@ -105,7 +108,9 @@ class UsgGatewayConfig(pulumi.ComponentResource):
             update=plan.shell,
             stdin=install_stdin,
             delete=plan.restore_command,
-            opts=after(self.upload),
+            # A changed connection (new key or host key) replaces the command: restore first,
+            # then install, never the other way round (which would leave the original in place).
+            opts=pulumi.ResourceOptions.merge(after(self.upload), pulumi.ResourceOptions(delete_before_replace=True)),
         )
         # The file itself too, so that the client can install it again after a rollback.
         secret_content: pulumi.Output[str] = pulumi.Output.secret(args.content)

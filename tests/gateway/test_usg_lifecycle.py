@@ -43,7 +43,7 @@ class Lab:
         self.data_dir = tmp_path / "data"
         self.data_dir.mkdir()
         self.live = self.data_dir / "sites" / SITE / "config.gateway.json"
-        self.controller = {
+        self.controller: dict[str, Any] = {
             "url": fake.url,
             "username": fake.scenario.username,
             "password": fake.scenario.password,
@@ -59,7 +59,11 @@ class Lab:
                 "owner": f"{os.getuid()}:{os.getgid()}",
             },
         }
+        self.sshd = sshd
         self.engine = CommandEngine(REPO, base_env(), rewrite_local=_fast_polls)
+
+    def use_client_key(self, kind: str) -> None:
+        self.controller["ssh"]["privateKey"] = self.sshd.clients[kind].private
 
     def config(self, **bgp: Any) -> dict[str, str]:
         return with_small_manifest(
@@ -110,6 +114,7 @@ def test_create_update_noop_update_and_delete(lab: Callable[..., Lab]) -> None:
 
     steps, v1 = env.up()
     assert steps == [
+        ("create", "usg-reprovision-after-restore"),
         ("create", "usg-stage"),
         ("create", "usg-upload"),
         ("create", "usg-install"),
@@ -132,12 +137,22 @@ def test_create_update_noop_update_and_delete(lab: Callable[..., Lab]) -> None:
     assert again == v2 and steps == []
     assert env.fake.provisions == 2
 
+    # A new SSH key changes the connection, which replaces the remote commands: the install's
+    # restore must run before the new install, and the file end up installed.
+    env.use_client_key("ecdsa")
+    steps, same = env.up(holdTime="30s")
+    assert same == v2
+    assert steps.index(("replaced", "usg-install")) < steps.index(("create", "usg-install"))
+    assert env.live.read_bytes() == v2
+    assert (env.live.parent / "config.gateway.json.metallb-unifi-original").read_bytes() == ORIGINAL
+    assert env.fake.stats.provisioned_configs[-1] == v2
+
     steps = env.engine.destroy()
     assert ("delete", "usg-install") in steps
     assert steps[-1] == ("delete", "usg-reprovision-after-restore")  # after the restore
     assert env.live.read_bytes() == ORIGINAL
     assert sorted(p.name for p in env.live.parent.iterdir()) == ["config.gateway.json"]
-    assert env.fake.stats.provisioned_configs == [v1, v2, ORIGINAL]
+    assert env.fake.stats.provisioned_configs[-1] == ORIGINAL
 
 
 def test_without_an_original_destroy_removes_the_file(lab: Callable[..., Lab]) -> None:
