@@ -37,6 +37,7 @@ from components.kubernetes.webhook_gate import (
     plural_of,
     wait_for_webhook,
 )
+from tests.tls import self_signed_certificate
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "s3cr3t-token-value-0123456789"
@@ -595,30 +596,7 @@ def test_cli_with_a_kubeconfig_over_plain_http(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl to make a test certificate")
 def test_cli_with_a_kubeconfig_over_tls_with_ca_data(tmp_path: Path) -> None:
-    cert, key = tmp_path / "server.crt", tmp_path / "server.key"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=20,
-    )
+    cert, key = self_signed_certificate(tmp_path, "server")
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls.load_cert_chain(cert, key)
     with fake_api((500, WEBHOOK_REFUSED), (201, "{}"), tls=tls) as api:

@@ -39,6 +39,7 @@ from typing import Any
 
 import pytest
 
+from tests.tls import self_signed_certificate
 from tests.unifi.sshd import SshServer, start_sshd, stop_sshd
 
 REPO = Path(__file__).resolve().parents[2]
@@ -61,29 +62,7 @@ class Certs:
 
 
 def _make_cert(directory: Path, name: str) -> Cert:
-    cert, key = directory / f"{name}.crt", directory / f"{name}.key"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    cert, key = self_signed_certificate(directory, name)
     der = ssl.PEM_cert_to_DER_cert(cert.read_text())
     digest = hashlib.sha256(der).hexdigest().upper()
     return Cert(cert, key, ":".join(digest[i : i + 2] for i in range(0, 64, 2)))
