@@ -5,7 +5,7 @@ The Pulumi CLI cannot run here, so this stands in for it: given the resources a 
 under mocks registered, it diffs them against the previous deployment and creates, updates,
 replaces or deletes them in dependency order, running their commands for real. Local commands
 run with ``sh -c`` in the project directory with their ``environment``; remote commands and
-uploads go through a real SSH server (paramiko). The rules it follows:
+uploads go through a real SSH server (the program's own SSH client). The rules it follows:
 
 * a new resource is created (``create``); a gone one deleted (``delete``), dependents first;
 * a change of ``triggers`` or of a remote ``connection`` (any change, for ``CopyToRemote``) is
@@ -21,17 +21,15 @@ uploads go through a real SSH server (paramiko). The rules it follows:
 
 from __future__ import annotations
 
-import base64
 import posixpath
+import shlex
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import paramiko
-
-from components.unifi.ssh import load_private_key
+from components.unifi.ssh import HostKey, SshSession, SshTarget, load_private_key
 from tests.program_harness import Registration
 from tests.pulumi_values import unwrap
 
@@ -147,62 +145,30 @@ class CommandEngine:
         resource.stdout, resource.stderr = stdout.rstrip("\n"), stderr.rstrip("\n")
 
 
-def _client(connection: dict[str, Any]) -> paramiko.SSHClient:
-    client = paramiko.SSHClient()
-    expected = connection["hostKey"].split()
-    # Strict: only the configured host key (as the provider does with hostKey set).
-    host_key = paramiko.PKey.from_type_string(expected[0], base64.b64decode(expected[1]))
-    client.get_host_keys().add(f"[{connection['host']}]:{int(connection['port'])}", expected[0], host_key)
-    client.set_missing_host_key_policy(paramiko.RejectPolicy())
-    # The client's loader: paramiko alone cannot read some OpenSSH-format keys.
-    key = load_private_key(connection["privateKey"], "privateKey")
-    client.connect(
-        connection["host"],
+def _session(connection: dict[str, Any]) -> SshSession:
+    """An SSH session like the provider's with ``hostKey`` set: only that host key is accepted.
+    The program's own SSH client does the work (both streams drained, OpenSSH keys read)."""
+    target = SshTarget(
+        host=connection["host"],
         port=int(connection["port"]),
-        username=connection["user"],
-        pkey=key,
-        allow_agent=False,
-        look_for_keys=False,
+        user=connection["user"],
+        host_key=HostKey.parse(connection["hostKey"], "hostKey"),
         timeout=10,
     )
-    return client
+    return SshSession.open(target, load_private_key(connection["privateKey"], "privateKey"), "privateKey")
 
 
 def _ssh_run(connection: dict[str, Any], command: str, stdin: str | None) -> tuple[int, str, str]:
-    client = _client(connection)
-    try:
-        channel = client.get_transport().open_session()  # type: ignore[union-attr]
-        channel.exec_command(command)
-        if stdin:
-            channel.sendall(stdin.encode())
-        channel.shutdown_write()
-        stdout = channel.makefile("rb").read().decode()
-        stderr = channel.makefile_stderr("rb").read().decode()
-        return channel.recv_exit_status(), stdout, stderr
-    finally:
-        client.close()
-
-
-def _upload_path_dirs(sftp: paramiko.SFTPClient, path: str) -> None:
-    parts = posixpath.dirname(path).split("/")
-    for i in range(2, len(parts) + 1):
-        directory = "/".join(parts[:i])
-        try:
-            sftp.stat(directory)
-        except OSError:
-            sftp.mkdir(directory)
-
-
-def _upload_file(connection: dict[str, Any], path: str, text: str) -> None:
-    client = _client(connection)
-    try:
-        sftp = client.open_sftp()
-        _upload_path_dirs(sftp, path)  # the provider creates parent directories
-        with sftp.open(path, "w") as handle:
-            handle.write(text.encode())
-    finally:
-        client.close()
+    with _session(connection) as session:
+        result = session.run(command, (stdin or "").encode())
+    return result.exit_code, result.stdout, result.stderr
 
 
 def _upload(inputs: dict[str, Any]) -> None:
-    _upload_file(inputs["connection"], inputs["remotePath"], inputs["source"]["asset"])
+    path = inputs["remotePath"]
+    with _session(inputs["connection"]) as session:
+        # The provider creates parent directories before the SFTP write.
+        made = session.run(f"mkdir -p -- {shlex.quote(posixpath.dirname(path))}")
+        if made.exit_code != 0:
+            raise OSError(f"cannot create the parent of {path}: {made.stderr.strip()}")
+        session.upload(inputs["source"]["asset"].encode(), path)
