@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from components.config.model import ControllerAccess, Secret, SshAccess
@@ -92,33 +93,28 @@ def install_stdin(controller: ControllerAccess, ssh: SshAccess, stack: str, cont
     )
 
 
-def _client_command(controller: ControllerAccess, extra: list[str], action: tuple[str, ...] = ("provision",)) -> str:
-    arguments = [
-        PYTHON,
-        "-m",
-        CLIENT,
-        *action,
-        "--url",
-        controller.url,
-        "--site",
-        controller.site,
-        "--flavor",
-        controller.flavor.value,
-    ]
-    if action == ("provision",):
-        arguments += ["--timeout", str(controller.provision_timeout_s)]
-    if controller.gateway_mac and action == ("provision",):
-        arguments += ["--gateway-mac", controller.gateway_mac]
+def _client_command(
+    controller: ControllerAccess, action: Sequence[str], device: Sequence[str] = (), extra: Sequence[str] = ()
+) -> str:
+    """``python -m components.unifi ACTION --url --site --flavor [DEVICE] [trust] [EXTRA]``."""
+    trust: list[str] = []
     if controller.fingerprint:
-        arguments += ["--fingerprint", controller.fingerprint]
+        trust = ["--fingerprint", controller.fingerprint]
     elif controller.insecure:
-        arguments += ["--insecure"]
-    return shlex.join(arguments + extra)
+        trust = ["--insecure"]
+    site = ["--url", controller.url, "--site", controller.site, "--flavor", controller.flavor.value]
+    return shlex.join([PYTHON, "-m", CLIENT, *action, *site, *device, *trust, *extra])
+
+
+def _provision(controller: ControllerAccess, ssh_arguments: list[str]) -> str:
+    device = ["--timeout", str(controller.provision_timeout_s)]
+    device += ["--gateway-mac", controller.gateway_mac] if controller.gateway_mac else []
+    return _client_command(controller, ("provision",), device, ssh_arguments)
 
 
 def reprovision_command(controller: ControllerAccess) -> str:
     """Provision the gateway as it is: run on destroy, after the original file is back."""
-    return _client_command(controller, [])
+    return _provision(controller, [])
 
 
 def provision_command(controller: ControllerAccess, ssh: SshAccess, stack: str, content: str) -> str:
@@ -144,7 +140,7 @@ def provision_command(controller: ControllerAccess, ssh: SshAccess, stack: str, 
         "--expect-sha256",
         sha256_hex(content),
     ]
-    return _client_command(controller, ssh_arguments)
+    return _provision(controller, ssh_arguments)
 
 
 def secret_value(secret: Secret) -> str:
@@ -183,7 +179,7 @@ ENV_BGPD_CONF = "UNIFI_BGPD_CONF"
 
 def unifi_os_command(controller: ControllerAccess, action: str, stack: str) -> str:
     """``apply`` (create and update) or ``remove`` (delete) of the stack's BGP config and records."""
-    return _client_command(controller, ["--stack", stack], ("unifi-os", action))
+    return _client_command(controller, ("unifi-os", action), extra=("--stack", stack))
 
 
 def unifi_os_stdin(stack: str, bgpd_conf: str, preview: str, records: list[dict[str, object]]) -> str:

@@ -25,6 +25,7 @@ import pulumi_command as command
 
 from components.config.model import ControllerAccess
 from components.gateway import commands
+from components.gateway.environment import secret_environment
 
 
 @dataclass(frozen=True)
@@ -42,10 +43,7 @@ class UnifiOsGatewayConfig(pulumi.ComponentResource):
     def __init__(self, name: str, args: UnifiOsGatewayConfigArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("metallb-unifi:gateway:UnifiOsGatewayConfig", name, None, opts)
         controller, stack = args.controller, args.stack
-        environment: dict[str, pulumi.Input[str]] = {
-            name: value if name in commands.NOT_SECRET else pulumi.Output.secret(value)
-            for name, value in commands.client_environment(controller).items()
-        }
+        environment = secret_environment(commands.client_environment(controller))
         bgpd_conf: pulumi.Output[str] = pulumi.Output.secret(args.bgpd_conf)
         environment[commands.ENV_BGPD_CONF] = bgpd_conf
         apply = commands.unifi_os_command(controller, "apply", stack)

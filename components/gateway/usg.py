@@ -23,6 +23,7 @@ import pulumi_command as command
 
 from components.config.model import ControllerAccess, SshAccess
 from components.gateway import commands
+from components.gateway.environment import secret_environment
 from components.gateway.scripts import LIVE_NAME
 
 
@@ -33,12 +34,6 @@ class UsgGatewayConfigArgs:
     stack: str  # recorded beside the file: another stack's file is refused
     content: pulumi.Output[str]  # the exact file; may hold the BGP password (wrapped secret here)
     preview: pulumi.Output[str]  # the same document with secrets redacted, for diffs
-
-
-def _environment(values: dict[str, str]) -> dict[str, pulumi.Input[str]]:
-    return {
-        name: value if name in commands.NOT_SECRET else pulumi.Output.secret(value) for name, value in values.items()
-    }
 
 
 class UsgGatewayConfig(pulumi.ComponentResource):
@@ -74,7 +69,7 @@ class UsgGatewayConfig(pulumi.ComponentResource):
             # a command without one (pulumi-command#920).
             create="echo 'provisions the gateway on destroy, after the original file is back'",
             delete=commands.reprovision_command(controller),
-            environment=_environment(commands.client_environment(controller)),
+            environment=secret_environment(commands.client_environment(controller)),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.stage = command.remote.Command(
@@ -114,7 +109,7 @@ class UsgGatewayConfig(pulumi.ComponentResource):
         )
         # The file itself too, so that the client can install it again after a rollback.
         secret_content: pulumi.Output[str] = pulumi.Output.secret(args.content)
-        environment = {**_environment(commands.provision_environment(controller, ssh))}
+        environment = secret_environment(commands.provision_environment(controller, ssh))
         environment[commands.ENV_CONTENT] = secret_content
         provision = args.content.apply(lambda text: commands.provision_command(controller, ssh, stack, text))
         self.provision = command.local.Command(
