@@ -1,250 +1,214 @@
-"""Reading a kubeconfig the way kubectl does, for the commands the program runs itself (the
-webhook readiness gate): server, CA, client certificate or token, exec credential plugins.
+"""The one kubeconfig that the Kubernetes provider and the webhook gate both read.
 
-Secret material from ``*-data`` fields and plugins is written to a private temporary
-directory (0700, files 0600) that is removed afterwards; tokens never appear in repr().
+Why: the SDK hands ``$KUBECONFIG`` to the provider as it is (``kubeconfig`` defaults to the
+variable, pulumi_kubernetes 4.34.2 ``provider.py``), and the provider takes a non-empty value as
+one path or as the contents themselves, loaded with ``clientcmd.Load``: a list ``a:b`` is parsed
+as YAML and fails, and relative paths in a file given by path are not resolved against it
+(pulumi/pulumi-kubernetes@v4.32.0:provider/pkg/provider/util.go ``parseKubeconfigString``; the
+SDK pins 4.34.2, v4.32.0 is the newest tag we have). So the program resolves the kubeconfig
+itself, the way client-go's loading rules do (kubernetes/client-go@v0.36.1:tools/clientcmd/
+loader.go, the client-go that provider tag pins), cuts it down to the one context used, and
+gives the provider that as contents (a secret); the gate resolves the same files with the same
+function. Pure: stdlib and PyYAML only, no Pulumi, no Kubernetes client.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import contextlib
 import json
 import os
-import shutil
-import subprocess
-import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+import pwd
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-EXEC_PLUGIN_TIMEOUT = 60.0
-_STDERR_LIMIT = 500
+from components.config.model import KubernetesAccess
+
+KUBECONFIG_ENV = "KUBECONFIG"
+
+# client-go GetClusterFileReferences / GetAuthInfoFileReferences: the fields holding paths that
+# are resolved against the directory of the file the entry came from (loader.go ResolveLocalPaths).
+CLUSTER_PATH_FIELDS = ("certificate-authority",)
+USER_PATH_FIELDS = ("client-certificate", "client-key", "tokenFile")
 
 
-def _shorten(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _STDERR_LIMIT else text[: _STDERR_LIMIT - 1] + "…"
-
-
-class InputError(Exception):
-    """Bad stdin, arguments or kubeconfig: exit 2."""
+class KubeconfigError(Exception):
+    """The kubeconfig cannot be read or does not name a usable context."""
 
 
 @dataclass(frozen=True)
-class ApiAccess:
-    """How to reach the API server. The token is kept out of repr()."""
+class ProviderKubeconfig:
+    """Exactly what ``k8s.Provider`` gets: ``kubeconfig`` (to be wrapped as a secret) and ``context``.
 
-    server: str
-    token: str | None = field(default=None, repr=False)
-    ca_file: str | None = None
-    cert_file: str | None = None
-    key_file: str | None = None
-    insecure: bool = False
+    ``kubeconfig`` is a one-context kubeconfig as JSON with absolute paths, or "" when no
+    kubeconfig file exists: the provider then uses client-go's own loading rules (in-cluster
+    configuration inside a pod). "" and not None: None makes the SDK send ``$KUBECONFIG``.
+    """
+
+    kubeconfig: str = field(repr=False)
+    context: str | None
 
 
-def kubeconfig_paths(explicit: str | None, environ: Mapping[str, str]) -> list[Path]:
-    """``--kubeconfig``, else every file of ``$KUBECONFIG`` (os.pathsep-separated), else ~/.kube/config."""
+@dataclass(frozen=True)
+class Resolved:
+    """One context's kubeconfig, as client-go would load it; ``files`` are the files read."""
+
+    config: dict[str, Any] = field(repr=False)
+    context: str
+    files: tuple[str, ...]
+
+
+def _home_of_user() -> str:
+    # The provider expands "~" with Go's user.Current().HomeDir, the passwd entry, not $HOME.
+    return pwd.getpwuid(os.getuid()).pw_dir
+
+
+def expand_home(path: str) -> str:
+    """Only ``~`` and ``~/…``, as the provider's parseKubeconfigString does (util.go)."""
+    if path == "~":
+        return _home_of_user()
+    if path.startswith("~/"):
+        return os.path.join(_home_of_user(), path[2:])
+    return path
+
+
+def kubeconfig_files(explicit: str | None, environ: Mapping[str, str]) -> tuple[list[str], bool]:
+    """The files to read and whether they were asked for explicitly.
+
+    client-go: an explicit file alone; else every entry of ``$KUBECONFIG`` (filepath.SplitList,
+    duplicates dropped, no "~" expansion); else ``$HOME/.kube/config`` (loader.go
+    NewDefaultClientConfigLoadingRules, RecommendedHomeFile).
+    """
     if explicit:
-        return [Path(explicit).expanduser()]
-    listed = [Path(part).expanduser() for part in environ.get("KUBECONFIG", "").split(os.pathsep) if part]
+        return [expand_home(explicit)], True
+    listed = environ.get(KUBECONFIG_ENV, "")
     if listed:
-        return listed
-    return [Path(environ.get("HOME") or Path.home()) / ".kube" / "config"]
+        return list(dict.fromkeys(part for part in listed.split(os.pathsep) if part)), False
+    return [os.path.join(environ.get("HOME", ""), ".kube", "config")], False
 
 
 @dataclass
-class _Kubeconfig:
-    current_context: str | None = None
+class _Merged:
+    current_context: str = ""
     contexts: dict[str, dict[str, Any]] = field(default_factory=dict)
-    clusters: dict[str, tuple[dict[str, Any], Path]] = field(default_factory=dict)
-    users: dict[str, tuple[dict[str, Any], Path]] = field(default_factory=dict)
+    clusters: dict[str, tuple[dict[str, Any], str]] = field(default_factory=dict)  # entry, origin file
+    users: dict[str, tuple[dict[str, Any], str]] = field(default_factory=dict)
 
 
-def _entries(data: Mapping[str, Any], section: str, key: str, path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+def _entries(data: Mapping[str, Any], section: str, key: str, path: str) -> list[tuple[str, dict[str, Any]]]:
+    found = []
     for entry in data.get(section) or []:
-        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
-            raise InputError(f"kubeconfig {path}: every entry of {section} needs a name")
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not entry["name"]:
+            raise KubeconfigError(f"kubeconfig {path}: every entry of {section} needs a name")
         body = entry.get(key) or {}
         if not isinstance(body, dict):
-            raise InputError(f"kubeconfig {path}: {section} entry {entry['name']!r} is not a mapping")
-        yield entry["name"], body
+            raise KubeconfigError(f"kubeconfig {path}: {section} entry {entry['name']!r} is not a mapping")
+        found.append((entry["name"], body))
+    return found
 
 
-def _read_kubeconfigs(paths: Sequence[Path]) -> _Kubeconfig:
-    """Merge like kubectl: the first file that names an entry (or current-context) wins."""
-    merged = _Kubeconfig()
-    found = False
-    for path in paths:
+def _merge(files: Sequence[str], explicit: bool) -> tuple[_Merged, list[str]]:
+    """client-go ClientConfigLoadingRules.Load: missing files skipped (not an explicit one), an
+    empty file is an empty config, the first file naming an entry wins it whole, and the first
+    non-empty current-context wins."""
+    merged = _Merged()
+    read: list[str] = []
+    for path in files:
         try:
-            text = path.read_text()
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
         except FileNotFoundError:
+            if explicit:
+                raise KubeconfigError(f"kubeconfig {path} does not exist") from None
             continue
         except OSError as exc:
-            raise InputError(f"cannot read kubeconfig {path}: {exc.strerror}") from exc
-        found = True
+            raise KubeconfigError(f"cannot read kubeconfig {path}: {exc.strerror}") from exc
+        read.append(path)
         try:
             data = yaml.safe_load(text) or {}
         except yaml.YAMLError as exc:
-            raise InputError(f"kubeconfig {path} is not valid YAML") from exc
+            raise KubeconfigError(f"kubeconfig {path} is not valid YAML") from exc
         if not isinstance(data, dict):
-            raise InputError(f"kubeconfig {path} is not a mapping")
-        base = path.resolve().parent
-        if merged.current_context is None and data.get("current-context"):
-            merged.current_context = str(data["current-context"])
-        for entry_name, body in _entries(data, "contexts", "context", path):
-            merged.contexts.setdefault(entry_name, body)
-        for entry_name, body in _entries(data, "clusters", "cluster", path):
-            merged.clusters.setdefault(entry_name, (body, base))
-        for entry_name, body in _entries(data, "users", "user", path):
-            merged.users.setdefault(entry_name, (body, base))
-    if not found:
-        raise InputError(f"no kubeconfig found at {os.pathsep.join(map(str, paths))}")
-    return merged
+            raise KubeconfigError(f"kubeconfig {path} is not a mapping")
+        if not merged.current_context and isinstance(data.get("current-context"), str):
+            merged.current_context = data["current-context"]
+        for name, body in _entries(data, "contexts", "context", path):
+            merged.contexts.setdefault(name, body)
+        for name, body in _entries(data, "clusters", "cluster", path):
+            merged.clusters.setdefault(name, (body, path))
+        for name, body in _entries(data, "users", "user", path):
+            merged.users.setdefault(name, (body, path))
+    return merged, read
 
 
-def _write_private(directory: Path, name: str, data: bytes) -> str:
-    path = directory / name
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(data)
-    return str(path)
+def _resolve(body: Mapping[str, Any], keys: Sequence[str], origin: str) -> dict[str, Any]:
+    """loader.go ResolvePaths: a non-empty relative path joined to the origin file's absolute directory."""
+    base = os.path.abspath(os.path.dirname(origin))
+    resolved = dict(body)
+    for key in keys:
+        value = resolved.get(key)
+        if isinstance(value, str) and value and not os.path.isabs(value):
+            resolved[key] = os.path.normpath(os.path.join(base, value))
+    return resolved
 
 
-def _file_or_data(entry: Mapping[str, Any], key: str, base: Path, secret_dir: Path, what: str) -> str | None:
-    """``key`` (a path, relative to the kubeconfig's directory) or ``key-data`` (base64) → a file path."""
-    data = entry.get(f"{key}-data")
-    if data:
-        try:
-            decoded = base64.b64decode(str(data), validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise InputError(f"kubeconfig {what} {key}-data is not valid base64") from exc
-        return _write_private(secret_dir, key, decoded)
-    path = entry.get(key)
-    if path:
-        resolved = base / Path(str(path)).expanduser()
-        if not resolved.is_file():
-            raise InputError(f"kubeconfig {what} {key} {resolved} does not exist")
-        return str(resolved)
-    return None
+def _resolve_user(body: Mapping[str, Any], origin: str) -> dict[str, Any]:
+    user = _resolve(body, USER_PATH_FIELDS, origin)
+    exec_spec = user.get("exec")
+    # Only an exec command with a path separator is resolved; a bare name is looked up in $PATH.
+    if isinstance(exec_spec, dict) and isinstance(exec_spec.get("command"), str) and os.sep in exec_spec["command"]:
+        user["exec"] = _resolve(exec_spec, ("command",), origin)
+    return user
 
 
-def _run_exec_plugin(spec: Mapping[str, Any], base: Path, environ: Mapping[str, str]) -> dict[str, Any]:
-    """Run a client-go credential plugin (``users[].user.exec``); its ExecCredential status."""
-    command = spec.get("command")
-    if not isinstance(command, str) or not command:
-        raise InputError("kubeconfig user exec needs a command")
-    if os.sep in command and not os.path.isabs(command):
-        command = str(base / command)  # like client-go: relative to the kubeconfig's directory
-    env = dict(environ)
-    for item in spec.get("env") or []:
-        if isinstance(item, dict) and isinstance(item.get("name"), str):
-            env[item["name"]] = str(item.get("value", ""))
-    api_version = str(spec.get("apiVersion") or "client.authentication.k8s.io/v1")
-    exec_info = {"apiVersion": api_version, "kind": "ExecCredential", "spec": {"interactive": False}}
-    env["KUBERNETES_EXEC_INFO"] = json.dumps(exec_info)
-    args = [str(arg) for arg in spec.get("args") or []]
-    try:
-        done = subprocess.run(
-            [command, *args],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=EXEC_PLUGIN_TIMEOUT,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise InputError(f"kubeconfig credential plugin {command} could not run: {type(exc).__name__}") from exc
-    if done.returncode != 0:
-        # stderr is the plugin's own diagnostics; stdout may hold a credential, so it is not shown.
-        raise InputError(f"kubeconfig credential plugin {command} exited {done.returncode}: {_shorten(done.stderr)}")
-    try:
-        status = json.loads(done.stdout).get("status")
-    except (ValueError, AttributeError):
-        status = None
-    if not isinstance(status, dict):
-        raise InputError(f"kubeconfig credential plugin {command} printed no ExecCredential status")
-    return status
-
-
-def parse_kubeconfig(
-    paths: Sequence[Path],
-    context: str | None,
-    secret_dir: Path,
-    environ: Mapping[str, str] = os.environ,
-) -> ApiAccess:
-    """The server, CA, client certificate and token of ``context`` (default: current-context).
-
-    ``*-data`` fields are decoded into 0600 files in ``secret_dir``, which the caller removes.
-    """
-    config = _read_kubeconfigs(paths)
-    name = context or config.current_context
+def resolve_kubeconfig(explicit: str | None, context: str | None, environ: Mapping[str, str]) -> Resolved | None:
+    """The context ``context`` (default: current-context) with its cluster and user, paths made
+    absolute; None when no kubeconfig file exists or all are empty (and none was named explicitly)."""
+    files, explicit_file = kubeconfig_files(explicit, environ)
+    merged, read = _merge(files, explicit_file)
+    empty = not (merged.current_context or merged.contexts or merged.clusters or merged.users)
+    if not read or (empty and not context):
+        return None  # client-go then tries the in-cluster configuration
+    where = os.pathsep.join(read)
+    name = context or merged.current_context
     if not name:
-        raise InputError("the kubeconfig has no current-context; pass --context")
-    if name not in config.contexts:
-        raise InputError(f"context {name!r} is not in the kubeconfig")
-    ctx = config.contexts[name]
+        raise KubeconfigError(f"the kubeconfig ({where}) has no current-context: set kubernetes.context")
+    if name not in merged.contexts:
+        raise KubeconfigError(f"context {name!r} is not in the kubeconfig ({where})")
+    ctx = merged.contexts[name]
     cluster_name, user_name = ctx.get("cluster"), ctx.get("user")
-    if cluster_name not in config.clusters:
-        raise InputError(f"context {name!r} names cluster {cluster_name!r}, which the kubeconfig lacks")
-    cluster, cluster_base = config.clusters[cluster_name]
-    server = cluster.get("server")
-    if not isinstance(server, str) or not server:
-        raise InputError(f"cluster {cluster_name!r} has no server")
-    for unsupported in ("proxy-url", "tls-server-name"):
-        if cluster.get(unsupported):
-            raise InputError(f"cluster {cluster_name!r} uses {unsupported}, which this gate does not support")
-    what = f"cluster {cluster_name!r}"
-    ca_file = _file_or_data(cluster, "certificate-authority", cluster_base, secret_dir, what)
-    insecure = bool(cluster.get("insecure-skip-tls-verify"))
-
-    token: str | None = None
-    cert_file = key_file = None
-    if user_name is not None:
-        if user_name not in config.users:
-            raise InputError(f"context {name!r} names user {user_name!r}, which the kubeconfig lacks")
-        user, user_base = config.users[user_name]
-        what = f"user {user_name!r}"
-        if user.get("auth-provider") or user.get("username"):
-            raise InputError(f"{what} uses auth-provider or basic auth, which this gate does not support")
-        cert_file = _file_or_data(user, "client-certificate", user_base, secret_dir, what)
-        key_file = _file_or_data(user, "client-key", user_base, secret_dir, what)
-        if user.get("token"):
-            token = str(user["token"])
-        elif user.get("tokenFile"):
-            token_path = user_base / Path(str(user["tokenFile"])).expanduser()
-            try:
-                token = token_path.read_text().strip()
-            except OSError as exc:
-                raise InputError(f"{what} tokenFile {token_path} cannot be read: {exc.strerror}") from exc
-        elif isinstance(user.get("exec"), dict):
-            status = _run_exec_plugin(user["exec"], user_base, environ)
-            if status.get("token"):
-                token = str(status["token"])
-            elif status.get("clientCertificateData") and status.get("clientKeyData"):
-                cert_file = _write_private(
-                    secret_dir, "exec-client-certificate", str(status["clientCertificateData"]).encode()
-                )
-                key_file = _write_private(secret_dir, "exec-client-key", str(status["clientKeyData"]).encode())
-            else:
-                raise InputError(f"{what} credential plugin returned neither a token nor a client certificate")
-        if bool(cert_file) != bool(key_file):
-            raise InputError(f"{what} needs both a client certificate and a client key")
-    return ApiAccess(server, token=token, ca_file=ca_file, cert_file=cert_file, key_file=key_file, insecure=insecure)
+    if not isinstance(cluster_name, str) or cluster_name not in merged.clusters:
+        raise KubeconfigError(f"context {name!r} names cluster {cluster_name!r}, which the kubeconfig lacks")
+    cluster, cluster_origin = merged.clusters[cluster_name]
+    if not isinstance(cluster.get("server"), str) or not cluster["server"]:
+        raise KubeconfigError(f"cluster {cluster_name!r} has no server")  # client-go: ErrEmptyCluster
+    config: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": name,
+        "contexts": [{"name": name, "context": ctx}],
+        "clusters": [{"name": cluster_name, "cluster": _resolve(cluster, CLUSTER_PATH_FIELDS, cluster_origin)}],
+        "users": [],
+    }
+    if user_name:
+        # client-go validation: a context naming a user the kubeconfig lacks is invalid.
+        if not isinstance(user_name, str) or user_name not in merged.users:
+            raise KubeconfigError(f"context {name!r} names user {user_name!r}, which the kubeconfig lacks")
+        user, user_origin = merged.users[user_name]
+        config["users"] = [{"name": user_name, "user": _resolve_user(user, user_origin)}]
+    return Resolved(config, name, tuple(read))
 
 
-@contextlib.contextmanager
-def kubeconfig_access(
-    paths: Sequence[Path], context: str | None = None, environ: Mapping[str, str] = os.environ
-) -> Iterator[ApiAccess]:
-    """:func:`parse_kubeconfig` with a private temp dir (0700) that is removed afterwards."""
-    secret_dir = Path(tempfile.mkdtemp(prefix="webhook-gate-"))
-    try:
-        yield parse_kubeconfig(paths, context, secret_dir, environ)
-    finally:
-        shutil.rmtree(secret_dir, ignore_errors=True)
+def provider_kubeconfig(access: KubernetesAccess, environ: Mapping[str, str]) -> ProviderKubeconfig:
+    """What the program passes to ``k8s.Provider``: the resolved one-context kubeconfig as
+    deterministic JSON, and the configured context unchanged (no diff for deployed stacks).
+
+    The provider replaces itself only when the active cluster entry (server, CA, TLS settings)
+    differs between the old and the new kubeconfig (provider.go DiffConfig); new credentials are
+    an update, and edits outside the context in use do not change this value at all.
+    """
+    resolved = resolve_kubeconfig(access.kubeconfig, access.context, environ)
+    if resolved is None:
+        return ProviderKubeconfig("", access.context)
+    return ProviderKubeconfig(json.dumps(resolved.config, sort_keys=True, separators=(",", ":")), access.context)

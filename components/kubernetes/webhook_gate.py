@@ -34,9 +34,11 @@ webhook``, ``connection refused`` or ``no endpoints available``, 404 (CRD or nam
 established yet), 429, 502, 503, 504. Everything else (400, 401, 403, 409 from the apply,
 422, other 500s) → exit 3 at once with the API's message.
 
-Tokens, client keys and exec-plugin output are never printed. Only the standard library plus
-PyYAML (for the kubeconfig, read by :mod:`components.kubernetes.kubeconfig`) is used; no Pulumi
-import, so the program can run it as a command.
+The kubeconfig is the one the Kubernetes provider gets (:mod:`components.kubernetes.kubeconfig`:
+``--kubeconfig``, else ``$KUBECONFIG`` merged like client-go, else ``~/.kube/config``); the
+official ``kubernetes`` client loads its credentials (exec plugins included) and sends the
+requests. Tokens, client keys and exec-plugin output are never printed. No Pulumi import, so
+the program can run it as a command.
 """
 
 from __future__ import annotations
@@ -44,20 +46,25 @@ from __future__ import annotations
 import argparse
 import contextlib
 import enum
-import http.client
 import json
+import logging
 import os
+import shutil
 import socket
 import ssl
 import sys
+import tempfile
 import time
 import urllib.parse
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from components.kubernetes.kubeconfig import ApiAccess, InputError, kubeconfig_access, kubeconfig_paths
+from components.kubernetes.kubeconfig import KubeconfigError, kubeconfig_files, resolve_kubeconfig
+
+if TYPE_CHECKING:
+    from kubernetes.client import Configuration
 
 FIELD_MANAGER = "metallb-unifi-webhook-gate"
 APPLY_PATCH = "application/apply-patch+yaml"
@@ -82,6 +89,10 @@ MESSAGE_LIMIT = 500
 # "lowercase kind + s" (ipaddresspools, l2advertisements, bgpadvertisements, bgppeers,
 # bfdprofiles) except Community.
 IRREGULAR_PLURALS = {"community": "communities"}
+
+
+class InputError(Exception):
+    """Bad stdin, arguments or kubeconfig: exit 2."""
 
 
 # --- the retry policy, pure -----------------------------------------------------------------
@@ -253,74 +264,174 @@ def collection_path(ref: ObjectRef, plural: str | None = None) -> str:
     return f"{prefix}/namespaces/{quote(ref.namespace, safe='')}/{plural or plural_of(ref.kind)}"
 
 
-# --- a minimal Kubernetes API client ---------------------------------------------------------
+# --- the API server, through the official Kubernetes client ----------------------------------
+# Imported lazily: the client costs about 0.4 s to import, and the policy above needs none of it.
 
 
-def ssl_context(access: ApiAccess) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=access.ca_file)
-    if access.insecure:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    if access.cert_file:
-        context.load_cert_chain(access.cert_file, access.key_file)
-    return context
+@contextlib.contextmanager
+def kubeconfig_configuration(
+    explicit: str | None, context: str | None, environ: Mapping[str, str]
+) -> Iterator[Configuration]:
+    """A client configuration for the kubeconfig exactly as the provider gets it
+    (:func:`components.kubernetes.kubeconfig.resolve_kubeconfig`: merged and paths resolved the
+    way client-go does); the official loader turns its context into TLS settings and credentials
+    (token, tokenFile, client certificate, exec plugin). ``*-data`` fields and plugin
+    certificates go to a private temporary directory (0700, files 0600), removed afterwards.
+    """
+    try:
+        resolved = resolve_kubeconfig(explicit, context, environ)
+    except KubeconfigError as exc:
+        raise InputError(str(exc)) from exc
+    if resolved is None:
+        files, _ = kubeconfig_files(explicit, environ)
+        raise InputError(f"no kubeconfig found at {os.pathsep.join(files)}")
+    from kubernetes.client import Configuration
+    from kubernetes.config.config_exception import ConfigException
+    from kubernetes.config.kube_config import KubeConfigLoader
+
+    secret_dir = tempfile.mkdtemp(prefix="webhook-gate-")
+    try:
+        configuration = Configuration()
+        with _logged_errors() as errors:
+            try:
+                # config_base_path "": every path is absolute already, and an exec plugin runs in
+                # our working directory, as client-go runs it.
+                loader = KubeConfigLoader(  # type: ignore[no-untyped-call]  # the config loader is untyped
+                    resolved.config, active_context=resolved.context, config_base_path="", temp_file_path=secret_dir
+                )
+                loader.load_and_set(configuration)  # type: ignore[no-untyped-call]
+            except (ConfigException, OSError, ValueError) as exc:
+                raise InputError(f"kubeconfig context {resolved.context!r}: {_shorten(str(exc))}") from exc
+        # The loader logs a failed credential plugin and carries on without credentials.
+        if errors:
+            raise InputError(f"kubeconfig context {resolved.context!r}: {_shorten(errors[0])}")
+        yield configuration
+    finally:
+        shutil.rmtree(secret_dir, ignore_errors=True)
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def _logged_errors() -> Iterator[list[str]]:
+    """Errors the Kubernetes config loader logs to the root logger, kept instead of printed."""
+    root = logging.getLogger()
+    handler = _Collect()
+    root.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        root.removeHandler(handler)
+
+
+def direct_configuration(server: str, token: str | None, ca_file: str | None, insecure: bool) -> Configuration:
+    from kubernetes.client import Configuration
+
+    configuration = Configuration(host=server)
+    if token:
+        configuration.api_key["BearerToken"] = token
+        configuration.api_key_prefix["BearerToken"] = "Bearer"
+    configuration.ssl_ca_cert = ca_file
+    configuration.verify_ssl = not insecure
+    return configuration
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and what it wraps: causes, contexts and exception arguments (urllib3 wraps that way)."""
+    pending, seen = [exc], set()
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        pending += [e for e in (current.__cause__, current.__context__, *current.args) if isinstance(e, BaseException)]
 
 
 class ApiClient:
-    """Just enough HTTP for the dry run: one request per connection, no proxies, no redirects."""
+    """One dry-run request at a time through the official client; failures become :class:`Response`."""
 
-    def __init__(self, access: ApiAccess, *, request_timeout: Callable[[], float] = lambda: MAX_REQUEST_TIMEOUT):
-        parts = urllib.parse.urlsplit(access.server)
+    def __init__(
+        self, configuration: Configuration, *, request_timeout: Callable[[], float] = lambda: MAX_REQUEST_TIMEOUT
+    ):
+        from kubernetes.client import ApiClient as KubernetesApiClient
+
+        parts = urllib.parse.urlsplit(configuration.host)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise InputError(f"the API server URL must be http(s)://host[:port], got {access.server!r}")
-        self._https = parts.scheme == "https"
+            raise InputError(f"the API server URL must be http(s)://host[:port], got {configuration.host!r}")
         self._host = parts.hostname
         try:
-            self._port = parts.port or (443 if self._https else 80)
+            self._port = parts.port or (443 if parts.scheme == "https" else 80)
         except ValueError as exc:
-            raise InputError(f"bad port in API server URL {access.server!r}") from exc
-        self._prefix = parts.path.rstrip("/")
-        self._token = access.token
+            raise InputError(f"bad port in API server URL {configuration.host!r}") from exc
+        if parts.scheme == "https":
+            try:  # fail now on an unreadable CA or client certificate, not at every attempt
+                probe = ssl.create_default_context(cafile=configuration.ssl_ca_cert)
+                if configuration.cert_file:
+                    probe.load_cert_chain(configuration.cert_file, configuration.key_file)
+            except (OSError, ValueError) as exc:
+                raise InputError(f"cannot set up TLS for {configuration.host}: {exc}") from exc
+        configuration.retries = False  # our loop retries; urllib3's own retries would hide failures
         self._request_timeout = request_timeout
-        try:
-            self._context = ssl_context(access) if self._https else None
-        except (OSError, ValueError) as exc:  # unreadable/invalid CA or client certificate
-            raise InputError(f"cannot set up TLS for {access.server}: {exc}") from exc
+        self._api = KubernetesApiClient(configuration)
+        self._api.user_agent = FIELD_MANAGER
 
     @property
     def where(self) -> str:
         return f"{self._host}:{self._port}"
 
-    def request(self, method: str, path: str, body: bytes, content_type: str) -> Response:
+    def close(self) -> None:
+        self._api.close()  # type: ignore[no-untyped-call]
+
+    def request(
+        self, method: str, path: str, query: Sequence[tuple[str, str]], body: Mapping[str, Any], content_type: str
+    ) -> Response:
+        import urllib3
+        from kubernetes.client.exceptions import ApiException
+
         timeout = self._request_timeout()
-        connection: http.client.HTTPConnection
-        if self._context is not None:
-            connection = http.client.HTTPSConnection(self._host, self._port, timeout=timeout, context=self._context)
-        else:
-            connection = http.client.HTTPConnection(self._host, self._port, timeout=timeout)
-        headers = {"Content-Type": content_type, "Accept": "application/json", "User-Agent": FIELD_MANAGER}
-        if self._token:
-            headers["Authorization"] = f"Bearer {self._token}"
+        headers = {"Content-Type": content_type, "Accept": "application/json"}
         try:
-            connection.request(method, self._prefix + path, body=body, headers=headers)
-            answer = connection.getresponse()
-            text = answer.read().decode("utf-8", "replace")
-            return Response(answer.status, text)
-        except ssl.SSLCertVerificationError as exc:
-            reason = exc.verify_message or str(exc)
+            serialized = self._api.param_serialize(
+                method,
+                path,
+                query_params=list(query),
+                header_params=headers,
+                body=dict(body),
+                auth_settings=["BearerToken"],
+            )
+            answer = self._api.call_api(*serialized, _request_timeout=timeout)
+            return Response(answer.status, answer.read().decode("utf-8", "replace"))  # type: ignore[no-untyped-call]
+        except (ApiException, OSError, urllib3.exceptions.HTTPError) as exc:
+            return self._failure(exc, timeout)
+
+    def _failure(self, exc: BaseException, timeout: float) -> Response:
+        import urllib3
+
+        chain = list(_causes(exc))
+
+        def found(*kinds: type[BaseException]) -> BaseException | None:
+            return next((e for e in chain if isinstance(e, kinds)), None)
+
+        if isinstance(verify := found(ssl.SSLCertVerificationError), ssl.SSLCertVerificationError):
+            reason = verify.verify_message or str(verify)
             return Response(None, error=f"TLS verification of {self.where} failed: {reason}", retryable=False)
-        except ConnectionRefusedError:
+        if found(socket.gaierror, urllib3.exceptions.NameResolutionError):
+            return Response(None, error=f"cannot resolve {self._host}")
+        if found(ConnectionRefusedError):
             return Response(None, error=f"connection refused by {self.where}")
-        except ConnectionResetError:  # includes http.client.RemoteDisconnected
+        if found(ConnectionResetError):  # includes http.client.RemoteDisconnected
             return Response(None, error=f"connection reset by {self.where}")
-        except TimeoutError:
+        if found(TimeoutError, urllib3.exceptions.TimeoutError):
             return Response(None, error=f"no answer from {self.where} within {timeout:.1f}s (timeout)")
-        except socket.gaierror as exc:
-            return Response(None, error=f"cannot resolve {self._host}: {exc.strerror or exc}")
-        except (OSError, http.client.HTTPException) as exc:
-            return Response(None, error=f"{type(exc).__name__} talking to {self.where}: {exc}")
-        finally:
-            connection.close()
+        return Response(None, error=f"{type(exc).__name__} talking to {self.where}: {_shorten(str(exc))}")
 
 
 def dry_run_attempt(client: ApiClient, obj: Mapping[str, Any], *, plural: str | None = None) -> Callable[[], Response]:
@@ -328,14 +439,13 @@ def dry_run_attempt(client: ApiClient, obj: Mapping[str, Any], *, plural: str | 
     ref = object_ref(obj)
     collection = collection_path(ref, plural)
     item = f"{collection}/{urllib.parse.quote(ref.name, safe='')}"
-    query = urllib.parse.urlencode({"dryRun": "All", "fieldManager": FIELD_MANAGER})
-    body = json.dumps(obj).encode()
+    query = [("dryRun", "All"), ("fieldManager", FIELD_MANAGER)]
 
     def attempt() -> Response:
-        created = client.request("POST", f"{collection}?{query}", body, "application/json")
+        created = client.request("POST", collection, query, obj, "application/json")
         if created.status != 409:
             return created
-        return client.request("PATCH", f"{item}?{query}&force=true", body, APPLY_PATCH)
+        return client.request("PATCH", item, [*query, ("force", "true")], obj, APPLY_PATCH)
 
     return attempt
 
@@ -376,7 +486,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _direct_access(args: argparse.Namespace, environ: Mapping[str, str]) -> ApiAccess:
+def _direct_configuration(args: argparse.Namespace, environ: Mapping[str, str]) -> Configuration:
     token = None
     if args.token_env:
         token = environ.get(args.token_env)
@@ -384,7 +494,7 @@ def _direct_access(args: argparse.Namespace, environ: Mapping[str, str]) -> ApiA
             raise InputError(f"--token-env {args.token_env}: that environment variable is not set or empty")
     if args.ca_file and not Path(args.ca_file).is_file():
         raise InputError(f"--ca-file {args.ca_file} does not exist")
-    return ApiAccess(args.server, token=token, ca_file=args.ca_file, insecure=args.insecure_skip_tls_verify)
+    return direct_configuration(args.server, token, args.ca_file, args.insecure_skip_tls_verify)
 
 
 def main(
@@ -417,16 +527,17 @@ def main(
         ref = object_ref(obj)
         with contextlib.ExitStack() as stack:
             if args.server:
-                access = _direct_access(args, environ)
+                configuration = _direct_configuration(args, environ)
             else:
-                paths = kubeconfig_paths(args.kubeconfig, environ)
-                access = stack.enter_context(kubeconfig_access(paths, args.context, environ))
+                configuration = stack.enter_context(kubeconfig_configuration(args.kubeconfig, args.context, environ))
+            server = configuration.host
             deadline: float = time.monotonic() + float(args.timeout)
 
             def request_timeout() -> float:
                 return min(MAX_REQUEST_TIMEOUT, max(MIN_REQUEST_TIMEOUT, deadline - time.monotonic()))
 
-            client = ApiClient(access, request_timeout=request_timeout)
+            client = ApiClient(configuration, request_timeout=request_timeout)
+            stack.callback(client.close)
 
             def on_retry(attempt: int, response: Response, pause: float) -> None:
                 say(f"attempt {attempt}: {response.describe()}; retrying in {pause:.1f}s")
@@ -447,12 +558,12 @@ def main(
         return EXIT_READY
     if result.outcome is Outcome.REJECTED:
         say(
-            f"dry run of {ref} at {access.server} rejected, not retrying: {result.last.describe()} "
+            f"dry run of {ref} at {server} rejected, not retrying: {result.last.describe()} "
             "(not a startup race: an invalid object, missing RBAC permission or a TLS/credential problem)"
         )
         return EXIT_REJECTED
     say(
-        f"gave up after {result.elapsed:.1f}s and {result.attempts} attempts to dry-run {ref} at {access.server}; "
+        f"gave up after {result.elapsed:.1f}s and {result.attempts} attempts to dry-run {ref} at {server}; "
         f"last failure: {result.last.describe()}. "
         f"Check that MetalLB's webhook has ready endpoints: {TROUBLESHOOT}"
     )
