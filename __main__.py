@@ -1,5 +1,6 @@
 """metallb-unifi: read the stack config, build the lab's resources, export what users need."""
 
+import os
 from ipaddress import IPv4Address
 
 import pulumi
@@ -9,7 +10,8 @@ from components.config.model import GatewayKind
 from components.config.secrets import redact_secrets
 from components.gateway.unifi_os import UnifiOsGatewayConfig, UnifiOsGatewayConfigArgs
 from components.gateway.usg import UsgGatewayConfig, UsgGatewayConfigArgs
-from components.kubernetes.cluster import cluster_provider
+from components.kubernetes.cluster import cluster_providers
+from components.kubernetes.kubeconfig import KubeconfigError, provider_kubeconfig
 from components.kubernetes.manifests import ManifestError, load_install_objects
 from components.kubernetes.metallb import MetalLB, MetalLBArgs
 from components.kubernetes.service import LoadBalancedService, LoadBalancedServiceArgs
@@ -23,20 +25,27 @@ from components.stack_config import load_stack_lab
 try:
     lab = load_stack_lab()
     install_objects = load_install_objects(lab.metallb)
-except (ConfigError, ManifestError) as error:
+    kubeconfig = provider_kubeconfig(lab.kubernetes, os.environ)
+except (ConfigError, ManifestError, KubeconfigError) as error:
     # RunError ends the program with this message and no traceback, before any resource exists.
+    if isinstance(error, KubeconfigError):
+        raise pulumi.RunError(f"metallb-unifi:kubernetes: {error}") from None
     raise pulumi.RunError(error.report() if isinstance(error, ConfigError) else str(error)) from None
 
 for warning in lab.warnings:
     pulumi.log.warn(warning)
 
-provider = cluster_provider(lab.kubernetes)
-metallb = MetalLB("metallb", MetalLBArgs(lab=lab, install_objects=install_objects, provider=provider))
+providers = cluster_providers(kubeconfig)
+metallb = MetalLB("metallb", MetalLBArgs(lab=lab, install_objects=install_objects, provider=providers.metallb))
 services = {
     rendered.service_name: LoadBalancedService(
         rendered.service_name,
         LoadBalancedServiceArgs(
-            lab=lab, service=service, rendered=rendered, provider=provider, depends_on=metallb.configuration
+            lab=lab,
+            service=service,
+            rendered=rendered,
+            provider=providers.services,
+            depends_on=metallb.configuration,
         ),
     )
     for service, rendered in zip(lab.services, render_services(lab), strict=True)

@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 import runpy
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
 import yaml
+from pulumi.runtime._callbacks import _CallbackServicer
 from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.proto import alias_pb2, resource_pb2
 from pulumi.runtime.stack import wait_for_rpcs
 
 REPO = Path(__file__).resolve().parents[1]
@@ -29,6 +32,11 @@ class Registration:
     provider: str
     inputs: dict[str, Any]
     delete_before_replace: bool = False
+    # The URNs this resource may have had (engine: explicit aliases, resolved), retainOnDelete,
+    # and whether a provider manages it (False: a component).
+    aliases: list[str] = field(default_factory=list)
+    retain_on_delete: bool = False
+    custom: bool = True
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -46,12 +54,77 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return {}, None
 
 
+CONFIG_GROUP = "kubernetes:yaml/v2:ConfigGroup"
+# Kinds of MetalLB's manifests (and of the ones the program declares) that have no namespace.
+CLUSTER_SCOPED = frozenset(
+    {
+        "Namespace",
+        "CustomResourceDefinition",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "ValidatingWebhookConfiguration",
+        "MutatingWebhookConfiguration",
+        "PodSecurityPolicy",
+    }
+)
+
+
+def type_token(api_version: str, kind: str) -> str:
+    """The resource type the provider registers an object under: ``kubernetes:core/v1:Secret``,
+    ``kubernetes:apps/v1:Deployment``; an unknown kind ``kubernetes:<apiVersion>:<kind>``
+    (pulumi/pulumi-kubernetes@v4.32.0:provider/pkg/gen/_go-templates/yaml/v2/kinds.tmpl)."""
+    group_version = api_version if "/" in api_version else f"core/{api_version}"
+    return f"kubernetes:{group_version}:{kind}"
+
+
+def config_group_children(name: str, inputs: dict[str, Any]) -> list[tuple[str, str, dict[str, Any], list[int]]]:
+    """(type, resource name, props, indexes of the children it depends on) of each object a
+    ConfigGroup registers, in the order the provider registers them
+    (pulumi/pulumi-kubernetes@v4.32.0:provider/pkg/provider/yaml/v2/configgroup.go, yaml.go):
+    the prefix is ``resourcePrefix`` when set (even empty: then no prefix), else the group's name;
+    a child is ``<prefix>:<namespace>/<name>``, cluster-scoped ``<prefix>:<name>``; the objects are
+    registered in the topological order of cli-utils' dependency graph, whose edges are
+    CRD → its custom resources and Namespace → the objects in it, each depending on its edges."""
+    prefix = inputs.get("resourcePrefix", name)  # set but empty: no prefix
+    objects: list[dict[str, Any]] = list(inputs.get("objs") or [])
+
+    def depends(obj: dict[str, Any], on: dict[str, Any]) -> bool:
+        group = obj["apiVersion"].rpartition("/")[0]
+        if on["kind"] == "CustomResourceDefinition":
+            spec = on.get("spec", {})
+            return bool(spec.get("group") == group and spec.get("names", {}).get("kind") == obj["kind"])
+        return bool(on["kind"] == "Namespace" and obj.get("metadata", {}).get("namespace") == on["metadata"]["name"])
+
+    edges = {
+        i: [j for j, other in enumerate(objects) if j != i and depends(obj, other)] for i, obj in enumerate(objects)
+    }
+    order: list[int] = []
+    while len(order) < len(objects):
+        ready = [i for i in range(len(objects)) if i not in order and all(j in order for j in edges[i])]
+        order += ready
+    children = []
+    for i in order:
+        obj = objects[i]
+        metadata = obj.get("metadata", {})
+        resource_name = metadata["name"]
+        if metadata.get("namespace"):
+            resource_name = f"{metadata['namespace']}/{resource_name}"
+        if prefix:
+            resource_name = f"{prefix}:{resource_name}"
+        children.append((type_token(obj["apiVersion"], obj["kind"]), resource_name, obj, edges[i]))
+    return children
+
+
 class RecordingMonitor(MockMonitor):
-    """Keeps what MockResourceArgs leaves out: parents, dependencies and providers."""
+    """Keeps what MockResourceArgs leaves out: parents, dependencies, providers, aliases and
+    retainOnDelete; and registers a ConfigGroup's children as the provider would, through the
+    transforms the engine would run on them."""
 
     def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
         super().__init__(mocks)
         self.registrations: list[Registration] = []
+        self.transforms: dict[str, list[Any]] = {}  # URN → its transform callbacks
+        self.parents: dict[str, str] = {}
 
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
@@ -67,9 +140,103 @@ class RecordingMonitor(MockMonitor):
                     request.provider,
                     inputs,
                     request.deleteBeforeReplace,
+                    aliases=[*request.aliasURNs, *self._alias_urns(request.aliases, request)],
+                    retain_on_delete=request.retainOnDelete,
+                    custom=request.custom,
                 )
             )
+            self.parents[response.urn] = request.parent
+            self.transforms[response.urn] = list(request.transforms)
+            if request.type == CONFIG_GROUP and request.remote:
+                self._construct_config_group(request, response.urn, inputs)
         return response
+
+    def _alias_urns(self, aliases: Sequence[Any], request: Any) -> list[str]:
+        """Alias specs as URNs: an unset name, type or parent is the resource's own
+        (pulumi/pulumi@v3.259.0:pkg/resource/deploy/source_eval.go parses them,
+        sdk/go/common/resource/alias.go CreateURN builds the URN)."""
+        urns = []
+        for alias in aliases:
+            if alias.HasField("urn"):
+                urns.append(alias.urn)
+                continue
+            spec = alias.spec
+            assert not spec.project and not spec.stack, "aliases across stacks are not emulated"
+            parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+            urns.append(self.make_urn(parent, spec.type or request.type, spec.name or request.name))
+        return urns
+
+    def _transform(self, callback: Any, request: Any) -> Any:
+        """Runs one transform callback the way the engine calls it: a serialized TransformRequest
+        to the SDK's callback server, on the program's event loop."""
+        for servicer in _CallbackServicer._servicers:
+            function = servicer._callbacks.get(callback.token)
+            if function is not None:
+
+                async def call(function: Any = function) -> Any:
+                    return await function(request.SerializeToString())
+
+                return asyncio.run_coroutine_threadsafe(call(), servicer._loop).result(timeout=30)
+        raise AssertionError(f"no transform callback {callback.token}")
+
+    def _construct_config_group(self, request: Any, urn: str, inputs: dict[str, Any]) -> None:
+        # The engine applies the group's transforms, then its ancestors', to each child
+        # (pulumi/pulumi@v3.259.0:pkg/resource/deploy/source_eval.go: pendingTransforms of a
+        # remote component, then resourceTransforms up the parent chain).
+        chain, current = [], urn
+        while current:
+            chain += self.transforms.get(current, [])
+            current = self.parents.get(current, "")
+        provider = request.providers.get("kubernetes") or request.provider
+        registered: list[str] = []
+        for type_, name, obj, depends_on in config_group_children(request.name, inputs):
+            props = obj
+            if obj["apiVersion"] == "v1" and obj["kind"] == "Secret":  # yaml.go: always secret
+                props = {k: pulumi.Output.secret(v) if k in ("data", "stringData") else v for k, v in obj.items()}
+            loop = next(iter(_CallbackServicer._servicers))._loop if chain else None
+            options = resource_pb2.TransformResourceOptions(
+                provider=provider, depends_on=[registered[j] for j in depends_on if j < len(registered)]
+            )
+            retain = False
+            aliases: list[Any] = []
+            for callback in chain:
+                assert loop is not None
+                struct = asyncio.run_coroutine_threadsafe(
+                    pulumi.runtime.rpc.serialize_properties(props, {}), loop
+                ).result(timeout=30)
+                transform_request = resource_pb2.TransformRequest(
+                    type=type_, name=name, custom=True, parent=urn, properties=struct, options=options
+                )
+                response = self._transform(callback, transform_request)
+                props = pulumi.runtime.rpc.deserialize_properties(response.properties, keep_unknowns=True)
+                if response.HasField("options"):
+                    options = response.options
+                    retain = retain or options.retain_on_delete
+                    aliases = list(options.aliases)
+            child_urn = self.make_urn(urn, type_, name)
+            plain = props
+            args = pulumi.runtime.MockResourceArgs(typ=type_, name=name, inputs=plain, provider=provider, custom=True)
+            id_, state = self.mocks.new_resource(args)
+            self.resources[child_urn] = MockMonitor.ResourceRegistration(child_urn, id_ or "", state)
+            child_request = resource_pb2.RegisterResourceRequest(type=type_, name=name, parent=urn)
+            self.registrations.append(
+                Registration(
+                    type_,
+                    name,
+                    child_urn,
+                    urn,
+                    sorted(options.depends_on),
+                    provider,
+                    plain,
+                    aliases=self._alias_urns(
+                        [alias_pb2.Alias(spec=a.spec) if a.HasField("spec") else a for a in aliases], child_request
+                    ),
+                    retain_on_delete=retain,
+                    custom=True,
+                )
+            )
+            self.parents[child_urn] = urn
+            registered.append(child_urn)
 
 
 def stack_config(stack_file: Path, mirror: str, **overrides: Any) -> dict[str, str]:
@@ -121,6 +288,8 @@ def run_program(monkeypatch: pytest.MonkeyPatch, config: dict[str, str], *, prev
     exports: dict[str, Any] = {}
     monkeypatch.setattr(pulumi, "export", lambda name, value: exports.__setitem__(name, value))
     monkeypatch.chdir(REPO)
+    # The program resolves the kubeconfig it hands the provider: never the developer's own.
+    monkeypatch.setenv("KUBECONFIG", str(REPO / "tests" / "no-such-kubeconfig"))
     try:
         runpy.run_path(str(REPO / "__main__.py"), run_name="__main__")
         # Let every registration reach the monitor before looking at it.

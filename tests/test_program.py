@@ -39,18 +39,31 @@ def test_every_stack_registers_metallb_and_its_services_in_order(
     run = run_program(monkeypatch, stack_config(REPO / stack, mirror), preview=preview)
 
     (component,) = run.of_type("metallb-unifi:kubernetes:MetalLB")
-    (provider,) = run.of_type("pulumi:providers:kubernetes")
-    (namespace,) = run.of_type("kubernetes:core/v1:Namespace")
+    adopting = run.one("pulumi:providers:kubernetes", "cluster")
+    creating = run.one("pulumi:providers:kubernetes", "services")
+    assert len(run.of_type("pulumi:providers:kubernetes")) == 2
+    # Only MetalLB's provider adopts existing objects; both update ConfigMaps and Secrets in place.
+    assert adopting.inputs["upsertExistingObjects"] == "true" and adopting.inputs["enablePatchForce"] == "true"
+    assert "upsertExistingObjects" not in creating.inputs and "enablePatchForce" not in creating.inputs
+    for provider in (adopting, creating):
+        assert provider.inputs["enableConfigMapMutable"] == provider.inputs["enableSecretMutable"] == "true"
+    (namespace,) = [r for r in run.of_type("kubernetes:core/v1:Namespace") if r.parent == component.urn]
     assert namespace.inputs["metadata"]["name"] == "metallb-system"
     assert namespace.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
+    assert namespace.retain_on_delete
     (install,) = run.of_type("kubernetes:yaml/v2:ConfigGroup")
+    assert install.name == "metallb" and install.inputs["resourcePrefix"] == "metallb"
     assert {namespace.parent, install.parent} == {component.urn}
     assert namespace.urn in install.dependencies
     assert all(o["kind"] != "Namespace" for o in install.inputs["objs"])
+    services = run.of_type("metallb-unifi:kubernetes:LoadBalancedService")
     for registration in run.registrations:
-        if registration.type.startswith("kubernetes:"):
-            assert registration.provider.startswith(provider.urn), registration.name
+        if registration.type.startswith("kubernetes:") and registration.custom:
+            provider = creating if registration.parent in {s.urn for s in services} else adopting
+            assert registration.provider.startswith(provider.urn + "::"), registration.name
 
+    children = [r for r in run.registrations if r.parent == install.urn]
+    assert len(children) == len(install.inputs["objs"])
     configuration = [r for r in run.registrations if r.parent == component.urn and r not in (namespace, install)]
     configuration = [r for r in configuration if r.type != "command:local:Command"]
     if lab_stack["metallb-unifi:metallb"]["version"] == "v0.12.1":
@@ -68,15 +81,17 @@ def test_every_stack_registers_metallb_and_its_services_in_order(
         for registration in configuration:
             assert gate.urn in registration.dependencies, registration.name
 
-    services = run.of_type("metallb-unifi:kubernetes:LoadBalancedService")
     assert sorted(s.name for s in services) == sorted(s["name"] for s in lab_stack.get("metallb-unifi:services", []))
     config_urns = {r.urn for r in configuration}
     kube_services = run.of_type("kubernetes:core/v1:Service") + run.of_type("kubernetes:core/v1:ServicePatch")
+    kube_services = [r for r in kube_services if r.parent != install.urn]
     assert len(kube_services) == len(services)
     for kube_service in kube_services:
         assert kube_service.parent in {s.urn for s in services}
         assert config_urns <= set(kube_service.dependencies)
         assert kube_service.inputs["spec"]["type"] == "LoadBalancer"
+        annotations = kube_service.inputs["metadata"]["annotations"]
+        assert annotations["pulumi.com/waitFor"] == "jsonpath={.status.loadBalancer.ingress[0].ip}"
 
     exported, known, _ = resolve(run.exports["services"])
     for name, outputs in exported.items():
@@ -93,6 +108,13 @@ def test_lab_patches_the_dashboard_and_exports_the_posts_gateway_file(
 
     # Exactly what would be applied from v0.12.1's manifest: no Namespace, no PodSecurityPolicy.
     (install,) = run.of_type("kubernetes:yaml/v2:ConfigGroup")
+    children = sorted(r.name for r in run.registrations if r.parent == install.urn)
+    assert children == sorted(
+        f"metallb:metallb-system/{o['metadata']['name']}"
+        if o["kind"] not in ("ClusterRole", "ClusterRoleBinding")
+        else f"metallb:{o['metadata']['name']}"
+        for o in install.inputs["objs"]
+    )
     applied = sorted((o["kind"], o["metadata"]["name"]) for o in install.inputs["objs"])
     assert applied == sorted(
         [
@@ -112,13 +134,16 @@ def test_lab_patches_the_dashboard_and_exports_the_posts_gateway_file(
             ("Deployment", "controller"),
         ]
     )
-    (configmap,) = run.of_type("kubernetes:core/v1:ConfigMap")
+    (configmap,) = [r for r in run.of_type("kubernetes:core/v1:ConfigMap") if r.parent != install.urn]
     assert yaml.safe_load(configmap.inputs["data"]["config"]) == POST_METALLB_CONFIG
 
     patch = run.one("kubernetes:core/v1:ServicePatch", "k8s-dashboard")
     assert patch.inputs["metadata"]["name"] == "kubernetes-dashboard"
     assert patch.inputs["metadata"]["namespace"] == "kubernetes-dashboard"
-    assert patch.inputs["metadata"]["annotations"] == {"pulumi.com/patchForce": "true"}
+    assert patch.inputs["metadata"]["annotations"] == {
+        "pulumi.com/patchForce": "true",
+        "pulumi.com/waitFor": "jsonpath={.status.loadBalancer.ingress[0].ip}",
+    }
     assert patch.inputs["spec"] == {"type": "LoadBalancer", "loadBalancerIP": "10.10.10.10"}
     services, known, _ = resolve(run.exports["services"])
     assert known
@@ -169,7 +194,8 @@ def test_running_twice_registers_identical_inputs(monkeypatch: pytest.MonkeyPatc
 
     # Registration order is up to the SDK's event loop; what is registered must not differ.
     assert sorted(map(key, first)) == sorted(map(key, second))
-    assert len(first) == 18  # provider, MetalLB and its 8 children, 4 services with 4 Services
+    # 2 providers, MetalLB and its 8 children, v0.15.3's 25 install objects, 4 services with 4 Services
+    assert len(first) == 44
 
 
 @pytest.mark.parametrize("preview", [True, False], ids=["preview", "up"])
@@ -180,7 +206,7 @@ def test_a_bgp_password_stays_secret_in_resources_and_outputs(
 
     run = run_program(monkeypatch, config, preview=preview)
 
-    (secret,) = run.of_type("kubernetes:core/v1:Secret")
+    (secret,) = [r for r in run.of_type("kubernetes:core/v1:Secret") if not r.name.startswith("metallb:")]
     assert secret.inputs["type"] == "kubernetes.io/basic-auth"
     _, _, is_secret = resolve(run.exports["configGatewayJson"])
     assert is_secret

@@ -56,6 +56,15 @@ class MetalLBVersion:
         return self >= MetalLBVersion(0, 14, 0)
 
 
+def supported_versions() -> list[MetalLBVersion]:
+    """Every release this program accepts, oldest first."""
+    return [
+        MetalLBVersion(major, minor, patch)
+        for (major, minor), newest in sorted(_NEWEST_PATCH.items())
+        for patch in range(_OLDEST_PATCH[(major, minor)], newest + 1)
+    ]
+
+
 def supported_versions_text() -> str:
     lines = []
     for (major, minor), newest in sorted(_NEWEST_PATCH.items()):

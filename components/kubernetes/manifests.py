@@ -30,7 +30,7 @@ from typing import Any
 import yaml
 
 from components.config.model import MetalLB
-from components.config.versions import MetalLBVersion
+from components.config.versions import MetalLBVersion, supported_versions
 
 RELEASE_BASE = "https://raw.githubusercontent.com/metallb/metallb"
 SHA256_CONFIG_KEY = "metallb-unifi:metallb.manifestSha256"
@@ -61,6 +61,31 @@ NAMESPACE_LABELS: dict[str, str] = {
     "pod-security.kubernetes.io/enforce": "privileged",
     "pod-security.kubernetes.io/warn": "privileged",
 }
+
+# The ConfigGroup's name and resourcePrefix. The provider names each child
+# ``<prefix>:<namespace>/<name>`` (cluster-scoped: ``<prefix>:<name>``;
+# pulumi/pulumi-kubernetes@v4.32.0:provider/pkg/provider/yaml/v2/yaml.go, register): a prefix that
+# does not change with the release keeps every child's URN across upgrades.
+INSTALL_PREFIX = "metallb"
+
+# Deleting a CRD deletes every object of its kind, also ones other tools made: destroy leaves them.
+RETAINED_INSTALL_KINDS = frozenset({"CustomResourceDefinition"})
+
+
+def former_install_prefixes() -> list[str]:
+    """The ConfigGroup names of earlier program releases, ``metallb-<version>``, for every
+    release this program accepts (the ones it has ever accepted: none was dropped so far)."""
+    return [f"metallb-{version}" for version in supported_versions()]
+
+
+def former_child_names(child_name: str) -> list[str]:
+    """What an install object's resource was named under each former prefix (none for a name
+    that does not carry :data:`INSTALL_PREFIX`)."""
+    head, separator, rest = child_name.partition(":")
+    if head != INSTALL_PREFIX or not separator:
+        return []
+    return [f"{prefix}:{rest}" for prefix in former_install_prefixes()]
+
 
 _MAX_BYTES = 32 * 1024 * 1024  # the largest upstream file (metallb-frr-k8s.yaml) is far smaller
 _SHA256 = re.compile(r"[0-9a-f]{64}")

@@ -13,7 +13,13 @@ import pulumi_command as command
 import pulumi_kubernetes as k8s
 
 from components.config.model import Lab
-from components.kubernetes.manifests import NAMESPACE_LABELS
+from components.kubernetes.manifests import (
+    INSTALL_PREFIX,
+    NAMESPACE_LABELS,
+    RETAINED_INSTALL_KINDS,
+    former_child_names,
+    former_install_prefixes,
+)
 from components.renderers.metallb import MANAGED_BY, NAMESPACE, render_metallb
 
 # The project's venv (Pulumi.yaml: virtualenv: venv), relative to the project directory where
@@ -25,7 +31,24 @@ PYTHON = "venv/bin/python"
 class MetalLBArgs:
     lab: Lab
     install_objects: list[dict[str, Any]]  # checked upstream manifest, Namespace removed
-    provider: k8s.Provider
+    provider: k8s.Provider  # one with upsertExistingObjects: MetalLB's own objects are adopted
+
+
+def install_child_options(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
+    """The ConfigGroup's transform, which the engine runs on each child the provider registers
+    (pulumi/pulumi@v3.259.0:pkg/resource/deploy/source_eval.go: a remote component's transforms
+    are kept for its registration in the provider and applied to its children, and aliases and
+    retainOnDelete of the result are used): aliases from the names of former releases, so a
+    stack deployed with them keeps every object; CRDs retained on delete."""
+    aliases = former_child_names(args.name)
+    retain = args.custom and isinstance(args.props, dict) and args.props.get("kind") in RETAINED_INSTALL_KINDS
+    if not aliases and not retain:
+        return None
+    extra = pulumi.ResourceOptions(aliases=[pulumi.Alias(name=name) for name in aliases])
+    if retain:
+        extra.retain_on_delete = True
+    # The result replaces the child's options: keep the provider's (parent, provider, depends_on).
+    return pulumi.ResourceTransformResult(props=args.props, opts=pulumi.ResourceOptions.merge(args.opts, extra))
 
 
 class MetalLB(pulumi.ComponentResource):
@@ -40,16 +63,27 @@ class MetalLB(pulumi.ComponentResource):
         version = lab.metallb.version
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
 
-        # Declared here, exactly once: the install manifests' own Namespace is dropped.
+        # Declared here, exactly once: the install manifests' own Namespace is dropped. Destroy
+        # leaves it: deleting it would delete every object in it, also ones other tools made.
         self.namespace = k8s.core.v1.Namespace(
             "metallb-system",
             metadata={"name": NAMESPACE, "labels": {**NAMESPACE_LABELS, **MANAGED_BY}},
-            opts=child,
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=True)),
         )
+        # Named the same for every release, so an upgrade updates the children in place (a new
+        # name would create every object again and delete the old URNs, i.e. the live objects).
         self.install = k8s.yaml.v2.ConfigGroup(
-            f"metallb-{version}",
+            INSTALL_PREFIX,
             objs=args.install_objects,
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.namespace])),
+            resource_prefix=INSTALL_PREFIX,
+            opts=pulumi.ResourceOptions.merge(
+                child,
+                pulumi.ResourceOptions(
+                    depends_on=[self.namespace],
+                    aliases=[pulumi.Alias(name=name) for name in former_install_prefixes()],
+                    transforms=[install_child_options],
+                ),
+            ),
         )
         objects = render_metallb(lab)
         after_install: list[pulumi.Resource] = [self.install]

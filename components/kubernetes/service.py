@@ -20,8 +20,17 @@ class LoadBalancedServiceArgs:
     lab: Lab
     service: Service
     rendered: RenderedService
-    provider: k8s.Provider
+    provider: k8s.Provider  # one without upsertExistingObjects: an existing Service is an error
     depends_on: Sequence[pulumi.Resource] = ()  # MetalLB's configuration: no address without it
+
+
+# What `up` waits for: MetalLB's address, not the pods. An annotation `pulumi.com/waitFor` replaces
+# the Service await, which also waits for ready endpoints (a Service whose pods crash-loop would
+# fail at the timeout although it has its address); a path without a value matches once it
+# selects something (pulumi/pulumi-kubernetes@v4.32.0:provider/pkg/metadata/overrides.go,
+# ReadyCondition; provider/pkg/jsonpath/jsonpath.go). `ingress[0].ip`, not `ingress`: an empty
+# list would match too. Patches are awaited the same way (await/await.go: by the live kind).
+WAIT_FOR_ADDRESS = {"pulumi.com/waitFor": "jsonpath={.status.loadBalancer.ingress[0].ip}"}
 
 
 def ingress_ip(status: Any) -> str | None:
@@ -53,20 +62,20 @@ class LoadBalancedService(pulumi.ComponentResource):
             parent=self,
             provider=args.provider,
             depends_on=list(args.depends_on),
-            # The provider waits for a LoadBalancer Service's external IP; this bounds the wait.
+            # Bounds the wait for the address (metadata.TimeoutDuration: the resource timeout wins).
             custom_timeouts=pulumi.CustomTimeouts(create=wait, update=wait),
         )
         resource: k8s.core.v1.Service | k8s.core.v1.ServicePatch
+        annotations = {**manifest["metadata"].get("annotations", {}), **WAIT_FOR_ADDRESS}
         if service.existing:
             # The Service's owner (kubectl, Helm) set `type` before us: taking over exactly the
             # fields this program renders is the point, so the patch forces those fields.
-            metadata: Any = {
-                **manifest["metadata"],
-                "annotations": {**manifest["metadata"].get("annotations", {}), "pulumi.com/patchForce": "true"},
-            }
+            annotations["pulumi.com/patchForce"] = "true"
+        metadata: Any = {**manifest["metadata"], "annotations": annotations}
+        if service.existing:
             resource = k8s.core.v1.ServicePatch(name, metadata=metadata, spec=manifest["spec"], opts=child)
         else:
-            resource = k8s.core.v1.Service(name, metadata=manifest["metadata"], spec=manifest["spec"], opts=child)
+            resource = k8s.core.v1.Service(name, metadata=metadata, spec=manifest["spec"], opts=child)
         self.resource = resource
 
         domain = args.lab.gateway.dns_domain
