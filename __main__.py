@@ -21,6 +21,7 @@ from components.renderers.outputs import render_outputs
 from components.renderers.services import render_services
 from components.renderers.usg_gateway import config_gateway_json
 from components.stack_config import load_stack_lab
+from components.unifi.kept_settings import owned_paths
 
 try:
     lab = load_stack_lab()
@@ -90,6 +91,7 @@ if lab.gateway.kind is GatewayKind.USG:
                 stack=pulumi.get_stack(),
                 content=gateway_json,
                 preview=allocated.apply(lambda ips: gateway_file(ips, redacted=True)),
+                owned=owned_paths(lab.gateway.asn, [s.hostname(lab.gateway.dns_domain) for s in lab.services]),
             ),
         )
         pulumi.export("configGatewayJsonUpload", {"path": upload.path, "sha256": upload.sha256})

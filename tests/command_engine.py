@@ -4,19 +4,41 @@ command provider (1.2.1) would across successive deployments.
 The Pulumi CLI cannot run here, so this stands in for it: given the resources a program run
 under mocks registered, it diffs them against the previous deployment and creates, updates,
 replaces or deletes them in dependency order, running their commands for real. Local commands
-run with ``sh -c`` in the project directory with their ``environment``; remote commands and
-uploads go through a real SSH server (the program's own SSH client). The rules it follows:
+run with ``sh -c`` in the project directory; remote commands and uploads go through a real SSH
+server (the program's own SSH client). Each rule below names the source it comes from:
 
-* a new resource is created (``create``); a gone one deleted (``delete``), dependents first;
-* a change of ``triggers`` or of a remote ``connection`` (any change, for ``CopyToRemote``) is
-  a replacement: create the new one, then delete the old one after the deployment's other
-  steps; with ``deleteBeforeReplace``, delete the old one first;
-* any other change is an update: ``update``, or ``create`` again when there is no ``update``;
-* unchanged resources run nothing; a failed step stops the deployment and leaves the
-  resource's previous state in place (so the next deployment tries again);
-* ``stdin`` is fed to every command of a resource, delete included;
-* update and delete see the previous run's stdout and stderr as ``PULUMI_COMMAND_STDOUT`` and
-  ``PULUMI_COMMAND_STDERR`` (local commands).
+* replacement only when a replace-on-changes input changes: ``triggers`` for every type (the
+  provider's field tags, pulumi/pulumi-command@v1.2.1:provider/pkg/provider/common/inputs.go and
+  remote/copy.go; the SDK adds ``replace_on_changes=["triggers[*]"]``). ``connection`` is tagged
+  secret only (remote/command.go, remote/copy.go): a changed connection is an update;
+* any other input change is an update: ``update``, else ``create``, else nothing
+  (local/commandController.go, remote/commandController.go, Update); CopyToRemote's update
+  copies only when the asset's hash or ``remotePath`` changed, and it has no delete
+  (remote/copyController.go, Update; no CustomDelete there);
+* ``stdin`` goes to create, update and delete alike, when not empty (local/commandOutputs.go,
+  remote/commandOutputs.go, run); a local command gets the engine's own environment plus
+  ``environment`` (local/commandOutputs.go: ``os.Environ()`` then the input), a delete the
+  stored (old) inputs with today's engine environment;
+* ``PULUMI_COMMAND_STDOUT``/``STDERR`` hold the previous create/update's outputs, set only when
+  not empty and unless ``addPreviousOutputInEnv`` is false: local in the environment, remote by
+  SSH Setenv, a warning when the server refuses (remote/commandOutputs.go: a refused
+  ``environment`` entry is an error). The test sshd has no ``AcceptEnv``: every Setenv is refused;
+* stored stdout/stderr lose exactly one trailing newline (``strings.TrimSuffix`` in both run
+  functions);
+* a pinned ``hostKey`` makes the client offer only that key's own type
+  (remote/connection.go: ``HostKeyAlgorithms = []string{publicKey.Type()}``): for ``ssh-rsa``
+  that is SHA-1 RSA, which OpenSSH >= 8.8 refuses, so the handshake fails;
+* a replacement creates the new resource first and deletes the old one after all other steps;
+  with deleteBeforeReplace it deletes first (pulumi/pulumi@v3.259.0:pkg/resource/deploy/
+  step_generator.go, the replacement steps). Only dependents whose inputs depend on the replaced
+  resource's outputs would be deleted with it (calculateDependentReplacements); ``depends_on``
+  alone does not, and the programs tested here have no such inputs between commands;
+* a failed create leaves no state (pulumi/pulumi-go-provider@v1.3.0:infer/resource.go, Create:
+  a plain error returns no ID), a failed update keeps the old state, the first failure stops the
+  deployment (pulumi/pulumi@v3.259.0:pkg/resource/deploy/step_executor.go, cancelDueToError);
+  old resources of replacements not deleted yet stay pending and go at the end of the next one;
+* resources no longer registered are deleted at the end, in reverse dependency order
+  (step_generator.go, GenerateDeletes and ScheduleDeletes).
 """
 
 from __future__ import annotations
@@ -29,11 +51,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from components.unifi.client import UnifiError
 from components.unifi.ssh import HostKey, SshSession, SshTarget, load_private_key
 from tests.program_harness import Registration
 from tests.pulumi_values import unwrap
 
 COMMAND_TYPES = ("command:local:Command", "command:remote:Command", "command:remote:CopyToRemote")
+COPY = "command:remote:CopyToRemote"
+PREVIOUS_OUTPUTS = ("PULUMI_COMMAND_STDOUT", "PULUMI_COMMAND_STDERR")
 
 
 class StepFailed(Exception):
@@ -48,6 +73,7 @@ class Resource:
     type: str
     inputs: dict[str, Any]
     delete_before_replace: bool = False
+    replace_keys: frozenset[str] = frozenset({"triggers"})
     stdout: str = ""  # of the last create or update, as the provider keeps it
     stderr: str = ""
 
@@ -55,80 +81,122 @@ class Resource:
 @dataclass
 class CommandEngine:
     project_dir: Path
-    base_env: dict[str, str]
+    base_env: dict[str, str]  # the engine's own environment (the user's shell running `pulumi up`)
     rewrite_local: Callable[[str], str] = lambda command: command  # e.g. faster polling in tests
-    state: dict[str, Resource] = field(default_factory=dict)  # in creation order
+    state: dict[str, Resource] = field(default_factory=dict)  # in dependency order
+    pending_deletes: list[Resource] = field(default_factory=list)  # replaced, not yet deleted
     steps: list[tuple[str, str]] = field(default_factory=list)  # (operation, name) of the last run
+    ran: list[tuple[str, str]] = field(default_factory=list)  # the steps that ran a command or copied
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # (name, message) of the last run
+    _env: dict[str, str] = field(default_factory=dict)
 
-    def up(self, registrations: list[Registration]) -> list[tuple[str, str]]:
+    def up(self, registrations: list[Registration], env: dict[str, str] | None = None) -> list[tuple[str, str]]:
         """One deployment of the command resources among ``registrations`` (in registration
-        order, which follows their dependencies). Returns the steps that ran."""
-        self.steps = []
+        order, which follows their dependencies), with ``env`` added to the engine's own
+        environment. Returns the steps; raises StepFailed at the first failure."""
+        self._start(env)
         desired = [
-            Resource(r.name, r.type, unwrap(r.inputs), r.delete_before_replace)
+            Resource(
+                r.name,
+                r.type,
+                unwrap(r.inputs),
+                r.delete_before_replace,
+                frozenset({"triggers", *(key.split("[")[0] for key in r.replace_on_changes)}),
+            )
             for r in registrations
             if r.type in COMMAND_TYPES
         ]
-        replaced: list[Resource] = []
-        for resource in desired:
-            old = self.state.get(resource.name)
-            if old is None:
-                self._run(resource, "create")
-            elif old.inputs == resource.inputs:
-                continue
-            elif self._replaces(old, resource) and resource.delete_before_replace:
+        old_order = list(self.state)
+        try:
+            for resource in desired:
+                self._step(resource)
+            wanted = {r.name for r in desired}
+            self._delete_at_end(old_order, [n for n in reversed(old_order) if n not in wanted])
+        finally:
+            self._reorder([r.name for r in desired])
+        return self.steps
+
+    def destroy(self, env: dict[str, str] | None = None) -> list[tuple[str, str]]:
+        self._start(env)
+        self._delete_at_end(list(self.state), list(reversed(self.state)))
+        return self.steps
+
+    def _start(self, env: dict[str, str] | None) -> None:
+        self.steps, self.ran, self.warnings = [], [], []
+        self._env = {**self.base_env, **(env or {})}
+
+    def _step(self, resource: Resource) -> None:
+        name = resource.name
+        old = self.state.get(name)
+        if old is None:
+            self._run(resource, "create")  # raises: no state (a failed create)
+            self.state[name] = resource
+        elif old.inputs == resource.inputs:
+            return
+        elif any(old.inputs.get(key) != resource.inputs.get(key) for key in resource.replace_keys):
+            if resource.delete_before_replace:
                 self._run(old, "delete", kind="replaced")
+                del self.state[name]
                 self._run(resource, "create")
-            elif self._replaces(old, resource):
-                self._run(resource, "create")
-                replaced.append(old)
+                self.state[name] = resource
             else:
-                resource.stdout, resource.stderr = old.stdout, old.stderr
-                self._run(resource, "update")
-            self.state[resource.name] = resource
-        for old in reversed(replaced):
-            self._run(old, "delete", kind="replaced")
-        wanted = {r.name for r in desired}
-        for name in [n for n in reversed(self.state) if n not in wanted]:
-            self._run(self.state[name], "delete")
-            del self.state[name]
-        return self.steps
+                self._run(resource, "create")  # raises: the old one stays, nothing pending
+                self.pending_deletes.append(old)
+                self.state[name] = resource
+        else:
+            resource.stdout, resource.stderr = old.stdout, old.stderr
+            self._run(resource, "update", old=old)  # raises: the old state stays
+            self.state[name] = resource
 
-    def destroy(self) -> list[tuple[str, str]]:
-        self.steps = []
-        for name in list(reversed(self.state)):
-            self._run(self.state[name], "delete")
-            del self.state[name]
-        return self.steps
+    def _delete_at_end(self, old_order: list[str], removed: list[str]) -> None:
+        position = {name: i for i, name in enumerate(old_order)}
+        condemned = [(position.get(r.name, -1), "replaced", r) for r in self.pending_deletes]
+        condemned += [(position[name], "delete", self.state[name]) for name in removed]
+        for _, kind, resource in sorted(condemned, key=lambda item: -item[0]):
+            self._run(resource, "delete", kind=kind)
+            if kind == "replaced":
+                self.pending_deletes.remove(resource)
+            else:
+                del self.state[resource.name]
 
-    @staticmethod
-    def _replaces(old: Resource, new: Resource) -> bool:
-        if new.type == "command:remote:CopyToRemote":
-            return True
-        return old.inputs.get("triggers") != new.inputs.get("triggers") or old.inputs.get(
-            "connection"
-        ) != new.inputs.get("connection")
+    def _reorder(self, names: list[str]) -> None:
+        ordered = {name: self.state[name] for name in names if name in self.state}
+        self.state = ordered | {name: r for name, r in self.state.items() if name not in ordered}
 
-    def _run(self, resource: Resource, operation: str, kind: str = "") -> None:
+    def _run(self, resource: Resource, operation: str, kind: str = "", old: Resource | None = None) -> None:
+        self.steps.append((kind or operation, resource.name))
         inputs = resource.inputs
-        if resource.type == "command:remote:CopyToRemote":
+        if resource.type == COPY:
             if operation == "delete":
-                return  # the provider leaves copied files alone
-            _upload(inputs)
-            self.steps.append((kind or operation, resource.name))
+                return
+            if operation == "update" and old is not None:
+                before, after = old.inputs, inputs
+                if before["source"] == after["source"] and before["remotePath"] == after["remotePath"]:
+                    return
+            try:
+                _upload(inputs)
+            except (UnifiError, OSError) as exc:
+                raise StepFailed(resource.name, operation, -1, "", str(exc)) from None
+            self.ran.append((kind or operation, resource.name))
             return
         script = inputs.get(operation)
         if operation == "update" and script is None:
             script = inputs.get("create")
         if script is None:
             return
+        previous: dict[str, str] = {}
+        if inputs.get("addPreviousOutputInEnv") is not False:
+            previous = {
+                key: value
+                for key, value in zip(PREVIOUS_OUTPUTS, (resource.stdout, resource.stderr), strict=True)
+                if value
+            }
+        stdin = inputs.get("stdin") or None
         if resource.type == "command:local:Command":
-            env = {**self.base_env, **inputs.get("environment", {})}
-            if operation != "create":
-                env |= {"PULUMI_COMMAND_STDOUT": resource.stdout, "PULUMI_COMMAND_STDERR": resource.stderr}
+            env = {**self._env, **inputs.get("environment", {}), **previous}
             done = subprocess.run(
                 ["sh", "-c", self.rewrite_local(script)],
-                input=inputs.get("stdin"),
+                input=stdin,
                 cwd=self.project_dir,
                 env=env,
                 capture_output=True,
@@ -137,37 +205,44 @@ class CommandEngine:
             )
             code, stdout, stderr = done.returncode, done.stdout, done.stderr
         else:
-            code, stdout, stderr = _ssh_run(inputs["connection"], script, inputs.get("stdin"))
-        self.steps.append((kind or operation, resource.name))
+            if inputs.get("environment"):
+                raise StepFailed(resource.name, operation, -1, "", "Unable to set an environment variable (AcceptEnv)")
+            for key in previous:
+                self.warnings.append((resource.name, f"Unable to set '{key}'"))
+            try:
+                code, stdout, stderr = _ssh_run(resource.name, operation, inputs["connection"], script, stdin)
+            except UnifiError as exc:  # the provider's dial or handshake failed
+                raise StepFailed(resource.name, operation, -1, "", str(exc)) from None
+        self.ran.append((kind or operation, resource.name))
         if code != 0:
             raise StepFailed(resource.name, operation, code, stdout, stderr)
-        # The provider keeps stdout/stderr trimmed of the final newline.
-        resource.stdout, resource.stderr = stdout.rstrip("\n"), stderr.rstrip("\n")
+        resource.stdout, resource.stderr = stdout.removesuffix("\n"), stderr.removesuffix("\n")
 
 
-def _session(connection: dict[str, Any]) -> SshSession:
+def _session(name: str, operation: str, connection: dict[str, Any]) -> SshSession:
     """An SSH session like the provider's with ``hostKey`` set: only that host key is accepted.
     The program's own SSH client does the work (both streams drained, OpenSSH keys read)."""
+    host_key = HostKey.parse(connection["hostKey"], "hostKey")
+    if host_key.type == "ssh-rsa":
+        raise StepFailed(name, operation, -1, "", "ssh: handshake failed: no common algorithm for host key (ssh-rsa)")
     target = SshTarget(
-        host=connection["host"],
-        port=int(connection["port"]),
-        user=connection["user"],
-        host_key=HostKey.parse(connection["hostKey"], "hostKey"),
-        timeout=10,
+        host=connection["host"], port=int(connection["port"]), user=connection["user"], host_key=host_key, timeout=10
     )
     return SshSession.open(target, load_private_key(connection["privateKey"], "privateKey"), "privateKey")
 
 
-def _ssh_run(connection: dict[str, Any], command: str, stdin: str | None) -> tuple[int, str, str]:
-    with _session(connection) as session:
+def _ssh_run(
+    name: str, operation: str, connection: dict[str, Any], command: str, stdin: str | None
+) -> tuple[int, str, str]:
+    with _session(name, operation, connection) as session:
         result = session.run(command, (stdin or "").encode())
     return result.exit_code, result.stdout, result.stderr
 
 
 def _upload(inputs: dict[str, Any]) -> None:
     path = inputs["remotePath"]
-    with _session(inputs["connection"]) as session:
-        # The provider creates parent directories before the SFTP write.
+    with _session("upload", "copy", inputs["connection"]) as session:
+        # The provider creates parent directories before the SFTP write (copyController.go).
         made = session.run(f"mkdir -p -- {shlex.quote(posixpath.dirname(path))}")
         if made.exit_code != 0:
             raise OSError(f"cannot create the parent of {path}: {made.stderr.strip()}")

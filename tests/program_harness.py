@@ -37,6 +37,7 @@ class Registration:
     aliases: list[str] = field(default_factory=list)
     retain_on_delete: bool = False
     custom: bool = True
+    replace_on_changes: tuple[str, ...] = ()  # as the SDK sends them, e.g. "triggers[*]"
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -143,6 +144,7 @@ class RecordingMonitor(MockMonitor):
                     aliases=[*request.aliasURNs, *self._alias_urns(request.aliases, request)],
                     retain_on_delete=request.retainOnDelete,
                     custom=request.custom,
+                    replace_on_changes=tuple(request.replaceOnChanges),
                 )
             )
             self.parents[response.urn] = request.parent

@@ -20,7 +20,7 @@ from .model import (
 
 _SITE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _MAC = re.compile(r"([0-9a-f]{2}[:-]){5}[0-9a-f]{2}")
-_HOST_KEY = re.compile(r"(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}")
+_HOST_KEY = re.compile(r"(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}")
 _OWNER = re.compile(r"[a-z_][a-z0-9_-]{0,31}(:[a-z_][a-z0-9_-]{0,31})?|[0-9]{1,10}(:[0-9]{1,10})?")
 
 
@@ -190,7 +190,18 @@ def _ssh(raw: Any, key: str, problems: Problems, url: str | None) -> SshAccess |
         problems.error(f"{key}.privateKey", "must be the text of a private key (-----BEGIN ... PRIVATE KEY-----)")
         private_key = None
     host_key = data.get("hostKey")
-    if host_key is not None and not (isinstance(host_key, str) and _HOST_KEY.fullmatch(host_key.strip())):
+    if isinstance(host_key, str) and host_key.strip().startswith("ssh-rsa "):
+        # pulumi-command offers only the pinned key's own type, here SHA-1 "ssh-rsa", which
+        # OpenSSH >= 8.8 refuses (pulumi/pulumi-command@v1.2.1:provider/pkg/provider/remote/
+        # connection.go: HostKeyAlgorithms = []string{publicKey.Type()}).
+        problems.error(
+            f"{key}.hostKey",
+            "an ssh-rsa host key cannot be used: the SSH client of pulumi-command would offer only SHA-1 RSA "
+            "signatures for it, which OpenSSH 8.8 and later refuse. Give the controller's ed25519 or ECDSA key: "
+            "`ssh-keyscan -t ed25519 HOST` (or `-t ecdsa`), without the host name: 'ssh-ed25519 AAAA...'",
+        )
+        host_key = None
+    elif host_key is not None and not (isinstance(host_key, str) and _HOST_KEY.fullmatch(host_key.strip())):
         problems.error(
             f"{key}.hostKey",
             "must be the controller's SSH host key, e.g. the output of `ssh-keyscan -t ed25519 HOST` without the "

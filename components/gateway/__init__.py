@@ -11,7 +11,8 @@ and runs :func:`install_script` over SSH (``sh -s``, optionally ``sudo sh -s``).
 checks the upload's sha256, refuses to overwrite a file someone else edited or another
 stack owns, keeps the user's original once, moves the file into place atomically (0600,
 given owner) and prints ``changed`` or ``unchanged`` last, so the caller force-provisions
-only when needed. :func:`restore_script` undoes it on destroy, :func:`verify_script` lets
+only when needed. :func:`restore_script` undoes it on destroy, :func:`original_script` shows the client the
+user's original (for the kept-settings check), :func:`verify_script` lets
 the next ``up`` notice drift, :func:`prepare_script` creates a missing site directory
 before the upload.
 
@@ -31,6 +32,8 @@ from .scripts import (
     STATE_NAME,
     GatewayScriptError,
     install_script,
+    original_script,
+    parse_original,
     parse_outcome,
     parse_verify,
     prepare_script,
@@ -51,6 +54,8 @@ __all__ = [
     "STATE_NAME",
     "GatewayScriptError",
     "install_script",
+    "original_script",
+    "parse_original",
     "parse_outcome",
     "parse_verify",
     "prepare_script",

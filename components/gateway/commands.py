@@ -9,11 +9,16 @@ venv is addressed relative to the project directory, where Pulumi runs commands)
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import shlex
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from components.config.model import ControllerAccess, Secret, SshAccess
 from components.gateway.scripts import install_script, prepare_script, restore_script, staged_path
@@ -43,15 +48,49 @@ def site_dir(controller: ControllerAccess, ssh: SshAccess) -> str:
     return f"{ssh.data_dir}/sites/{controller.site}"
 
 
+def _fingerprint(blob: bytes) -> str:
+    return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+
+
+def client_key_fingerprint(private_key: str) -> str:
+    """The ``ssh-keygen -l`` fingerprint of the private key's public half. A text that does not
+    parse (the SSH client reports that itself) gets a digest of the text: never the key."""
+    data = (private_key.replace("\r\n", "\n").strip() + "\n").encode()
+    key: PrivateKeyTypes
+    try:
+        if b"-----BEGIN OPENSSH PRIVATE KEY-----" in data:
+            key = serialization.load_ssh_private_key(data, password=None)
+        else:
+            key = serialization.load_pem_private_key(data, password=None)
+        public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    except (TypeError, ValueError, UnsupportedAlgorithm, AttributeError):
+        return "unparsed:" + _fingerprint(b"metallb-unifi client key\n" + data)
+    return _fingerprint(base64.b64decode(public.split()[1]))
+
+
+def connection_identity(ssh: SshAccess) -> str:
+    """Who the remote commands talk to, and as whom, without a secret: the ``triggers`` that
+    make a new key, host or host key stage and upload again. A change of ``connection`` alone
+    is an update, and CopyToRemote's update copies nothing unless the file changed
+    (pulumi/pulumi-command@v1.2.1:provider/pkg/provider/remote/copy.go, copyController.go)."""
+    fields = ssh.host_key.split()
+    try:
+        host_key = f"{fields[0]} {_fingerprint(base64.b64decode(fields[1], validate=True))}"
+    except (IndexError, ValueError):  # not base64 (the SSH client refuses it): the text itself
+        host_key = ssh.host_key
+    key = client_key_fingerprint(secret_value(ssh.private_key))
+    return f"ssh://{ssh.user}@{ssh.host}:{ssh.port} host key {host_key}, client key {key}"
+
+
+def host_identity(controller: ControllerAccess, ssh: SshAccess) -> list[str]:
+    """Where the file lives: a change replaces ``usg-original``, whose delete puts the old host's
+    original back (with the old connection) before the new host gets the file."""
+    return [ssh.host, str(ssh.port), site_dir(controller, ssh)]
+
+
 def remote_shell(ssh: SshAccess) -> str:
     """Runs the script given on stdin; ``sudo -n`` fails at once instead of asking for a password."""
     return "sudo -n sh -s" if ssh.sudo else "sh -s"
-
-
-def remote_inline(ssh: SshAccess, script: str) -> str:
-    """Runs ``script`` given on the command line. pulumi-command feeds one stdin to create,
-    update and delete alike, so the delete (restore) script cannot come by stdin."""
-    return f"{'sudo -n ' if ssh.sudo else ''}sh -c {shlex.quote(script)}"
 
 
 @dataclass(frozen=True)
@@ -61,18 +100,25 @@ class UploadPlan:
     site_dir: str
     staged_path: str
     prepare_stdin: str
-    restore_command: str
     shell: str
+    connection_identity: str
+
+    @property
+    def stage_key(self) -> str:
+        """Changes whenever the stage runs with a new command or script (each run leaves an
+        empty staged file): the upload's trigger, so that an upload follows every stage."""
+        return sha256_hex(f"{self.shell}\n{self.prepare_stdin}")
 
 
 def upload_plan(controller: ControllerAccess, ssh: SshAccess, stack: str) -> UploadPlan:
     directory = site_dir(controller, ssh)
+    restore_script(site_dir=directory, stack=stack)  # checks the stack name before anything runs
     return UploadPlan(
         site_dir=directory,
         staged_path=staged_path(directory),
         prepare_stdin=prepare_script(site_dir=directory, owner=ssh.owner, upload_user=ssh.user),
-        restore_command=remote_inline(ssh, restore_script(site_dir=directory, stack=stack)),
         shell=remote_shell(ssh),
+        connection_identity=connection_identity(ssh),
     )
 
 
@@ -117,11 +163,8 @@ def reprovision_command(controller: ControllerAccess) -> str:
     return _provision(controller, [])
 
 
-def provision_command(controller: ControllerAccess, ssh: SshAccess, stack: str, content: str) -> str:
-    """Provision after an install. With SSH the client first checks that the live file is
-    ``content`` (reinstalling it if an earlier failed provision rolled it back) and rolls
-    back to the original if the gateway does not come back."""
-    ssh_arguments = [
+def _ssh_file_arguments(controller: ControllerAccess, ssh: SshAccess, stack: str) -> list[str]:
+    return [
         "--ssh-host",
         ssh.host,
         "--ssh-port",
@@ -133,14 +176,44 @@ def provision_command(controller: ControllerAccess, ssh: SshAccess, stack: str, 
         *(["--sudo"] if ssh.sudo else []),
         "--site-dir",
         site_dir(controller, ssh),
-        "--owner",
-        ssh.owner,
         "--stack",
         stack,
+    ]
+
+
+def provision_command(controller: ControllerAccess, ssh: SshAccess, stack: str, content: str) -> str:
+    """Provision after an install. With SSH the client first checks that the live file is
+    ``content`` (reinstalling it if an earlier failed provision rolled it back), provisions only
+    if the previous run (its stdout, PULUMI_COMMAND_STDOUT) did not already provision this
+    content on this gateway, and rolls back to the original if the gateway does not come back."""
+    ssh_arguments = [
+        *_ssh_file_arguments(controller, ssh, stack),
+        "--owner",
+        ssh.owner,
         "--expect-sha256",
         sha256_hex(content),
     ]
     return _provision(controller, ssh_arguments)
+
+
+def _ssh_file_command(controller: ControllerAccess, ssh: SshAccess, stack: str, action: str) -> str:
+    return shlex.join([PYTHON, "-m", CLIENT, action, *_ssh_file_arguments(controller, ssh, stack)])
+
+
+def check_original_command(controller: ControllerAccess, ssh: SshAccess, stack: str) -> str:
+    """Refuse (exit 22) when installing the content would drop a setting of the user's original."""
+    return _ssh_file_command(controller, ssh, stack, "check-original")
+
+
+def restore_command(controller: ControllerAccess, ssh: SshAccess, stack: str) -> str:
+    """Put the user's original back (run with the stored, i.e. old, connection on a host change)."""
+    return _ssh_file_command(controller, ssh, stack, "restore")
+
+
+def original_stdin(owned: Iterable[Sequence[str]]) -> str:
+    """What ``check-original`` reads on stdin: the paths the stack owns, shown in diffs."""
+    paths = sorted({tuple(str(part) for part in path) for path in owned})
+    return json.dumps({"owned": [list(path) for path in paths]}, indent=2) + "\n"
 
 
 def secret_value(secret: Secret) -> str:
@@ -161,6 +234,11 @@ def client_environment(controller: ControllerAccess) -> dict[str, str]:
     if controller.ca_certificate is not None:
         env[ENV_CA_CERT] = controller.ca_certificate
     return env
+
+
+def ssh_environment(ssh: SshAccess) -> dict[str, str]:
+    """The private key for the client's own SSH commands (``check-original``, ``restore``)."""
+    return {ENV_SSH_PRIVATE_KEY: secret_value(ssh.private_key)}
 
 
 def provision_environment(controller: ControllerAccess, ssh: SshAccess) -> dict[str, str]:

@@ -110,9 +110,11 @@ def install_script(
     *, site_dir: str, expected_sha256: str, owner: str, stack: str, staged_name: str = STAGED_NAME
 ) -> str:
     """Move the staged upload into place as ``config.gateway.json``. Exit 3 if its sha256
-    is not ``expected_sha256``; exit 4 on a hand edit or another stack's state; exit 5 if
-    the site directory or the staged file is missing. The staged file is removed in every
-    case. Prints ``changed``/``unchanged`` last."""
+    is not ``expected_sha256`` (the staged file is removed); exit 4 on a hand edit or another
+    stack's state (the staged file is kept, so the next run installs it once that is fixed);
+    exit 5 if the site directory is missing, or the staged file is and the content is not
+    already installed by this stack (then it prints ``unchanged``: a re-run after an input
+    change that needed no upload). Prints ``changed``/``unchanged`` last."""
     return _render(
         "install.sh",
         site_dir=_site_dir(site_dir),
@@ -128,6 +130,24 @@ def restore_script(*, site_dir: str, stack: str) -> str:
     backup and state; exit 4 on a hand edit or another stack's state; nothing to do
     without state. Prints ``changed``/``unchanged`` last."""
     return _render("restore.sh", site_dir=_site_dir(site_dir), stack=_stack(stack))
+
+
+def original_script(*, site_dir: str, stack: str) -> str:
+    """Print ``absent``, or ``present`` and then the user's original file: the backup once this
+    stack has installed, else the live file. Exit 4 on another stack's state or a backup that
+    does not match the state. Unlike the others, this script prints a file's content: only the
+    program's own client runs it (``check-original``), and it never echoes what it reads."""
+    return _render("original.sh", site_dir=_site_dir(site_dir), stack=_stack(stack))
+
+
+def parse_original(stdout: str) -> str | None:
+    """The original's text from an original run, or None when there is none."""
+    first, _, rest = stdout.partition("\n")
+    if first == ABSENT and not rest.strip():
+        return None
+    if first != "present":
+        raise GatewayScriptError(f"unexpected original script output, first line {first[:40]!r}")
+    return rest
 
 
 def verify_script(*, site_dir: str) -> str:

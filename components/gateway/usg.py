@@ -3,19 +3,28 @@ provision the USG, in this order (each step ``depends_on`` the one before):
 
 1. ``reprovision-after-restore`` (local): only says what it is for on create; on destroy it runs last,
    after the original file is back, and provisions the gateway with it.
-2. ``stage`` (remote): makes sure ``sites/<site>/`` exists and leaves an empty staged file the
+2. ``original`` (local): ``python -m components.unifi check-original`` on create and update refuses
+   when the content would drop a setting of the user's own file (outside what the stack owns);
+   its delete (``restore``) puts that original back. Its triggers are the host and site directory,
+   with delete-before-replace: a new host first gets the old host's original back, with the old
+   connection (a delete runs with the stored inputs).
+3. ``stage`` (remote): makes sure ``sites/<site>/`` exists and leaves an empty staged file the
    SSH user may overwrite (the site directory belongs to the controller's user).
-3. ``upload`` (CopyToRemote): the file, over SFTP, to the staged name in the same directory.
-4. ``install`` (remote): checks the upload's sha256, keeps the user's original once, refuses
-   hand edits and other stacks, moves the file into place (0600); on delete it restores the
-   original. A content change is an *update* of this command: a replacement would run the
-   old resource's delete (the restore) after the new install.
-5. ``provision`` (local): ``python -m components.unifi provision`` with secrets in its
-   environment; runs only when the content's sha256 (in its command line) changed.
+4. ``upload`` (CopyToRemote): the file, over SFTP, to the staged name in the same directory.
+5. ``install`` (remote): checks the upload's sha256, keeps the user's original once, refuses
+   hand edits and other stacks, moves the file into place (0600). No delete: ``original`` restores.
+6. ``provision`` (local): ``python -m components.unifi provision``, secrets in its environment;
+   provisions only when the content or the gateway changed since the run before.
+
+Only ``triggers`` replace a command; a changed ``connection`` is an update, and CopyToRemote's
+update copies only a changed file (pulumi/pulumi-command@v1.2.1:provider/pkg/provider/remote/
+command.go and copy.go, the field tags; copyController.go, Update). So stage and upload are
+triggered by the connection's identity (no secret in it) as well as the content.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -34,10 +43,14 @@ class UsgGatewayConfigArgs:
     stack: str  # recorded beside the file: another stack's file is refused
     content: pulumi.Output[str]  # the exact file; may hold the BGP password (wrapped secret here)
     preview: pulumi.Output[str]  # the same document with secrets redacted, for diffs
+    # What the stack owns in the file (components.unifi.kept_settings.owned_paths): its BGP
+    # instance and its services' host names; any other setting of the user's original is kept.
+    owned: Sequence[Sequence[str]]
 
 
 class UsgGatewayConfig(pulumi.ComponentResource):
     reprovision_after_restore: command.local.Command
+    original: command.local.Command
     stage: command.remote.Command
     upload: command.remote.CopyToRemote
     install: command.remote.Command
@@ -51,6 +64,7 @@ class UsgGatewayConfig(pulumi.ComponentResource):
         plan = commands.upload_plan(controller, ssh, stack)
         self.path = f"{plan.site_dir}/{LIVE_NAME}"
         self.sha256 = args.content.apply(commands.sha256_hex)
+        secret_content: pulumi.Output[str] = pulumi.Output.secret(args.content)
 
         def after(*resources: pulumi.Resource) -> pulumi.ResourceOptions:
             return pulumi.ResourceOptions(parent=self, depends_on=list(resources))
@@ -72,15 +86,34 @@ class UsgGatewayConfig(pulumi.ComponentResource):
             environment=secret_environment(commands.client_environment(controller)),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        original_environment = secret_environment(commands.ssh_environment(ssh))
+        original_environment[commands.ENV_CONTENT] = secret_content
+        check = commands.check_original_command(controller, ssh, stack)
+        self.original = command.local.Command(
+            f"{name}-original",
+            create=check,
+            update=check,
+            delete=commands.restore_command(controller, ssh, stack),
+            stdin=commands.original_stdin(args.owned),
+            environment=original_environment,
+            triggers=commands.host_identity(controller, ssh),
+            add_previous_output_in_env=False,
+            opts=pulumi.ResourceOptions.merge(
+                after(self.reprovision_after_restore), pulumi.ResourceOptions(delete_before_replace=True)
+            ),
+        )
         self.stage = command.remote.Command(
             f"{name}-stage",
             connection=connection,
             create=plan.shell,
             stdin=plan.prepare_stdin,
-            # Each new content needs a fresh placeholder (the install removes it); the
+            # A fresh placeholder per content and per connection (the install removes it); the
             # stage has no delete, so replacing it is harmless.
-            triggers=[self.sha256],
-            opts=after(self.reprovision_after_restore),
+            triggers=[self.sha256, plan.connection_identity],
+            # Unused; sent by SSH Setenv it would warn on every server without AcceptEnv
+            # (pulumi/pulumi-command@v1.2.1:provider/pkg/provider/remote/commandOutputs.go, run).
+            add_previous_output_in_env=False,
+            opts=after(self.original),
         )
         asset: pulumi.Output[pulumi.Asset] = args.content.apply(pulumi.StringAsset)
         secret_asset: pulumi.Output[pulumi.Asset] = pulumi.Output.secret(asset)
@@ -89,6 +122,9 @@ class UsgGatewayConfig(pulumi.ComponentResource):
             connection=connection,
             source=secret_asset,
             remote_path=plan.staged_path,
+            # Replaced, hence copied, after every new stage; a content change alone is an update
+            # that copies (the asset's hash changed).
+            triggers=[plan.connection_identity, plan.stage_key],
             opts=pulumi.ResourceOptions.merge(
                 after(self.stage), pulumi.ResourceOptions(additional_secret_outputs=["source"])
             ),
@@ -102,14 +138,13 @@ class UsgGatewayConfig(pulumi.ComponentResource):
             create=plan.shell,
             update=plan.shell,
             stdin=install_stdin,
-            delete=plan.restore_command,
-            # A changed connection (new key or host key) replaces the command: restore first,
-            # then install, never the other way round (which would leave the original in place).
-            opts=pulumi.ResourceOptions.merge(after(self.upload), pulumi.ResourceOptions(delete_before_replace=True)),
+            # No delete: ``original`` restores. A deployed stack's stored delete (a restore) is
+            # dropped by this update, never run after a new install.
+            add_previous_output_in_env=False,
+            opts=after(self.upload),
         )
-        # The file itself too, so that the client can install it again after a rollback.
-        secret_content: pulumi.Output[str] = pulumi.Output.secret(args.content)
         environment = secret_environment(commands.provision_environment(controller, ssh))
+        # The file itself too, so that the client can install it again after a rollback.
         environment[commands.ENV_CONTENT] = secret_content
         provision = args.content.apply(lambda text: commands.provision_command(controller, ssh, stack, text))
         self.provision = command.local.Command(

@@ -16,6 +16,18 @@ original file, provisions again and exits 16 (17 if that fails too). ``status`` 
 (key text in ``UNIFI_GATEWAY_SSH_KEY``) also prints the gateway's ``show ip bgp summary``.
 SSH host keys are pinned: the server's must equal the one given; ``known_hosts`` is not read.
 
+With them it provisions only when needed: if the previous run's stdout (``PULUMI_COMMAND_STDOUT``)
+says it provisioned this sha256 on this gateway and the live file is that one, it prints
+``already provisioned …, nothing to do``. Either way its last line is ``provisioned: sha256 …``.
+
+``check-original`` and ``restore`` (``--ssh-host H [--ssh-port 22] --ssh-user U --ssh-host-key KEY
+[--sudo] --site-dir DIR --stack NAME``, no controller options; key text in ``UNIFI_SSH_PRIVATE_KEY``):
+``check-original`` reads the user's original config.gateway.json and the paths the stack owns
+(JSON ``{"owned": [[key, ...], ...]}`` on stdin) and exits 22 if installing
+``UNIFI_CONFIG_GATEWAY_JSON`` would drop any of its other settings; ``restore`` puts the original
+back; when the host cannot be reached and ``METALLB_UNIFI_SKIP_RESTORE_ON`` names it (``host`` or
+``host:port``, comma-separated), it warns and exits 0 instead.
+
 ``unifi-os`` (UniFi OS consoles only) manages a UniFi OS gateway's FRR BGP config and the
 stack's DNS records: ``apply`` reads the stack's records and the bgpd.conf's sha256 as JSON on
 stdin and the bgpd.conf from ``UNIFI_BGPD_CONF``; it and ``remove`` read what the stack owns
@@ -51,6 +63,8 @@ Progress goes to stdout; a failure prints ONE line on stderr and exits with:
 19    unifi-os: a DNS record the stack wants exists and is not the stack's
 20    unifi-os: the site's gateway cannot run BGP (api.err.BgpUnsupportedDevice)
 21    unifi-os: the controller is a classic controller, not a UniFi OS console
+22    check-original: installing the stack's file would drop settings of the user's
+      original config.gateway.json (or the original is not a JSON object)
 ====  ==========================================================================
 """
 
@@ -75,9 +89,11 @@ from components.unifi.client import (
 )
 from components.unifi.options import (
     add_gateway_ssh_options,
+    add_ssh_file_options,
     add_ssh_provision_options,
     gateway_ssh_from_args,
     secret_fragments,
+    ssh_file_from_args,
     ssh_provision_from_args,
 )
 from components.unifi.provision import find_gateway, list_devices, provision_gateway, state_name
@@ -124,6 +140,13 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", parents=[device], help="print the gateway's state and config version")
     add_gateway_ssh_options(status)
     add_unifi_os_parser(sub, connection)
+    check = sub.add_parser(
+        "check-original",
+        help="refuse if installing UNIFI_CONFIG_GATEWAY_JSON would drop a setting of the user's original file",
+    )
+    add_ssh_file_options(check)
+    restore = sub.add_parser("restore", help="put the user's original config.gateway.json back")
+    add_ssh_file_options(restore)
     return parser
 
 
@@ -158,6 +181,15 @@ def run(args: argparse.Namespace, env: dict[str, str], stdin: TextIO = sys.stdin
         job = unifi_os_job_from_args(args, env, stdin)
         with _client(args, env) as client:
             return run_unifi_os(job, client, _say)
+    if args.command in ("check-original", "restore"):
+        from components.unifi import original  # paramiko: see below
+
+        ssh_file = ssh_file_from_args(args, env)
+        if args.command == "restore":
+            original.restore(ssh_file, env, _say)
+        else:
+            original.check_original(ssh_file, env, original.read_owned(stdin), _say)
+        return EXIT_OK
     ssh = ssh_provision_from_args(args, env) if args.command == "provision" else None
     gateway_ssh = gateway_ssh_from_args(args, env) if args.command == "status" else None
     with _client(args, env) as client:
@@ -192,8 +224,25 @@ def run(args: argparse.Namespace, env: dict[str, str], stdin: TextIO = sys.stdin
         else:
             from components.unifi.remote import provision_with_file  # paramiko: see above
 
-            provision_with_file(provision, ssh, _say)
+            done = provisioned_line(ssh.job.expected_sha256, provision_target(args))
+            provision_with_file(provision, ssh, _say, already=done in env.get(PREVIOUS_STDOUT_ENV, "").splitlines())
+            _say(done)  # the next run reads it back from its PULUMI_COMMAND_STDOUT
         return EXIT_OK
+
+
+# pulumi-command hands a command's previous stdout to its update, only when it is not empty
+# (pulumi/pulumi-command@v1.2.1:provider/pkg/provider/local/commandOutputs.go, run).
+PREVIOUS_STDOUT_ENV = "PULUMI_COMMAND_STDOUT"
+
+
+def provision_target(args: argparse.Namespace) -> str:
+    """The gateway and the file a provision is about: a new one provisions even the same content."""
+    mac = args.gateway_mac or "the site's gateway"
+    return f"{args.url} site {args.site} ({mac}), file {args.ssh_host}:{args.ssh_port or 22}{args.site_dir}"
+
+
+def provisioned_line(sha256: str, target: str) -> str:
+    return f"provisioned: sha256 {sha256} on {target}"
 
 
 def _redact(text: str, secrets: Sequence[str]) -> str:

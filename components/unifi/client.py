@@ -56,6 +56,7 @@ EXIT_BGP_NOT_OURS: Final = 18
 EXIT_DNS_CONFLICT: Final = 19
 EXIT_BGP_UNSUPPORTED: Final = 20
 EXIT_NOT_UNIFI_OS: Final = 21
+EXIT_SETTINGS_DROPPED: Final = 22
 
 
 class UnifiError(Exception):
@@ -166,6 +167,11 @@ class BgpUnsupportedError(UnifiError):
 class NotUnifiOsError(UnifiError):
     exit_code = EXIT_NOT_UNIFI_OS
     cause = "UniFi OS required"
+
+
+class SettingsDroppedError(UnifiError):
+    exit_code = EXIT_SETTINGS_DROPPED
+    cause = "your config.gateway.json settings"
 
 
 class V2ApiError(ApiError):

@@ -90,8 +90,9 @@ def run_checked(remote: Remote, name: str, script: str, *, sudo: bool) -> str:
     return result.stdout
 
 
-def ensure_installed(remote: Remote, job: GatewayFileJob, report: Callable[[str], None]) -> None:
-    """Leave the stack's file live: check its sha256, install the content again if it differs."""
+def ensure_installed(remote: Remote, job: GatewayFileJob, report: Callable[[str], None]) -> bool:
+    """Leave the stack's file live: check its sha256, install the content again if it differs.
+    True if it installed it again."""
     stdout = run_checked(remote, "verify", verify_script(site_dir=job.site_dir), sudo=job.sudo)
     try:
         live = parse_verify(stdout)
@@ -99,7 +100,7 @@ def ensure_installed(remote: Remote, job: GatewayFileJob, report: Callable[[str]
         raise RemoteCommandError(f"the verify script on {remote}: {exc}") from None
     if live == job.expected_sha256:
         report(f"live config.gateway.json is the one stack {job.stack!r} expects (sha256 {live})")
-        return
+        return False
     seen = "absent" if live is None else f"sha256 {live}"
     wanted = f"stack {job.stack!r} expects sha256 {job.expected_sha256}"
     if job.content is None:
@@ -122,6 +123,7 @@ def ensure_installed(remote: Remote, job: GatewayFileJob, report: Callable[[str]
     )
     run_checked(remote, "install", install, sudo=job.sudo)
     report(f"installed config.gateway.json (sha256 {job.expected_sha256}) in {job.site_dir}")
+    return True
 
 
 def restore_original(remote: Remote, job: GatewayFileJob, report: Callable[[str], None]) -> bool:

@@ -144,6 +144,47 @@ def ssh_provision_from_args(args: argparse.Namespace, env: Mapping[str, str]) ->
     return SshProvision(target, _private_key(env, SSH_KEY_ENV), job)
 
 
+def add_ssh_file_options(parser: argparse.ArgumentParser) -> None:
+    """``check-original`` and ``restore``: the controller's site directory over SSH, nothing else."""
+    group = parser.add_argument_group(
+        "the controller's config.gateway.json over SSH", f"the SSH private key's text in {SSH_KEY_ENV}"
+    )
+    group.add_argument("--ssh-host", required=True, help="the controller's SSH host")
+    group.add_argument("--ssh-port", type=_port, default=22, help="default 22")
+    group.add_argument("--ssh-user", required=True, help="SSH user")
+    group.add_argument("--ssh-host-key", required=True, help='the controller\'s SSH host key: "ssh-ed25519 AAAA..."')
+    group.add_argument("--sudo", action="store_true", help="run the controller-side scripts with sudo -n")
+    group.add_argument("--site-dir", required=True, help="<controller data dir>/sites/<site>")
+    group.add_argument("--stack", required=True, help="the Pulumi stack the file belongs to")
+    group.add_argument("--ssh-timeout", type=float, default=30.0, help=argparse.SUPPRESS)
+
+
+@dataclass(frozen=True)
+class SshFile:
+    """Where the file lives and how to reach it, for ``check-original`` and ``restore``."""
+
+    target: SshTarget
+    key_text: str  # loaded only when connecting: a restore may be skipped without a usable key
+    site_dir: str
+    stack: str
+    sudo: bool
+
+    def key(self) -> paramiko.PKey:
+        return _private_key({SSH_KEY_ENV: self.key_text}, SSH_KEY_ENV)
+
+
+def ssh_file_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> SshFile:
+    from components.gateway import GatewayScriptError, original_script, restore_script
+
+    target = _target(args.ssh_host, args.ssh_port, args.ssh_user, args.ssh_host_key, "--ssh-host-key", args)
+    try:
+        original_script(site_dir=args.site_dir, stack=args.stack)
+        restore_script(site_dir=args.site_dir, stack=args.stack)
+    except GatewayScriptError as exc:
+        raise UsageError(str(exc)) from None
+    return SshFile(target, env.get(SSH_KEY_ENV) or "", args.site_dir, args.stack, args.sudo)
+
+
 @dataclass(frozen=True)
 class GatewaySsh:
     target: SshTarget

@@ -10,8 +10,11 @@ from components.unifi.options import GATEWAY_KEY_ENV, SSH_KEY_ENV, GatewaySsh, S
 from components.unifi.ssh import SshSession
 
 
-def provision_with_file(provision: Callable[[], None], ssh: SshProvision, say: Callable[[str], None]) -> None:
-    """Check (and if needed install again) the live file, then provision with roll-back."""
+def provision_with_file(
+    provision: Callable[[], None], ssh: SshProvision, say: Callable[[str], None], *, already: bool = False
+) -> bool:
+    """Check (and if needed install again) the live file, then provision with roll-back, unless
+    ``already`` provisioned with this file and it is still live. True if it provisioned."""
 
     def connect() -> SshSession:
         session = SshSession.open(ssh.target, ssh.key, SSH_KEY_ENV)
@@ -19,8 +22,12 @@ def provision_with_file(provision: Callable[[], None], ssh: SshProvision, say: C
         return session
 
     with connect() as remote:
-        ensure_installed(remote, ssh.job, say)
+        reinstalled = ensure_installed(remote, ssh.job, say)
+    if already and not reinstalled:
+        say(f"already provisioned with sha256 {ssh.job.expected_sha256}, nothing to do")
+        return False
     provision_or_roll_back(provision, connect, ssh.job, say)
+    return True
 
 
 def print_bgp_summary(gateway: GatewaySsh, say: Callable[[str], None]) -> None:

@@ -136,3 +136,17 @@ def test_missing_credentials_are_reported() -> None:
     raw = lab()
     del raw["controller"]["password"]
     assert "give username and password, or apiKey" in problems(raw)["controller.password"]
+
+
+def test_an_ssh_rsa_host_key_is_refused_with_the_way_to_get_another() -> None:
+    rsa = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7ExampleOfAnRsaHostKey0000000000000000000000"
+    with pytest.raises(ConfigError) as caught:
+        parse_lab(lab(ssh=ssh(hostKey=rsa)))
+    (problem,) = [p for p in caught.value.problems if p.key == "metallb-unifi:controller.ssh.hostKey"]
+    assert "ssh-rsa" in problem.message and "OpenSSH 8.8" in problem.message
+    assert "ssh-keyscan -t ed25519 HOST" in problem.message
+
+    ecdsa = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBExample="
+    parsed = parse_lab(lab(ssh=ssh(hostKey=ecdsa)))
+    assert parsed.controller is not None and parsed.controller.ssh is not None
+    assert parsed.controller.ssh.host_key == ecdsa

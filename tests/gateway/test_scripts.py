@@ -24,6 +24,8 @@ from components.gateway import (
     STATE_NAME,
     GatewayScriptError,
     install_script,
+    original_script,
+    parse_original,
     parse_outcome,
     parse_verify,
     prepare_script,
@@ -136,6 +138,10 @@ def ctl(request: pytest.FixtureRequest, tmp_path: Path) -> Controller:
     return Controller(shell=request.param, site=site, bin_dir=bin_dir)
 
 
+def without_staged(snapshot: dict[str, tuple[bytes, int]]) -> dict[str, tuple[bytes, int]]:
+    return {name: entry for name, entry in snapshot.items() if name != STAGED_NAME}
+
+
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
@@ -242,13 +248,19 @@ def test_hand_edit_refused(ctl: Controller) -> None:
     assert run.code == EXIT_REFUSED
     assert "changed outside stack 'lab'" in run.stderr
     assert BACKUP_NAME in run.stderr and STATE_NAME in run.stderr  # what to do
-    assert not ctl.staged.exists()
-    assert ctl.snapshot() == before
+    # The verified upload stays for the next run (the upload does not run again); nothing else changed.
+    assert ctl.staged.read_bytes() == V2 and mode(ctl.staged) == 0o644
+    assert without_staged(ctl.snapshot()) == before
 
     run = ctl.restore()
     assert run.code == EXIT_REFUSED
     assert "refusing to overwrite" in run.stderr
-    assert ctl.snapshot() == before
+    assert without_staged(ctl.snapshot()) == before
+
+    shutil.copyfile(ctl.backup, ctl.live)  # the user drops the hand edit, as the message says
+    run = ctl.run(install_script(site_dir=str(ctl.site), expected_sha256=sha(V2), owner=OWNER, stack="lab"))
+    assert (run.code, run.last) == (0, "changed"), run.stderr
+    assert ctl.live.read_bytes() == V2 and not ctl.staged.exists()
 
 
 def test_hand_edit_reverted_to_original_is_accepted(ctl: Controller) -> None:
@@ -269,7 +281,7 @@ def test_adopt_after_removing_state_and_backup(ctl: Controller) -> None:
     # A backup without state is never overwritten: refused until the user decides.
     run = ctl.install(V2)
     assert run.code == EXIT_REFUSED
-    assert ctl.snapshot() == before
+    assert without_staged(ctl.snapshot()) == before
     ctl.backup.unlink()
     run = ctl.install(V2)
     assert (run.code, run.last) == (0, "changed"), run.stderr
@@ -283,14 +295,14 @@ def test_other_stack_refused(ctl: Controller) -> None:
     run = ctl.install(V2)
     assert run.code == EXIT_REFUSED
     assert "managed by stack 'other'" in run.stderr
-    assert ctl.snapshot() == before
+    assert without_staged(ctl.snapshot()) == before
     run = ctl.install(V1)  # even with identical content
     assert run.code == EXIT_REFUSED
-    assert ctl.snapshot() == before
+    assert without_staged(ctl.snapshot()) == before
 
     run = ctl.restore()
     assert run.code == EXIT_REFUSED
-    assert ctl.snapshot() == before
+    assert without_staged(ctl.snapshot()) == before
 
 
 def test_restore_without_state_does_nothing(ctl: Controller) -> None:
@@ -359,7 +371,47 @@ def test_prepare_refuses_a_missing_data_dir(ctl: Controller) -> None:
 def test_install_missing_staged_file(ctl: Controller) -> None:
     run = ctl.run(install_script(site_dir=str(ctl.site), expected_sha256=sha(V1), owner=OWNER, stack="lab"))
     assert run.code == EXIT_MISSING
+    assert "pulumi up --replace" in run.stderr  # how to upload again
     assert list(ctl.site.iterdir()) == []
+
+
+def test_install_without_staged_file_of_the_content_already_installed_is_unchanged(ctl: Controller) -> None:
+    assert ctl.install(V1).code == 0
+    before = ctl.snapshot()
+    again = install_script(site_dir=str(ctl.site), expected_sha256=sha(V1), owner=OWNER, stack="lab")
+    run = ctl.run(again)
+    assert (run.code, run.last) == (0, "unchanged"), run.stderr
+    assert ctl.snapshot() == before
+    # Not for another content, nor for another stack's state.
+    other = ctl.run(install_script(site_dir=str(ctl.site), expected_sha256=sha(V2), owner=OWNER, stack="lab"))
+    assert other.code == EXIT_MISSING
+    theirs = ctl.run(install_script(site_dir=str(ctl.site), expected_sha256=sha(V1), owner=OWNER, stack="other"))
+    assert theirs.code == EXIT_MISSING
+    assert ctl.snapshot() == before
+
+
+def test_original_shows_the_live_file_first_then_the_backup(ctl: Controller) -> None:
+    def original(stack: str = "lab") -> Run:
+        return ctl.run(original_script(site_dir=str(ctl.site), stack=stack))
+
+    run = original()
+    assert run.code == 0 and parse_original(run.stdout) is None  # nothing of the user's
+    ctl.live.write_bytes(ORIGINAL)
+    assert parse_original(original().stdout) == ORIGINAL.decode()
+    assert ctl.install(V1).code == 0
+    before = ctl.snapshot()
+    assert parse_original(original().stdout) == ORIGINAL.decode()  # the backup, not the live file
+    assert original("other").code == EXIT_REFUSED
+    ctl.backup.write_bytes(b"changed\n")
+    run = original()
+    assert run.code == EXIT_REFUSED and "does not match the recorded original" in run.stderr
+    ctl.backup.write_bytes(ORIGINAL)
+    assert ctl.snapshot() == before  # read-only
+    assert ctl.restore().code == 0
+    assert ctl.install(V1).code == 0 and ctl.restore().code == 0
+    ctl.live.unlink()
+    assert ctl.install(V1).code == 0
+    assert parse_original(original().stdout) is None  # installed over no file: nothing to keep
 
 
 def test_secret_never_printed(ctl: Controller) -> None:

@@ -15,6 +15,7 @@ import pytest
 from tests.command_engine import CommandEngine, StepFailed
 from tests.gateway.conftest import with_small_manifest
 from tests.program_harness import REPO, resolve, run_program, stack_config
+from tests.pulumi_values import unwrap
 from tests.unifi.conftest import FAST, Certs, FakeController, base_env
 
 BGP_PASSWORD = "bgp-pw-4711"
@@ -81,6 +82,14 @@ def test_create_noop_change_and_destroy(udm: Callable[..., Udm]) -> None:
 
     steps, _, _ = env.up()
     assert steps == []
+
+    # A new controller password: an update (state keeps the new one), and nothing written.
+    writes = list(env.fake.stats.v2_writes)
+    env.fake.scenario.password = env.controller["password"] = "rotated-pw-0042"
+    steps, _, _ = env.up()
+    assert steps == [("update", "unifi-os-bgp-and-dns")]
+    assert env.fake.stats.v2_writes == writes
+    assert unwrap(env.engine.state["unifi-os-bgp-and-dns"].inputs["environment"])["UNIFI_PASSWORD"] == "rotated-pw-0042"
 
     steps, _, changed = env.up(dnsDomain="lab")
     assert steps == [("update", "unifi-os-bgp-and-dns")]

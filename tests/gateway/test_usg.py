@@ -22,7 +22,14 @@ HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheControllerForTests0
 CA = "-----BEGIN CERTIFICATE-----\nMIIBcontrollerCA\n-----END CERTIFICATE-----\n"
 SECRETS = (BGP_PASSWORD, CONTROLLER_PASSWORD, "private-key-material-1234")
 COMPONENT = "metallb-unifi:gateway:UsgGatewayConfig"
-ORDER = ["usg-reprovision-after-restore", "usg-stage", "usg-upload", "usg-install", "usg-provision"]
+ORDER = [
+    "usg-reprovision-after-restore",
+    "usg-original",
+    "usg-stage",
+    "usg-upload",
+    "usg-install",
+    "usg-provision",
+]
 
 
 def controller(**changes: Any) -> dict[str, Any]:
@@ -60,6 +67,7 @@ def test_upload_steps_run_in_order_under_one_component(
     types = [resources[name].type for name in ORDER]
     assert types == [
         "command:local:Command",
+        "command:local:Command",
         "command:remote:Command",
         "command:remote:CopyToRemote",
         "command:remote:Command",
@@ -76,11 +84,11 @@ def test_install_is_updated_in_place_and_shows_the_redacted_file(
     content, _, content_secret = resolve(run.exports["configGatewayJson"])
     sha = hashlib.sha256(content.encode()).hexdigest()
 
-    # No triggers: a content change is an update (a replacement would restore after installing).
-    assert "triggers" not in install
-    assert resources["usg-install"].delete_before_replace  # a new connection: restore, then install
+    # No triggers and no delete: always an update (usg-original restores on destroy).
+    assert "triggers" not in install and "delete" not in install
+    assert not resources["usg-install"].delete_before_replace
     assert install["create"] == install["update"] == "sudo -n sh -s"
-    assert install["delete"].startswith("sudo -n sh -c ") and "restore" in install["delete"]
+    assert install["addPreviousOutputInEnv"] is False  # no SSH Setenv warning on every run
     # The stdin is plain text: the diff shows the file line by line, the password redacted.
     stdin = install["stdin"]
     assert isinstance(stdin, str)
@@ -99,8 +107,28 @@ def test_install_is_updated_in_place_and_shows_the_redacted_file(
     assert provision["create"] == provision["update"]
     assert f"--expect-sha256 {sha}" in provision["create"]
     stage = resources["usg-stage"].inputs
-    assert stage["triggers"] == [sha]  # a fresh placeholder per content; the stage has no delete
-    assert "delete" not in stage
+    # A fresh placeholder per content and per connection; the stage has no delete.
+    identity = stage["triggers"][1]
+    assert stage["triggers"] == [sha, identity] and "delete" not in stage
+    assert identity.startswith("ssh://admin@unifi.lan:22 host key ssh-ed25519 ")
+    assert "client key unparsed:SHA256:" in identity  # the test key does not parse: a digest, never the key
+    assert unwrap(upload["triggers"])[0] == identity  # a new connection uploads again
+    assert stage["addPreviousOutputInEnv"] is False
+
+    original = resources["usg-original"]
+    assert original.inputs["create"] == original.inputs["update"]
+    assert original.inputs["create"].startswith(
+        "venv/bin/python -m components.unifi check-original --ssh-host unifi.lan "
+    )
+    assert original.inputs["delete"].startswith("venv/bin/python -m components.unifi restore --ssh-host unifi.lan ")
+    assert original.inputs["triggers"] == ["unifi.lan", "22", "/srv/unifi/data/sites/default"]
+    assert original.delete_before_replace  # a new host: the old host's original back first
+    assert "triggers[*]" in original.replace_on_changes
+    # The post's lab owns its BGP instance and the dashboard's host name, nothing else.
+    assert json.loads(original.inputs["stdin"])["owned"] == [
+        ["protocols", "bgp", "64512"],
+        ["system", "static-host-mapping", "host-name", "k8s-dashboard.service"],
+    ]
 
 
 def test_a_content_change_updates_install_and_provision_only(
@@ -117,9 +145,12 @@ def test_a_content_change_updates_install_and_provision_only(
         a, b = unwrap(first[name].inputs), unwrap(second[name].inputs)
         return {key for key in a.keys() | b.keys() if a.get(key) != b.get(key)}
 
-    assert changed("usg-install") == {"stdin"}  # an update: create/update/delete/triggers as before
+    assert changed("usg-install") == {"stdin"}  # an update: create/update/triggers as before
     assert changed("usg-provision") == {"create", "update", "environment"}
     assert changed("usg-reprovision-after-restore") == set()
+    assert changed("usg-original") == {"environment"}  # checked again against the new content
+    assert changed("usg-stage") == {"triggers"}  # a fresh placeholder
+    assert changed("usg-upload") == {"source"}  # an update that copies (the hash changed)
     assert "holdtime" in second["usg-install"].inputs["stdin"]
 
 
@@ -145,6 +176,10 @@ def test_no_secret_in_clear_in_any_input_output_or_command_line(
             for leaked in SECRETS:
                 assert leaked not in json.dumps(plain, default=str), exported
     uploads = upload_resources(run)
+    for name in ("usg-original", "usg-provision"):
+        environment = uploads[name].inputs["environment"]
+        assert is_secret(environment) or is_secret(environment["UNIFI_SSH_PRIVATE_KEY"])
+        assert unwrap(environment)["UNIFI_SSH_PRIVATE_KEY"] == PRIVATE_KEY
     for name in ("usg-provision", "usg-reprovision-after-restore"):
         environment = uploads[name].inputs["environment"]
         assert is_secret(environment)

@@ -6,8 +6,10 @@ umask 077
 # @COMMON@
 
 staged=$site_dir/$staged_name
-# From here on the staged file (it may hold the BGP password) never outlives the script.
-trap 'rm -f -- "$staged" "$state_tmp" "$backup.tmp"' EXIT
+# The staged file (it may hold the BGP password) goes when the script ends, except after a
+# refusal the user can fix (keep_staged=yes): the next run then installs it without a new upload.
+keep_staged=no
+trap 'test "$keep_staged" = yes || rm -f -- "$staged"; rm -f -- "$state_tmp" "$backup.tmp"' EXIT
 trap 'exit 130' HUP INT TERM
 
 case $expected_sha256 in
@@ -17,13 +19,24 @@ test ${#expected_sha256} -eq 64 || fail 2 "expected sha256 is not 64 hex digits"
 
 test -d "$site_dir" || fail 5 "site directory $site_dir does not exist (run the prepare script first)"
 if test -L "$staged" || ! test -f "$staged"; then
-	fail 5 "staged file $staged is missing or not a regular file"
+	# Nothing staged, but this content already installed by this stack (a re-run after an input
+	# change that needed no new upload): nothing to do.
+	if test -f "$live" && ! test -L "$live" && test -f "$state" && test "$(sha_of "$live")" = "$expected_sha256"; then
+		read_state
+		if test "$state_stack" = "$stack" && test "$state_installed" = "$expected_sha256"; then
+			printf 'unchanged\n'
+			exit 0
+		fi
+	fi
+	fail 5 "staged file $staged is missing or not a regular file; nothing changed. To upload it again: pulumi up --replace URN-of-usg-stage --replace URN-of-usg-upload (pulumi stack --show-urns lists them)"
 fi
 
 staged_sha=$(sha_of "$staged")
 if test "$staged_sha" != "$expected_sha256"; then
 	fail 3 "staged file sha256 $staged_sha does not match the expected $expected_sha256 (upload corrupted?); removed it, nothing else changed"
 fi
+# From here on a failure is a refusal (or a crash): keep the verified upload for the next run.
+keep_staged=yes
 
 live_sha=
 if test -e "$live" || test -L "$live"; then
@@ -41,6 +54,7 @@ if test -e "$state"; then
 		fail 4 "$live was changed outside stack '$stack' (edited by hand or written by another tool); nothing changed. Compare it with $backup (your original, if any). To keep the current file as your new original: remove $state and $backup, then run again. To drop the change: copy $backup over it (or remove it if there is no backup), then run again"
 	fi
 	if test "$live_sha" = "$expected_sha256" && test "$state_installed" = "$expected_sha256"; then
+		keep_staged=no
 		printf 'unchanged\n'
 		exit 0
 	fi
