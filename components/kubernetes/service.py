@@ -1,17 +1,22 @@
 """``LoadBalancedService``: one configured service as a Kubernetes Service of type
 LoadBalancer, created by the program or patched onto a Service someone else owns, with its
-external IP, host name, alias and URL as outputs."""
+external IP, host name, alias and URL as outputs. A Service to create is first checked not to
+exist (``<name>-not-taken``): taking one over is what ``existing: true`` is for."""
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+import pulumi_command as command
 import pulumi_kubernetes as k8s
 
+from components.config.errors import key_path
 from components.config.model import Lab, Service
+from components.kubernetes.metallb import PYTHON
 from components.renderers.services import RenderedService
 
 
@@ -31,6 +36,28 @@ class LoadBalancedServiceArgs:
 # ReadyCondition; provider/pkg/jsonpath/jsonpath.go). `ingress[0].ip`, not `ingress`: an empty
 # list would match too. Patches are awaited the same way (await/await.go: by the live kind).
 WAIT_FOR_ADDRESS = {"pulumi.com/waitFor": "jsonpath={.status.loadBalancer.ingress[0].ip}"}
+# How long the check that a Service to create does not exist yet may wait for the API server.
+CHECK_TIMEOUT_S = 30
+
+
+def stack_key(lab: Lab, service: Service) -> str:
+    """``metallb-unifi:services[i]``, as the config errors name the service (names are unique)."""
+    index = next(i for i, candidate in enumerate(lab.services) if candidate.name == service.name)
+    return key_path("services", index)
+
+
+def not_taken_command(lab: Lab, service: Service) -> str:
+    """The command line of the check that the Service to create does not exist yet. No secret on
+    it: the kubeconfig is read by the check itself (components/kubernetes/service_check.py)."""
+    access = lab.kubernetes
+    arguments = [PYTHON, "-m", "components.kubernetes.service_check"]
+    arguments += ["--namespace", service.namespace, "--name", service.service_name]
+    arguments += ["--stack-key", stack_key(lab, service), "--timeout", str(CHECK_TIMEOUT_S)]
+    if access.kubeconfig:
+        arguments += ["--kubeconfig", access.kubeconfig]
+    if access.context:
+        arguments += ["--context", access.context]
+    return shlex.join(arguments)
 
 
 def ingress_ip(status: Any) -> str | None:
@@ -58,10 +85,14 @@ class LoadBalancedService(pulumi.ComponentResource):
         super().__init__("metallb-unifi:kubernetes:LoadBalancedService", name, None, opts)
         service, manifest = args.service, args.rendered.manifest
         wait = f"{args.lab.kubernetes.service_timeout_s}s"
+        self.not_taken: command.local.Command | None = None
+        if not service.existing:
+            self.not_taken = self._not_taken(name, args.lab, service)
+        checked = [self.not_taken] if self.not_taken is not None else []
         child = pulumi.ResourceOptions(
             parent=self,
             provider=args.provider,
-            depends_on=list(args.depends_on),
+            depends_on=[*args.depends_on, *checked],
             # Bounds the wait for the address (metadata.TimeoutDuration: the resource timeout wins).
             custom_timeouts=pulumi.CustomTimeouts(create=wait, update=wait),
         )
@@ -88,3 +119,22 @@ class LoadBalancedService(pulumi.ComponentResource):
         self.alias = self.ip.apply(lambda ip: service.name if ip else None)
         self.url = self.ip.apply(lambda ip: service.url(domain) if ip else None)
         self.register_outputs({"ip": self.ip, "hostname": self.hostname, "alias": self.alias, "url": self.url})
+
+    def _not_taken(self, name: str, lab: Lab, service: Service) -> command.local.Command:
+        """Fails `up` before the provider's create when the Service exists already, saying to set
+        `existing: true`: the provider's own AlreadyExists cannot say so.
+
+        Runs when created, not in preview
+        (pulumi/pulumi-command@v1.2.1:provider/pkg/provider/local/commandController.go, Create),
+        in the project directory with the engine's environment, $KUBECONFIG included
+        (pulumi/pulumi-command@v1.2.1:provider/pkg/provider/local/commandOutputs.go, run).
+        Triggers are replaceOnChanges (pulumi/pulumi-command@v1.2.1:provider/pkg/provider/common/inputs.go):
+        a new namespace or name replaces the Service, so the check is created, and runs, again.
+        Any other change of the command line (an index after a reorder) runs `create` as the
+        update; the check then finds the stack's own labelled Service and passes."""
+        return command.local.Command(
+            f"{name}-not-taken",
+            create=not_taken_command(lab, service),
+            triggers=[service.namespace, service.service_name],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
