@@ -186,10 +186,15 @@ def provision_command(controller: ControllerAccess, ssh: SshAccess, stack: str, 
     ``content`` (reinstalling it if an earlier failed provision rolled it back), provisions only
     if the previous run (its stdout, PULUMI_COMMAND_STDOUT) did not already provision this
     content on this gateway, and rolls back to the original if the gateway does not come back."""
+    # --owner before --stack, as the release before usg-original had it: the same command line
+    # leaves a deployed stack's provision untouched (an update would provision once more).
+    file_arguments = _ssh_file_arguments(controller, ssh, stack)
+    at = file_arguments.index("--stack")
     ssh_arguments = [
-        *_ssh_file_arguments(controller, ssh, stack),
+        *file_arguments[:at],
         "--owner",
         ssh.owner,
+        *file_arguments[at:],
         "--expect-sha256",
         sha256_hex(content),
     ]
