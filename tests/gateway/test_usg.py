@@ -239,3 +239,20 @@ def test_an_invalid_controller_config_registers_nothing(monkeypatch: pytest.Monk
     bad = controller(ssh={"user": "admin", "privateKey": PRIVATE_KEY, "hostKey": "nope", "dataDir": "cloudkey"})
     with pytest.raises(pulumi.RunError, match=r"metallb-unifi:controller\.ssh\.hostKey"):
         run_program(monkeypatch, lab_config(small_mirror, controller=bad), preview=True)
+
+
+def test_the_provision_command_line_is_the_previous_releases(
+    monkeypatch: pytest.MonkeyPatch, small_mirror: str
+) -> None:
+    """A deployed stack's provision must not change on upgrade: any change of its command line is
+    an update, and the previous release's stdout has no record of what it provisioned."""
+    fingerprint = "ab" * 32
+    config = lab_config(
+        small_mirror, controller={k: v for k, v in controller(fingerprint=fingerprint).items() if k != "caCertificate"}
+    )
+    create = upload_resources(run_program(monkeypatch, config, preview=False))["usg-provision"].inputs["create"]
+    ssh_part = create[create.index(" --ssh-host ") :]
+    assert ssh_part.rsplit(" --expect-sha256 ", 1)[0] == (
+        f" --ssh-host unifi.lan --ssh-port 22 --ssh-user admin --ssh-host-key '{HOST_KEY}' --sudo"
+        " --site-dir /srv/unifi/data/sites/default --owner unifi --stack test"
+    )
