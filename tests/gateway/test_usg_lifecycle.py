@@ -7,160 +7,30 @@ that counts provisions. Each test is what one ``pulumi up`` (or destroy) does.""
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 import shlex
 import stat
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
 
 import pytest
-import yaml
 
 from components.gateway import restore_script
-from tests.command_engine import CommandEngine, StepFailed
-from tests.gateway.conftest import with_small_manifest
-from tests.program_harness import REPO, Registration, resolve, run_program, stack_config
+from tests.command_engine import StepFailed
+from tests.gateway.usg_lab import (
+    BACKUP,
+    BGP_PASSWORD,
+    ORIGINAL,
+    POSTS_FILE,
+    SITE,
+    STATE,
+    Lab,
+    lab,
+    second_sshd,
+)
+from tests.program_harness import Registration
 from tests.pulumi_values import unwrap
-from tests.unifi.conftest import FAST, Certs, FakeController, base_env
-from tests.unifi.sshd import SshServer, start_sshd, stop_sshd
+from tests.unifi.sshd import SshServer
 
-# A user's own file with one setting the stack does not render.
-ORIGINAL = b'{"service": {"dns": {"forwarding": {"options": ["host-record=nas.lan,192.168.1.5"]}}}}\n'
-# The blog post's hand-written file: only the BGP neighbours and the dashboard's host name.
-POSTS_FILE = (
-    json.dumps(
-        {
-            "protocols": {
-                "bgp": {
-                    "64512": {
-                        "neighbor": {ip: {"remote-as": "64512"} for ip in ("10.10.0.101", "10.10.0.102")},
-                        "parameters": {"router-id": "192.168.1.1"},
-                    }
-                }
-            },
-            "system": {"static-host-mapping": {"host-name": {"k8s-dashboard.service": {"inet": ["10.10.10.10"]}}}},
-        },
-        indent=4,
-    )
-    + "\n"
-).encode()
-BGP_PASSWORD = "bgp-pw-4711"
-SITE = "default"
-LAB_GATEWAY = yaml.safe_load((REPO / "Pulumi.lab.yaml").read_text())["config"]["metallb-unifi:gateway"]
-
-
-class Lab:
-    """One lab stack wired to the stand-ins; ``up(**bgp)`` deploys it with those BGP settings."""
-
-    def __init__(
-        self,
-        monkeypatch: pytest.MonkeyPatch,
-        small_mirror: str,
-        tmp_path: Path,
-        fake: FakeController,
-        fingerprint: str,
-        sshd: SshServer,
-    ) -> None:
-        self.monkeypatch, self.small_mirror, self.fake, self.tmp_path = monkeypatch, small_mirror, fake, tmp_path
-        self.data_dir = tmp_path / "data"
-        self.data_dir.mkdir()
-        self.gateway: dict[str, Any] = dict(LAB_GATEWAY)
-        self.controller: dict[str, Any] = {
-            "url": fake.url,
-            "username": fake.scenario.username,
-            "password": fake.scenario.password,
-            "fingerprint": fingerprint,
-            "provisionTimeout": "30s",
-        }
-        self.use_sshd(sshd)
-        self.engine = CommandEngine(REPO, base_env(), rewrite_local=_fast_polls)
-
-    @property
-    def live(self) -> Path:
-        return Path(self.controller["ssh"]["dataDir"]) / "sites" / SITE / "config.gateway.json"
-
-    def use_sshd(self, sshd: SshServer, data_dir: Path | None = None) -> None:
-        self.sshd = sshd
-        self.controller["ssh"] = {
-            "host": sshd.host,
-            "port": sshd.port,
-            "user": sshd.user,
-            "privateKey": sshd.clients["ed25519"].private,
-            "hostKey": sshd.host_key,
-            "dataDir": str(data_dir or self.data_dir),
-            "owner": f"{os.getuid()}:{os.getgid()}",
-        }
-        self.fake.scenario.config_file = self.live
-
-    def config(self, **bgp: Any) -> dict[str, str]:
-        return with_small_manifest(
-            stack_config(
-                REPO / "Pulumi.lab.yaml",
-                self.small_mirror,
-                bgp={"password": BGP_PASSWORD, **bgp},
-                controller=self.controller,
-                gateway=self.gateway,
-            )
-        )
-
-    def registrations(self, **bgp: Any) -> tuple[list[Registration], bytes]:
-        run = run_program(self.monkeypatch, self.config(**bgp), preview=False)
-        content, known, _ = resolve(run.exports["configGatewayJson"])
-        assert known
-        return run.registrations, content.encode()
-
-    def up(self, env: dict[str, str] | None = None, **bgp: Any) -> tuple[list[tuple[str, str]], bytes]:
-        registrations, content = self.registrations(**bgp)
-        steps = self.engine.up(registrations, env)
-        assert self.engine.warnings == []  # no SSH Setenv the server would refuse
-        return steps, content
-
-    def site_files(self, data_dir: Path | None = None) -> dict[str, bytes]:
-        site = (data_dir or Path(self.controller["ssh"]["dataDir"])) / "sites" / SITE
-        return {p.name: p.read_bytes() for p in sorted(site.iterdir())} if site.exists() else {}
-
-    def put_original(self, data: bytes) -> None:
-        self.live.parent.mkdir(parents=True, exist_ok=True)
-        self.live.write_bytes(data)
-
-
-def _fast_polls(command: str) -> str:
-    """The provision client polls every 5 s; the stand-in answers at once, so poll faster and
-    give up sooner (argparse: a later option wins)."""
-    if " -m components.unifi provision " in command:
-        return f"{command} {' '.join(FAST)} --poll-interval 0.02 --timeout 3"
-    return command
-
-
-@pytest.fixture
-def lab(
-    monkeypatch: pytest.MonkeyPatch,
-    small_mirror: str,
-    tmp_path: Path,
-    controller: Callable[..., FakeController],
-    certs: Certs,
-    sshd: SshServer,
-) -> Callable[..., Lab]:
-    def start(**scenario: Any) -> Lab:
-        fake = controller(lag_polls=1, provisioning_polls=1, **scenario)
-        return Lab(monkeypatch, small_mirror, tmp_path, fake, certs.server.fingerprint, sshd)
-
-    return start
-
-
-@pytest.fixture
-def second_sshd(tmp_path: Path) -> Iterator[tuple[SshServer, Callable[[], None]]]:
-    directory = tmp_path / "second-sshd"
-    directory.mkdir()
-    server, proc = start_sshd(directory)
-    yield server, lambda: stop_sshd(proc)
-    stop_sshd(proc)
-
-
-BACKUP = "config.gateway.json.metallb-unifi-original"
-STATE = ".metallb-unifi.state"
+__all__ = ["lab", "second_sshd"]  # fixtures
 
 
 def test_a_users_extra_setting_is_refused_until_the_base_file_keeps_it(lab: Callable[..., Lab]) -> None:
