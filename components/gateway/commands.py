@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from components.config.model import ControllerAccess, Secret, SshAccess
+from components.gateway.private_keys import parse_private_key
 from components.gateway.scripts import install_script, prepare_script, restore_script, staged_path
 
 # The project's venv (Pulumi.yaml: virtualenv: venv), relative to the project directory.
@@ -55,15 +55,11 @@ def _fingerprint(blob: bytes) -> str:
 def client_key_fingerprint(private_key: str) -> str:
     """The ``ssh-keygen -l`` fingerprint of the private key's public half. A text that does not
     parse (the SSH client reports that itself) gets a digest of the text: never the key."""
-    data = (private_key.replace("\r\n", "\n").strip() + "\n").encode()
-    key: PrivateKeyTypes
     try:
-        if b"-----BEGIN OPENSSH PRIVATE KEY-----" in data:
-            key = serialization.load_ssh_private_key(data, password=None)
-        else:
-            key = serialization.load_pem_private_key(data, password=None)
+        key = parse_private_key(private_key)
         public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
     except (TypeError, ValueError, UnsupportedAlgorithm, AttributeError):
+        data = (private_key.replace("\r\n", "\n").strip() + "\n").encode()
         return "unparsed:" + _fingerprint(b"metallb-unifi client key\n" + data)
     return _fingerprint(base64.b64decode(public.split()[1]))
 

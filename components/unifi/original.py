@@ -23,6 +23,7 @@ from components.unifi.client import (
     SshConnectionError,
     UsageError,
 )
+from components.unifi.gateway_file import run_checked
 from components.unifi.kept_settings import describe_refusal, dropped_settings
 from components.unifi.options import CONTENT_ENV, SSH_KEY_ENV, SshFile
 
@@ -61,12 +62,9 @@ def check_original(
 
     installed = _content(env)
     with SshSession.open(ssh.target, ssh.key(), SSH_KEY_ENV) as remote:
-        result = remote.run_script(original_script(site_dir=ssh.site_dir, stack=ssh.stack), sudo=ssh.sudo)
-    if result.exit_code != 0:
-        message = " ".join(result.stderr.split()) or "no message"
-        raise RemoteCommandError(f"the original script on {ssh.target} exited {result.exit_code}: {message}")
+        stdout = run_checked(remote, "original", original_script(site_dir=ssh.site_dir, stack=ssh.stack), sudo=ssh.sudo)
     try:
-        text = parse_original(result.stdout)
+        text = parse_original(stdout)
     except GatewayScriptError as exc:
         raise RemoteCommandError(f"the original script on {ssh.target}: {exc}") from None
     if text is None:
@@ -110,12 +108,9 @@ def restore(ssh: SshFile, env: Mapping[str, str], say: Callable[[str], None]) ->
             f"If that controller is gone for good, run: {SKIP_RESTORE_ENV}={host} pulumi up (or pulumi destroy)"
         ) from None
     with remote:
-        result = remote.run_script(restore_script(site_dir=ssh.site_dir, stack=ssh.stack), sudo=ssh.sudo)
-    if result.exit_code != 0:
-        message = " ".join(result.stderr.split()) or "no message"
-        raise RemoteCommandError(f"the restore script on {ssh.target} exited {result.exit_code}: {message}")
+        stdout = run_checked(remote, "restore", restore_script(site_dir=ssh.site_dir, stack=ssh.stack), sudo=ssh.sudo)
     try:
-        changed = parse_outcome(result.stdout)
+        changed = parse_outcome(stdout)
     except GatewayScriptError as exc:
         raise RemoteCommandError(f"the restore script on {ssh.target}: {exc}") from None
     say(

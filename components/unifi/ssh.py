@@ -24,9 +24,9 @@ import paramiko
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from paramiko.ssh_exception import IncompatiblePeer
 
+from components.gateway.private_keys import parse_private_key
 from components.unifi.client import (
     HostKeyMismatchError,
     RemoteCommandError,
@@ -94,14 +94,9 @@ def load_private_key(text: str, source: str) -> paramiko.PKey:
     cryptography parses the text: paramiko's own OpenSSH-format reader drops ecdsa and rsa keys
     whose data needs no padding (one in eight keys made with an empty comment, ``-C ""``).
     """
-    data = (text.replace("\r\n", "\n").strip() + "\n").encode()
     unusable = f"{source} is not an ed25519, ecdsa or rsa private key (PEM or OpenSSH format)"
-    key: PrivateKeyTypes
     try:
-        if b"-----BEGIN OPENSSH PRIVATE KEY-----" in data:
-            key = serialization.load_ssh_private_key(data, password=None)
-        else:
-            key = serialization.load_pem_private_key(data, password=None)
+        key = parse_private_key(text)
     except TypeError:  # cryptography's way to say "encrypted, and no password given"
         raise SshAuthError(f"{source} holds a passphrase-protected key; give an unencrypted one") from None
     except (ValueError, UnsupportedAlgorithm):
