@@ -42,12 +42,15 @@ Progress goes to stdout; a failure prints ONE line on stderr and exits with:
 2     usage error (bad or conflicting options)
 3     controller unreachable (connection errors or 5xx after bounded retries)
 4     TLS: certificate not trusted, fingerprint mismatch, unusable CA
-5     credentials: missing, refused at login, or not authorized after one re-login
+5     credentials: missing, refused at login, not authorized after one re-login, or
+      an account that needs MFA (HTTP 499 / api.err.Ubic2faTokenRequired)
 6     no gateway on the site (or the --gateway-mac is not there, or several gateways)
 7     timeout: the gateway was not back (state 1, new cfgversion) within --timeout
 8     gateway stuck provisioning: still in state 5 when --timeout ran out
-9     other controller API error (``meta.rc`` error, unknown site, wrong flavor, …)
-10    login rate-limited (HTTP 429) after bounded back-off
+9     other controller API error (``meta.rc`` error, wrong flavor, …); an unknown
+      site (api.err.NoSiteContext), naming the sites the account can see; a UniFi OS
+      console that answers like a classic controller (set flavor: unifi-os)
+10    login rate-limited (HTTP 429) for all of about 90 s of waiting
 11    SSH connection failed (unreachable, handshake failed, a command went silent)
 12    SSH host key mismatch (or the server has no key of the expected type)
 13    SSH key: missing, unusable (encrypted, unknown type) or refused by the server
@@ -61,7 +64,8 @@ Progress goes to stdout; a failure prints ONE line on stderr and exits with:
       provision after it failed too
 18    unifi-os: the gateway has a BGP config in force that this stack did not upload
 19    unifi-os: a DNS record the stack wants exists and is not the stack's
-20    unifi-os: the site's gateway cannot run BGP (api.err.BgpUnsupportedDevice)
+20    unifi-os: the site's gateway cannot run BGP (api.err.BgpUnsupportedDevice, on
+      the GET or only on the POST); nothing was written
 21    unifi-os: the controller is a classic controller, not a UniFi OS console
 22    check-original: installing the stack's file would drop settings of the user's
       original config.gateway.json (or the original is not a JSON object)
@@ -121,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     connection.add_argument("--request-timeout", type=_positive, default=15.0, help=argparse.SUPPRESS)
     connection.add_argument("--retry-backoff", type=_positive, default=1.0, help=argparse.SUPPRESS)
     connection.add_argument("--max-backoff", type=_positive, default=30.0, help=argparse.SUPPRESS)
+    connection.add_argument("--login-wait", type=_positive, default=90.0, help=argparse.SUPPRESS)
 
     # The gateway device: provision and status.
     device = argparse.ArgumentParser(add_help=False, parents=[connection])
@@ -161,7 +166,7 @@ def _client(args: argparse.Namespace, env: dict[str, str]) -> ControllerClient:
     use_env_ca = ca_pem if not (args.ca_file or fingerprint or args.insecure) else None
     trust = TlsTrust(ca_file=args.ca_file, ca_pem=use_env_ca, fingerprint=fingerprint, insecure=args.insecure)
     flavor: FlavorChoice = args.flavor
-    retry = RetryPolicy(backoff=args.retry_backoff, max_backoff=args.max_backoff)
+    retry = RetryPolicy(backoff=args.retry_backoff, max_backoff=args.max_backoff, login_wait=args.login_wait)
     if args.insecure:
         _say("warning: TLS certificate verification disabled (--insecure)")
     return ControllerClient(

@@ -6,8 +6,14 @@ Two flavors exist:
   ``unifises``, Network API at ``/api/s/<site>/...``;
 * UniFi OS console (CloudKey Gen2+, UDM, UCG, port 443): ``POST /api/auth/login``, cookie
   ``TOKEN`` plus an ``X-CSRF-Token`` header to send on writes (replaced whenever a response
-  carries ``X-Updated-CSRF-Token``), Network API under ``/proxy/network``. An API key
+  carries ``X-Updated-CSRF-Token``; some builds send no header and the token is only the
+  ``csrfToken`` claim of the ``TOKEN`` JWT), Network API under ``/proxy/network``. An API key
   (``X-API-KEY``) may replace the login.
+
+Flavor detection (``auto``) probes ``GET /``: 200 is UniFi OS, a redirect is classic, except
+that newer UniFi OS firmware redirects too: a classic login refused in the UniFi OS way then
+ends the run with "set flavor: unifi-os", after that one login attempt only (logins are
+rate-limited, and failed ones count).
 
 TLS trust is one of: a CA file, CA PEM text (``UNIFI_CA_CERT``), a pinned SHA-256 fingerprint
 of the server's leaf certificate, ``insecure``, or the system/`requests` default. ``verify=``
@@ -16,7 +22,10 @@ is passed on every request because ``REQUESTS_CA_BUNDLE`` overrides ``session.ve
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
+import json
 import os
 import re
 import ssl
@@ -97,6 +106,10 @@ class RateLimitedError(UnifiError):
 class ApiError(UnifiError):
     exit_code = EXIT_API
     cause = "controller API error"
+
+
+class UnknownSiteError(ApiError):
+    cause = "unknown site"
 
 
 class NoGatewayError(UnifiError):
@@ -244,15 +257,55 @@ class Credentials:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Bounded retries on connection errors, 5xx and login 429s, with exponential backoff."""
+    """Bounded retries on connection errors and 5xx, with exponential backoff; login 429s are
+    ridden out for ``login_wait`` seconds in all.
+
+    A UDM's login limit lasts about 45 s and its 429 carries no Retry-After; go-unifi waits
+    1, 2, 4, … capped at 30 s over 8 attempts, about 90 s in all
+    (ubiquiti-community/go-unifi@b2bf4ce:unifi/unifi.go, loginRetryMax and loginRetryBackoff).
+    """
 
     attempts: int = 4
     backoff: float = 1.0
     max_backoff: float = 30.0
-    login_attempts: int = 3
+    login_wait: float = 90.0
 
     def delay(self, attempt: int) -> float:
         return float(min(self.max_backoff, self.backoff * (2**attempt)))
+
+
+_NO_SITE: Final = "api.err.NoSiteContext"
+# Classic 2FA (aiounifi's ERRORS: api.err.Ubic2faTokenRequired) and UniFi OS MFA (HTTP 499,
+# Kane610/aiounifi@4ba00ff:aiounifi/interfaces/connectivity.py, HTTP_STATUS_MFA_REQUIRED).
+_MFA_MSG: Final = "api.err.Ubic2faTokenRequired"
+HTTP_MFA_REQUIRED: Final = 499
+_MFA_HINT: Final = (
+    "this account needs a second factor (MFA), which a script cannot give: use a local account without MFA "
+    "(UNIFI_USERNAME/UNIFI_PASSWORD), or an API key (UNIFI_API_KEY, UniFi OS only)"
+)
+_SITE_IN_PATH = re.compile(r"/(?:api/s|v2/api/site)/([^/]+)(?:/|$)")
+
+
+def jwt_csrf_claim(token: str) -> str | None:
+    """The ``csrfToken`` claim of a ``TOKEN`` cookie (a JWT), which some UniFi OS builds send
+    instead of an ``X-CSRF-Token`` header (Art-of-WiFi/UniFi-API-client@acc7835:src/Client.php,
+    create_x_csrf_token_header). The signature is the console's business: only read."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    payload = parts[1] + "=" * (-len(parts[1]) % 4)
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload))
+    except (ValueError, binascii.Error):
+        return None
+    claim = claims.get("csrfToken") if isinstance(claims, dict) else None
+    return claim if isinstance(claim, str) and claim else None
+
+
+def _json_body(response: requests.Response) -> Any:
+    with contextlib.suppress(ValueError):
+        return response.json()
+    return None
 
 
 def _meta_msg(response: requests.Response) -> str | None:
@@ -307,6 +360,8 @@ class ControllerClient:
         self._log = log
         self._flavor: Flavor | None = None
         self._csrf: str | None = None
+        self._csrf_from_jwt = False
+        self._probe_redirected = False  # auto: GET / redirected, as classic and newer UniFi OS do
         self._logged_in = False
         self._tmp_ca: str | None = None
         self.session = requests.Session()
@@ -359,6 +414,9 @@ class ControllerClient:
         headers: dict[str, str] = {"Accept": "application/json"}
         if self.credentials.api_key and self._flavor == "unifi-os":
             headers["X-API-KEY"] = self.credentials.api_key
+        unifi_os_write = method != "GET" and self._flavor == "unifi-os" and not self.credentials.api_key
+        if unifi_os_write and (self._csrf is None or self._csrf_from_jwt):
+            self._csrf_from_cookie()  # the cookie may have been renewed since
         if self._csrf and method != "GET":
             headers["X-CSRF-Token"] = self._csrf
         last: str = ""
@@ -384,7 +442,7 @@ class ControllerClient:
                 continue
             updated = response.headers.get("X-Updated-CSRF-Token")
             if updated:
-                self._csrf = updated
+                self._csrf, self._csrf_from_jwt = updated, False
             if response.status_code >= 500:
                 last = f"HTTP {response.status_code}"
                 continue
@@ -403,10 +461,14 @@ class ControllerClient:
             return self.flavor_choice
         if self.credentials.api_key:
             return "unifi-os"  # API keys exist on UniFi OS only
+        # 200 is UniFi OS, 302 classic (ubiquiti-community/go-unifi@b2bf4ce:unifi/unifi.go, setAPIUrlStyle;
+        # Kane610/aiounifi@4ba00ff:aiounifi/interfaces/connectivity.py, check_unifi_os); newer UniFi OS
+        # firmware answers 302 as well (the same setAPIUrlStyle comment), which login() then tells apart.
         response = self._send("GET", "/", follow=False)
         if response.status_code == 200:
             return "unifi-os"
         if response.status_code in (301, 302, 303, 307, 308):
+            self._probe_redirected = True
             return "classic"
         raise ApiError(f"cannot detect the controller flavor (GET / answered {response.status_code}); use --flavor")
 
@@ -414,8 +476,42 @@ class ControllerClient:
     def api_prefix(self) -> str:
         return "/proxy/network" if self.flavor == "unifi-os" else ""
 
+    def _csrf_from_cookie(self) -> None:
+        token = self.session.cookies.get("TOKEN")
+        claim = jwt_csrf_claim(token) if isinstance(token, str) else None
+        if claim:
+            self._csrf, self._csrf_from_jwt = claim, True
+
+    def _post_login(self, path: str, body: dict[str, Any]) -> requests.Response:
+        """The login POST, riding out 429s for ``retry.login_wait`` seconds in all, saying how long."""
+        waited, attempt, attempts = 0.0, 0, 0
+        while True:
+            response = self._send("POST", path, json_body=body)
+            attempts += 1
+            if response.status_code != 429:
+                return response
+            left = self.retry.login_wait - waited
+            if left <= 0:
+                raise RateLimitedError(
+                    f"{self.base_url} refused {attempts} logins with HTTP 429 ({_meta_msg(response) or 'no code'}) "
+                    f"over {waited:g}s; logins, successful ones included, are limited: wait a few minutes and retry"
+                )
+            delay = self.retry.delay(attempt)
+            with contextlib.suppress(ValueError):
+                delay = max(delay, float(response.headers.get("Retry-After", "")))
+            delay = min(delay, left)
+            until = time.strftime("%H:%M:%S", time.localtime(time.time() + delay))
+            give_up = time.strftime("%H:%M:%S", time.localtime(time.time() + left))
+            self._log(
+                f"login rate-limited (HTTP 429 {_meta_msg(response) or ''}".rstrip()
+                + f"): waiting {delay:g}s, until {until} (giving up at {give_up})"
+            )
+            self._sleep(delay)
+            waited += delay
+            attempt += 1
+
     def login(self) -> None:
-        """Log in (no-op with an API key); backs off on 429 without hammering."""
+        """Log in (no-op with an API key), riding out the login rate limit."""
         flavor = self.flavor
         if self.credentials.api_key:
             self._logged_in = True
@@ -424,42 +520,82 @@ class ControllerClient:
         body: dict[str, Any] = {"username": self.credentials.username, "password": self.credentials.password}
         if flavor == "unifi-os":
             body["rememberMe"] = False
-        self._csrf = None
+        self._csrf, self._csrf_from_jwt = None, False
         self.session.cookies.clear()
-        for attempt in range(self.retry.login_attempts):
-            response = self._send("POST", path, json_body=body)
-            if response.status_code == 429:
-                if attempt + 1 >= self.retry.login_attempts:
-                    break
-                delay = self.retry.delay(attempt)
-                with contextlib.suppress(ValueError):
-                    delay = min(self.retry.max_backoff, max(delay, float(response.headers.get("Retry-After", ""))))
-                self._log(f"login rate-limited (HTTP 429), waiting {delay:g}s")
-                self._sleep(delay)
-                continue
-            if response.status_code in (400, 401, 403):
-                msg = _meta_msg(response) or f"HTTP {response.status_code}"
-                raise CredentialsError(f"login refused by {self.base_url} ({msg})")
-            if response.status_code == 404:
-                raise ApiError(f"{path} not found: wrong --flavor or not a UniFi controller")
-            if response.status_code != 200:
-                raise ApiError(f"login answered HTTP {response.status_code}")
+        response = self._post_login(path, body)
+        msg = _meta_msg(response)
+        if response.status_code == HTTP_MFA_REQUIRED or msg == _MFA_MSG:
+            raise CredentialsError(f"login to {self.base_url}: {_MFA_HINT}")
+        if flavor == "classic" and self._probe_redirected and _unifi_os_refusal(response):
+            # A classic controller refuses with {"meta": ...} (400 api.err.Invalid); this answer is
+            # UniFi OS's {"code", "message"}. One login spent, no second guess: failed logins count
+            # towards the rate limit.
+            raise ApiError(
+                f"{self.base_url} answered GET / with a redirect like a classic controller, but refused the classic "
+                f"login the UniFi OS way (HTTP {response.status_code}, {msg or 'no code'}): newer UniFi OS firmware "
+                "does this; set flavor: unifi-os (--flavor unifi-os)"
+            )
+        if response.status_code in (400, 401, 403):
+            raise CredentialsError(f"login refused by {self.base_url} ({msg or f'HTTP {response.status_code}'})")
+        if response.status_code == 404:
+            raise ApiError(f"{path} not found: wrong --flavor or not a UniFi controller")
+        if response.status_code != 200:
+            raise ApiError(f"login answered HTTP {response.status_code}")
+        if flavor == "unifi-os":
             token = response.headers.get("X-CSRF-Token") or response.headers.get("X-Updated-CSRF-Token")
             if token:
                 self._csrf = token
-            self._logged_in = True
-            return
-        raise RateLimitedError(f"{self.base_url} answered 429 to {self.retry.login_attempts} logins; wait and retry")
+            else:
+                self._csrf_from_cookie()
+        self._logged_in = True
+
+    # ----- sites ---------------------------------------------------------------------------
+    def list_sites(self) -> list[tuple[str, str]] | None:
+        """The sites this account can see, as (short name, display name): ``GET /api/self/sites``
+        (Kane610/aiounifi@4ba00ff:aiounifi/models/site.py; fields as in its tests/fixtures.py SITE_RESPONSE)."""
+        response = self._send("GET", self.api_prefix + "/api/self/sites")
+        body = _json_body(response)
+        data = body.get("data") if isinstance(body, dict) else body
+        if response.status_code != 200 or not isinstance(data, list):
+            return None  # not allowed to list them, or not this shape
+        return [
+            (str(item.get("name", "")), str(item.get("desc", "")))
+            for item in data
+            if isinstance(item, dict) and item.get("name")
+        ]
+
+    def _unknown_site(self, site: str, sites: list[tuple[str, str]] | None = None) -> UnknownSiteError:
+        sites = sites if sites is not None else (self.list_sites() or [])
+        shown = ", ".join(f"{name} (shown as {desc!r})" for name, desc in sites) or "none listed"
+        hint = ""
+        for name, desc in sites:
+            if desc.lower() == site.lower() and name != site:
+                hint = f"; {site!r} is the display name of site {name!r}: use --site {name}"
+        return UnknownSiteError(
+            f"the controller has no site {site!r} (the site's short name is needed, not the name shown in the UI)"
+            f"{hint}; sites this account can see: {shown}"
+        )
+
+    def _site_of(self, path: str) -> str | None:
+        match = _SITE_IN_PATH.search(path)
+        return match.group(1) if match else None
 
     # ----- Network API ---------------------------------------------------------------------
     def _authorized(self, method: str, path: str, json_body: Any) -> requests.Response:
         """``path`` under the Network API prefix, logged in; re-logs in once when the session
-        expired (401; 403 too on a UniFi OS session, where a stale CSRF token is refused that way)."""
+        expired (401; 403 too on a UniFi OS session, where a stale CSRF token is refused that way).
+
+        An unknown site is answered with 401 ``api.err.NoSiteContext`` (hobbyquaker/unifi2mqtt#12,
+        mnederlof/com.ubnt.unifi#25; HTTP 200 with that ``meta`` in go-unifi's
+        unifi/site_health_test.go): that is no expired session, and it costs no second login."""
         if not self._logged_in:
             self.login()
         relogged = False
+        site = self._site_of(path)
         while True:
             response = self._send(method, self.api_prefix + path, json_body=json_body)
+            if site is not None and _NO_SITE in (_meta_msg(response) or "", *_v2_error(response)):
+                raise self._unknown_site(site)
             expired = response.status_code == 401 or (
                 response.status_code == 403 and self.flavor == "unifi-os" and not self.credentials.api_key
             )
@@ -469,6 +605,9 @@ class ControllerClient:
                 relogged = True
                 continue
             if response.status_code in (401, 403):
+                sites = self.list_sites() if site is not None else None
+                if site is not None and sites is not None and site not in {name for name, _ in sites}:
+                    raise self._unknown_site(site, sites)
                 refusal = _meta_msg(response) or f"HTTP {response.status_code}"
                 what = "API key refused" if self.credentials.api_key else "not authorized"
                 raise CredentialsError(f"{what} for {method} {path} ({refusal})")
@@ -517,6 +656,12 @@ class ControllerClient:
             return response.json()
         except ValueError:
             raise ApiError(f"{method} {path} did not answer JSON") from None
+
+
+def _unifi_os_refusal(response: requests.Response) -> bool:
+    """A login refusal in UniFi OS's envelope (``{"code": "AUTHENTICATION_FAILED", …}``), not classic's ``meta``."""
+    body = _json_body(response)
+    return response.status_code in (401, 403, 404) and not (isinstance(body, dict) and "meta" in body)
 
 
 def _v2_error(response: requests.Response) -> tuple[str | None, str | None]:

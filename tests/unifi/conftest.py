@@ -1,25 +1,31 @@
-"""A stand-in UniFi controller: HTTPS on loopback, classic or UniFi OS flavor.
+"""A stand-in UniFi controller: HTTPS on loopback, classic or UniFi OS flavor, answering in
+the shapes real controllers answer as the widely used clients record them. Each shape names its
+source next to it; "assumed" marks the few that no source records.
 
-It simulates what the client must cope with: flavor detection (``GET /`` 200 vs 302, or a
-UniFi OS console answering 302 like newer firmware), both logins and their cookies
-(``unifises`` / ``TOKEN``), ``meta.rc`` errors (bad credentials → ``api.err.Invalid``, unknown
-site → ``api.err.NoSiteContext``), CSRF tokens rotated through ``X-Updated-CSRF-Token`` (writes
-with a stale token get 403), API keys, a session that expires once (401), a login rate limit
-(429), transient 502s, and a gateway that lags before provisioning, never comes back, never
-starts, or is missing; or one that never comes back only while a given ``config.gateway.json``
-holds given bad content (read at each force-provision, like a real USG gets it then). The
-certificate is self-signed (made with the ``openssl`` CLI).
+It covers what the client must cope with: flavor detection (``GET /`` 200 vs 302, or a UniFi
+OS console answering 302 like newer firmware), both logins, their bodies and cookies
+(``unifises`` / ``TOKEN``, a JWT carrying ``csrfToken``, with ``partitioned``), the error
+envelopes (classic ``{"meta": {"rc": "error", "msg": "api.err.…"}}``, UniFi OS and v2
+``{"code", "message", …}``), CSRF tokens rotated through ``X-Updated-CSRF-Token`` or sent only
+inside the JWT (writes with a stale token get 403), API keys, a session that expires once (401),
+the login rate limit (429 with no Retry-After), MFA (499), unknown sites (401
+``api.err.NoSiteContext``) and ``/api/self/sites``, transient 502s, and a gateway that lags
+before provisioning, never comes back, never starts, or is missing; or one that never comes back
+only while a given ``config.gateway.json`` holds given bad content (read at each force-provision,
+like a real USG gets it then). The certificate is self-signed (made with the ``openssl`` CLI).
 
-UniFi OS consoles also serve the Network v2 API (``/proxy/network/v2/api/site/<site>/``, plain
-JSON, errors ``{"code", "message"}``): ``bgp/config`` (GET: the object, or a list of it with
-``bgp_get_as_list``; 404 without one; POST creates or replaces it whole; DELETE removes it; PUT
-is refused with 405; 404 ``api.err.BgpUnsupportedDevice`` for every call without a BGP-capable
-gateway) and ``static-dns[/<id>]`` (list, POST, PUT, DELETE; a second record with the same key is
-refused). Pre-existing "foreign" objects come from the scenario; every v2 write is counted.
+UniFi OS consoles also serve the Network v2 API (``/proxy/network/v2/api/site/<site>/``):
+``bgp/config`` (GET: a list, empty without one; POST creates or replaces it whole, 201; DELETE
+removes it; PUT refused with 405; without a BGP-capable gateway GET answers ``[]`` and POST 404
+``api.err.BgpUnsupportedDevice``, or every call does with ``bgp_unsupported_on_get``) and
+``static-dns[/<id>]`` (list, POST, PUT unless ``dns_put_refused``, DELETE; a second record with
+the same key is refused). Pre-existing "foreign" objects come from the scenario; every v2 write
+is counted.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import http.cookies
 import json
@@ -84,6 +90,9 @@ class Scenario:
     password: str = "Pa55-w0rd-do-not-print"
     api_key: str | None = None
     site: str = "default"
+    sites: tuple[tuple[str, str], ...] = (("default", "Default"),)  # (name, desc) of /api/self/sites
+    csrf_header: bool = True  # False: the UniFi OS login sends the CSRF token only inside the TOKEN JWT
+    mfa: bool = False  # the account needs MFA: the UniFi OS login answers 499
     gateway: bool = True
     gateway_type: str = "ugw"
     lag_polls: int = 2  # polls reporting state 1 + old cfgversion after the command
@@ -98,9 +107,11 @@ class Scenario:
     bad_config: bytes | None = None  # a provision while config_file holds this never comes back
     bad_config_stuck: bool = True  # that gateway stays in state 5 (else: stays 1 with the old cfgversion)
     # Network v2 API (UniFi OS)
-    bgp_supported: bool = True  # False: every bgp/config call answers 404 api.err.BgpUnsupportedDevice
+    bgp_supported: bool = True  # False: GET bgp/config answers [], POST 404 api.err.BgpUnsupportedDevice
+    bgp_unsupported_on_get: bool = False  # with bgp_supported False: the GET answers that 404 too
     bgp_config: dict[str, Any] | None = None  # the site's BGP config before the test
-    bgp_get_as_list: bool = False  # GET bgp/config answers [config] ([] without one) instead of the object / 404
+    bgp_get_as_object: bool = False  # GET bgp/config answers the object (404 without one), not the list
+    dns_put_refused: bool = False  # PUT static-dns/<id> answers 405 (consoles without PUT)
     dns_records: list[dict[str, Any]] = field(default_factory=list)  # records before the test (with their _id)
     expire_v2_session_once: bool = False  # the first v2 request gets 401 and the session is dropped
     fail_dns_create: int | None = None  # the n-th record POST (1-based) answers 400
@@ -122,7 +133,10 @@ class Stats:
     provisioned_configs: list[bytes | None] = field(default_factory=list)  # config_file at each command
     v2_writes: list[tuple[str, str]] = field(default_factory=list)  # (method, path) of accepted v2 writes
     v2_bodies: list[Any] = field(default_factory=list)  # the bodies of all v2 writes sent
+    v2_requests: list[tuple[str, str, Any]] = field(default_factory=list)  # (method, resource, body) of every write
     dns_creates: int = 0
+    login_bodies: list[Any] = field(default_factory=list)
+    site_lists: int = 0
 
 
 class FakeController:
@@ -220,9 +234,18 @@ class FakeController:
         unifi_os = sc.flavor == "unifi-os"
         if path == "/" and method == "GET":
             if unifi_os and not sc.probe_redirects:
+                # 200 text/html (Kane610/aiounifi@4ba00ff:tests/test_controller.py, test_check_unifi)
                 self._reply(handler, 200, "<html>UniFi OS</html>", content_type="text/html")
             else:
-                self._reply(handler, 302, "", {"Location": "/manage/account/login"}, "text/html")
+                # classic: 302 to /manage (ubiquiti-community/go-unifi@b2bf4ce:unifi/unifi.go, setAPIUrlStyle);
+                # newer UniFi OS firmware answers 302 too (same place); its Location is assumed
+                location = "/login" if unifi_os else "/manage"
+                self._reply(handler, 302, "", {"Location": location}, "text/html")
+            return
+        if unifi_os and path == "/api/login" and method == "POST":
+            # UniFi OS refuses the classic login with 403 in its own envelope (issue 10 item 3; body assumed)
+            self.stats.login_attempts += 1
+            self._reply(handler, 403, self._os_error("AUTHENTICATION_FAILED", "Invalid username or password"))
             return
         login_path = "/api/auth/login" if unifi_os else "/api/login"
         if path == login_path and method == "POST":
@@ -232,32 +255,104 @@ class FakeController:
         if unifi_os and path.startswith("/proxy/network/v2/api/site/"):
             self._v2(handler, method, path.removeprefix("/proxy/network/v2/api/site/"), raw)
             return
+        if path == prefix + "/api/self/sites" and method == "GET":
+            self._sites(handler)
+            return
         if not path.startswith(prefix + "/api/s/"):
             self._reply(handler, 404, self._error("api.err.NotFound"))
             return
         self._api(handler, method, path.removeprefix(prefix), raw)
 
+    @staticmethod
+    def _os_error(code: str, message: str) -> dict[str, Any]:
+        # UniFi OS login errors: {"code", "message"} (Kane610/aiounifi@4ba00ff:tests/test_controller.py,
+        # test_controller_authentication_rate_limit_error)
+        return {"code": code, "message": message}
+
+    def _sites(self, handler: BaseHTTPRequestHandler) -> None:
+        if self._session_of(handler) is None and not self._by_key(handler):
+            self._reply(handler, 401, self._error("api.err.LoginRequired"))
+            return
+        self.stats.site_lists += 1
+        # Kane610/aiounifi@4ba00ff:tests/fixtures.py, SITE_RESPONSE
+        data = [
+            {
+                "_id": f"5e231c10931eb902acf2{i:04x}",
+                "name": name,
+                "desc": desc,
+                "attr_hidden_id": name,
+                "attr_no_delete": name == "default",
+                "role": "admin",
+            }
+            for i, (name, desc) in enumerate(self.scenario.sites)
+        ]
+        self._reply(handler, 200, {"meta": {"rc": "ok"}, "data": data})
+
+    def _by_key(self, handler: BaseHTTPRequestHandler) -> bool:
+        sc = self.scenario
+        return sc.flavor == "unifi-os" and sc.api_key is not None and handler.headers.get("X-API-KEY") == sc.api_key
+
+    def _token(self) -> str:
+        """A TOKEN cookie shaped like UniFi OS's: a JWT whose claims hold ``csrfToken``
+        (Art-of-WiFi/UniFi-API-client@acc7835:src/Client.php, create_x_csrf_token_header). Unsigned here."""
+
+        def part(data: dict[str, Any]) -> str:
+            return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+        claims = {"userId": secrets.token_hex(8), "csrfToken": self.csrf, "iat": 1700000000, "exp": 1900000000}
+        return f"{part({'alg': 'HS256', 'typ': 'JWT'})}.{part(claims)}.{secrets.token_urlsafe(16)}"
+
     def _login(self, handler: BaseHTTPRequestHandler, raw: bytes) -> None:
         sc = self.scenario
         self.stats.login_attempts += 1
+        body = json.loads(raw or b"{}")
+        self.stats.login_bodies.append({k: v for k, v in body.items() if k != "password"})
         if self.stats.rate_limited < sc.rate_limited_logins:
             self.stats.rate_limited += 1
-            self._reply(handler, 429, {"code": "AUTHENTICATION_FAILED_LIMIT_REACHED", "message": "Too many requests"})
+            # 429, no Retry-After (go-unifi unifi/login_test.go: "as a real UDM-Pro does"); body from
+            # Kane610/aiounifi@4ba00ff:tests/test_controller.py
+            self._reply(
+                handler,
+                429,
+                self._os_error("AUTHENTICATION_FAILED_LIMIT_REACHED", "You've reached the login attempt limit"),
+            )
             return
-        body = json.loads(raw or b"{}")
         if body.get("username") != sc.username or body.get("password") != sc.password:
-            status = 401 if sc.flavor == "unifi-os" else 400
-            self._reply(handler, status, self._error("api.err.Invalid"))
+            if sc.flavor == "unifi-os":
+                self._reply(handler, 403, self._os_error("AUTHENTICATION_FAILED", "Invalid username or password"))
+            else:
+                # 400 api.err.Invalid (Kane610/aiounifi@4ba00ff:tests/test_controller.py, test_data)
+                self._reply(handler, 400, self._error("api.err.Invalid"))
             return
-        token = secrets.token_hex(16)
-        self.sessions.add(token)
+        if sc.flavor == "unifi-os" and sc.mfa:
+            # 499 with an MFA cookie to answer with a code (Kane610/aiounifi@4ba00ff:tests/test_2fa.py)
+            self._reply(handler, 499, {"data": {"mfaCookie": "UBIC_2FA=abc123def456"}, "meta": {"msg": "", "rc": "ok"}})
+            return
         self.stats.logins += 1
-        headers = {"Set-Cookie": f"{self._cookie_name()}={token}; Path=/; Secure; HttpOnly"}
         if sc.flavor == "unifi-os":
             self.csrf = secrets.token_hex(8)
-            headers["X-CSRF-Token"] = self.csrf
-            self._reply(handler, 200, {"username": sc.username, "isOwner": True}, headers)
+            token = self._token()
+            self.sessions.add(token)
+            # TOKEN carries partitioned (Kane610/aiounifi@4ba00ff:aiounifi/interfaces/connectivity.py patches
+            # http.cookies for it)
+            headers = {"Set-Cookie": f"TOKEN={token}; path=/; samesite=none; secure; httponly; partitioned"}
+            if sc.csrf_header:
+                headers["X-CSRF-Token"] = self.csrf
+            # part of Kane610/aiounifi@4ba00ff:tests/fixtures.py, LOGIN_UNIFIOS_JSON_RESPONSE
+            answer = {
+                "unique_id": "868d288b-a642-4209-a768-8425498fa928",
+                "username": sc.username,
+                "status": "ACTIVE",
+                "local_account_exist": True,
+                "isOwner": False,
+                "isSuperAdmin": True,
+            }
+            self._reply(handler, 200, answer, headers)
         else:
+            token = secrets.token_hex(16)
+            self.sessions.add(token)
+            headers = {"Set-Cookie": f"unifises={token}; Path=/; Secure; HttpOnly"}
+            # Kane610/aiounifi@4ba00ff:tests/test_controller.py, test_login
             self._reply(handler, 200, {"meta": {"rc": "ok"}, "data": []}, headers)
 
     def _gateway(self) -> dict[str, Any]:
@@ -276,19 +371,25 @@ class FakeController:
                 # NEW_CFG after the first provision, then cfg-new-0003, ...
                 self.cfg = cfg = NEW_CFG if self.provisions == 1 else f"cfg-new-{self.provisions + 1:04d}"
                 self.commanded = False
+        # The fields of Kane610/aiounifi@4ba00ff:tests/fixtures.py GATEWAY_USG3 the client reads, and a
+        # few beside them (that fixture has ~300)
         return {
-            "_id": "g1",
-            "mac": GATEWAY_MAC,
-            "type": sc.gateway_type,
-            "model": "UGW3",
-            "name": "usg",
-            "state": state,
+            "_id": "5a4c0cc1e4b0f3665471969a",
+            "adopted": True,
             "cfgversion": cfg,
+            "config_network": {"ip": "192.168.0.1", "type": "dhcp"},
+            "ip": "1.2.3.4",
+            "mac": GATEWAY_MAC,
+            "model": "UGW3",
+            "name": "USG",
+            "state": state,
+            "type": sc.gateway_type,
+            "version": "4.4.44.5213844",
         }
 
     def _api(self, handler: BaseHTTPRequestHandler, method: str, path: str, raw: bytes) -> None:
         sc = self.scenario
-        by_key = sc.flavor == "unifi-os" and sc.api_key is not None and handler.headers.get("X-API-KEY") == sc.api_key
+        by_key = self._by_key(handler)
         session = self._session_of(handler)
         if not by_key and session is None:
             self._reply(handler, 401, self._error("api.err.LoginRequired"))
@@ -304,7 +405,8 @@ class FakeController:
                 self._reply(handler, 403, self._error("api.err.InvalidCSRFToken"))
                 return
         if site != sc.site:
-            self._reply(handler, 400, self._error("api.err.NoSiteContext"))
+            # 401 api.err.NoSiteContext (hobbyquaker/unifi2mqtt#12, mnederlof/com.ubnt.unifi#25)
+            self._reply(handler, 401, self._error("api.err.NoSiteContext"))
             return
         if rest == "stat/device" and method == "GET":
             self.api_calls += 1
@@ -317,13 +419,33 @@ class FakeController:
                 sc.fail_5xx -= 1
                 self._reply(handler, 502, "<html>Bad Gateway</html>", content_type="text/html")
                 return
-            if sc.flavor == "unifi-os" and sc.rotate_csrf and not by_key:
+            if sc.flavor == "unifi-os" and sc.rotate_csrf and sc.csrf_header and not by_key:
                 self.csrf = secrets.token_hex(8)
                 self.stats.csrf_rotations += 1
                 headers["X-Updated-CSRF-Token"] = self.csrf
+            # a switch and an access point beside the gateway (types, models and names as in
+            # Kane610/aiounifi@4ba00ff:tests/fixtures.py SWITCH_16_PORT_POE and ACCESS_POINT_AC_PRO)
             devices: list[dict[str, Any]] = [
-                {"mac": "f0:9f:c2:00:00:02", "type": "usw", "name": "switch", "state": 1, "cfgversion": "s1"},
-                {"mac": "f0:9f:c2:00:00:03", "type": "uap", "name": "ap", "state": 1, "cfgversion": "a1"},
+                {
+                    "_id": "5b8457a9e4b01dd29e9f1578",
+                    "adopted": True,
+                    "cfgversion": "6381f86fdd573e1e",
+                    "mac": "fc:ec:da:11:22:33",
+                    "model": "US16P150",
+                    "name": "Switch 16",
+                    "state": 1,
+                    "type": "usw",
+                },
+                {
+                    "_id": "5a4c022",
+                    "adopted": True,
+                    "cfgversion": "97f3011a27fcfd5b",
+                    "mac": "80:2a:a8:00:01:02",
+                    "model": "U7PG2",
+                    "name": "ACCESS POINT AC PRO",
+                    "state": 1,
+                    "type": "uap",
+                },
             ]
             if sc.gateway:
                 devices.append(self._gateway())
@@ -350,7 +472,9 @@ class FakeController:
     # ----- Network v2 API (UniFi OS) -------------------------------------------------------
     @staticmethod
     def _v2_error(code: str, message: str) -> dict[str, Any]:
-        return {"code": code, "message": message}
+        # {"code", "details", "errorCode", "message"}
+        # (kashalls/external-dns-unifi-webhook@9672b5f:internal/unifi/types.go, UnifiErrorResponse)
+        return {"code": code, "details": {}, "errorCode": 400, "message": message}
 
     def _new_id(self) -> str:
         self.next_id += 1
@@ -358,7 +482,7 @@ class FakeController:
 
     def _v2(self, handler: BaseHTTPRequestHandler, method: str, rest: str, raw: bytes) -> None:
         sc = self.scenario
-        by_key = sc.api_key is not None and handler.headers.get("X-API-KEY") == sc.api_key
+        by_key = self._by_key(handler)
         if not by_key and self._session_of(handler) is None:
             self._reply(handler, 401, self._v2_error("api.err.LoginRequired", "login required"))
             return
@@ -375,17 +499,19 @@ class FakeController:
                 self.stats.stale_csrf_rejections += 1
                 self._reply(handler, 403, self._v2_error("api.err.InvalidCSRFToken", "invalid CSRF token"))
                 return
-        elif method == "GET" and sc.rotate_csrf and not by_key:
+        elif method == "GET" and sc.rotate_csrf and sc.csrf_header and not by_key:
             self.csrf = secrets.token_hex(8)
             self.stats.csrf_rotations += 1
             headers["X-Updated-CSRF-Token"] = self.csrf
         site, _, resource = rest.partition("/")
         if site != sc.site:
-            self._reply(handler, 400, self._v2_error("api.err.NoSiteContext", "no such site"), headers)
+            # assumed: the v1 answer (401 api.err.NoSiteContext) in the v2 envelope
+            self._reply(handler, 401, self._v2_error("api.err.NoSiteContext", "no such site"), headers)
             return
         body = json.loads(raw) if raw else None
         if method != "GET":
             self.stats.v2_bodies.append(body)
+            self.stats.v2_requests.append((method, resource, body))
         if resource == "bgp/config":
             status, answer = self._bgp(method, body)
         elif resource == "static-dns" or resource.startswith("static-dns/"):
@@ -398,23 +524,31 @@ class FakeController:
 
     def _bgp(self, method: str, body: Any) -> tuple[int, Any]:
         sc = self.scenario
-        if not sc.bgp_supported:
-            return 404, self._v2_error("api.err.BgpUnsupportedDevice", "No BGP-capable gateway on this site")
+        unsupported = 404, self._v2_error("api.err.BgpUnsupportedDevice", "No BGP-capable gateway on this site")
         if method == "GET":
-            if sc.bgp_get_as_list:
-                return 200, [self.bgp] if self.bgp is not None else []
-            if self.bgp is None:
-                return 404, self._v2_error("api.err.NotFound", "BGP config not found")
-            return 200, self.bgp
+            if not sc.bgp_supported:
+                # GET answers a list (ubiquiti-community/go-unifi@b2bf4ce:unifi/bgp_config.generated.go);
+                # without a capable gateway only the POST was seen refusing
+                # (jamesbraid/go-unifi@e255518:cmd/fields/gateway_probe_integration_test.go)
+                return unsupported if sc.bgp_unsupported_on_get else (200, [])
+            if sc.bgp_get_as_object:
+                if self.bgp is None:
+                    return 404, self._v2_error("api.err.NotFound", "BGP config not found")
+                return 200, self.bgp
+            return 200, [self.bgp] if self.bgp is not None else []
+        if not sc.bgp_supported:
+            return unsupported
         if method == "POST":
             fields = {"enabled": bool, "description": str, "frr_bgpd_config": str, "uploaded_file_name": str}
             if not isinstance(body, dict) or not all(isinstance(body.get(k), t) for k, t in fields.items()):
-                return 400, self._v2_error("api.err.InvalidPayload", "enabled, description, frr_bgpd_config, …")
+                # "uploadedFileName required"
+                # (jamesbraid/go-unifi@e255518:cmd/fields/uos_gateway_probe_integration_test.go)
+                return 400, self._v2_error("api.err.InvalidPayload", "uploadedFileName required")
             text = str(body["frr_bgpd_config"])
             if text.strip() and "router bgp" not in text:
                 return 400, self._v2_error("api.err.InvalidBgpConfig", "not an FRR bgpd config")
             self.bgp = {**body, "_id": (self.bgp or {}).get("_id") or self._new_id(), "site_id": "site-default"}
-            return 200, self.bgp
+            return 201, self.bgp  # "201 created" (gateway_probe_integration_test.go, the table)
         if method == "DELETE":
             if self.bgp is None:
                 return 404, self._v2_error("api.err.NotFound", "BGP config not found")
@@ -423,6 +557,8 @@ class FakeController:
         return 405, self._v2_error("api.err.MethodNotAllowed", f"{method} not allowed")
 
     def _static_dns(self, method: str, record_id: str, body: Any) -> tuple[int, Any]:
+        # a bare list; POST answers the record with its _id
+        # (kashalls/external-dns-unifi-webhook@9672b5f:internal/unifi/client.go)
         if method == "GET" and not record_id:
             return 200, list(self.dns.values())
         if method == "POST" and not record_id:
@@ -432,16 +568,18 @@ class FakeController:
             problem = self._record_problem(body, None)
             if problem:
                 return 400, self._v2_error("api.err.InvalidPayload", problem)
-            record = {**body, "_id": self._new_id(), "site_id": "site-default"}
+            record = {"ttl": 0, **body, "_id": self._new_id(), "site_id": "site-default"}  # ttl left out: 0, assumed
             self.dns[record["_id"]] = record
             return 200, record
+        if method == "PUT" and self.scenario.dns_put_refused:
+            return 405, self._v2_error("api.err.MethodNotAllowed", "PUT not allowed")  # status assumed
         if record_id not in self.dns:
             return 404, self._v2_error("api.err.NotFound", f"no record {record_id}")
         if method == "PUT":
             problem = self._record_problem(body, record_id)
             if problem:
                 return 400, self._v2_error("api.err.InvalidPayload", problem)
-            self.dns[record_id] = {**body, "_id": record_id}
+            self.dns[record_id] = {"ttl": 0, **body, "_id": record_id, "site_id": "site-default"}
             return 200, self.dns[record_id]
         if method == "DELETE":
             del self.dns[record_id]
@@ -449,9 +587,11 @@ class FakeController:
         return 405, self._v2_error("api.err.MethodNotAllowed", f"{method} not allowed")
 
     def _record_problem(self, body: Any, record_id: str | None) -> str | None:
-        fields = {"key": str, "value": str, "record_type": str, "enabled": bool, "ttl": int}
+        fields = {"key": str, "value": str, "record_type": str, "enabled": bool}
         if not isinstance(body, dict) or not all(isinstance(body.get(k), t) for k, t in fields.items()):
-            return "key, value, record_type, ttl and enabled are required"
+            return "key, value, record_type and enabled are required"
+        if "ttl" in body and (not isinstance(body["ttl"], int) or body["ttl"] < 0):
+            return "ttl must be a whole number"
         if record_id is not None and body.get("_id") not in (None, record_id):
             return "_id does not match the path"
         if any(r["key"].lower() == body["key"].lower() and i != record_id for i, r in self.dns.items()):

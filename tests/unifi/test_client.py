@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -17,6 +18,7 @@ from components.unifi.client import (
     EXIT_UNREACHABLE,
     ControllerClient,
     Credentials,
+    RateLimitedError,
     RetryPolicy,
     TlsError,
     TlsTrust,
@@ -79,11 +81,15 @@ def test_csrf_token_follows_rotation(controller: Start, certs: Certs) -> None:
     assert fake.stats.logins == 1
 
 
-def test_flavor_can_be_forced_when_probe_looks_classic(controller: Start, certs: Certs) -> None:
+def test_unifi_os_answering_like_classic_says_to_set_the_flavor_after_one_login(
+    controller: Start, certs: Certs
+) -> None:
     fake = controller(flavor="unifi-os", probe_redirects=True)
     auto = run_cli("provision", fake.url, *ca(certs), scenario=fake.scenario)
     assert auto.returncode == EXIT_API
-    assert "flavor" in one_error_line(auto)
+    line = one_error_line(auto)
+    assert "set flavor: unifi-os" in line and "credentials" not in line
+    assert fake.stats.login_attempts == 1  # one login spent on the guess, no second one
     forced = run_cli("provision", fake.url, "--flavor", "unifi-os", *ca(certs), scenario=fake.scenario)
     assert forced.returncode == 0, forced.stderr
     assert "gateway provisioned" in forced.stdout
@@ -104,15 +110,32 @@ def test_wrong_api_key(controller: Start, certs: Certs) -> None:
     assert "credentials" in one_error_line(result)
 
 
-@pytest.mark.parametrize("flavor", FLAVORS)
-def test_bad_credentials(controller: Start, certs: Certs, flavor: str) -> None:
+@pytest.mark.parametrize(("flavor", "code"), [("classic", "api.err.Invalid"), ("unifi-os", "AUTHENTICATION_FAILED")])
+def test_bad_credentials(controller: Start, certs: Certs, flavor: str, code: str) -> None:
     fake = controller(flavor=flavor)
     env = {"UNIFI_USERNAME": "admin", "UNIFI_PASSWORD": "wr0ng-pa55-do-not-print"}
     result = run_cli("provision", fake.url, *ca(certs), env=env)
     assert result.returncode == EXIT_CREDENTIALS
     line = one_error_line(result)
-    assert "credentials" in line and "api.err.Invalid" in line
+    assert "credentials" in line and code in line
     assert fake.stats.login_attempts == 1  # no hammering on a refused login
+
+
+def test_mfa_account_is_told_to_use_a_local_account_or_an_api_key(controller: Start, certs: Certs) -> None:
+    fake = controller(flavor="unifi-os", mfa=True)
+    result = run_cli("provision", fake.url, *ca(certs), scenario=fake.scenario)
+    assert result.returncode == EXIT_CREDENTIALS
+    line = one_error_line(result)
+    assert "MFA" in line and "local account" in line and "UNIFI_API_KEY" in line
+    assert fake.stats.login_attempts == 1 and fake.stats.commands == []
+
+
+def test_csrf_token_only_inside_the_token_jwt(controller: Start, certs: Certs) -> None:
+    fake = controller(flavor="unifi-os", csrf_header=False)
+    result = run_cli("provision", fake.url, *ca(certs), scenario=fake.scenario)
+    assert result.returncode == 0, result.stderr
+    assert fake.stats.logins == 1 and fake.stats.stale_csrf_rejections == 0  # no 403, no re-login
+    assert fake.stats.write_csrf_tokens == [fake.csrf]  # the claim of the TOKEN cookie (stored despite partitioned)
 
 
 def test_missing_credentials(controller: Start, certs: Certs) -> None:
@@ -133,20 +156,41 @@ def test_session_expiry_relogs_in_once(controller: Start, certs: Certs, flavor: 
     assert "session expired, logging in again" in result.stdout
 
 
-def test_rate_limited_login_backs_off(controller: Start, certs: Certs) -> None:
-    fake = controller(flavor="unifi-os", rate_limited_logins=1)
+def test_rate_limited_login_is_ridden_out(controller: Start, certs: Certs) -> None:
+    fake = controller(flavor="unifi-os", rate_limited_logins=4)
     result = run_cli("provision", fake.url, *ca(certs), scenario=fake.scenario)
     assert result.returncode == 0, result.stderr
-    assert fake.stats.login_attempts == 2
-    assert "rate-limited" in result.stdout
+    assert fake.stats.login_attempts == 5
+    waits = [line for line in result.stdout.splitlines() if line.startswith("login rate-limited")]
+    assert len(waits) == 4
+    assert re.fullmatch(
+        r"login rate-limited \(HTTP 429 AUTHENTICATION_FAILED_LIMIT_REACHED\): waiting 0\.02s, until "
+        r"\d\d:\d\d:\d\d \(giving up at \d\d:\d\d:\d\d\)",
+        waits[0],
+    )
 
 
-def test_rate_limited_login_gives_up(controller: Start, certs: Certs) -> None:
-    fake = controller(flavor="unifi-os", rate_limited_logins=100)
-    result = run_cli("provision", fake.url, *ca(certs), scenario=fake.scenario)
+def test_rate_limited_login_gives_up_after_the_wait(controller: Start, certs: Certs) -> None:
+    fake = controller(flavor="unifi-os", rate_limited_logins=1000)
+    result = run_cli("provision", fake.url, *ca(certs), "--login-wait", "0.3", scenario=fake.scenario)
     assert result.returncode == EXIT_RATE_LIMITED
-    assert "429" in one_error_line(result)
-    assert fake.stats.login_attempts == 3  # bounded
+    line = one_error_line(result)
+    assert "429" in line and "AUTHENTICATION_FAILED_LIMIT_REACHED" in line and "wait a few minutes" in line
+    assert 3 < fake.stats.login_attempts < 20  # waited, bounded
+
+
+def test_login_rate_limit_waits_about_90s_like_go_unifi(controller: Start, certs: Certs) -> None:
+    fake = controller(flavor="unifi-os", rate_limited_logins=1000)
+    delays: list[float] = []
+    creds = Credentials(username="admin", password=fake.scenario.password)
+    trust = TlsTrust(ca_file=str(certs.server.cert))
+    with (
+        ControllerClient(fake.url, creds, trust=trust, sleep=delays.append) as client,
+        pytest.raises(RateLimitedError, match="8 logins"),
+    ):
+        client.login()
+    assert delays == [1, 2, 4, 8, 16, 30, 29]  # 90 s in all, then the last attempt
+    assert fake.stats.login_attempts == 8
 
 
 def test_transient_5xx_is_retried(controller: Start, certs: Certs) -> None:
@@ -193,11 +237,16 @@ def test_gateway_by_mac(controller: Start, certs: Certs) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_unknown_site_is_an_api_error(controller: Start, certs: Certs) -> None:
-    fake = controller()
-    result = run_cli("provision", fake.url, "--site", "nosuch", *ca(certs), scenario=fake.scenario)
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_unknown_site_names_the_sites_the_account_sees(controller: Start, certs: Certs, flavor: str) -> None:
+    fake = controller(flavor=flavor, sites=(("default", "Home"), ("k3x9q2ab", "Lab")))
+    result = run_cli("provision", fake.url, "--site", "Home", *ca(certs), scenario=fake.scenario)
     assert result.returncode == EXIT_API
-    assert "api.err.NoSiteContext" in one_error_line(result)
+    line = one_error_line(result)
+    assert "unknown site" in line and "no site 'Home'" in line
+    assert "'Home' is the display name of site 'default': use --site default" in line
+    assert "default (shown as 'Home'), k3x9q2ab (shown as 'Lab')" in line
+    assert fake.stats.logins == 1 and fake.stats.commands == []  # no second login
 
 
 @pytest.mark.parametrize("flavor", FLAVORS)
@@ -222,7 +271,7 @@ def test_status(controller: Start, certs: Certs, flavor: str) -> None:
     fake = controller(flavor=flavor)
     result = run_cli("status", fake.url, *ca(certs), scenario=fake.scenario)
     assert result.returncode == 0, result.stderr
-    for expected in ("name: usg", "mac: f0:9f:c2:00:00:01", "type: ugw (UGW3)", "state: 1 (connected)"):
+    for expected in ("name: USG", "mac: f0:9f:c2:00:00:01", "type: ugw (UGW3)", "state: 1 (connected)"):
         assert expected in result.stdout
     assert f"cfgversion: {OLD_CFG}" in result.stdout
     assert fake.stats.commands == []

@@ -137,5 +137,5 @@ def test_provision_gateway_over_http(controller: Callable[..., FakeController], 
     with ControllerClient(fake.url, creds, trust=TlsTrust(ca_file=str(certs.server.cert))) as client:
         done = provision_gateway(client, "default", timeout=10, poll_interval=0.01, report=lines.append)
     assert (done.mac, done.state, done.cfgversion) == (GATEWAY_MAC, 1, NEW_CFG)
-    assert lines[0] == f"gateway usg ({GATEWAY_MAC}, ugw): state 1 (connected), cfgversion {OLD_CFG}"
+    assert lines[0] == f"gateway USG ({GATEWAY_MAC}, ugw): state 1 (connected), cfgversion {OLD_CFG}"
     assert lines[-1] == f"gateway provisioned: cfgversion {OLD_CFG} -> {NEW_CFG}"

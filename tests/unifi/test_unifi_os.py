@@ -131,13 +131,14 @@ def test_create_noop_change_remove(controller: Start, certs: Certs) -> None:
     assert all(fake.dns[i]["key"] == k for k, i in state1["records"].items())
     assert fake.stats.v2_writes.count(("POST", "static-dns")) == 3 and ("POST", "bgp/config") in fake.stats.v2_writes
     assert fake.stats.csrf_rotations > 0 and fake.stats.stale_csrf_rejections == 0  # writes follow the rotation
-    assert all(body.get("ttl") == 0 for body in fake.stats.v2_bodies if "key" in body)  # 0: the controller's default
+    assert all("ttl" not in body for body in fake.stats.v2_bodies if "key" in body)  # 0: left out, the default
+    assert "writes: 1 BGP, 3 DNS (each DNS write reloads the console's dnsmasq)" in created.stdout
 
     writes = len(fake.stats.v2_bodies)
     noop = run_unifi_os(fake, certs, "apply", conf=conf1, records=records1, previous=created)
     assert noop.returncode == 0, noop.stderr
     assert len(fake.stats.v2_bodies) == writes, "a no-op apply wrote something"
-    assert "bgp: unchanged" in noop.stdout and "\nunchanged\n" in noop.stdout
+    assert "bgp: unchanged" in noop.stdout and "\nunchanged\n" in noop.stdout and "writes: none" in noop.stdout
     assert state_of(noop) == state1
 
     conf2 = bgpd_conf("10.10.0.101", "10.10.0.102", "10.10.0.103")
@@ -163,6 +164,17 @@ def test_create_noop_change_remove(controller: Start, certs: Certs) -> None:
     assert state2["records"]["b.k8s.lan"] == state1["records"]["b.k8s.lan"]
     assert set(state2["records"]) == {"a.k8s.lan", "b.k8s.lan", "d.k8s.lan"}
     assert len(fake.stats.v2_bodies) == writes + 4  # bgp, one create, one update, one delete
+    assert "writes: 1 BGP, 3 DNS" in changed.stdout
+    put = next(body for method, _, body in fake.stats.v2_requests if method == "PUT")
+    assert put == {
+        "_id": state1["records"]["b.k8s.lan"],
+        "site_id": "site-default",
+        "key": "b.k8s.lan",
+        "value": "10.10.10.99",
+        "record_type": "A",
+        "enabled": True,
+        "ttl": 300,
+    }  # the record with its _id and site_id, writable fields only (go-unifi's updateDNSRecord)
 
     status = run_unifi_os(fake, certs, "status", previous=changed)
     assert status.returncode == 0, status.stderr
@@ -176,6 +188,7 @@ def test_create_noop_change_remove(controller: Start, certs: Certs) -> None:
         {"removed": True, "stack": STACK}, separators=(",", ":")
     )
     assert fake.bgp is None  # there was none before: deleted
+    assert ("DELETE", "bgp/config", {}) in fake.stats.v2_requests  # with {} as go-unifi sends it
     assert list(fake.dns.values()) == [FOREIGN_RECORD]  # the user's record untouched
     assert fake.stats.logins == 5  # one per run: no needless re-login
 
@@ -213,28 +226,30 @@ def test_conflicting_dns_record_refused_before_any_write(controller: Start, cert
     assert fake.bgp is None and len(fake.dns) == 2
 
 
-def test_gateway_without_bgp(controller: Start, certs: Certs) -> None:
-    fake = controller(flavor="unifi-os", bgp_supported=False)
+@pytest.mark.parametrize("on_get", [False, True], ids=["refused-only-on-post", "refused-on-get"])
+def test_gateway_without_bgp_writes_nothing(controller: Start, certs: Certs, on_get: bool) -> None:
+    fake = controller(flavor="unifi-os", bgp_supported=False, bgp_unsupported_on_get=on_get)
     result = run_unifi_os(
         fake, certs, "apply", conf=bgpd_conf("10.10.0.101"), records=[record("a.k8s.lan", "10.10.10.10")]
     )
     assert result.returncode == EXIT_BGP_UNSUPPORTED
     assert "this site's gateway cannot run BGP (UniFi OS gateway required)" in one_error_line(result)
-    assert fake.stats.v2_bodies == [] and fake.dns == {}
+    assert fake.stats.v2_writes == [] and fake.dns == {} and "undo" not in result.stdout
+    assert [m for m, _, _ in fake.stats.v2_requests] == ([] if on_get else ["POST"])  # the refused POST only
 
 
 @pytest.mark.parametrize(
-    ("before", "as_list"),
+    ("before", "as_object"),
     [
         ({"_id": "bgp-0", "enabled": False, "description": "", "frr_bgpd_config": "", "uploaded_file_name": ""}, False),
         ({**FOREIGN_BGP, "enabled": False, "description": "draft, off"}, True),
     ],
-    ids=["empty-but-present", "disabled"],
+    ids=["empty-but-present", "disabled-as-object"],
 )
 def test_config_not_in_force_is_put_back_on_remove(
-    controller: Start, certs: Certs, before: dict[str, Any], as_list: bool
+    controller: Start, certs: Certs, before: dict[str, Any], as_object: bool
 ) -> None:
-    fake = controller(flavor="unifi-os", bgp_config=before, bgp_get_as_list=as_list, expire_v2_session_once=True)
+    fake = controller(flavor="unifi-os", bgp_config=before, bgp_get_as_object=as_object, expire_v2_session_once=True)
     applied = run_unifi_os(
         fake, certs, "apply", conf=bgpd_conf("10.10.0.101"), records=[record("a.k8s.lan", "10.10.10.10")]
     )
@@ -316,3 +331,58 @@ def test_config_refused_by_the_controller_changes_nothing(controller: Start, cer
     assert "api.err.InvalidBgpConfig" in one_error_line(result)
     assert "undo" not in result.stdout  # the refused POST changed nothing, so there was nothing to undo
     assert fake.bgp is None and fake.dns == {}
+
+
+def test_console_without_put_replaces_records_and_undoes_a_half_done_run(controller: Start, certs: Certs) -> None:
+    fake = controller(flavor="unifi-os", dns_records=[FOREIGN_RECORD], dns_put_refused=True)
+    conf = bgpd_conf("10.10.0.101")
+    first = run_unifi_os(fake, certs, "apply", conf=conf, records=[record("a.k8s.lan", "10.10.10.10")])
+    assert first.returncode == 0, first.stderr
+    old_id = state_of(first)["records"]["a.k8s.lan"]
+
+    # A change: PUT refused (405), so delete + create; the state records the new id.
+    changed = run_unifi_os(
+        fake, certs, "apply", conf=conf, records=[record("a.k8s.lan", "10.10.10.20")], previous=first
+    )
+    assert changed.returncode == 0, changed.stderr
+    assert "PUT refused): replacing by delete + create" in changed.stdout
+    new_id = state_of(changed)["records"]["a.k8s.lan"]
+    assert new_id != old_id and fake.dns[new_id]["value"] == "10.10.10.20" and old_id not in fake.dns
+    noop = run_unifi_os(fake, certs, "apply", conf=conf, records=[record("a.k8s.lan", "10.10.10.20")], previous=changed)
+    assert noop.returncode == 0 and "writes: none" in noop.stdout
+
+    # A run that replaces a record and then fails: undone, the record re-created (a third id).
+    fake.scenario.fail_dns_create = fake.stats.dns_creates + 2  # the replacement's POST after b's
+    failing = [record("a.k8s.lan", "10.10.10.30"), record("b.k8s.lan", "10.10.10.31")]
+    failed = run_unifi_os(fake, certs, "apply", conf=conf, records=failing, previous=noop)
+    assert failed.returncode == EXIT_API
+    assert "undo: deleted the DNS record b.k8s.lan" in failed.stdout and "undo: re-created a.k8s.lan" in failed.stdout
+    assert keys_and_values(fake) == {"nas.home": "192.168.1.5", "a.k8s.lan": "10.10.10.20"}
+    assert new_id not in fake.dns  # so the state Pulumi kept (noop's) names an id that is gone
+
+    # The next run, from that kept state, knows the re-created record by its contents.
+    again = run_unifi_os(fake, certs, "apply", conf=conf, records=failing, previous=noop)
+    assert again.returncode == 0, again.stderr
+    assert keys_and_values(fake) == {"nas.home": "192.168.1.5", "a.k8s.lan": "10.10.10.30", "b.k8s.lan": "10.10.10.31"}
+    removed = run_unifi_os(fake, certs, "remove", previous=again)
+    assert removed.returncode == 0, removed.stderr
+    assert list(fake.dns.values()) == [FOREIGN_RECORD]
+
+
+def test_unknown_site_on_unifi_os(controller: Start, certs: Certs) -> None:
+    fake = controller(flavor="unifi-os", sites=(("default", "Home"),))
+    result = run_cli(
+        "unifi-os status",
+        fake.url,
+        "--site",
+        "Home",
+        "--ca-file",
+        str(certs.server.cert),
+        "--stack",
+        STACK,
+        scenario=fake.scenario,
+        timeout=None,
+    )
+    assert result.returncode == EXIT_API
+    assert "use --site default" in one_error_line(result)
+    assert fake.stats.logins == 1

@@ -10,7 +10,7 @@ import pytest
 from components.unifi.client import BgpNotOursError, DnsConflictError, UsageError
 from components.unifi.options import secret_fragments
 from components.unifi.unifi_os.bgp import BgpConfig, mask_passwords, plan_bgp
-from components.unifi.unifi_os.dns import DnsRecord, plan_dns
+from components.unifi.unifi_os.dns import DnsRecord, owned, plan_dns
 from components.unifi.unifi_os.inputs import ApplyInputs, DesiredRecord, read_apply_inputs
 from components.unifi.unifi_os.state import StackState, parse_state, removed_line
 
@@ -83,3 +83,15 @@ def test_plan_dns() -> None:
             [DesiredRecord("A.LAN", "1")],
             {},
         )
+
+
+def test_a_record_recreated_by_an_undo_is_known_by_its_contents_only() -> None:
+    state = {"a.lan": "gone-id"}
+    contents = {"a.lan": {"value": "10.0.0.9", "record_type": "A", "ttl": 0, "enabled": True}}
+    recreated = DnsRecord({"_id": "new", "key": "a.lan", "value": "10.0.0.9", "record_type": "A"})
+    assert owned([recreated], state, contents) == [recreated]
+    users = DnsRecord({"_id": "new", "key": "a.lan", "value": "10.0.0.7", "record_type": "A"})
+    assert owned([users], state, contents) == []  # same name, other contents: someone else's
+    assert owned([recreated], state, {}) == []  # a state line from before contents were kept
+    with pytest.raises(DnsConflictError):
+        plan_dns([users], [DesiredRecord("a.lan", "10.0.0.9")], state, contents)

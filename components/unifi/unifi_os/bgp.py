@@ -1,11 +1,17 @@
 """The site's FRR BGP config (``/v2/api/site/<site>/bgp/config``): read, judged, planned, written.
 
 The endpoint holds one config per site. The only write is a POST of the whole object (create
-and update alike); DELETE removes it. A GET answers the object (some firmware: a list of one),
-404 without a config, and 404 ``api.err.BgpUnsupportedDevice`` when the site's gateway cannot
-run BGP. A config is this stack's when its description is the stack's; one with no text or
-disabled is not in force and may be taken over (it is put back on ``remove``); any other is
-the user's, and ``apply`` refuses to touch it.
+and update alike, answered 201); DELETE removes it, with ``{}`` as its body as go-unifi sends
+(ubiquiti-community/go-unifi@b2bf4ce:unifi/bgp_config.generated.go, deleteBGPConfig; createBGPConfig
+serves create and update). A GET answers a list, empty without a config (getBGPConfig decodes
+``[]BGPConfig``; jamesbraid/go-unifi@e255518:cmd/fields/gateway_seeded_uos_integration_test.go reads
+the list back); the object itself and a 404 are read as well. Without a gateway that can run BGP,
+``api.err.BgpUnsupportedDevice`` (404) may come on the GET or only on the POST
+(jamesbraid/go-unifi@e255518:cmd/fields/gateway_probe_integration_test.go, the POST sweep): both
+are exit 20, and the POST is the first write of a run, so nothing is written then. A config is
+this stack's when its description is the stack's; one with no text or disabled is not in force
+and may be taken over (it is put back on ``remove``); any other is the user's, and ``apply``
+refuses to touch it.
 """
 
 from __future__ import annotations
@@ -74,15 +80,17 @@ class BgpConfig:
         return f"description {self.description!r}, {state}{text}"
 
 
+def _unsupported(site: str) -> BgpUnsupportedError:
+    return BgpUnsupportedError(f"site {site}: this site's gateway cannot run BGP (UniFi OS gateway required)")
+
+
 def read_bgp(client: V2Api, site: str) -> BgpConfig | None:
     """The site's config, or None when it has none."""
     try:
         body = client.network_v2("GET", bgp_path(site))
     except V2ApiError as exc:
         if exc.code == UNSUPPORTED_CODE:
-            raise BgpUnsupportedError(
-                f"site {site}: this site's gateway cannot run BGP (UniFi OS gateway required)"
-            ) from None
+            raise _unsupported(site) from None
         if exc.status == 404:
             return None
         raise
@@ -98,11 +106,16 @@ def read_bgp(client: V2Api, site: str) -> BgpConfig | None:
 
 
 def write_bgp(client: V2Api, site: str, body: dict[str, Any]) -> None:
-    client.network_v2("POST", bgp_path(site), body)
+    try:
+        client.network_v2("POST", bgp_path(site), body)
+    except V2ApiError as exc:
+        if exc.code == UNSUPPORTED_CODE:
+            raise _unsupported(site) from None
+        raise
 
 
 def delete_bgp(client: V2Api, site: str) -> None:
-    client.network_v2("DELETE", bgp_path(site))
+    client.network_v2("DELETE", bgp_path(site), {})
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,10 @@
 pulumi-command hands a resource's previous stdout to its update and delete in
 ``PULUMI_COMMAND_STDOUT``; the last state line in it says which DNS records (by id) this stack
 created, and the BGP config the gateway had before the stack first took it over (restored on
-``remove``). That config is kept whole, password lines included, because it must be restorable:
-the state line is the one place where it is printed.
+``remove``), and what each of its records held, so that a record an undo had to re-create
+under a new ``_id`` (see ``commands``) is still known as the stack's. That config is kept
+whole, password lines included, because it must be restorable: the state line is the one place
+where it is printed.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class StackState:
     description: str
     previous_bgp: dict[str, Any] | None = None
     records: dict[str, str] = field(default_factory=dict)  # DNS key -> record _id
+    contents: dict[str, dict[str, Any]] = field(default_factory=dict)  # DNS key -> value, type, ttl, enabled
 
     def line(self) -> str:
         body = {
@@ -38,6 +41,7 @@ class StackState:
             "description": self.description,
             "previous_bgp": self.previous_bgp,
             "records": dict(sorted(self.records.items())),
+            "contents": dict(sorted(self.contents.items())),
         }
         return STATE_PREFIX + json.dumps(body, separators=(",", ":"), sort_keys=True)
 
@@ -73,10 +77,14 @@ def parse_state(previous_stdout: str | None, stack: str) -> StackState | None:
         isinstance(k, str) and isinstance(v, str) for k, v in records.items()
     ):
         raise _bad("has records that are not a map of DNS keys to record ids")
+    contents = raw.get("contents", {})  # absent in lines written before it existed
+    if not isinstance(contents, Mapping) or not all(isinstance(v, dict) for v in contents.values()):
+        raise _bad("has contents that are not a map of DNS keys to records")
     description = raw.get("description")
     return StackState(
         stack=stack,
         description=description if isinstance(description, str) else default_description(stack),
         previous_bgp=previous,
         records=dict(records),
+        contents={str(k): dict(v) for k, v in contents.items()},
     )
