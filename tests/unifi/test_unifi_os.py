@@ -226,6 +226,24 @@ def test_conflicting_dns_record_refused_before_any_write(controller: Start, cert
     assert fake.bgp is None and len(fake.dns) == 2
 
 
+def test_a_discovered_name_someone_else_has_is_left_alone_with_a_warning(controller: Start, certs: Certs) -> None:
+    theirs = {**FOREIGN_RECORD, "_id": "ext-dns", "key": "grafana.k8s.lan", "value": "192.168.1.77"}
+    fake = controller(flavor="unifi-os", dns_records=[FOREIGN_RECORD, theirs])
+    records = [{**record("grafana.k8s.lan", "10.10.10.20"), "discovered": True}, record("b.k8s.lan", "10.10.10.11")]
+    applied = run_unifi_os(fake, certs, "apply", conf=bgpd_conf("10.10.0.101"), records=records)
+    assert applied.returncode == 0, applied.stderr
+    assert (
+        "warning: dns: grafana.k8s.lan (now A 192.168.1.77) exists and this stack did not create it "
+        "(external-dns?): left alone"
+    ) in applied.stderr
+    assert keys_and_values(fake)["grafana.k8s.lan"] == "192.168.1.77"
+    assert "grafana.k8s.lan" not in state_of(applied)["records"]
+
+    removed = run_unifi_os(fake, certs, "remove", previous=applied)
+    assert removed.returncode == 0, removed.stderr
+    assert keys_and_values(fake) == {FOREIGN_RECORD["key"]: FOREIGN_RECORD["value"], "grafana.k8s.lan": "192.168.1.77"}
+
+
 @pytest.mark.parametrize("on_get", [False, True], ids=["refused-only-on-post", "refused-on-get"])
 def test_gateway_without_bgp_writes_nothing(controller: Start, certs: Certs, on_get: bool) -> None:
     fake = controller(flavor="unifi-os", bgp_supported=False, bgp_unsupported_on_get=on_get)

@@ -95,3 +95,25 @@ def test_a_record_recreated_by_an_undo_is_known_by_its_contents_only() -> None:
     assert owned([recreated], state, {}) == []  # a state line from before contents were kept
     with pytest.raises(DnsConflictError):
         plan_dns([users], [DesiredRecord("a.lan", "10.0.0.9")], state, contents)
+
+
+def test_a_discovered_name_someone_else_has_is_left_alone_a_declared_one_refused() -> None:
+    theirs = DnsRecord({"_id": "x1", "key": "grafana.lan", "value": "10.0.0.5", "record_type": "A"})
+    discovered = DesiredRecord("grafana.lan", "10.10.10.20", discovered=True)
+
+    plan = plan_dns([theirs], [discovered, DesiredRecord("k8s.lan", "10.10.10.10")], {})
+
+    assert plan.left_alone == ["grafana.lan (now A 10.0.0.5)"]
+    assert [r.key for r in plan.creates] == ["k8s.lan"]
+    assert plan.updates == [] and plan.deletes == [] and "grafana.lan" not in plan.kept  # never owned
+    with pytest.raises(DnsConflictError, match=r"grafana\.lan \(now A 10\.0\.0\.5\)"):
+        plan_dns([theirs], [DesiredRecord("grafana.lan", "10.10.10.20")], {})
+
+
+def test_the_discovered_mark_is_read_from_stdin_and_never_causes_a_write() -> None:
+    records = [{"key": "grafana.lan", "value": "10.10.10.20", "discovered": True}]
+    (record,) = read_apply_inputs(stdin(CONF, records), {"UNIFI_BGPD_CONF": CONF}).records
+    assert record.discovered
+    assert record == DesiredRecord("grafana.lan", "10.10.10.20")  # the mark is not the record's
+    with pytest.raises(UsageError, match=r"records\[0\].discovered"):
+        read_apply_inputs(stdin(CONF, [{**records[0], "discovered": "yes"}]), {"UNIFI_BGPD_CONF": CONF})

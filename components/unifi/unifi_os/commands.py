@@ -13,6 +13,7 @@ it made: every DNS write reloads the console's dnsmasq (reported: 1-2 s without 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -119,6 +120,13 @@ def apply(client: V2Api, site: str, stack: str, inputs: ApplyInputs, state: Stac
     bgp = plan_bgp(current_bgp, inputs, state)
     existing = list_records(client, site)
     dns = plan_dns(existing, inputs.records, *((state.records, state.contents) if state is not None else ({}, {})))
+    for name in dns.left_alone:
+        # stderr: the console shows it (stdout carries the state, not echoed).
+        print(
+            f"warning: dns: {name} exists and this stack did not create it (external-dns?): left alone",
+            file=sys.stderr,
+            flush=True,
+        )
     undo = _Undo(client, site, say, bgp_before=current_bgp)
     writes = _Writes()
     records = dict(dns.kept)

@@ -130,6 +130,7 @@ class DnsPlan:
     updates: list[tuple[DnsRecord, DesiredRecord]] = field(default_factory=list)
     deletes: list[DnsRecord] = field(default_factory=list)
     kept: dict[str, str] = field(default_factory=dict)  # key -> id, unchanged or updated
+    left_alone: list[str] = field(default_factory=list)  # discovered names someone else's record has
 
     def writes(self) -> int:
         return len(self.creates) + len(self.updates) + len(self.deletes)
@@ -141,14 +142,18 @@ def plan_dns(
     state_records: Mapping[str, str],
     contents: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> DnsPlan:
-    """Creates, updates and deletes; raises ``DnsConflictError`` naming every desired key that a
-    record of someone else's already has."""
+    """Creates, updates and deletes; raises ``DnsConflictError`` naming every declared key that a
+    record of someone else's already has. A discovered key in that case is left alone (and not
+    owned, so ``remove`` never deletes that record)."""
     mine = {id(r) for r in owned(existing, state_records, contents)}
     plan, conflicts, wanted = DnsPlan(), list[str](), set[str]()
     for record in desired:
         wanted.add(record.key.lower())
         same_key = [r for r in existing if r.key.lower() == record.key.lower()]
         foreign = [r for r in same_key if id(r) not in mine]
+        if foreign and record.discovered:
+            plan.left_alone.append(f"{record.key} (now {foreign[0].record_type} {foreign[0].value})")
+            continue
         if foreign:
             conflicts.append(f"{record.key} (now {foreign[0].record_type} {foreign[0].value})")
             continue

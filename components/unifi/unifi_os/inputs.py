@@ -7,8 +7,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from components.unifi.client import UsageError
@@ -25,6 +26,10 @@ class DesiredRecord:
     record_type: str = "A"
     ttl: int = 0  # 0: the controller's default
     enabled: bool = True
+    # A name found on a cluster Service, not declared in the stack: a record of someone else's
+    # with this name (external-dns may have made it) is left alone instead of refused. Not part
+    # of the record itself, so it never causes a write.
+    discovered: bool = field(default=False, compare=False)
 
     def describe(self) -> str:
         ttl = f"ttl {self.ttl}" if self.ttl else "default ttl"
@@ -43,7 +48,7 @@ def _record(raw: Any, index: int) -> DesiredRecord:
     if not isinstance(raw, dict):
         raise UsageError(f"{where} is not an object")
     key, value, record_type = raw.get("key"), raw.get("value"), raw.get("record_type", "A")
-    ttl, enabled = raw.get("ttl", 0), raw.get("enabled", True)
+    ttl, enabled, discovered = raw.get("ttl", 0), raw.get("enabled", True), raw.get("discovered", False)
     if not isinstance(key, str) or not key.strip():
         raise UsageError(f"{where}.key must be a host name")
     if not isinstance(value, str) or not value.strip():
@@ -56,7 +61,9 @@ def _record(raw: Any, index: int) -> DesiredRecord:
         raise UsageError(f"{where}.ttl must be a whole number of seconds, 0 for the controller's default")
     if not isinstance(enabled, bool):
         raise UsageError(f"{where}.enabled must be true or false")
-    return DesiredRecord(key=key, value=value, record_type=record_type, ttl=ttl, enabled=enabled)
+    if not isinstance(discovered, bool):
+        raise UsageError(f"{where}.discovered must be true or false")
+    return DesiredRecord(key=key, value=value, record_type=record_type, ttl=ttl, enabled=enabled, discovered=discovered)
 
 
 def read_apply_inputs(stdin_text: str, env: Mapping[str, str]) -> ApplyInputs:
@@ -80,8 +87,8 @@ def read_apply_inputs(stdin_text: str, env: Mapping[str, str]) -> ApplyInputs:
     if not isinstance(records_raw, list):
         raise UsageError("stdin: records must be a list")
     records = tuple(_record(item, i) for i, item in enumerate(records_raw))
-    keys = [record.key.lower() for record in records]
-    duplicates = sorted({key for key in keys if keys.count(key) > 1})
+    counts = Counter(record.key.lower() for record in records)
+    duplicates = sorted(key for key, count in counts.items() if count > 1)
     if duplicates:
         raise UsageError(f"stdin: records name {', '.join(duplicates)} more than once")
     return ApplyInputs(description=description, bgpd_conf=conf, records=records)
