@@ -9,8 +9,9 @@ from typing import Any
 
 from pulumi.runtime import config as runtime_config
 
-from components.config import Lab, parse_lab
+from components.config import ConfigError, Lab, parse_lab
 from components.config.errors import NAMESPACE
+from components.config.stack_files import mistyped_namespace_keys
 
 
 def _decode(value: Any) -> Any:
@@ -27,6 +28,12 @@ def raw_stack_config() -> dict[str, Any]:
     """Every ``metallb-unifi:`` key of the running stack, including ones the program does not
     know (so that a typo in a key name is reported, not ignored)."""
     values: dict[str, Any] = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    # The engine hands over every namespace's keys (pulumi/pulumi@v3.259.0:pkg/resource/deploy/source_eval.go
+    # decrypts the whole stack config; sdk/python/cmd/pulumi-language-python/main.go puts all of it in
+    # PULUMI_CONFIG): a misspelt `metallb-unifi` would pass silently.
+    mistyped = mistyped_namespace_keys(values)
+    if mistyped:
+        raise ConfigError(mistyped)
     prefix = f"{NAMESPACE}:"
     return {key[len(prefix) :]: _decode(value) for key, value in values.items() if key.startswith(prefix)}
 

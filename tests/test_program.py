@@ -1,5 +1,7 @@
 """`__main__.py` under Pulumi mocks, for every shipped stack, in preview and in up: what is
-registered (types, names, parents, providers, ordering) and what is exported."""
+registered (types, names, parents, providers, ordering) and what is exported. MetalLB's manifest
+is a one-object stand-in (tests/conftest.py), so that these run in a user's clone; the one test of
+what MetalLB's own v0.12.1 manifest applies reads it from ../shared."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import pytest
 import yaml
 
 from tests.blog_post import POST_METALLB_CONFIG
-from tests.conftest import REFERENCE
+from tests.conftest import REFERENCE, with_small_manifest
 from tests.program_harness import (
     ALLOCATED,
     REPO,
@@ -23,20 +25,27 @@ from tests.program_harness import (
     stack_config,
 )
 
-STACKS = sorted(p.name for p in REPO.glob("Pulumi.*.yaml"))
+# The stacks this repository ships, by name: a user's own Pulumi.<stack>.yaml is not a test case.
+STACKS = ["Pulumi.crds.yaml", "Pulumi.lab.yaml", "Pulumi.udm.yaml"]
 
-pytestmark = pytest.mark.skipif(
-    not REFERENCE.is_dir(), reason=f"MetalLB's upstream manifests (served as a mirror) not found at {REFERENCE}"
+needs_reference = pytest.mark.skipif(
+    not REFERENCE.is_dir(),
+    reason=f"MetalLB's upstream manifests not found at {REFERENCE}",
 )
+
+
+def shipped(stack: str, small_mirror: str, **overrides: object) -> dict[str, str]:
+    """A shipped stack's config as the engine passes it, installing the one-object manifest."""
+    return with_small_manifest(stack_config(REPO / stack, small_mirror, **overrides))
 
 
 @pytest.mark.parametrize("preview", [True, False], ids=["preview", "up"])
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_stack_registers_metallb_and_its_services_in_order(
-    monkeypatch: pytest.MonkeyPatch, mirror: str, stack: str, preview: bool
+    monkeypatch: pytest.MonkeyPatch, small_mirror: str, stack: str, preview: bool
 ) -> None:
     lab_stack = yaml.safe_load((REPO / stack).read_text())["config"]
-    run = run_program(monkeypatch, stack_config(REPO / stack, mirror), preview=preview)
+    run = run_program(monkeypatch, shipped(stack, small_mirror), preview=preview)
 
     (component,) = run.of_type("metallb-unifi:kubernetes:MetalLB")
     adopting = run.one("pulumi:providers:kubernetes", "cluster")
@@ -101,7 +110,8 @@ def test_every_stack_registers_metallb_and_its_services_in_order(
         assert known
 
 
-def test_lab_patches_the_dashboard_and_exports_the_posts_gateway_file(
+@needs_reference
+def test_lab_applies_exactly_the_objects_of_metallbs_v0_12_1_manifest(
     monkeypatch: pytest.MonkeyPatch, mirror: str
 ) -> None:
     run = run_program(monkeypatch, stack_config(REPO / "Pulumi.lab.yaml", mirror), preview=False)
@@ -134,6 +144,14 @@ def test_lab_patches_the_dashboard_and_exports_the_posts_gateway_file(
             ("Deployment", "controller"),
         ]
     )
+
+
+def test_lab_patches_the_dashboard_and_exports_the_posts_gateway_file(
+    monkeypatch: pytest.MonkeyPatch, small_mirror: str
+) -> None:
+    run = run_program(monkeypatch, shipped("Pulumi.lab.yaml", small_mirror), preview=False)
+
+    (install,) = run.of_type("kubernetes:yaml/v2:ConfigGroup")
     (configmap,) = [r for r in run.of_type("kubernetes:core/v1:ConfigMap") if r.parent != install.urn]
     assert yaml.safe_load(configmap.inputs["data"]["config"]) == POST_METALLB_CONFIG
 
@@ -166,9 +184,9 @@ def test_lab_patches_the_dashboard_and_exports_the_posts_gateway_file(
 
 @pytest.mark.parametrize("preview", [True, False], ids=["preview", "up"])
 def test_an_allocated_address_reaches_outputs_and_gateway_file_once_known(
-    monkeypatch: pytest.MonkeyPatch, mirror: str, preview: bool
+    monkeypatch: pytest.MonkeyPatch, small_mirror: str, preview: bool
 ) -> None:
-    run = run_program(monkeypatch, stack_config(REPO / "Pulumi.crds.yaml", mirror), preview=preview)
+    run = run_program(monkeypatch, shipped("Pulumi.crds.yaml", small_mirror), preview=preview)
 
     services, _, _ = resolve(run.exports["services"])
     registry = services["registry"]
@@ -184,8 +202,8 @@ def test_an_allocated_address_reaches_outputs_and_gateway_file_once_known(
         assert hosts["grafana.lab.home"]["inet"] == ["10.20.10.10"]
 
 
-def test_running_twice_registers_identical_inputs(monkeypatch: pytest.MonkeyPatch, mirror: str) -> None:
-    config = stack_config(REPO / "Pulumi.crds.yaml", mirror)
+def test_running_twice_registers_identical_inputs(monkeypatch: pytest.MonkeyPatch, small_mirror: str) -> None:
+    config = shipped("Pulumi.crds.yaml", small_mirror)
     first = run_program(monkeypatch, config, preview=False).registrations
     second = run_program(monkeypatch, config, preview=False).registrations
 
@@ -194,16 +212,16 @@ def test_running_twice_registers_identical_inputs(monkeypatch: pytest.MonkeyPatc
 
     # Registration order is up to the SDK's event loop; what is registered must not differ.
     assert sorted(map(key, first)) == sorted(map(key, second))
-    # 2 providers, MetalLB and its 8 children, v0.15.3's 25 install objects, 4 services with 4 Services
-    # and the 4 checks that they do not exist yet
-    assert len(first) == 48
+    # 2 providers, MetalLB and its 8 children, the one install object, 4 services with 4 Services and
+    # the 4 checks that they do not exist yet
+    assert len(first) == 24
 
 
 @pytest.mark.parametrize("preview", [True, False], ids=["preview", "up"])
 def test_a_bgp_password_stays_secret_in_resources_and_outputs(
-    monkeypatch: pytest.MonkeyPatch, mirror: str, preview: bool
+    monkeypatch: pytest.MonkeyPatch, small_mirror: str, preview: bool
 ) -> None:
-    config = stack_config(REPO / "Pulumi.crds.yaml", mirror, bgp={"password": "pw-123", "holdTime": "30s"})
+    config = shipped("Pulumi.crds.yaml", small_mirror, bgp={"password": "pw-123", "holdTime": "30s"})
 
     run = run_program(monkeypatch, config, preview=preview)
 
@@ -217,9 +235,9 @@ def test_a_bgp_password_stays_secret_in_resources_and_outputs(
 
 
 def test_invalid_config_fails_before_any_resource_with_every_problem(
-    monkeypatch: pytest.MonkeyPatch, mirror: str
+    monkeypatch: pytest.MonkeyPatch, small_mirror: str
 ) -> None:
-    config = stack_config(REPO / "Pulumi.lab.yaml", mirror) | {
+    config = shipped("Pulumi.lab.yaml", small_mirror) | {
         "metallb-unifi:servces": "[]",
         "metallb-unifi:gateway": json.dumps({"kind": "usg", "asn": 64512, "peerAddress": "192.168.1.300"}),
     }
@@ -240,9 +258,9 @@ def test_invalid_config_fails_before_any_resource_with_every_problem(
 
 
 def test_a_changed_upstream_manifest_is_refused_before_any_resource(
-    monkeypatch: pytest.MonkeyPatch, mirror: str
+    monkeypatch: pytest.MonkeyPatch, small_mirror: str
 ) -> None:
-    config = stack_config(REPO / "Pulumi.crds.yaml", mirror)
+    config = shipped("Pulumi.crds.yaml", small_mirror)
     metallb = json.loads(config["metallb-unifi:metallb"]) | {"manifestSha256": "0" * 64}
     config["metallb-unifi:metallb"] = json.dumps(metallb)
     mocks = RecordingMocks()
@@ -254,3 +272,26 @@ def test_a_changed_upstream_manifest_is_refused_before_any_resource(
     with pytest.raises(pulumi.RunError, match="refusing to apply a changed upstream file"):
         runpy.run_path(str(REPO / "__main__.py"), run_name="__main__")
     assert monitor.registrations == []
+
+
+@pytest.mark.parametrize("preview", [True, False], ids=["preview", "up"])
+def test_a_misspelt_namespace_fails_before_any_resource_instead_of_dropping_the_services(
+    monkeypatch: pytest.MonkeyPatch, small_mirror: str, preview: bool
+) -> None:
+    config = shipped("Pulumi.lab.yaml", small_mirror)
+    config["metalb-unifi:services"] = config.pop("metallb-unifi:services")
+    mocks = RecordingMocks()
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project="metallb-unifi", stack="test", preview=preview, monitor=monitor)
+    pulumi.runtime.set_all_config(config)
+    monkeypatch.chdir(REPO)
+
+    with pytest.raises(pulumi.RunError) as error:
+        runpy.run_path(str(REPO / "__main__.py"), run_name="__main__")
+
+    assert monitor.registrations == []
+    assert str(error.value) == (
+        "invalid stack config (1 problem):\n"
+        "  - metalb-unifi:services: namespace 'metalb-unifi' is not this program's (it would be ignored); "
+        "did you mean metallb-unifi:services?"
+    )

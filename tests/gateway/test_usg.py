@@ -3,6 +3,7 @@ configured: order, update-not-replace, secrets and command lines."""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import itertools
 import json
@@ -11,6 +12,7 @@ from typing import Any
 import pulumi
 import pytest
 
+from tests.blog_post import POST_CONFIG_GATEWAY
 from tests.gateway.conftest import with_small_manifest
 from tests.program_harness import REPO, Registration, Run, resolve, run_program, stack_config
 from tests.pulumi_values import is_secret, unwrap, without_secrets
@@ -47,6 +49,14 @@ def controller(**changes: Any) -> dict[str, Any]:
 def lab_config(small_mirror: str, **overrides: Any) -> dict[str, str]:
     settings: dict[str, Any] = {"bgp": {"password": BGP_PASSWORD}, "controller": controller()}
     return with_small_manifest(stack_config(REPO / "Pulumi.lab.yaml", small_mirror, **(settings | overrides)))
+
+
+def post_gateway_file_with_password(password: str) -> dict[str, Any]:
+    """The blog post's config.gateway.json, every neighbour with ``password``."""
+    document = copy.deepcopy(POST_CONFIG_GATEWAY)
+    for neighbor in document["protocols"]["bgp"]["64512"]["neighbor"].values():
+        neighbor["password"] = password
+    return document
 
 
 def upload_resources(run: Run) -> dict[str, Registration]:
@@ -94,8 +104,9 @@ def test_install_is_updated_in_place_and_shows_the_redacted_file(
     assert isinstance(stdin, str)
     delimiter = "METALLB_UNIFI_DESIRED_CONFIG_GATEWAY_JSON"
     shown = stdin.split(f"<<'{delimiter}'\n", 1)[1].split(f"\n{delimiter}\n", 1)[0]
-    assert shown == content.rstrip("\n").replace(BGP_PASSWORD, "<secret: metallb-unifi:bgp.password>")
+    assert json.loads(shown) == post_gateway_file_with_password("<secret: metallb-unifi:bgp.password>")
     assert len(shown.splitlines()) > 20  # pretty-printed: one line per key
+    assert json.loads(content) == post_gateway_file_with_password(BGP_PASSWORD)
     assert f"expected_sha256={sha}" in stdin
     assert content_secret and BGP_PASSWORD in content
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any
@@ -70,7 +69,21 @@ def test_a_usg_gets_no_records() -> None:
 def test_json_is_deterministic_whatever_the_address_order() -> None:
     lab = udm()
     addresses = {**lab.pinned_addresses, "jellyfin": JELLYFIN}
-    text = dns_records_json(lab, addresses)
-    assert text == dns_records_json(lab, dict(reversed(addresses.items())))
-    assert text.endswith("]\n") and text.startswith('[\n  {\n    "enabled": true,\n    "key": "ha",')
-    assert json.loads(text) == render_dns_records(lab, addresses)
+    records = [
+        ("ha", "10.99.0.10"),
+        ("home-assistant", "10.99.0.10"),
+        ("home-assistant.k8s.home", "10.99.0.10"),
+        ("jellyfin", "10.99.0.20"),
+        ("jellyfin.k8s.home", "10.99.0.20"),
+    ]
+    # Sorted keys, two-space indent, one record per host name in name order, a final newline.
+    expected = (
+        "[\n"
+        + ",\n".join(
+            f'  {{\n    "enabled": true,\n    "key": "{key}",\n    "record_type": "A",\n    "value": "{value}"\n  }}'
+            for key, value in records
+        )
+        + "\n]\n"
+    )
+    assert dns_records_json(lab, addresses) == expected
+    assert dns_records_json(lab, dict(reversed(addresses.items()))) == expected
