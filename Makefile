@@ -2,9 +2,11 @@
 STACK ?= lab
 SPEAKER ?= frr
 PYTHON ?= venv/bin/python
+# SERVICES=dump.json: `kubectl get services -A -o json` output, the cluster's Services for discovery
+SERVICES ?=
 
 .PHONY: simulate
 # Render Pulumi.$(STACK).yaml, run its lab in network namespaces with real BGP and DNS daemons,
 # check it as a user would, and take it down. KEEP=1 keeps it up to explore until Enter.
 simulate:
-	$(PYTHON) -m simulator --stack-file Pulumi.$(STACK).yaml --speaker $(SPEAKER) $(if $(KEEP),--keep)
+	$(PYTHON) -m simulator --stack-file Pulumi.$(STACK).yaml --speaker $(SPEAKER) $(if $(KEEP),--keep) $(if $(SERVICES),--services-from $(SERVICES))

@@ -50,12 +50,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m simulator", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stack-file", type=Path, required=True, help="e.g. Pulumi.lab.yaml")
     parser.add_argument("--speaker", choices=[k.value for k in SpeakerKind], default=SpeakerKind.FRR.value)
+    parser.add_argument(
+        "--services-from",
+        type=Path,
+        default=None,
+        help="`kubectl get services -A -o json` output: the cluster's Services for metallb-unifi:discovery",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the lab up until Enter or Ctrl-C, to explore it")
     args = parser.parse_args(argv)
     started = time.monotonic()
     try:
         with tempfile.TemporaryDirectory(prefix="mlu-render-") as rendered:
-            render_stack(args.stack_file, Path(rendered))
+            render_stack(args.stack_file, Path(rendered), args.services_from)
             plan = plan_lab(Path(rendered), stack_facts(args.stack_file))
         for note in plan.notes:
             print(f"note: {note}")

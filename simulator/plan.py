@@ -14,10 +14,18 @@ from components.config.model import GatewayKind, Lab
 
 from .configs import usg_router_bgpd_conf
 from .errors import SimulationError
-from .model import ExpectedService, HostEntry, LoadBalancedService, MetalLBSettings, PoolProtocol, SpeakerPeer
+from .model import (
+    ExpectedService,
+    HostEntry,
+    LoadBalancedService,
+    MetalLBSettings,
+    PoolProtocol,
+    SpeakerPeer,
+    TrafficPolicy,
+)
 from .translate.dns_records import read_dns_records
 from .translate.metallb import read_metallb
-from .translate.outputs import read_expected_services
+from .translate.outputs import read_discovered, read_expected_services
 from .translate.services import read_services
 from .translate.usg import read_config_gateway
 
@@ -85,7 +93,10 @@ def plan_lab(rendered: Path, stack: Lab) -> LabPlan:
     """Translate the rendered files (refusing what is not modeled) into a lab plan."""
     metallb = read_metallb((rendered / "metallb.yaml").read_text(encoding="utf-8"))
     services = read_services((rendered / "services.yaml").read_text(encoding="utf-8"))
-    expected = read_expected_services((rendered / "outputs.json").read_text(encoding="utf-8"))
+    outputs = (rendered / "outputs.json").read_text(encoding="utf-8")
+    expected = read_expected_services(outputs)
+    # Discovered Services exist in the cluster already: MetalLB announces their addresses too.
+    services += tuple(_discovered_service(d) for d in read_discovered(outputs))
     if stack.gateway.kind is GatewayKind.USG:
         bgp, hosts = read_config_gateway((rendered / "config.gateway.json").read_text(encoding="utf-8"))
         if bgp is None:
@@ -109,6 +120,14 @@ def plan_lab(rendered: Path, stack: Lab) -> LabPlan:
         services=expected,
         http_checks=_http_checks(expected, services, nodes, notes),
         notes=tuple(notes),
+    )
+
+
+def _discovered_service(discovered: ExpectedService) -> LoadBalancedService:
+    url = urlsplit(discovered.url)
+    ports = (url.port or 80,) if url.scheme == "http" else ()
+    return LoadBalancedService(
+        discovered.namespace, discovered.service_name, (discovered.address,), None, ports, (), TrafficPolicy.CLUSTER
     )
 
 

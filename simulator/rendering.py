@@ -17,8 +17,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 PROJECT_FILE = REPO_ROOT / "Pulumi.yaml"
 
 
-def render_stack(stack_file: Path, out: Path) -> None:
-    """``python -m components.render --show-secrets`` into ``out``; refusal raises."""
+def render_stack(stack_file: Path, out: Path, services_from: Path | None = None) -> None:
+    """``python -m components.render --show-secrets`` into ``out`` (with ``--services-from``
+    when given); refusal raises."""
     result = subprocess.run(
         [
             sys.executable,
@@ -31,6 +32,7 @@ def render_stack(stack_file: Path, out: Path) -> None:
             "--out",
             str(out),
             "--show-secrets",
+            *(["--services-from", str(services_from)] if services_from is not None else []),
         ],
         cwd=REPO_ROOT,
         capture_output=True,

@@ -220,6 +220,19 @@ class KubernetesAccess:
     webhook_timeout_s: int = 300  # how long MetalLB's admission webhook may take to serve
 
 
+class DiscoveryMode(enum.Enum):
+    ANNOTATED = "annotated"  # only Services annotated with a host name
+    ALL = "all"  # every LoadBalancer Service in the pools; unannotated ones by their own name
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """Host names for cluster Services the stack does not declare (components/discovery)."""
+
+    mode: DiscoveryMode = DiscoveryMode.ANNOTATED
+    namespaces: tuple[str, ...] = ()  # sorted; empty: every namespace
+
+
 class ControllerFlavor(enum.Enum):
     AUTO = "auto"
     CLASSIC = "classic"  # self-hosted or CloudKey Gen1 controller: /api/login
@@ -286,6 +299,7 @@ class Lab:
     services: tuple[Service, ...]
     kubernetes: KubernetesAccess = KubernetesAccess()
     controller: ControllerAccess | None = None  # None: the gateway side is render-only
+    discovery: Discovery | None = None  # None: only the declared services get host names
     warnings: tuple[str, ...] = ()
 
     @property

@@ -17,6 +17,8 @@ from .errors import ConfigError, Problems, key_path
 from .model import (
     BfdProfile,
     BgpSession,
+    Discovery,
+    DiscoveryMode,
     Gateway,
     GatewayKind,
     KubernetesAccess,
@@ -36,7 +38,7 @@ from .model import (
 from .versions import parse_version, supported_versions_text
 
 REQUIRED_KEYS = ("nodes", "metallb", "gateway")
-OPTIONAL_KEYS = ("nodeSubnet", "bgp", "services", "kubernetes", "controller")
+OPTIONAL_KEYS = ("nodeSubnet", "bgp", "services", "kubernetes", "controller", "discovery")
 
 # A USG puts the password into its config tree unquoted; keep to characters that survive it.
 _PASSWORD_CHARS = set(_string.ascii_letters + _string.digits + "!#$%&()*+,-./:;<=>?@[]^_{|}~")
@@ -66,6 +68,7 @@ def parse_lab(raw: Mapping[str, Any], *, read_file: ReadFile | None = None) -> L
     bgp = _bgp(raw.get("bgp", {}), problems)
     services = _services(raw.get("services", []), problems)
     kubernetes = _kubernetes(raw.get("kubernetes", {}), problems)
+    discovery = _discovery(raw["discovery"], problems) if raw.get("discovery") is not None else None
     controller = None
     if raw.get("controller") is not None:
         controller = parse_controller(raw["controller"], problems, gateway.kind if gateway else None)
@@ -74,6 +77,8 @@ def parse_lab(raw: Mapping[str, Any], *, read_file: ReadFile | None = None) -> L
         problems.raise_if_any()
         raise ConfigError(problems.errors)  # unreachable: a missing section is always an error
     if bgp is None or services is None or kubernetes is None or (raw.get("controller") is not None and not controller):
+        problems.raise_if_any()
+    if raw.get("discovery") is not None and discovery is None:
         problems.raise_if_any()
     assert bgp is not None and services is not None and kubernetes is not None
 
@@ -86,6 +91,7 @@ def parse_lab(raw: Mapping[str, Any], *, read_file: ReadFile | None = None) -> L
         services=services,
         kubernetes=kubernetes,
         controller=controller,
+        discovery=discovery,
         warnings=tuple(str(w) for w in problems.warnings),
     )
     check_lab(lab, problems)
@@ -205,6 +211,27 @@ def _kubernetes(raw: Any, problems: Problems) -> KubernetesAccess | None:
         service_timeout_s=int(timeouts["serviceTimeout"] or 0),
         webhook_timeout_s=int(timeouts["webhookTimeout"] or 0),
     )
+
+
+def _discovery(raw: Any, problems: Problems) -> Discovery | None:
+    key = key_path("discovery")
+    data = v.mapping(raw, key, problems, optional=("mode", "namespaces"))
+    if data is None:
+        return None
+    mode_text = v.choice(data.get("mode", "annotated"), f"{key}.mode", problems, tuple(m.value for m in DiscoveryMode))
+    namespaces: tuple[str, ...] | None = ()
+    if "namespaces" in data:
+        # An empty list would read as "no namespace" yet leaving the key out means "every one": refuse it.
+        found, ok = _each(data["namespaces"], f"{key}.namespaces", problems, _namespace, allow_empty=False)
+        _no_duplicates([(n, f"{key}.namespaces[{i}]") for i, n in found], "namespace", problems)
+        namespaces = tuple(sorted({n for _, n in found})) if ok else None
+    if mode_text is None or namespaces is None:
+        return None
+    return Discovery(mode=DiscoveryMode(mode_text), namespaces=namespaces)
+
+
+def _namespace(raw: Any, key: str, problems: Problems) -> str | None:
+    return v.dns_label(raw, key, problems, what="a namespace name")
 
 
 def _pools(raw: Any, problems: Problems) -> tuple[Pool, ...] | None:

@@ -227,14 +227,23 @@ def dns_label(value: Any, key: str, problems: Problems, *, what: str = "a DNS la
     return text
 
 
+def is_dns_label(text: str) -> bool:
+    return _DNS_LABEL.fullmatch(text) is not None
+
+
+def is_dns_name(text: str) -> bool:
+    """Dot-separated DNS labels, at most 253 characters, the last not all digits."""
+    labels = text.split(".")
+    # An all-digit last label would read as an address (10.20.10.10), not as a name.
+    return len(text) <= 253 and all(_DNS_LABEL.fullmatch(label) for label in labels) and not labels[-1].isdecimal()
+
+
 def dns_name(value: Any, key: str, problems: Problems) -> str | None:
     """One or more DNS labels separated by dots (e.g. ``service`` or ``lab.example``)."""
     text = string(value, key, problems)
     if text is None:
         return None
-    labels = text.split(".")
-    # An all-digit last label would read as an address (10.20.10.10), not as a name.
-    if len(text) > 253 or not all(_DNS_LABEL.fullmatch(label) for label in labels) or labels[-1].isdecimal():
+    if not is_dns_name(text):
         problems.error(
             key,
             f"{show(text)} is not a DNS name: dot-separated labels of 1-63 lowercase letters, "

@@ -3,11 +3,14 @@ the MetalLB and BGP facts a user needs when checking the gateway by hand."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from ipaddress import IPv4Address
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from components.config.model import Lab, Service
+
+if TYPE_CHECKING:
+    from components.discovery.rules import DiscoveredName
 
 NOT_YET_KNOWN = "not yet known: MetalLB allocates this Service's address when it is created"
 
@@ -29,9 +32,27 @@ def service_output(lab: Lab, service: Service, address: IPv4Address | None) -> d
     }
 
 
-def render_outputs(lab: Lab, addresses: Mapping[str, IPv4Address]) -> dict[str, Any]:
+def discovered_output(discovered: Sequence[DiscoveredName]) -> list[dict[str, Any]]:
+    """The ``discovered`` output: one item per discovered host name, by host name."""
+    return [
+        {
+            "service": entry.service,
+            "address": str(entry.address),
+            "hostname": entry.hostname,
+            "aliases": list(entry.aliases),
+            "url": entry.url,
+        }
+        for entry in sorted(discovered, key=lambda e: e.hostname)
+    ]
+
+
+def render_outputs(
+    lab: Lab, addresses: Mapping[str, IPv4Address], discovered: Sequence[DiscoveredName] = ()
+) -> dict[str, Any]:
+    """The stack outputs; ``discovered`` only when the stack sets ``discovery`` (absent, the
+    outputs stay as they were before it existed)."""
     metallb = lab.metallb
-    return {
+    outputs: dict[str, Any] = {
         "services": {s.name: service_output(lab, s, addresses.get(s.name)) for s in lab.services},
         "metallb": {
             "version": str(metallb.version),
@@ -50,3 +71,6 @@ def render_outputs(lab: Lab, addresses: Mapping[str, IPv4Address]) -> dict[str, 
         },
         "gateway": {"kind": lab.gateway.kind.value, "dnsDomain": lab.gateway.dns_domain},
     }
+    if lab.discovery is not None:
+        outputs["discovered"] = discovered_output(discovered)
+    return outputs

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from ipaddress import IPv4Address
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from components.config.model import Lab, Service
 from components.config.secrets import secret_text
 
 from .frr import EBGP_MULTIHOP_TTL, session_timers
+
+if TYPE_CHECKING:  # discovery reads this module's base_host_names: no import at run time
+    from components.discovery.rules import DiscoveredName
 
 Addresses = Mapping[str, IPv4Address]
 JsonObject = dict[str, Any]
@@ -30,9 +33,10 @@ class MergeConflict(ValueError):
         super().__init__("config.gateway.json: the base file conflicts with this stack:\n" + "\n".join(conflicts))
 
 
-def render_config_gateway(lab: Lab, addresses: Addresses) -> JsonObject:
+def render_config_gateway(lab: Lab, addresses: Addresses, discovered: Sequence[DiscoveredName] = ()) -> JsonObject:
     """This stack's part of config.gateway.json. ``addresses`` maps service names to their IPs
-    (pinned and allocated); services without one get no host name yet."""
+    (pinned and allocated); services without one get no host name yet. ``discovered`` are the
+    cluster's other Services' names (components.discovery), which never clash with these."""
     document: JsonObject = {}
     neighbors = {str(node.address): _neighbor(lab) for node in lab.peering_nodes}
     if neighbors:
@@ -50,6 +54,12 @@ def render_config_gateway(lab: Lab, addresses: Addresses) -> JsonObject:
         for service in lab.services
         if (address := addresses.get(service.name)) is not None
     }
+    for entry in discovered:
+        # EdgeOS takes a host name without aliases; an empty list is left out rather than written.
+        hosts[entry.hostname] = {
+            "inet": [str(entry.address)],
+            **({"alias": list(entry.aliases)} if entry.aliases else {}),
+        }
     if hosts:
         document["system"] = {"static-host-mapping": {"host-name": hosts}}
     return document
@@ -165,6 +175,18 @@ def _host_name_clashes(lab: Lab, base: JsonObject, file: str) -> list[str]:
     return messages
 
 
+def base_host_names(lab: Lab) -> set[str]:
+    """Every host name and alias the base file maps (empty without one)."""
+    if lab.gateway.base_config_json is None:
+        return set()
+    names = set()
+    for host, entry in _base_hosts(_base_document(lab)).items():
+        names.add(host)
+        aliases = entry.get("alias", []) if isinstance(entry, Mapping) else []
+        names.update(a for a in (aliases if isinstance(aliases, list) else [aliases]) if isinstance(a, str))
+    return names
+
+
 def _base_hosts(base: JsonObject) -> Mapping[str, Any]:
     node: Any = base
     for key in ("system", "static-host-mapping", "host-name"):
@@ -172,11 +194,11 @@ def _base_hosts(base: JsonObject) -> Mapping[str, Any]:
     return node if isinstance(node, Mapping) else {}
 
 
-def config_gateway_document(lab: Lab, addresses: Addresses) -> JsonObject:
+def config_gateway_document(lab: Lab, addresses: Addresses, discovered: Sequence[DiscoveredName] = ()) -> JsonObject:
     """The whole file: the base file with this stack's part merged in."""
-    return merge_base(_base_document(lab), render_config_gateway(lab, addresses))
+    return merge_base(_base_document(lab), render_config_gateway(lab, addresses, discovered))
 
 
-def config_gateway_json(lab: Lab, addresses: Addresses) -> str:
-    """The file's text, byte-for-byte the same for the same lab and addresses."""
-    return json.dumps(config_gateway_document(lab, addresses), indent=4, sort_keys=True) + "\n"
+def config_gateway_json(lab: Lab, addresses: Addresses, discovered: Sequence[DiscoveredName] = ()) -> str:
+    """The file's text, byte-for-byte the same for the same lab, addresses and discovered names."""
+    return json.dumps(config_gateway_document(lab, addresses, discovered), indent=4, sort_keys=True) + "\n"

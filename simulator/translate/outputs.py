@@ -15,6 +15,25 @@ from simulator.model import ExpectedService
 def read_expected_services(text: str) -> tuple[ExpectedService, ...]:
     """Services with a known address (the others get theirs from MetalLB, later)."""
     services: dict[str, Any] = json.loads(text)["services"]
+    return _declared(services) + read_discovered(text)
+
+
+def read_discovered(text: str) -> tuple[ExpectedService, ...]:
+    """The cluster's other Services that got host names (``discovered``, absent without discovery)."""
+    return tuple(
+        ExpectedService(
+            name=str(entry["service"]),
+            namespace=str(entry["service"]).split("/", 1)[0],
+            service_name=str(entry["service"]).split("/", 1)[1],
+            address=IPv4Address(entry["address"]),
+            names=(str(entry["hostname"]), *(str(alias) for alias in entry["aliases"])),
+            url=str(entry["url"] or ""),  # no TCP port: no URL to check
+        )
+        for entry in json.loads(text).get("discovered", [])
+    )
+
+
+def _declared(services: dict[str, Any]) -> tuple[ExpectedService, ...]:
     return tuple(
         ExpectedService(
             name=name,

@@ -3,7 +3,8 @@
 * :func:`valid_configs` draws configs the parser must accept: 1–8 nodes in one /24, 1–4
   non-overlapping pools (bgp pools outside the nodes' subnet, layer2 pools inside it), either
   gateway kind, every supported config era and speaker mode, session options valid for the
-  gateway kind and mode, and 0–10 services with unique names, aliases and pinned addresses.
+  gateway kind and mode, 0–10 services with unique names, aliases and pinned addresses, and
+  sometimes a ``discovery`` section.
 * :func:`guaranteed_invalid_configs` draws ``(raw, key)``: a valid config with one mistake the
   parser must report under ``key`` (a dropped required key, an unknown key, an ASN out of range,
   a malformed IP address).
@@ -97,6 +98,9 @@ KNOWN_KEYS = frozenset(
         "scheme",
         "port",
         "targetPort",
+        # discovery
+        "discovery",
+        "namespaces",
     }
 )
 
@@ -406,6 +410,13 @@ def _valid_config(draw: st.DrawFn) -> dict[str, Any]:
             services.append(service)
         assert domain  # aliases never equal "<name>.<domain>": alias labels differ from names
         raw["services"] = services
+    if draw(st.booleans()):
+        discovery: dict[str, Any] = {}
+        if draw(st.booleans()):
+            discovery["mode"] = draw(st.sampled_from(("annotated", "all")))
+        if draw(st.booleans()):
+            discovery["namespaces"] = draw(st.lists(_label, min_size=1, max_size=3, unique=True))
+        raw["discovery"] = discovery
     return raw
 
 

@@ -19,7 +19,7 @@ from simulator.lab import LabOptions, RunningLab, SpeakerKind, running_lab
 from simulator.plan import LabPlan, plan_lab
 from simulator.polling import Outcome, holds_for, wait_for
 from simulator.rendering import render_stack, stack_facts
-from tests.simulator.conftest import stack_path
+from tests.simulator.conftest import STACKS, stack_path
 
 pytestmark = pytest.mark.usefixtures("lab_environment")
 
@@ -156,3 +156,21 @@ def test_a_stack_render_refuses_builds_no_lab(tmp_path, capsys):
     assert simulate(["--stack-file", str(stack_path("invalid"))]) == 1
     assert "render refused" in capsys.readouterr().err
     assert netns.existing(ours) == before
+
+
+def test_discovered_services_resolve_and_answer(tmp_path, capsys):
+    """Scenario 6: a USG stack with discovery (mode all) and a saved `kubectl get services -A -o json`:
+    the cluster's other Services' names resolve through the router and their URLs answer."""
+    dump = STACKS / "discovery-services.json"
+    render_stack(stack_path("discovery"), tmp_path, dump)
+    plan = plan_lab(tmp_path, stack_facts(stack_path("discovery")))
+    by_name = {service.name: service for service in plan.services}
+    assert sorted(by_name) == ["dns/pihole-tcp", "media/jellyfin", "monitoring/grafana", "web"]
+    assert by_name["dns/pihole-tcp"].names == ("pihole.lab.home", "pihole")
+    with running_lab(plan) as lab:
+        results = dict(run_checks(lab))
+    assert results["dns"].detail == "9 names resolve"
+    for url in ("http://grafana.lab.home/", "http://jellyfin.lab.home:8096/", "http://pihole.lab.home/"):
+        assert f"{url} from " in results["http"].detail
+    assert simulate(["--stack-file", str(stack_path("discovery")), "--services-from", str(dump)]) == 0
+    assert "ok   dns: 9 names resolve" in capsys.readouterr().out

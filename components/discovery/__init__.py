@@ -1,0 +1,1 @@
+"""Host names for the cluster's LoadBalancer Services that the stack does not declare."""

@@ -1,0 +1,162 @@
+"""Discovered names in config.gateway.json, the UniFi OS DNS records and the outputs: the same
+shapes as declared ones, deterministic bytes, and never a file the gateway would refuse."""
+
+from __future__ import annotations
+
+import json
+import random
+from ipaddress import IPv4Address
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from components.discovery.rules import discover
+from components.renderers.dns_records import dns_records_json, render_dns_records
+from components.renderers.outputs import render_outputs
+from components.renderers.usg_gateway import config_gateway_json, render_config_gateway
+from tests.discovery.labs import BASE_HOSTS, lab, named, service
+from tests.renderers.test_usg_gateway import USG_SCHEMA, leaves, usg_validator
+
+SERVICES = [
+    named("grafana", "grafana", ip="10.20.10.50", annotations={"metallb-unifi.io/aliases": "g"}),
+    named("prom", "prom.apps.lab.example", ip="10.20.0.201"),
+]
+
+
+def test_the_usg_file_maps_discovered_names_beside_the_declared_ones() -> None:
+    usg = lab()
+    result = discover(usg, SERVICES)
+    hosts = render_config_gateway(usg, usg.pinned_addresses, result.entries)["system"]["static-host-mapping"]
+    assert hosts["host-name"] == {
+        "dashboard.lab.example": {"alias": ["dashboard", "dash"], "inet": ["10.20.10.10"]},
+        "grafana.lab.example": {"alias": ["grafana", "g"], "inet": ["10.20.10.50"]},
+        "prom.apps.lab.example": {"inet": ["10.20.0.201"]},  # no alias: nothing written, not []
+    }
+    # Every leaf a string or a non-empty list of strings, as EdgeOS wants.
+    for path, value in leaves(render_config_gateway(usg, usg.pinned_addresses, result.entries)):
+        assert isinstance(value, str) or (isinstance(value, list) and value), path
+
+
+def test_the_usg_file_with_discovered_names_validates_and_merges_into_the_base_file() -> None:
+    usg = lab(base=True)
+    services = [*SERVICES, named("nas", "nas", ip="10.20.10.99")]  # the base file's name: skipped
+    result = discover(usg, services)
+    document = json.loads(config_gateway_json(usg, usg.pinned_addresses, result.entries))
+    assert document["system"]["static-host-mapping"]["host-name"]["nas.lab.example"] == BASE_HOSTS["nas.lab.example"]
+    assert "grafana.lab.example" in document["system"]["static-host-mapping"]["host-name"]
+    if USG_SCHEMA.exists():
+        assert [e.message for e in usg_validator().iter_errors(document)] == []
+
+
+def test_unifi_os_records_for_discovered_names_have_the_declared_shape() -> None:
+    udm = lab(kind="unifi-os")
+    records = render_dns_records(udm, udm.pinned_addresses, discover(udm, SERVICES).entries)
+    assert [(r["key"], r["value"]) for r in records] == [
+        ("dash", "10.20.10.10"),
+        ("dashboard", "10.20.10.10"),
+        ("dashboard.lab.example", "10.20.10.10"),
+        ("g", "10.20.10.50"),
+        ("grafana", "10.20.10.50"),
+        ("grafana.lab.example", "10.20.10.50"),
+        ("prom.apps.lab.example", "10.20.0.201"),
+    ]
+    # The same shape, plus the mark that lets the client leave someone else's record of the name alone.
+    declared = {"key", "value", "record_type", "enabled"}
+    assert {frozenset(r) for r in records} == {frozenset(declared), frozenset({*declared, "discovered"})}
+    assert [r["key"] for r in records if r.get("discovered")] == [
+        "g",
+        "grafana",
+        "grafana.lab.example",
+        "prom.apps.lab.example",
+    ]
+
+
+def test_outputs_list_discovered_names_only_when_the_stack_discovers() -> None:
+    usg = lab()
+    outputs = render_outputs(usg, usg.pinned_addresses, discover(usg, SERVICES).entries)
+    assert outputs["discovered"] == [
+        {
+            "service": "apps/grafana",
+            "address": "10.20.10.50",
+            "hostname": "grafana.lab.example",
+            "aliases": ["grafana", "g"],
+            "url": "http://grafana.lab.example/",
+        },
+        {
+            "service": "apps/prom",
+            "address": "10.20.0.201",
+            "hostname": "prom.apps.lab.example",
+            "aliases": [],
+            "url": "http://prom.apps.lab.example/",
+        },
+    ]
+    from dataclasses import replace
+
+    assert "discovered" not in render_outputs(replace(usg, discovery=None), usg.pinned_addresses)
+    assert render_outputs(usg, usg.pinned_addresses)["discovered"] == []
+
+
+# --- properties ----------------------------------------------------------------------------
+
+LABELS = ["grafana", "dash", "dashboard", "nas", "web", "db", "Bad_1", "x", "pihole"]
+ADDRESSES = ["10.20.10.50", "10.20.10.51", "10.20.0.201", "192.168.7.7", None]
+
+
+@st.composite
+def cluster(draw: st.DrawFn) -> list[dict[str, Any]]:
+    services = []
+    for index in range(draw(st.integers(0, 12))):
+        annotations: dict[str, str] = {}
+        if draw(st.booleans()):
+            annotations["metallb-unifi.io/hostname"] = draw(st.sampled_from([*LABELS, "a.lab.example.", "*"]))
+        if draw(st.booleans()):
+            picked = draw(st.lists(st.sampled_from(LABELS), max_size=3))
+            annotations["metallb-unifi.io/aliases"] = ",".join(picked)
+        if draw(st.booleans()):
+            picked = draw(st.lists(st.sampled_from(LABELS), max_size=3))
+            domain = draw(st.sampled_from(["lab.example", "lab.example.", "example.com"]))
+            annotations["external-dns.alpha.kubernetes.io/hostname"] = ",".join(f"{p}.{domain}" for p in picked)
+        services.append(
+            service(
+                draw(st.sampled_from(LABELS)),
+                f"ns{index}",  # one Service per namespace/name, as in a real listing
+                ip=draw(st.sampled_from(ADDRESSES)),
+                annotations=annotations,
+                ports=[(draw(st.sampled_from([53, 80, 443, 8080])), draw(st.sampled_from(["TCP", "UDP"])))],
+                type_=draw(st.sampled_from(["LoadBalancer", "LoadBalancer", "ClusterIP"])),
+            )
+        )
+    return services
+
+
+@settings(max_examples=150, deadline=None)
+@given(cluster(), st.sampled_from(["annotated", "all"]), st.sampled_from(["usg", "unifi-os"]), st.randoms())
+def test_whatever_the_cluster_holds_the_files_render_and_every_name_is_served_once(
+    services: list[dict[str, Any]], mode: str, kind: str, shuffler: random.Random
+) -> None:
+    stack = lab(kind=kind, mode=mode, base=kind == "usg")
+    result = discover(stack, services)
+    shuffled = list(services)
+    shuffler.shuffle(shuffled)
+    assert discover(stack, shuffled) == result, "the cluster's listing order does not matter"
+    names = [name for entry in result.entries for name in entry.names]
+    assert len(names) == len(set(names)), "each name has one address"
+    declared = {"dashboard.lab.example", "dashboard", "dash"} | ({"nas.lab.example", "nas"} if kind == "usg" else set())
+    assert not declared & set(names), "the stack's names stay the stack's"
+    for entry in result.entries:
+        assert any(entry.address in pool for pool in stack.metallb.pools)
+        assert entry.hostname.endswith(".lab.example")
+    # Never a file the gateway refuses: the USG file merges into the base file without conflict.
+    if kind == "usg":
+        text = config_gateway_json(stack, stack.pinned_addresses, result.entries)
+        assert text == config_gateway_json(stack, stack.pinned_addresses, result.entries[::-1])
+        hosts = json.loads(text)["system"]["static-host-mapping"]["host-name"]
+        assert set(hosts) == {"dashboard.lab.example", "nas.lab.example"} | {e.hostname for e in result.entries}
+    else:
+        text = dns_records_json(stack, stack.pinned_addresses, result.entries)
+        keys = [r["key"] for r in json.loads(text)]
+        assert keys == sorted(keys) and len(keys) == len(set(keys))
+        assert {IPv4Address(r["value"]) for r in json.loads(text)} <= {IPv4Address("10.20.10.10")} | {
+            e.address for e in result.entries
+        }
