@@ -4,7 +4,8 @@ controller or the Pulumi CLI.
 Writes into ``--out``: ``metallb.yaml`` and ``services.yaml`` (the cluster side),
 ``config.gateway.json`` (USG) or ``bgpd.conf`` + ``dns-records.json`` (UniFi OS gateways), and
 ``outputs.json`` (the stack outputs, as far as they are known offline). An invalid config
-exits with status 2, prints every problem and writes nothing.
+exits with status 2, prints every problem and writes nothing; an ``--out`` that cannot take the
+files (a file, a read-only directory) exits with status 3 and changes nothing there.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from components.config import ConfigError, Lab, parse_lab
 from components.config.model import GatewayKind
 from components.config.secrets import redact_secrets
 from components.config.stack_files import read_stack_config
+from components.discovery.dump import ServiceDumpError, read_service_dump
+from components.discovery.rules import DiscoveredName, discover
 from components.renderers.dns_records import dns_records_json
 from components.renderers.frr import render_bgpd_conf
 from components.renderers.metallb import render_metallb_yaml
@@ -34,20 +37,23 @@ GATEWAY_FILES = {
     GatewayKind.UNIFI_OS: ("bgpd.conf", "dns-records.json"),
 }
 EXIT_INVALID_CONFIG = 2
+EXIT_CANNOT_WRITE = 3
 
 
-def render_artifacts(lab: Lab, addresses: Mapping[str, IPv4Address]) -> dict[str, str]:
+def render_artifacts(
+    lab: Lab, addresses: Mapping[str, IPv4Address], discovered: Sequence[DiscoveredName] = ()
+) -> dict[str, str]:
     """File name → content for every artifact of the lab. Pure: same lab, same bytes."""
     files = {
         "metallb.yaml": render_metallb_yaml(lab),
         "services.yaml": render_services_yaml(lab),
-        "outputs.json": json.dumps(render_outputs(lab, addresses), indent=2, sort_keys=True) + "\n",
+        "outputs.json": json.dumps(render_outputs(lab, addresses, discovered), indent=2, sort_keys=True) + "\n",
     }
     if lab.gateway.kind is GatewayKind.USG:
-        files["config.gateway.json"] = config_gateway_json(lab, addresses)
+        files["config.gateway.json"] = config_gateway_json(lab, addresses, discovered)
     else:
         files["bgpd.conf"] = render_bgpd_conf(lab)
-        files["dns-records.json"] = dns_records_json(lab, addresses)
+        files["dns-records.json"] = dns_records_json(lab, addresses, discovered)
     return files
 
 
@@ -61,22 +67,42 @@ def load_lab(stack_file: Path, project_file: Path | None = None) -> Lab:
     return parse_lab(read_stack_config(stack_file, project_file), read_file=read_file)
 
 
-def _write_atomically(path: Path, content: str) -> None:
+class OutputError(Exception):
+    """``--out`` cannot take the files; nothing there was changed."""
+
+
+def _stage(path: Path, content: str) -> str:
+    """Write ``content`` to a temporary file beside ``path``; return its name."""
     handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
             stream.write(content)
         os.chmod(temp_name, 0o600)  # it may hold the BGP password
-        os.replace(temp_name, path)
     except BaseException:
         os.unlink(temp_name)
         raise
+    return temp_name
 
 
 def write_artifacts(out: Path, files: Mapping[str, str], kind: GatewayKind) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    for name, content in sorted(files.items()):
-        _write_atomically(out / name, content)
+    """Write every file or none: all are staged in ``out`` first, then renamed into place."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as exc:
+        raise OutputError(f"--out {out}: exists and is not a directory") from exc
+    except OSError as exc:
+        raise OutputError(f"--out {out}: cannot create the directory: {exc.strerror or exc}") from exc
+    staged: list[tuple[str, Path]] = []
+    try:
+        for name, content in sorted(files.items()):
+            staged.append((_stage(out / name, content), out / name))
+    except OSError as exc:
+        for temp_name, _ in staged:
+            os.unlink(temp_name)
+        raise OutputError(f"--out {out}: cannot write there: {exc.strerror or exc}") from exc
+    # Renames within one directory: once every file is staged, these do not fail halfway for lack of space.
+    for temp_name, path in staged:
+        os.replace(temp_name, path)
     # A kind switch must not leave the other kind's gateway files looking current.
     for other, names in GATEWAY_FILES.items():
         if other is not kind:
@@ -97,6 +123,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--show-secrets", action="store_true", help="write secrets in plain text instead of placeholders"
     )
+    parser.add_argument(
+        "--services-from",
+        type=Path,
+        default=None,
+        help="`kubectl get services -A -o json` output, read in place of the cluster for metallb-unifi:discovery",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -107,9 +139,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     for warning in lab.warnings:
         print(f"warning: {warning}", file=sys.stderr)
 
+    discovered = _discovered(lab, args.services_from)
+    if discovered is None:
+        return EXIT_INVALID_CONFIG
     shown = lab if args.show_secrets else redact_secrets(lab)
-    files = render_artifacts(shown, lab.pinned_addresses)
-    write_artifacts(args.out, files, lab.gateway.kind)
+    files = render_artifacts(shown, lab.pinned_addresses, discovered)
+    try:
+        write_artifacts(args.out, files, lab.gateway.kind)
+    except OutputError as error:
+        print(f"error: {error}; nothing was written", file=sys.stderr)
+        return EXIT_CANNOT_WRITE
     for name in sorted(files):
         print(args.out / name)
     unknown = [s.name for s in lab.services if s.address is None]
@@ -120,6 +159,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _discovered(lab: Lab, services_from: Path | None) -> tuple[DiscoveredName, ...] | None:
+    """The names discovered in ``--services-from`` (warnings to stderr); None: the file is unusable."""
+    if services_from is None:
+        if lab.discovery is not None:
+            print("not yet known: the discovered names (give --services-from FILE to see them)", file=sys.stderr)
+        return ()
+    try:
+        services = read_service_dump(services_from)
+    except ServiceDumpError as error:
+        print(f"error: --services-from {error}; nothing was written", file=sys.stderr)
+        return None
+    if lab.discovery is None:
+        print(
+            "warning: --services-from: the stack sets no metallb-unifi:discovery; nothing is discovered",
+            file=sys.stderr,
+        )
+    result = discover(lab, services)
+    for warning in result.warnings:
+        print(f"warning: discovery: {warning}", file=sys.stderr)
+    return result.entries
 
 
 if __name__ == "__main__":

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,11 +19,15 @@ from tests.blog_post import POST_CONFIG_GATEWAY, POST_METALLB_CONFIG
 REPO = Path(__file__).resolve().parents[1]
 
 
+def render_env() -> dict[str, str]:
+    return {"PYTHONPATH": str(REPO), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+
+
 def run_render(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "components.render", *args],
         cwd=cwd,
-        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+        env=render_env(),
         capture_output=True,
         text=True,
         check=False,
@@ -169,6 +176,136 @@ def test_project_defaults_from_pulumi_yaml_apply_and_stack_values_replace_them(t
     assert list(outputs["services"]) == ["k8s-dashboard"]
 
 
-@pytest.mark.parametrize("stack", sorted(p.name for p in REPO.glob("Pulumi.*.yaml")))
-def test_every_shipped_stack_renders(stack: str, tmp_path: Path) -> None:
+# The stacks this repository ships, by name: a user's own Pulumi.<stack>.yaml is not a test case.
+# Per stack: the files written, each service's (ip, hostname) in outputs.json, the Services applied.
+SHIPPED = {
+    "Pulumi.lab.yaml": (
+        ["config.gateway.json", "metallb.yaml", "outputs.json", "services.yaml"],
+        {"k8s-dashboard": ("10.10.10.10", "k8s-dashboard.service")},
+        [("kubernetes-dashboard", "kubernetes-dashboard")],
+    ),
+    "Pulumi.crds.yaml": (
+        ["config.gateway.json", "metallb.yaml", "outputs.json", "services.yaml"],
+        {
+            "dns": ("10.20.0.200", "dns.lab.home"),
+            "dns-tcp": ("10.20.0.200", "dns-tcp.lab.home"),
+            "grafana": ("10.20.10.10", "grafana.lab.home"),
+            "registry": (None, None),
+        },
+        [("monitoring", "grafana"), ("registry", "registry"), ("dns", "dns"), ("dns", "dns-tcp")],
+    ),
+    "Pulumi.udm.yaml": (
+        ["bgpd.conf", "dns-records.json", "metallb.yaml", "outputs.json", "services.yaml"],
+        {"home-assistant": ("10.99.0.10", "home-assistant.k8s.home"), "jellyfin": (None, None)},
+        [("home", "home-assistant"), ("media", "jellyfin")],
+    ),
+}
+
+
+@pytest.mark.parametrize("stack", sorted(SHIPPED))
+def test_every_shipped_stack_writes_its_files_and_services(
+    stack: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files, outputs, applied = SHIPPED[stack]
+
     assert main(["--stack-file", str(REPO / stack), "--out", str(tmp_path)]) == 0
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == files
+    assert capsys.readouterr().out.splitlines() == [str(tmp_path / name) for name in files]
+    services = json.loads((tmp_path / "outputs.json").read_text())["services"]
+    assert {name: (s["ip"], s["hostname"]) for name, s in services.items()} == outputs
+    documents = yaml.safe_load_all((tmp_path / "services.yaml").read_text())
+    assert [(d["metadata"]["namespace"], d["metadata"]["name"]) for d in documents if d] == applied
+
+
+def test_out_naming_a_file_exits_3_and_leaves_the_file_alone(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.write_text("a file\n")
+
+    result = run_render("--stack-file", "Pulumi.lab.yaml", "--out", str(out))
+
+    assert result.returncode == 3
+    assert result.stderr == f"error: --out {out}: exists and is not a directory; nothing was written\n"
+    assert result.stdout == ""
+    assert out.read_text() == "a file\n"
+
+
+def run_render_into_read_only(out: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The render command with ``out`` read-only: by its mode, or, for root (whom modes do not
+    stop), by a read-only bind mount in a mount namespace of its own."""
+    command = [sys.executable, "-m", "components.render", *args, "--out", str(out)]
+    if os.geteuid() != 0:
+        out.chmod(0o555)
+        try:
+            return subprocess.run(command, cwd=REPO, env=render_env(), capture_output=True, text=True, check=False)
+        finally:
+            out.chmod(0o755)
+    script = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"'
+    wrapped = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, str(out), *command]
+    return subprocess.run(wrapped, cwd=REPO, env=render_env(), capture_output=True, text=True, check=False)
+
+
+def test_a_read_only_out_exits_3_and_keeps_the_previous_files(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "metallb.yaml").write_text("previous\n")
+
+    result = run_render_into_read_only(out, "--stack-file", "Pulumi.lab.yaml")
+
+    assert result.returncode == 3, result.stderr
+    assert result.stderr.startswith(f"error: --out {out}: cannot write there: ")
+    assert result.stderr.endswith("; nothing was written\n") and "Traceback" not in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["metallb.yaml"]
+    assert (out / "metallb.yaml").read_text() == "previous\n"
+
+
+def test_a_file_that_cannot_be_written_leaves_no_file_of_the_set_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "metallb.yaml").write_text("previous\n")
+    real_mkstemp = tempfile.mkstemp
+
+    def mkstemp(dir: Path, prefix: str) -> tuple[int, str]:
+        if prefix.startswith(".services.yaml"):  # the third of four, after two are staged
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_mkstemp(dir=dir, prefix=prefix)
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+
+    assert main(["--stack-file", str(REPO / "Pulumi.lab.yaml"), "--out", str(out)]) == 3
+
+    assert (
+        capsys.readouterr().err
+        == f"error: --out {out}: cannot write there: No space left on device; nothing was written\n"
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["metallb.yaml"]
+    assert (out / "metallb.yaml").read_text() == "previous\n"
+
+
+def test_a_yaml_syntax_error_names_the_stack_file_and_its_line(tmp_path: Path) -> None:
+    stack = tmp_path / "Pulumi.broken.yaml"
+    stack.write_text("config:\n  metallb-unifi:nodes: [a\n  metallb-unifi:bgp: {}\n")
+
+    result = run_render("--stack-file", str(stack), "--out", str(tmp_path / "out"))
+
+    assert result.returncode == 2
+    assert f'in "{stack}", line 2, column' in result.stderr
+    assert "<unicode string>" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_misspelt_namespace_exits_2_with_did_you_mean_instead_of_dropping_the_services(tmp_path: Path) -> None:
+    document = yaml.safe_load((REPO / "Pulumi.lab.yaml").read_text())
+    document["config"]["metalb-unifi:services"] = document["config"].pop("metallb-unifi:services")
+    (tmp_path / "Pulumi.yaml").write_text("name: metallb-unifi\nruntime: python\n")
+    stack = tmp_path / "Pulumi.test.yaml"
+    stack.write_text(yaml.safe_dump(document))
+
+    result = run_render("--stack-file", str(stack), "--out", str(tmp_path / "out"))
+
+    assert result.returncode == 2
+    assert "metalb-unifi:services: namespace 'metalb-unifi'" in result.stderr
+    assert "did you mean metallb-unifi:services?" in result.stderr
+    assert not (tmp_path / "out").exists()
