@@ -2,12 +2,14 @@
 
 import os
 from ipaddress import IPv4Address
+from typing import Any
 
 import pulumi
 
 from components.config import ConfigError
 from components.config.model import GatewayKind
 from components.config.secrets import redact_secrets
+from components.discovery.in_cluster import as_output, discovered_in_cluster
 from components.gateway.unifi_os import UnifiOsGatewayConfig, UnifiOsGatewayConfigArgs
 from components.gateway.usg import UsgGatewayConfig, UsgGatewayConfigArgs
 from components.kubernetes.cluster import cluster_providers
@@ -36,6 +38,10 @@ except (ConfigError, ManifestError, KubeconfigError) as error:
 for warning in lab.warnings:
     pulumi.log.warn(warning)
 
+# Listed now, before any resource exists: a listing that fails stops `up` here.
+found = discovered_in_cluster(lab)
+discovered = as_output(found)
+
 providers = cluster_providers(kubeconfig)
 metallb = MetalLB("metallb", MetalLBArgs(lab=lab, install_objects=install_objects, provider=providers.metallb))
 services = {
@@ -59,10 +65,14 @@ pulumi.export(
 static = render_outputs(lab, lab.pinned_addresses)
 for name in ("metallb", "bgp", "gateway"):
     pulumi.export(name, static[name])
+if lab.discovery is not None:
+    pulumi.export("discovered", discovered.apply(lambda names: render_outputs(lab, {}, discovered=names)["discovered"]))
 
 # Host names of services without a pinned address come from the IPs MetalLB allocated.
 names = list(services)
 allocated = pulumi.Output.all(*(services[n].ip for n in names)).apply(lambda ips: dict(zip(names, ips, strict=True)))
+# Discovered names reach the gateway as the declared ones do; unknown in a preview that could not list.
+gateway_inputs = pulumi.Output.all(allocated, discovered)
 
 
 def known_addresses(ips: dict[str, str | None]) -> dict[str, IPv4Address]:
@@ -76,10 +86,11 @@ def secret_if_password(value: pulumi.Output[str]) -> pulumi.Output[str]:
 
 if lab.gateway.kind is GatewayKind.USG:
 
-    def gateway_file(ips: dict[str, str | None], *, redacted: bool = False) -> str:
-        return config_gateway_json(redact_secrets(lab) if redacted else lab, known_addresses(ips))
+    def gateway_file(inputs: list[Any], *, redacted: bool = False) -> str:
+        ips, names = inputs
+        return config_gateway_json(redact_secrets(lab) if redacted else lab, known_addresses(ips), discovered=names)
 
-    gateway_json = allocated.apply(gateway_file)
+    gateway_json = gateway_inputs.apply(gateway_file)
     pulumi.export("configGatewayJson", secret_if_password(gateway_json))
     controller = lab.controller
     if controller is not None and controller.ssh is not None:
@@ -90,14 +101,21 @@ if lab.gateway.kind is GatewayKind.USG:
                 ssh=controller.ssh,
                 stack=pulumi.get_stack(),
                 content=gateway_json,
-                preview=allocated.apply(lambda ips: gateway_file(ips, redacted=True)),
-                owned=owned_paths(lab.gateway.asn, [s.hostname(lab.gateway.dns_domain) for s in lab.services]),
+                preview=gateway_inputs.apply(lambda inputs: gateway_file(inputs, redacted=True)),
+                owned=discovered.apply(
+                    lambda names: owned_paths(
+                        lab.gateway.asn,
+                        [*(s.hostname(lab.gateway.dns_domain) for s in lab.services), *(n.hostname for n in names)],
+                    )
+                ),
             ),
         )
         pulumi.export("configGatewayJsonUpload", {"path": upload.path, "sha256": upload.sha256})
 else:
     bgpd_conf = render_bgpd_conf(lab)
-    records = allocated.apply(lambda ips: render_dns_records(lab, known_addresses(ips)))
+    records = gateway_inputs.apply(
+        lambda inputs: render_dns_records(lab, known_addresses(inputs[0]), discovered=inputs[1])
+    )
     pulumi.export("bgpdConf", secret_if_password(pulumi.Output.from_input(bgpd_conf)))
     pulumi.export("dnsRecords", records)
     if lab.controller is not None:

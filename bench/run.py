@@ -2,6 +2,9 @@
 against an empty program and an "SDK floor" that registers as many trivial resources.
 
 Run from the repo root:  venv/bin/python bench/run.py [--repeat N] [--synthetic-manifest]
+
+With ``discovery`` set, the same program against a loopback stand-in of the Kubernetes API
+(tests/kubernetes/kube_api.py) holding 0/100/500/1000 annotated LoadBalancer Services.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ REFERENCE = REPO.parent / "shared" / "reference" / "metallb"
 NS = "metallb-unifi"
 SERVICE_TYPES = ("kubernetes:core/v1:Service", "kubernetes:core/v1:ServicePatch")
 LARGE_NODES, LARGE_SERVICES = 50, 240
+DISCOVERED_COUNTS = (0, 100, 500, 1000)
+DISCOVERY_POOL = "10.20.0.0/22"  # room for 1000 discovered Services beside the lab's own pool
 # The synthetic manifest used when MetalLB's upstream files are not at REFERENCE: one object.
 SYNTHETIC_MANIFEST = (
     b"apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: controller\n  namespace: metallb-system\n"
@@ -201,6 +206,31 @@ def large_lab_raw() -> dict[str, Any]:
     }
 
 
+def discovery_lab_raw(kubeconfig: Path) -> dict[str, Any]:
+    """The lab stack with ``discovery`` (annotated) and a second pool for the cluster's Services."""
+    raw = lab_stack_raw()
+    pools = [*raw["metallb"]["pools"], {"name": "cluster", "protocol": "bgp", "addresses": [DISCOVERY_POOL]}]
+    return {
+        **raw,
+        "metallb": {**raw["metallb"], "pools": pools},
+        "kubernetes": {"kubeconfig": str(kubeconfig)},
+        "discovery": {"mode": "annotated"},
+    }
+
+
+def cluster_services(count: int) -> list[dict[str, Any]]:
+    """``count`` annotated LoadBalancer Services, ten namespaces, each on its own address."""
+    from tests.kubernetes.kube_api import lb_service
+
+    base = IPv4Address(DISCOVERY_POOL.split("/")[0]) + 16
+    return [
+        lb_service(
+            f"team-{i % 10}", f"app-{i:03d}", str(base + i), annotations={"metallb-unifi.io/hostname": f"app-{i:03d}"}
+        )
+        for i in range(count)
+    ]
+
+
 # --- manifest mirror --------------------------------------------------------------------------
 
 
@@ -268,6 +298,53 @@ def time_pure_work(raw: dict[str, Any], repeat: int) -> tuple[float, float]:
     return statistics.median(pure), statistics.median(manifest)
 
 
+@dataclass
+class DiscoveryRow:
+    count: int
+    seconds: float
+    requests: int  # per evaluation, against the API stand-in
+    listing: float  # list_services alone, median
+    rules: float  # discover() alone, median
+    hosts: int
+
+
+def measure_discovery(mirror: str, sha256: dict[str, str] | None, repeat: int) -> list[DiscoveryRow]:
+    """The program with discovery against the API stand-in, per number of cluster Services."""
+    from components.config import parse_lab
+    from components.discovery.rules import discover
+    from components.kubernetes.service_list import list_services
+    from tests.kubernetes.kube_api import services_api
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="metallb-bench-kube-") as tmp:
+        for count in DISCOVERED_COUNTS:
+            with services_api(cluster_services(count)) as api:
+                kubeconfig = api.kubeconfig(Path(tmp) / f"kubeconfig-{count}")
+                raw = with_mirror(discovery_lab_raw(kubeconfig), mirror, sha256)
+                seconds, _, sample = measure(run_main, engine_config(raw), repeat)
+                requests = len(api.requests) // (repeat + 1)
+                gateway = sample.exports["configGatewayJson"]
+                text = asyncio.get_event_loop().run_until_complete(gateway.future()) or "{}"
+                hosts = json.loads(text)["system"]["static-host-mapping"]["host-name"]
+                if len(hosts) != count + 1:
+                    raise SystemExit(f"{count} cluster Services gave {len(hosts) - 1} discovered host names")
+                lab = parse_lab(raw, read_file=lambda name: (REPO / name).read_text(encoding="utf-8"))
+                listing, rules = [], []
+                for _ in range(repeat):
+                    start = time.perf_counter()
+                    listed = list_services(lab.kubernetes, (), {})
+                    listing.append(time.perf_counter() - start)
+                    start = time.perf_counter()
+                    discover(lab, listed)
+                    rules.append(time.perf_counter() - start)
+                rows.append(
+                    DiscoveryRow(
+                        count, seconds, requests, statistics.median(listing), statistics.median(rules), len(hosts)
+                    )
+                )
+    return rows
+
+
 # --- main -------------------------------------------------------------------------------------
 
 
@@ -308,6 +385,7 @@ def main() -> int:
         empty_s, empty_n, _ = measure(empty_program, {}, options.repeat)
         floor_s, floor_n, _ = measure(sdk_floor(large_n), {}, options.repeat)
         pure_s, manifest_s = time_pure_work(large_raw, options.repeat)
+        discovery = measure_discovery(mirror, sha256, options.repeat)
 
     print(f"metallb-unifi benchmark: Pulumi mocks, up mode, median of {options.repeat} runs (after 1 warm-up)")
     print(f"manifests: {what}")
@@ -333,6 +411,23 @@ def main() -> int:
     print(
         f"large lab, manifest load (loopback fetch + sha256 + YAML parse, not in pure work): "
         f"{manifest_s * 1000:.1f} ms = {manifest_s / large_s:.1%}"
+    )
+    print()
+    print("lab stack + discovery (annotated), cluster listed from a loopback API stand-in, page size 250:")
+    header = (
+        f"{'cluster Services':>16} {'requests':>9} {'median s':>10} {'listing ms':>11} {'rules ms':>9} {'hosts':>6}"
+    )
+    print(header)
+    print("-" * len(header))
+    for row in discovery:
+        print(
+            f"{row.count:>16} {row.requests:>9} {row.seconds:>10.4f} {row.listing * 1000:>11.1f} "
+            f"{row.rules * 1000:>9.1f} {row.hosts:>6}"
+        )
+    first, last = discovery[0], discovery[-1]
+    print(
+        f"per discovered Service: {(last.seconds - first.seconds) / (last.count - first.count) * 1000:.2f} ms "
+        f"over {first.count} (program evaluation, listing included)"
     )
     return 0
 

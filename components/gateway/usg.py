@@ -45,7 +45,8 @@ class UsgGatewayConfigArgs:
     preview: pulumi.Output[str]  # the same document with secrets redacted, for diffs
     # What the stack owns in the file (components.unifi.kept_settings.owned_paths): its BGP
     # instance and its services' host names; any other setting of the user's original is kept.
-    owned: Sequence[Sequence[str]]
+    # Known once the cluster's Services are listed (discovered host names are owned too).
+    owned: pulumi.Input[Sequence[Sequence[str]]]
 
 
 class UsgGatewayConfig(pulumi.ComponentResource):
@@ -94,7 +95,7 @@ class UsgGatewayConfig(pulumi.ComponentResource):
             create=check,
             update=check,
             delete=commands.restore_command(controller, ssh, stack),
-            stdin=commands.original_stdin(args.owned),
+            stdin=pulumi.Output.from_input(args.owned).apply(commands.original_stdin),
             environment=original_environment,
             triggers=commands.host_identity(controller, ssh),
             add_previous_output_in_env=False,
