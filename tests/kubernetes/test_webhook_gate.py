@@ -17,7 +17,7 @@ import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -36,6 +36,7 @@ from components.kubernetes.webhook_gate import (
     plural_of,
     wait_for_webhook,
 )
+from tests.loopback_http import serving
 from tests.tls import self_signed_certificate
 
 REPO = Path(__file__).resolve().parents[2]
@@ -299,18 +300,9 @@ def fake_api(*script: tuple[int, str], tls: ssl.SSLContext | None = None) -> Ite
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    if tls is not None:
-        server.socket = tls.wrap_socket(server.socket, server_side=True)
-    api.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler, tls) as port:
+        api.port = port
         yield api
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def run_gate(
