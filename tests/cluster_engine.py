@@ -26,6 +26,7 @@ from typing import Any
 
 from tests.kubernetes.provider_config import diff_config
 from tests.program_harness import CLUSTER_SCOPED, CONFIG_GROUP, Registration
+from tests.pulumi_values import unwrap
 
 Key = tuple[str, str, str]  # (kind, namespace, name)
 Path = tuple[str, ...]
@@ -68,17 +69,6 @@ def leaves(obj: dict[str, Any]) -> dict[Path, Any]:
             value = {k: v for k, v in value.items() if k not in ("name", "namespace")}
         walk(value, (key,))
     return {p: v for p, v in out.items() if v != {}}
-
-
-def plain(value: Any) -> Any:
-    """Mock inputs with the SDK's secret wrappers removed."""
-    if isinstance(value, dict):
-        if "4dabf18193072939515e22adb298388d" in value and "value" in value:
-            return plain(value["value"])
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
 
 
 @dataclass
@@ -217,7 +207,7 @@ class Deployment:
 
 
 def _flag(config: dict[str, Any], key: str) -> bool:
-    return str(plain(config.get(key, False))).lower() == "true"
+    return str(unwrap(config.get(key, False))).lower() == "true"
 
 
 # pulumi/pulumi-kubernetes@v4.32.0:provider/pkg/provider/provider.go DiffConfig: what replaces a
@@ -228,10 +218,13 @@ _PROVIDER_IDENTITY = ("cluster", "renderYamlToDirectory", "clusterIdentifier")
 
 
 def _provider_replaced(old: dict[str, Any], new: dict[str, Any]) -> bool:
-    if any(plain(old.get(k)) != plain(new.get(k)) for k in _PROVIDER_IDENTITY):
+    if any(unwrap(old.get(k)) != unwrap(new.get(k)) for k in _PROVIDER_IDENTITY):
         return True
     diff = diff_config(
-        plain(old.get("kubeconfig")), plain(new.get("kubeconfig")), plain(old.get("context")), plain(new.get("context"))
+        unwrap(old.get("kubeconfig")),
+        unwrap(new.get("kubeconfig")),
+        unwrap(old.get("context")),
+        unwrap(new.get("context")),
     )
     return bool(diff.replaces)
 
@@ -311,7 +304,7 @@ class KubernetesEngine:
         steps: list[tuple[str, str]],
     ) -> StateEntry:
         urn = registration.urn
-        obj = plain(registration.inputs)
+        obj = unwrap(registration.inputs)
         provider_urn = registration.provider.rpartition("::")[0]
         config = providers.get(provider_urn, {})
         entry = StateEntry(
