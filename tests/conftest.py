@@ -9,12 +9,12 @@ import hashlib
 import http.server
 import json
 import os
-import threading
 from collections.abc import Generator, Iterator
 from typing import Any
 
 import pytest
 
+from tests.loopback_http import serving
 from tests.program_harness import REPO
 
 REFERENCE = REPO.parent / "shared" / "reference" / "metallb"
@@ -99,12 +99,8 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, A
 def mirror() -> Iterator[str]:
     """MetalLB's upstream manifests over loopback HTTP, laid out as <version>/<file>."""
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(REFERENCE))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(handler) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 class _SmallManifestHandler(http.server.BaseHTTPRequestHandler):
@@ -122,12 +118,8 @@ class _SmallManifestHandler(http.server.BaseHTTPRequestHandler):
 def small_mirror() -> Iterator[str]:
     """A mirror that answers every manifest URL with SMALL_MANIFEST (see with_small_manifest), so
     that tests of the program do not need MetalLB's upstream files (../shared)."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SmallManifestHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(_SmallManifestHandler) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def with_small_manifest(config: dict[str, str]) -> dict[str, str]:

@@ -10,10 +10,9 @@ import json
 import re
 import shutil
 import socket
-import threading
 from collections import Counter
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ from components.kubernetes.manifests import (
     manifest_source,
     release_url,
 )
+from tests.loopback_http import serving
 
 REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "metallb"
 REFERENCE_FILES = {
@@ -82,15 +82,8 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 def server(mirror_dir: Path) -> Iterator[str]:
     """The mirror over HTTP on loopback; yields its base URL."""
     handler = functools.partial(_QuietHandler, directory=str(mirror_dir))
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
+    with serving(handler) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(autouse=True)
