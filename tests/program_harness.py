@@ -282,7 +282,8 @@ class Run:
         return found
 
 
-def run_program(monkeypatch: pytest.MonkeyPatch, config: dict[str, str], *, preview: bool) -> Run:
+def _run(monkeypatch: pytest.MonkeyPatch, config: dict[str, str], *, preview: bool) -> tuple[Run, Any]:
+    """Run __main__.py under mocks; (what it registered and exported, the RunError it raised or None)."""
     mocks = RecordingMocks(preview)
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project="metallb-unifi", stack="test", preview=preview, monitor=monitor)
@@ -292,10 +293,30 @@ def run_program(monkeypatch: pytest.MonkeyPatch, config: dict[str, str], *, prev
     monkeypatch.chdir(REPO)
     # The program resolves the kubeconfig it hands the provider: never the developer's own.
     monkeypatch.setenv("KUBECONFIG", str(REPO / "tests" / "no-such-kubeconfig"))
+    refused: pulumi.RunError | None = None
     try:
-        runpy.run_path(str(REPO / "__main__.py"), run_name="__main__")
+        try:
+            runpy.run_path(str(REPO / "__main__.py"), run_name="__main__")
+        except pulumi.RunError as error:
+            refused = error
         # Let every registration reach the monitor before looking at it.
         asyncio.get_event_loop().run_until_complete(wait_for_rpcs())
     finally:
         pulumi.runtime.settings.reset_options()
-    return Run(monitor.registrations, exports)
+    return Run(monitor.registrations, exports), refused
+
+
+def run_program(monkeypatch: pytest.MonkeyPatch, config: dict[str, str], *, preview: bool) -> Run:
+    run, refused = _run(monkeypatch, config, preview=preview)
+    if refused is not None:
+        raise refused
+    return run
+
+
+def run_program_until_refused(
+    monkeypatch: pytest.MonkeyPatch, config: dict[str, str], *, preview: bool
+) -> tuple[pulumi.RunError, list[Registration]]:
+    """For a program that must stop with a RunError: the error, and what it registered before it."""
+    run, refused = _run(monkeypatch, config, preview=preview)
+    assert refused is not None, "the program did not stop with a RunError"
+    return refused, run.registrations

@@ -6,9 +6,7 @@ what MetalLB's own v0.12.1 manifest applies reads it from ../shared."""
 from __future__ import annotations
 
 import json
-import runpy
 
-import pulumi
 import pytest
 import yaml
 
@@ -17,11 +15,10 @@ from tests.conftest import REFERENCE, with_small_manifest
 from tests.program_harness import (
     ALLOCATED,
     REPO,
-    RecordingMocks,
-    RecordingMonitor,
     Registration,
     resolve,
     run_program,
+    run_program_until_refused,
     stack_config,
 )
 
@@ -241,17 +238,10 @@ def test_invalid_config_fails_before_any_resource_with_every_problem(
         "metallb-unifi:servces": "[]",
         "metallb-unifi:gateway": json.dumps({"kind": "usg", "asn": 64512, "peerAddress": "192.168.1.300"}),
     }
-    mocks = RecordingMocks()
-    monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project="metallb-unifi", stack="test", preview=True, monitor=monitor)
-    pulumi.runtime.set_all_config(config)
-    monkeypatch.chdir(REPO)
+    error, registered = run_program_until_refused(monkeypatch, config, preview=True)
 
-    with pytest.raises(pulumi.RunError) as error:
-        runpy.run_path(str(REPO / "__main__.py"), run_name="__main__")
-
-    assert monitor.registrations == []
-    message = str(error.value)
+    assert registered == []
+    message = str(error)
     assert "metallb-unifi:servces: unknown key" in message
     assert "metallb-unifi:gateway.peerAddress" in message
     assert "metallb-unifi:gateway.dnsDomain: is required" in message
@@ -263,15 +253,9 @@ def test_a_changed_upstream_manifest_is_refused_before_any_resource(
     config = shipped("Pulumi.crds.yaml", small_mirror)
     metallb = json.loads(config["metallb-unifi:metallb"]) | {"manifestSha256": "0" * 64}
     config["metallb-unifi:metallb"] = json.dumps(metallb)
-    mocks = RecordingMocks()
-    monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project="metallb-unifi", stack="test", preview=True, monitor=monitor)
-    pulumi.runtime.set_all_config(config)
-    monkeypatch.chdir(REPO)
-
-    with pytest.raises(pulumi.RunError, match="refusing to apply a changed upstream file"):
-        runpy.run_path(str(REPO / "__main__.py"), run_name="__main__")
-    assert monitor.registrations == []
+    error, registered = run_program_until_refused(monkeypatch, config, preview=True)
+    assert "refusing to apply a changed upstream file" in str(error)
+    assert registered == []
 
 
 @pytest.mark.parametrize("preview", [True, False], ids=["preview", "up"])
@@ -280,17 +264,10 @@ def test_a_misspelt_namespace_fails_before_any_resource_instead_of_dropping_the_
 ) -> None:
     config = shipped("Pulumi.lab.yaml", small_mirror)
     config["metalb-unifi:services"] = config.pop("metallb-unifi:services")
-    mocks = RecordingMocks()
-    monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project="metallb-unifi", stack="test", preview=preview, monitor=monitor)
-    pulumi.runtime.set_all_config(config)
-    monkeypatch.chdir(REPO)
+    error, registered = run_program_until_refused(monkeypatch, config, preview=preview)
 
-    with pytest.raises(pulumi.RunError) as error:
-        runpy.run_path(str(REPO / "__main__.py"), run_name="__main__")
-
-    assert monitor.registrations == []
-    assert str(error.value) == (
+    assert registered == []
+    assert str(error) == (
         "invalid stack config (1 problem):\n"
         "  - metalb-unifi:services: namespace 'metalb-unifi' is not this program's (it would be ignored); "
         "did you mean metallb-unifi:services?"

@@ -6,7 +6,6 @@ that fails stops `up` before any resource and leaves a preview's gateway content
 from __future__ import annotations
 
 import json
-import runpy
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from components.discovery.rules import discover
 from tests.gateway.test_unifi_os import udm_config
 from tests.gateway.test_usg import lab_config, upload_resources
 from tests.kubernetes.kube_api import ServicesApi, lb_service, services_api
-from tests.program_harness import REPO, RecordingMocks, RecordingMonitor, Registration, Run, resolve, run_program
+from tests.program_harness import REPO, Registration, Run, resolve, run_program, run_program_until_refused
 from tests.pulumi_values import unwrap
 
 # The USG lab's pool is 10.10.10.10-10.10.10.250 (dnsDomain "service"); the UDM's 10.99.0.0/26.
@@ -161,19 +160,10 @@ def test_up_with_a_failing_listing_registers_nothing_and_says_why(
 ) -> None:
     cluster.forbidden = {None}
     config = lab_config(small_mirror, **kube(cluster, tmp_path))
-    mocks = RecordingMocks()
-    monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project="metallb-unifi", stack="test", preview=False, monitor=monitor)
-    pulumi.runtime.set_all_config(config)
-    monkeypatch.chdir(REPO)
-    try:
-        with pytest.raises(pulumi.RunError) as error:
-            runpy.run_path(str(REPO / "__main__.py"), run_name="__main__")
-    finally:
-        pulumi.runtime.settings.reset_options()
+    error, registered = run_program_until_refused(monkeypatch, config, preview=False)
 
-    assert monitor.registrations == []
-    assert str(error.value) == (
+    assert registered == []
+    assert str(error) == (
         f"metallb-unifi:discovery: cannot list Services cluster-wide at {cluster.url}: HTTP 403: services is "
         'forbidden: User "system:serviceaccount:ci:lab" cannot list resource "services" in API group "" at the '
         "cluster scope (the kubeconfig's user needs list on services cluster-wide, or set discovery.namespaces). "
