@@ -26,14 +26,15 @@ import contextlib
 import enum
 import json
 import os
-import re
 import sys
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from components.config.values import is_dns_label
 from components.kubernetes.webhook_gate import ApiClient, InputError, Response, kubeconfig_configuration
+from components.renderers.metallb import MANAGED_BY
 
 EXIT_FREE = 0
 EXIT_TAKEN = 1
@@ -41,13 +42,10 @@ EXIT_USAGE = 2
 EXIT_UNKNOWN = 3
 
 DEFAULT_TIMEOUT = 30.0
-# The label every Service this program renders carries (components/renderers/metallb.py MANAGED_BY).
-# The provider keeps it as given: in server-side apply mode it adds no managed-by label of its own
+# The label every Service this program renders carries. The provider keeps it as given: in
+# server-side apply mode it adds no managed-by label of its own
 # (pulumi/pulumi-kubernetes@v4.32.0:provider/pkg/provider/provider.go, Check).
-MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
-MANAGED_BY_VALUE = "metallb-unifi"
-# A DNS-1123 label: what namespaces and Service names are (the config checks them already).
-NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+((MANAGED_BY_LABEL, MANAGED_BY_VALUE),) = MANAGED_BY.items()
 
 
 class Verdict(enum.Enum):
@@ -158,7 +156,7 @@ def main(
     parser = build_parser()
     args = parser.parse_args(argv)
     for flag, value in (("--namespace", args.namespace), ("--name", args.name)):
-        if not NAME.match(value) or len(value) > 63:
+        if not is_dns_label(value):  # what namespaces and Service names are
             parser.error(f"{flag} {value!r} is not a valid Kubernetes name")
     if not args.timeout > 0:
         parser.error("--timeout must be > 0")
