@@ -6,23 +6,23 @@ from typing import Any
 
 import pulumi
 
+from components.artifacts.dns_records import render_dns_records
+from components.artifacts.frr import render_bgpd_conf
+from components.artifacts.outputs import render_outputs
+from components.artifacts.services import render_services
+from components.artifacts.usg_gateway import config_gateway_json
 from components.config import ConfigError
 from components.config.model import GatewayKind
 from components.config.secrets import redact_secrets
-from components.discovery.in_cluster import as_output, discovered_in_cluster
-from components.gateway.unifi_os import UnifiOsGatewayConfig, UnifiOsGatewayConfigArgs
-from components.gateway.usg import UsgGatewayConfig, UsgGatewayConfigArgs
-from components.kubernetes.cluster import cluster_providers
 from components.kubernetes.kubeconfig import KubeconfigError, provider_kubeconfig
 from components.kubernetes.manifests import ManifestError, load_install_objects
-from components.kubernetes.metallb import MetalLB, MetalLBArgs
-from components.kubernetes.service import LoadBalancedService, LoadBalancedServiceArgs
-from components.renderers.dns_records import render_dns_records
-from components.renderers.frr import render_bgpd_conf
-from components.renderers.outputs import render_outputs
-from components.renderers.services import render_services
-from components.renderers.usg_gateway import config_gateway_json
-from components.stack_config import load_stack_lab
+from components.resources.discovered import as_output, discovered_in_cluster
+from components.resources.metallb import MetalLB, MetalLBArgs
+from components.resources.providers import cluster_providers
+from components.resources.service import LoadBalancedService, LoadBalancedServiceArgs
+from components.resources.stack_config import load_stack_lab
+from components.resources.unifi_os import UnifiOsGatewayConfig, UnifiOsGatewayConfigArgs
+from components.resources.usg import UsgGatewayConfig, UsgGatewayConfigArgs
 from components.unifi.kept_settings import owned_paths
 
 try:

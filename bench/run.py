@@ -270,11 +270,11 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 def time_pure_work(raw: dict[str, Any], repeat: int) -> tuple[float, float]:
     """Median seconds of (parse + renderers) and of the manifest load (fetch, sha256, YAML)."""
+    from components.artifacts.metallb import render_metallb
+    from components.artifacts.services import render_services
+    from components.artifacts.usg_gateway import config_gateway_json
     from components.config import parse_lab
     from components.kubernetes.manifests import load_install_objects
-    from components.renderers.metallb import render_metallb
-    from components.renderers.services import render_services
-    from components.renderers.usg_gateway import config_gateway_json
 
     def read_file(name: str) -> str:
         return (REPO / name).read_text(encoding="utf-8")

@@ -19,18 +19,18 @@ from collections.abc import Mapping, Sequence
 from ipaddress import IPv4Address
 from pathlib import Path
 
+from components.artifacts.dns_records import dns_records_json
+from components.artifacts.frr import render_bgpd_conf
+from components.artifacts.metallb import render_metallb_yaml
+from components.artifacts.outputs import render_outputs
+from components.artifacts.services import render_services_yaml
+from components.artifacts.usg_gateway import config_gateway_json
 from components.config import ConfigError, Lab, parse_lab
 from components.config.model import GatewayKind
 from components.config.secrets import redact_secrets
 from components.config.stack_files import read_stack_config
 from components.discovery.dump import ServiceDumpError, read_service_dump
 from components.discovery.rules import DiscoveredName, discover
-from components.renderers.dns_records import dns_records_json
-from components.renderers.frr import render_bgpd_conf
-from components.renderers.metallb import render_metallb_yaml
-from components.renderers.outputs import render_outputs
-from components.renderers.services import render_services_yaml
-from components.renderers.usg_gateway import config_gateway_json
 
 GATEWAY_FILES = {
     GatewayKind.USG: ("config.gateway.json",),

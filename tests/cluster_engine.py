@@ -24,9 +24,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.kubernetes.provider_config import diff_config
 from tests.program_harness import CLUSTER_SCOPED, CONFIG_GROUP, Registration
 from tests.pulumi_values import unwrap
+from tests.resources.provider_config import diff_config
 
 Key = tuple[str, str, str]  # (kind, namespace, name)
 Path = tuple[str, ...]
@@ -213,7 +213,7 @@ def _flag(config: dict[str, Any], key: str) -> bool:
 # pulumi/pulumi-kubernetes@v4.32.0:provider/pkg/provider/provider.go DiffConfig: what replaces a
 # provider (and with it every resource) when it changes; other keys are in-place updates. A change
 # of kubeconfig or context replaces only when the old and the new active cluster are both found and
-# differ (tests/kubernetes/provider_config.py reads them the way the provider does).
+# differ (tests/resources/provider_config.py reads them the way the provider does).
 _PROVIDER_IDENTITY = ("cluster", "renderYamlToDirectory", "clusterIdentifier")
 
 

@@ -35,7 +35,7 @@ QUICK_LEAVES_OUT = (
     "tests/config/test_properties.py",
     "tests/simulator/test_scenarios.py",
     "tests/simulator/test_strict.py",
-    "tests/gateway/test_usg_lifecycle.py",
+    "tests/resources/test_usg_lifecycle.py",
     "tests/test_day_one_and_two.py",
     "tests/test_determinism.py",
 )

@@ -17,10 +17,10 @@ import yaml
 from tests.cluster_engine import KubernetesEngine
 from tests.command_engine import StepFailed
 from tests.conftest import REFERENCE
-from tests.gateway.conftest import certs, controller, sshd
-from tests.gateway.usg_lab import BACKUP, BGP_PASSWORD, POSTS_FILE, Lab
-from tests.kubernetes.test_cluster_lifecycle import CONFIG, posts_lab, uids
 from tests.program_harness import REPO, stack_config
+from tests.resources.conftest import certs, controller, sshd
+from tests.resources.test_cluster_lifecycle import CONFIG, posts_lab, uids
+from tests.resources.usg_lab import BACKUP, BGP_PASSWORD, POSTS_FILE, Lab
 from tests.unifi.conftest import Certs, FakeController
 from tests.unifi.sshd import SshServer
 

@@ -16,11 +16,11 @@ from pulumi.output import Unknown
 
 from components.config import parse_lab
 from components.discovery.rules import discover
-from tests.gateway.test_unifi_os import udm_config
-from tests.gateway.test_usg import lab_config, upload_resources
 from tests.kubernetes.kube_api import ServicesApi, lb_service, services_api
 from tests.program_harness import REPO, Registration, Run, resolve, run_program, run_program_until_refused
 from tests.pulumi_values import unwrap
+from tests.resources.test_unifi_os import udm_config
+from tests.resources.test_usg import lab_config, upload_resources
 
 # The USG lab's pool is 10.10.10.10-10.10.10.250 (dnsDomain "service"); the UDM's 10.99.0.0/26.
 USG_SERVICES = [

@@ -16,7 +16,7 @@ def check_lab(lab: Lab, problems: Problems) -> None:
     _check_session(lab, problems)
     _check_services(lab, problems)
     if lab.gateway.base_config_json is not None:
-        from components.renderers.usg_gateway import base_config_conflicts
+        from components.artifacts.usg_gateway import base_config_conflicts
 
         for conflict in base_config_conflicts(lab):
             problems.error(key_path("gateway", "baseConfigFile"), conflict)

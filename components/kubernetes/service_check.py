@@ -32,9 +32,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from components.artifacts.metallb import MANAGED_BY
 from components.config.values import is_dns_label
 from components.kubernetes.webhook_gate import ApiClient, InputError, Response, kubeconfig_configuration
-from components.renderers.metallb import MANAGED_BY
 
 EXIT_FREE = 0
 EXIT_TAKEN = 1

@@ -17,16 +17,6 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from components.gateway import (
-    GatewayScriptError,
-    install_script,
-    parse_outcome,
-    parse_verify,
-    prepare_script,
-    restore_script,
-    staged_path,
-    verify_script,
-)
 from components.unifi.client import (
     GatewayDownError,
     GatewayFileDriftError,
@@ -38,6 +28,16 @@ from components.unifi.client import (
     UsageError,
 )
 from components.unifi.options import CONTENT_ENV
+from components.unifi.scripts import (
+    GatewayScriptError,
+    install_script,
+    parse_outcome,
+    parse_verify,
+    prepare_script,
+    restore_script,
+    staged_path,
+    verify_script,
+)
 
 if TYPE_CHECKING:
     from components.unifi.ssh import RemoteResult

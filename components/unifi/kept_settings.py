@@ -35,7 +35,7 @@ written bare when it is non-empty and made only of ASCII letters, digits and ``_
 any other key (``10.10.0.101``, ``eth1.10``, a space, a quote, a bracket, non-ASCII) is written
 as a JSON string, ASCII-escaped: ``protocols.bgp.64512.neighbor."10.10.0.101".remote-as``. So a
 path is unambiguous, stays on one line, and reads like the merge conflicts of
-``components/renderers/usg_gateway.py`` (which quote keys holding dots, spaces or quotes).
+``components/artifacts/usg_gateway.py`` (which quote keys holding dots, spaces or quotes).
 Results are sorted in document order: keys by code point, indices by number.
 """
 

@@ -174,7 +174,7 @@ class SshFile:
 
 
 def ssh_file_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> SshFile:
-    from components.gateway import GatewayScriptError, original_script, restore_script
+    from components.unifi.scripts import GatewayScriptError, original_script, restore_script
 
     target = _target(args.ssh_host, args.ssh_port, args.ssh_user, args.ssh_host_key, "--ssh-host-key", args)
     try:

@@ -14,7 +14,6 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, TextIO
 
-from components.gateway import GatewayScriptError, original_script, parse_original, parse_outcome, restore_script
 from components.unifi.client import (
     HostKeyMismatchError,
     RemoteCommandError,
@@ -26,6 +25,7 @@ from components.unifi.client import (
 from components.unifi.gateway_file import run_checked
 from components.unifi.kept_settings import describe_refusal, dropped_settings
 from components.unifi.options import CONTENT_ENV, SSH_KEY_ENV, SshFile
+from components.unifi.scripts import GatewayScriptError, original_script, parse_original, parse_outcome, restore_script
 
 SKIP_RESTORE_ENV: Final = "METALLB_UNIFI_SKIP_RESTORE_ON"
 

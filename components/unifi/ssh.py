@@ -26,7 +26,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from paramiko.ssh_exception import IncompatiblePeer
 
-from components.gateway.private_keys import parse_private_key
 from components.unifi.client import (
     HostKeyMismatchError,
     RemoteCommandError,
@@ -34,6 +33,7 @@ from components.unifi.client import (
     SshConnectionError,
     UsageError,
 )
+from components.unifi.private_keys import parse_private_key
 
 # The host key algorithms paramiko may negotiate for each key type (RSA keys sign with SHA-2:
 # paramiko has no SHA-1 "ssh-rsa" signatures any more).

@@ -4,9 +4,9 @@ from ipaddress import IPv4Address
 import pytest
 import yaml
 
+from components.artifacts.metallb import render_metallb_yaml
 from components.config.model import BfdProfile
 from components.render import load_lab
-from components.renderers.metallb import render_metallb_yaml
 from simulator.errors import UnmodeledField
 from simulator.model import PoolProtocol
 from simulator.translate.metallb import read_metallb

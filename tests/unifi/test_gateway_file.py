@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from components.gateway import BACKUP_NAME, LIVE_NAME, STAGED_NAME, STATE_NAME, install_script, staged_path
 from components.unifi.client import (
     EXIT_GATEWAY_DOWN,
     EXIT_GATEWAY_FILE_DRIFT,
@@ -25,6 +24,7 @@ from components.unifi.client import (
     EXIT_SSH_HOST_KEY,
     EXIT_USAGE,
 )
+from components.unifi.scripts import BACKUP_NAME, LIVE_NAME, STAGED_NAME, STATE_NAME, install_script, staged_path
 from tests.unifi.conftest import NEW_CFG, Certs, CliResult, FakeController, one_error_line, run_cli
 from tests.unifi.sshd import KeyPair, SshServer
 

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from components.artifacts.usg_gateway import config_gateway_document, merge_base, render_config_gateway
 from components.config import Lab, parse_lab
 from components.config.stack_files import read_stack_config
-from components.renderers.usg_gateway import config_gateway_document, merge_base, render_config_gateway
 from components.unifi.kept_settings import (
     describe_refusal,
     dropped_settings,

@@ -14,10 +14,10 @@ import pulumi
 import pulumi_command as command
 import pulumi_kubernetes as k8s
 
+from components.artifacts.services import RenderedService
 from components.config.errors import key_path
 from components.config.model import Lab, Service
-from components.kubernetes.metallb import PYTHON
-from components.renderers.services import RenderedService
+from components.resources.metallb import PYTHON
 
 
 @dataclass(frozen=True)

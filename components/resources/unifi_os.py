@@ -24,8 +24,8 @@ import pulumi
 import pulumi_command as command
 
 from components.config.model import ControllerAccess
-from components.gateway import commands
-from components.gateway.environment import secret_environment
+from components.resources import gateway_commands
+from components.resources.secret_environment import secret_environment
 
 
 @dataclass(frozen=True)
@@ -43,17 +43,17 @@ class UnifiOsGatewayConfig(pulumi.ComponentResource):
     def __init__(self, name: str, args: UnifiOsGatewayConfigArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("metallb-unifi:gateway:UnifiOsGatewayConfig", name, None, opts)
         controller, stack = args.controller, args.stack
-        environment = secret_environment(commands.client_environment(controller))
+        environment = secret_environment(gateway_commands.client_environment(controller))
         bgpd_conf: pulumi.Output[str] = pulumi.Output.secret(args.bgpd_conf)
-        environment[commands.ENV_BGPD_CONF] = bgpd_conf
-        apply = commands.unifi_os_command(controller, "apply", stack)
+        environment[gateway_commands.ENV_BGPD_CONF] = bgpd_conf
+        apply = gateway_commands.unifi_os_command(controller, "apply", stack)
         self.apply = command.local.Command(
             f"{name}-bgp-and-dns",
             create=apply,
             update=apply,
-            delete=commands.unifi_os_command(controller, "remove", stack),
+            delete=gateway_commands.unifi_os_command(controller, "remove", stack),
             stdin=args.records.apply(
-                lambda records: commands.unifi_os_stdin(stack, args.bgpd_conf, args.bgpd_conf_preview, records)
+                lambda records: gateway_commands.unifi_os_stdin(stack, args.bgpd_conf, args.bgpd_conf_preview, records)
             ),
             environment=environment,
             # The console shows stderr only: stdout carries the state (maybe the user's old config).

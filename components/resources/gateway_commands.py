@@ -20,8 +20,8 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
 from components.config.model import ControllerAccess, Secret, SshAccess
-from components.gateway.private_keys import parse_private_key
-from components.gateway.scripts import install_script, prepare_script, restore_script, staged_path
+from components.unifi.private_keys import parse_private_key
+from components.unifi.scripts import install_script, prepare_script, restore_script, staged_path
 
 # The project's venv (Pulumi.yaml: virtualenv: venv), relative to the project directory.
 PYTHON = "venv/bin/python"

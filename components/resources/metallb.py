@@ -12,6 +12,7 @@ import pulumi
 import pulumi_command as command
 import pulumi_kubernetes as k8s
 
+from components.artifacts.metallb import MANAGED_BY, NAMESPACE, render_metallb
 from components.config.model import Lab
 from components.kubernetes.manifests import (
     INSTALL_PREFIX,
@@ -20,7 +21,6 @@ from components.kubernetes.manifests import (
     former_child_names,
     former_install_prefixes,
 )
-from components.renderers.metallb import MANAGED_BY, NAMESPACE, render_metallb
 
 # The project's venv (Pulumi.yaml: virtualenv: venv), relative to the project directory where
 # the command provider runs: no machine-specific path is stored in state.

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import yaml
 
+from components.artifacts.services import RenderedService, render_services, render_services_yaml
 from components.config.model import Lab
 from components.config.parse import parse_lab
 from components.config.stack_files import read_stack_config
-from components.renderers.services import RenderedService, render_services, render_services_yaml
 
 REPO = Path(__file__).resolve().parents[2]
 PREFIXES = ("metallb.universe.tf", "metallb.io")

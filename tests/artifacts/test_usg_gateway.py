@@ -18,10 +18,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from components.config import ConfigError, Lab, parse_lab
-from components.config.model import Secret
-from components.config.stack_files import read_stack_config
-from components.renderers.usg_gateway import (
+from components.artifacts.usg_gateway import (
     MergeConflict,
     base_config_conflicts,
     config_gateway_json,
@@ -29,6 +26,9 @@ from components.renderers.usg_gateway import (
     merge_base,
     render_config_gateway,
 )
+from components.config import ConfigError, Lab, parse_lab
+from components.config.model import Secret
+from components.config.stack_files import read_stack_config
 from tests.blog_post import POST_CONFIG_GATEWAY
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,9 +10,9 @@ import pulumi
 import pytest
 import yaml
 
-from tests.gateway.conftest import small_mirror, with_small_manifest
 from tests.program_harness import REPO, Registration, run_program, stack_config
 from tests.pulumi_values import is_secret
+from tests.resources.conftest import small_mirror, with_small_manifest
 
 __all__ = ["small_mirror"]
 

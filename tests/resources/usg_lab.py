@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from tests.command_engine import CommandEngine
-from tests.gateway.conftest import with_small_manifest
 from tests.program_harness import REPO, Registration, resolve, run_program, stack_config
+from tests.resources.conftest import with_small_manifest
 from tests.unifi.conftest import FAST, Certs, FakeController, base_env
 from tests.unifi.sshd import SshServer, start_sshd, stop_sshd
 

@@ -13,9 +13,9 @@ import pulumi
 import pytest
 
 from tests.blog_post import POST_CONFIG_GATEWAY
-from tests.gateway.conftest import with_small_manifest
 from tests.program_harness import REPO, Registration, Run, resolve, run_program, stack_config
 from tests.pulumi_values import is_secret, unwrap, without_secrets
+from tests.resources.conftest import with_small_manifest
 
 BGP_PASSWORD = "bgp-pw-4711"
 CONTROLLER_PASSWORD = "ctl-pw-0815"

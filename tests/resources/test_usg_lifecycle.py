@@ -13,9 +13,11 @@ from collections.abc import Callable
 
 import pytest
 
-from components.gateway import restore_script
+from components.unifi.scripts import restore_script
 from tests.command_engine import StepFailed
-from tests.gateway.usg_lab import (
+from tests.program_harness import Registration
+from tests.pulumi_values import unwrap
+from tests.resources.usg_lab import (
     BACKUP,
     BGP_PASSWORD,
     ORIGINAL,
@@ -26,8 +28,6 @@ from tests.gateway.usg_lab import (
     lab,
     second_sshd,
 )
-from tests.program_harness import Registration
-from tests.pulumi_values import unwrap
 from tests.unifi.sshd import SshServer
 
 __all__ = ["lab", "second_sshd"]  # fixtures

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from components.gateway import (
+from components.unifi.scripts import (
     BACKUP_NAME,
     EXIT_MISSING,
     EXIT_REFUSED,

@@ -31,9 +31,9 @@ import pulumi
 import pulumi_command as command
 
 from components.config.model import ControllerAccess, SshAccess
-from components.gateway import commands
-from components.gateway.environment import secret_environment
-from components.gateway.scripts import LIVE_NAME
+from components.resources import gateway_commands
+from components.resources.secret_environment import secret_environment
+from components.unifi.scripts import LIVE_NAME
 
 
 @dataclass(frozen=True)
@@ -62,9 +62,9 @@ class UsgGatewayConfig(pulumi.ComponentResource):
     def __init__(self, name: str, args: UsgGatewayConfigArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("metallb-unifi:gateway:UsgGatewayConfig", name, None, opts)
         controller, ssh, stack = args.controller, args.ssh, args.stack
-        plan = commands.upload_plan(controller, ssh, stack)
+        plan = gateway_commands.upload_plan(controller, ssh, stack)
         self.path = f"{plan.site_dir}/{LIVE_NAME}"
-        self.sha256 = args.content.apply(commands.sha256_hex)
+        self.sha256 = args.content.apply(gateway_commands.sha256_hex)
         secret_content: pulumi.Output[str] = pulumi.Output.secret(args.content)
 
         def after(*resources: pulumi.Resource) -> pulumi.ResourceOptions:
@@ -74,7 +74,7 @@ class UsgGatewayConfig(pulumi.ComponentResource):
             host=ssh.host,
             port=ssh.port,
             user=ssh.user,
-            private_key=pulumi.Output.secret(commands.secret_value(ssh.private_key)),
+            private_key=pulumi.Output.secret(gateway_commands.secret_value(ssh.private_key)),
             host_key=ssh.host_key,  # checked, never trusted on first use
         )
 
@@ -83,21 +83,21 @@ class UsgGatewayConfig(pulumi.ComponentResource):
             # A create of its own: some pulumi-command releases report a diff on every run for
             # a command without one (pulumi-command#920).
             create="echo 'provisions the gateway on destroy, after the original file is back'",
-            delete=commands.reprovision_command(controller),
-            environment=secret_environment(commands.client_environment(controller)),
+            delete=gateway_commands.reprovision_command(controller),
+            environment=secret_environment(gateway_commands.client_environment(controller)),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        original_environment = secret_environment(commands.ssh_environment(ssh))
-        original_environment[commands.ENV_CONTENT] = secret_content
-        check = commands.check_original_command(controller, ssh, stack)
+        original_environment = secret_environment(gateway_commands.ssh_environment(ssh))
+        original_environment[gateway_commands.ENV_CONTENT] = secret_content
+        check = gateway_commands.check_original_command(controller, ssh, stack)
         self.original = command.local.Command(
             f"{name}-original",
             create=check,
             update=check,
-            delete=commands.restore_command(controller, ssh, stack),
-            stdin=pulumi.Output.from_input(args.owned).apply(commands.original_stdin),
+            delete=gateway_commands.restore_command(controller, ssh, stack),
+            stdin=pulumi.Output.from_input(args.owned).apply(gateway_commands.original_stdin),
             environment=original_environment,
-            triggers=commands.host_identity(controller, ssh),
+            triggers=gateway_commands.host_identity(controller, ssh),
             add_previous_output_in_env=False,
             opts=pulumi.ResourceOptions.merge(
                 after(self.reprovision_after_restore), pulumi.ResourceOptions(delete_before_replace=True)
@@ -131,7 +131,7 @@ class UsgGatewayConfig(pulumi.ComponentResource):
             ),
         )
         install_stdin = pulumi.Output.all(args.content, args.preview).apply(
-            lambda texts: commands.install_stdin(controller, ssh, stack, texts[0], texts[1])
+            lambda texts: gateway_commands.install_stdin(controller, ssh, stack, texts[0], texts[1])
         )
         self.install = command.remote.Command(
             f"{name}-install",
@@ -144,10 +144,10 @@ class UsgGatewayConfig(pulumi.ComponentResource):
             add_previous_output_in_env=False,
             opts=after(self.upload),
         )
-        environment = secret_environment(commands.provision_environment(controller, ssh))
+        environment = secret_environment(gateway_commands.provision_environment(controller, ssh))
         # The file itself too, so that the client can install it again after a rollback.
-        environment[commands.ENV_CONTENT] = secret_content
-        provision = args.content.apply(lambda text: commands.provision_command(controller, ssh, stack, text))
+        environment[gateway_commands.ENV_CONTENT] = secret_content
+        provision = args.content.apply(lambda text: gateway_commands.provision_command(controller, ssh, stack, text))
         self.provision = command.local.Command(
             f"{name}-provision",
             create=provision,

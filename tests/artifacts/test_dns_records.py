@@ -7,9 +7,9 @@ from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any
 
+from components.artifacts.dns_records import dns_records_json, render_dns_records
 from components.config import Lab, parse_lab
 from components.config.stack_files import read_stack_config
-from components.renderers.dns_records import dns_records_json, render_dns_records
 
 ROOT = Path(__file__).resolve().parents[2]
 JELLYFIN = IPv4Address("10.99.0.20")

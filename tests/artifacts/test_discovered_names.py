@@ -11,12 +11,12 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from components.artifacts.dns_records import dns_records_json, render_dns_records
+from components.artifacts.outputs import render_outputs
+from components.artifacts.usg_gateway import config_gateway_json, render_config_gateway
 from components.discovery.rules import discover
-from components.renderers.dns_records import dns_records_json, render_dns_records
-from components.renderers.outputs import render_outputs
-from components.renderers.usg_gateway import config_gateway_json, render_config_gateway
+from tests.artifacts.test_usg_gateway import USG_SCHEMA, leaves, usg_validator
 from tests.discovery.labs import BASE_HOSTS, lab, named, service
-from tests.renderers.test_usg_gateway import USG_SCHEMA, leaves, usg_validator
 
 SERVICES = [
     named("grafana", "grafana", ip="10.20.10.50", annotations={"metallb-unifi.io/aliases": "g"}),

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from tests.command_engine import CommandEngine, StepFailed
-from tests.gateway.conftest import with_small_manifest
 from tests.program_harness import REPO, resolve, run_program, stack_config
 from tests.pulumi_values import unwrap
+from tests.resources.conftest import with_small_manifest
 from tests.unifi.conftest import FAST, Certs, FakeController, base_env
 
 BGP_PASSWORD = "bgp-pw-4711"

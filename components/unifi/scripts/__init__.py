@@ -77,7 +77,7 @@ def _sha256(value: str) -> str:
 
 
 def _body(name: str) -> str:
-    return resources.files(__package__).joinpath("scripts", name).read_text(encoding="utf-8")
+    return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
 
 
 def _render(name: str, **parameters: str) -> str:

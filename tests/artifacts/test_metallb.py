@@ -14,11 +14,11 @@ import jsonschema
 import pytest
 import yaml
 
+from components.artifacts.metallb import render_metallb, render_metallb_yaml
 from components.config.model import Lab
 from components.config.parse import parse_lab
 from components.config.stack_files import read_stack_config
 from components.config.versions import parse_version
-from components.renderers.metallb import render_metallb, render_metallb_yaml
 from tests.blog_post import POST_METALLB_CONFIG as POST_CONFIG
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from components.artifacts.frr import render_bgpd_conf
 from components.config import Lab, parse_lab
 from components.config.stack_files import read_stack_config
-from components.renderers.frr import render_bgpd_conf
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "s3cr3t!#$%&()*+,-./:;<=>?@[]^_{|}~"
