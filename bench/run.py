@@ -270,10 +270,10 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 def time_pure_work(raw: dict[str, Any], repeat: int) -> tuple[float, float]:
     """Median seconds of (parse + renderers) and of the manifest load (fetch, sha256, YAML)."""
+    from components.artifacts import parse_renderable_lab
     from components.artifacts.metallb import render_metallb
     from components.artifacts.services import render_services
     from components.artifacts.usg_gateway import config_gateway_json
-    from components.config import parse_lab
     from components.kubernetes.manifests import load_install_objects
 
     def read_file(name: str) -> str:
@@ -286,7 +286,7 @@ def time_pure_work(raw: dict[str, Any], repeat: int) -> tuple[float, float]:
     for _ in range(repeat):
         start = time.perf_counter()
         decoded = {key.removeprefix(f"{NS}:"): json.loads(value) for key, value in engine.items()}
-        lab = parse_lab(decoded, read_file=read_file)
+        lab = parse_renderable_lab(decoded, read_file=read_file)
         render_metallb(lab)
         render_services(lab)
         addresses = {s.name: s.address or IPv4Address("100.64.0.0") + index for index, s in enumerate(lab.services, 1)}
@@ -310,7 +310,7 @@ class DiscoveryRow:
 
 def measure_discovery(mirror: str, sha256: dict[str, str] | None, repeat: int) -> list[DiscoveryRow]:
     """The program with discovery against the API stand-in, per number of cluster Services."""
-    from components.config import parse_lab
+    from components.artifacts import parse_renderable_lab
     from components.discovery.rules import discover
     from components.kubernetes.service_list import list_services
     from tests.kubernetes.kube_api import services_api
@@ -328,7 +328,7 @@ def measure_discovery(mirror: str, sha256: dict[str, str] | None, repeat: int) -
                 hosts = json.loads(text)["system"]["static-host-mapping"]["host-name"]
                 if len(hosts) != count + 1:
                     raise SystemExit(f"{count} cluster Services gave {len(hosts) - 1} discovered host names")
-                lab = parse_lab(raw, read_file=lambda name: (REPO / name).read_text(encoding="utf-8"))
+                lab = parse_renderable_lab(raw, read_file=lambda name: (REPO / name).read_text(encoding="utf-8"))
                 listing, rules = [], []
                 for _ in range(repeat):
                     start = time.perf_counter()
@@ -405,7 +405,7 @@ def main() -> int:
     print(f"large lab, per service: {(large_s - empty_s) / LARGE_SERVICES * 1000:.2f} ms over the empty program")
     print(f"                        {(large_s - floor_s) / LARGE_SERVICES * 1000:.2f} ms over the SDK floor")
     print(
-        f"large lab, program's pure work (parse_lab + render_metallb + render_services + config_gateway_json): "
+        f"large lab, program's pure work (parse_renderable_lab + render_metallb + render_services + config_gateway_json): "
         f"{pure_s * 1000:.1f} ms = {pure_s / large_s:.1%} of the large lab's time"
     )
     print(

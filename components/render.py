@@ -19,13 +19,14 @@ from collections.abc import Mapping, Sequence
 from ipaddress import IPv4Address
 from pathlib import Path
 
+from components.artifacts import parse_renderable_lab
 from components.artifacts.dns_records import dns_records_json
 from components.artifacts.frr import render_bgpd_conf
 from components.artifacts.metallb import render_metallb_yaml
 from components.artifacts.outputs import render_outputs
 from components.artifacts.services import render_services_yaml
 from components.artifacts.usg_gateway import config_gateway_json
-from components.config import ConfigError, Lab, parse_lab
+from components.config import ConfigError, Lab
 from components.config.model import GatewayKind
 from components.config.secrets import redact_secrets
 from components.config.stack_files import read_stack_config
@@ -64,7 +65,7 @@ def load_lab(stack_file: Path, project_file: Path | None = None) -> Lab:
     def read_file(name: str) -> str:
         return (project_dir / name).read_text(encoding="utf-8")
 
-    return parse_lab(read_stack_config(stack_file, project_file), read_file=read_file)
+    return parse_renderable_lab(read_stack_config(stack_file, project_file), read_file=read_file)
 
 
 class OutputError(Exception):

@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 import sys
 
-from components.config import parse_lab
+from components.artifacts import parse_renderable_lab
 from components.render import render_artifacts
 
 
 def main() -> None:
     for raw in json.load(sys.stdin):
-        lab = parse_lab(raw)
+        lab = parse_renderable_lab(raw)
         for name, content in sorted(render_artifacts(lab, lab.pinned_addresses).items()):
             sys.stdout.write(f"=== {name}\n{content}")
 

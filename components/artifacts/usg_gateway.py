@@ -13,12 +13,14 @@ from collections.abc import Mapping, Sequence
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any
 
+from components.config.base_config import base_document, base_hosts
+from components.config.errors import Problems, key_path
 from components.config.model import Lab, Service
 from components.config.secrets import secret_text
 
 from .frr import EBGP_MULTIHOP_TTL, session_timers
 
-if TYPE_CHECKING:  # discovery reads this module's base_host_names: no import at run time
+if TYPE_CHECKING:
     from components.discovery.rules import DiscoveredName
 
 Addresses = Mapping[str, IPv4Address]
@@ -123,20 +125,13 @@ def _describe(value: Any, secret: bool) -> str:
     return json.dumps(value)
 
 
-def _base_document(lab: Lab) -> JsonObject:
-    text = lab.gateway.base_config_json
-    document = json.loads(text) if text is not None else {}
-    assert isinstance(document, dict), "the parser only accepts a JSON object as base file"
-    return document
-
-
 def base_config_conflicts(lab: Lab) -> list[str]:
     """Every clash between the base file and what this stack will ever write into it, as
     messages for ``gateway.baseConfigFile``. Empty without a base file."""
     if lab.gateway.base_config_json is None:
         return []
     file = repr(lab.gateway.base_config_file or "the base file")
-    base = _base_document(lab)
+    base = base_document(lab)
     messages: list[str] = []
     try:
         merge_base(base, render_config_gateway(lab, lab.pinned_addresses))
@@ -144,6 +139,12 @@ def base_config_conflicts(lab: Lab) -> list[str]:
         messages += [f"{file} conflicts with this stack at {c}; change or remove it there" for c in exc.conflicts]
     messages += _host_name_clashes(lab, base, file)
     return messages
+
+
+def check_base_config(lab: Lab, problems: Problems) -> None:
+    """The parser's check that the base file and this stack never clash, on ``gateway.baseConfigFile``."""
+    for conflict in base_config_conflicts(lab):
+        problems.error(key_path("gateway", "baseConfigFile"), conflict)
 
 
 def _host_name_clashes(lab: Lab, base: JsonObject, file: str) -> list[str]:
@@ -155,7 +156,7 @@ def _host_name_clashes(lab: Lab, base: JsonObject, file: str) -> list[str]:
         for name in (service.hostname(domain), *service.all_aliases):
             owners[name] = service
     messages = []
-    for host, entry in sorted(_base_hosts(base).items()):
+    for host, entry in sorted(base_hosts(base).items()):
         where = format_path(("system", "static-host-mapping", "host-name", host))
         owner = owners.get(host)
         if owner is not None and host == owner.hostname(domain):
@@ -175,28 +176,9 @@ def _host_name_clashes(lab: Lab, base: JsonObject, file: str) -> list[str]:
     return messages
 
 
-def base_host_names(lab: Lab) -> set[str]:
-    """Every host name and alias the base file maps (empty without one)."""
-    if lab.gateway.base_config_json is None:
-        return set()
-    names = set()
-    for host, entry in _base_hosts(_base_document(lab)).items():
-        names.add(host)
-        aliases = entry.get("alias", []) if isinstance(entry, Mapping) else []
-        names.update(a for a in (aliases if isinstance(aliases, list) else [aliases]) if isinstance(a, str))
-    return names
-
-
-def _base_hosts(base: JsonObject) -> Mapping[str, Any]:
-    node: Any = base
-    for key in ("system", "static-host-mapping", "host-name"):
-        node = node.get(key) if isinstance(node, Mapping) else None
-    return node if isinstance(node, Mapping) else {}
-
-
 def config_gateway_document(lab: Lab, addresses: Addresses, discovered: Sequence[DiscoveredName] = ()) -> JsonObject:
     """The whole file: the base file with this stack's part merged in."""
-    return merge_base(_base_document(lab), render_config_gateway(lab, addresses, discovered))
+    return merge_base(base_document(lab), render_config_gateway(lab, addresses, discovered))
 
 
 def config_gateway_json(lab: Lab, addresses: Addresses, discovered: Sequence[DiscoveredName] = ()) -> str:

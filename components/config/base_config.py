@@ -4,11 +4,12 @@ anything is merged into it: a file the USG cannot apply takes the network down."
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import values as v
 from .errors import Problems
+from .model import Lab
 
 ReadFile = Callable[[str], str]
 
@@ -73,3 +74,31 @@ def _first_non_string_leaf(node: Any, path: str, depth: int = 0) -> str | None:
     if isinstance(node, list):
         return next((f"{path}[{i}]" for i, item in enumerate(node) if not isinstance(item, str)), None)
     return None if isinstance(node, str) else path or "the top level"
+
+
+def base_document(lab: Lab) -> dict[str, Any]:
+    """The base file as parsed (an empty object without one)."""
+    text = lab.gateway.base_config_json
+    document = json.loads(text) if text is not None else {}
+    assert isinstance(document, dict), "the parser only accepts a JSON object as base file"
+    return document
+
+
+def base_hosts(base: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The base file's ``system.static-host-mapping.host-name`` entries (empty if it has none)."""
+    node: Any = base
+    for key in ("system", "static-host-mapping", "host-name"):
+        node = node.get(key) if isinstance(node, Mapping) else None
+    return node if isinstance(node, Mapping) else {}
+
+
+def base_host_names(lab: Lab) -> set[str]:
+    """Every host name and alias the base file maps (empty without one)."""
+    if lab.gateway.base_config_json is None:
+        return set()
+    names = set()
+    for host, entry in base_hosts(base_document(lab)).items():
+        names.add(host)
+        aliases = entry.get("alias", []) if isinstance(entry, Mapping) else []
+        names.update(a for a in (aliases if isinstance(aliases, list) else [aliases]) if isinstance(a, str))
+    return names

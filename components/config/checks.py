@@ -4,10 +4,15 @@ MetalLB and the gateway kind accept, services against pools and each other."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from ipaddress import IPv4Address, summarize_address_range
 
 from .errors import Problems, key_path
 from .model import GatewayKind, Lab, Protocol, SpeakerMode
+
+# A check that needs more than the config (the renderers' output): parse_lab runs it after its
+# own, so its problems are reported with the others, at once.
+LabCheck = Callable[[Lab, Problems], None]
 
 
 def check_lab(lab: Lab, problems: Problems) -> None:
@@ -15,11 +20,6 @@ def check_lab(lab: Lab, problems: Problems) -> None:
     _check_pools(lab, problems)
     _check_session(lab, problems)
     _check_services(lab, problems)
-    if lab.gateway.base_config_json is not None:
-        from components.artifacts.usg_gateway import base_config_conflicts
-
-        for conflict in base_config_conflicts(lab):
-            problems.error(key_path("gateway", "baseConfigFile"), conflict)
 
 
 def _check_pools(lab: Lab, problems: Problems) -> None:

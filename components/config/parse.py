@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import difflib
 import string as _string
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from ipaddress import IPv4Network
 from typing import Any, TypeVar
 
 from . import values as v
 from .base_config import ReadFile, read_base_config
-from .checks import check_lab
+from .checks import LabCheck, check_lab
 from .controller import parse_controller
 from .errors import ConfigError, Problems, key_path
 from .model import (
@@ -46,9 +46,10 @@ _PASSWORD_CHARS = set(_string.ascii_letters + _string.digits + "!#$%&()*+,-./:;<
 T = TypeVar("T")
 
 
-def parse_lab(raw: Mapping[str, Any], *, read_file: ReadFile | None = None) -> Lab:
+def parse_lab(raw: Mapping[str, Any], *, read_file: ReadFile | None = None, checks: Sequence[LabCheck] = ()) -> Lab:
     """Validate ``raw`` and build the lab. ``read_file`` reads files the config names (the base
-    ``config.gateway.json``), relative to the project directory."""
+    ``config.gateway.json``), relative to the project directory. ``checks`` are rules of higher
+    layers (the renderers' :func:`components.artifacts.parse_renderable_lab`), run last."""
     problems = Problems()
     for name in raw:
         if name not in REQUIRED_KEYS + OPTIONAL_KEYS:
@@ -95,6 +96,8 @@ def parse_lab(raw: Mapping[str, Any], *, read_file: ReadFile | None = None) -> L
         warnings=tuple(str(w) for w in problems.warnings),
     )
     check_lab(lab, problems)
+    for check in checks:
+        check(lab, problems)
     problems.raise_if_any()
     return lab
 

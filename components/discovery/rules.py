@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from ipaddress import AddressValueError, IPv4Address
 from typing import Any
 
-from components.artifacts.usg_gateway import base_host_names
+from components.config.base_config import base_host_names
 from components.config.errors import key_path
 from components.config.model import DiscoveryMode, Lab
 from components.config.values import is_dns_label, is_dns_name

@@ -9,7 +9,8 @@ from typing import Any
 
 from pulumi.runtime import config as runtime_config
 
-from components.config import ConfigError, Lab, parse_lab
+from components.artifacts import parse_renderable_lab
+from components.config import ConfigError, Lab
 from components.config.errors import NAMESPACE
 from components.config.stack_files import mistyped_namespace_keys
 
@@ -41,4 +42,4 @@ def raw_stack_config() -> dict[str, Any]:
 def load_stack_lab(project_dir: Path | None = None) -> Lab:
     """Validate the running stack's config; files it names are relative to the project."""
     base = project_dir or Path.cwd()
-    return parse_lab(raw_stack_config(), read_file=lambda name: (base / name).read_text(encoding="utf-8"))
+    return parse_renderable_lab(raw_stack_config(), read_file=lambda name: (base / name).read_text(encoding="utf-8"))

@@ -18,6 +18,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from components.artifacts import parse_renderable_lab
 from components.artifacts.usg_gateway import (
     MergeConflict,
     base_config_conflicts,
@@ -26,7 +27,7 @@ from components.artifacts.usg_gateway import (
     merge_base,
     render_config_gateway,
 )
-from components.config import ConfigError, Lab, parse_lab
+from components.config import ConfigError, Lab
 from components.config.model import Secret
 from components.config.stack_files import read_stack_config
 from tests.blog_post import POST_CONFIG_GATEWAY
@@ -79,11 +80,11 @@ def stack_raw(stack: str) -> dict[str, Any]:
 def parse(raw: dict[str, Any], base: Any = None) -> Lab:
     """Parse ``raw``; with ``base``, as if gateway.baseConfigFile named a file holding it."""
     if base is None:
-        return parse_lab(raw)
+        return parse_renderable_lab(raw)
     raw = copy.deepcopy(raw)
     raw["gateway"]["baseConfigFile"] = "base.json"
     files = {"base.json": json.dumps(base)}
-    return parse_lab(raw, read_file=files.__getitem__)
+    return parse_renderable_lab(raw, read_file=files.__getitem__)
 
 
 def labs() -> dict[str, Lab]:
