@@ -405,7 +405,8 @@ def main() -> int:
     print(f"large lab, per service: {(large_s - empty_s) / LARGE_SERVICES * 1000:.2f} ms over the empty program")
     print(f"                        {(large_s - floor_s) / LARGE_SERVICES * 1000:.2f} ms over the SDK floor")
     print(
-        f"large lab, program's pure work (parse_renderable_lab + render_metallb + render_services + config_gateway_json): "
+        "large lab, program's pure work "
+        f"(parse_renderable_lab + render_metallb + render_services + config_gateway_json): "
         f"{pure_s * 1000:.1f} ms = {pure_s / large_s:.1%} of the large lab's time"
     )
     print(

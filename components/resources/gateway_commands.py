@@ -20,24 +20,21 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
 from components.config.model import ControllerAccess, Secret, SshAccess
+from components.contract import (
+    API_KEY_ENV,
+    CA_CERT_ENV,
+    CONTROLLER_CLIENT,
+    PASSWORD_ENV,
+    PYTHON,
+    SSH_KEY_ENV,
+    USERNAME_ENV,
+)
 from components.unifi.private_keys import parse_private_key
 from components.unifi.scripts import install_script, prepare_script, restore_script, staged_path
-
-# The project's venv (Pulumi.yaml: virtualenv: venv), relative to the project directory.
-PYTHON = "venv/bin/python"
-CLIENT = "components.unifi"
 
 # The heredoc that carries the redacted file in the install command's stdin. ``:`` discards
 # it; it is there so that `pulumi preview --diff` shows the file's change line by line.
 _PREVIEW_DELIMITER = "METALLB_UNIFI_DESIRED_CONFIG_GATEWAY_JSON"
-
-# Environment variables the client reads (components/unifi/__main__.py).
-ENV_USERNAME = "UNIFI_USERNAME"
-ENV_PASSWORD = "UNIFI_PASSWORD"
-ENV_API_KEY = "UNIFI_API_KEY"
-ENV_CA_CERT = "UNIFI_CA_CERT"
-ENV_SSH_PRIVATE_KEY = "UNIFI_SSH_PRIVATE_KEY"
-ENV_CONTENT = "UNIFI_CONFIG_GATEWAY_JSON"
 
 
 def sha256_hex(text: str) -> str:
@@ -145,7 +142,7 @@ def _client_command(
     elif controller.insecure:
         trust = ["--insecure"]
     site = ["--url", controller.url, "--site", controller.site, "--flavor", controller.flavor.value]
-    return shlex.join([PYTHON, "-m", CLIENT, *action, *site, *device, *trust, *extra])
+    return shlex.join([PYTHON, "-m", CONTROLLER_CLIENT, *action, *site, *device, *trust, *extra])
 
 
 def _provision(controller: ControllerAccess, ssh_arguments: list[str]) -> str:
@@ -198,7 +195,7 @@ def provision_command(controller: ControllerAccess, ssh: SshAccess, stack: str, 
 
 
 def _ssh_file_command(controller: ControllerAccess, ssh: SshAccess, stack: str, action: str) -> str:
-    return shlex.join([PYTHON, "-m", CLIENT, action, *_ssh_file_arguments(controller, ssh, stack)])
+    return shlex.join([PYTHON, "-m", CONTROLLER_CLIENT, action, *_ssh_file_arguments(controller, ssh, stack)])
 
 
 def check_original_command(controller: ControllerAccess, ssh: SshAccess, stack: str) -> str:
@@ -227,33 +224,28 @@ def client_environment(controller: ControllerAccess) -> dict[str, str]:
     """Credentials and TLS trust for the client; every value but the user name is secret."""
     env: dict[str, str] = {}
     if controller.api_key is not None:
-        env[ENV_API_KEY] = secret_value(controller.api_key)
+        env[API_KEY_ENV] = secret_value(controller.api_key)
     if controller.username is not None:
-        env[ENV_USERNAME] = controller.username
+        env[USERNAME_ENV] = controller.username
     if controller.password is not None:
-        env[ENV_PASSWORD] = secret_value(controller.password)
+        env[PASSWORD_ENV] = secret_value(controller.password)
     if controller.ca_certificate is not None:
-        env[ENV_CA_CERT] = controller.ca_certificate
+        env[CA_CERT_ENV] = controller.ca_certificate
     return env
 
 
 def ssh_environment(ssh: SshAccess) -> dict[str, str]:
     """The private key for the client's own SSH commands (``check-original``, ``restore``)."""
-    return {ENV_SSH_PRIVATE_KEY: secret_value(ssh.private_key)}
+    return {SSH_KEY_ENV: secret_value(ssh.private_key)}
 
 
 def provision_environment(controller: ControllerAccess, ssh: SshAccess) -> dict[str, str]:
-    """The client's environment for a provision after an install, except ``ENV_CONTENT``
+    """The client's environment for a provision after an install, except ``CONTENT_ENV``
     (the file itself, so the client can install it again after a rollback)."""
-    return {**client_environment(controller), ENV_SSH_PRIVATE_KEY: secret_value(ssh.private_key)}
-
-
-# Environment values that may show in state and diffs; all others are marked secret.
-NOT_SECRET = frozenset({ENV_USERNAME, ENV_CA_CERT})
+    return {**client_environment(controller), SSH_KEY_ENV: secret_value(ssh.private_key)}
 
 
 # UniFi OS gateways: BGP config and DNS records through the controller API (no SSH).
-ENV_BGPD_CONF = "UNIFI_BGPD_CONF"
 
 
 def unifi_os_command(controller: ControllerAccess, action: str, stack: str) -> str:

@@ -14,6 +14,7 @@ import pulumi_kubernetes as k8s
 
 from components.artifacts.metallb import MANAGED_BY, NAMESPACE, render_metallb
 from components.config.model import Lab
+from components.contract import PYTHON, WEBHOOK_GATE
 from components.kubernetes.manifests import (
     INSTALL_PREFIX,
     NAMESPACE_LABELS,
@@ -21,10 +22,6 @@ from components.kubernetes.manifests import (
     former_child_names,
     former_install_prefixes,
 )
-
-# The project's venv (Pulumi.yaml: virtualenv: venv), relative to the project directory where
-# the command provider runs: no machine-specific path is stored in state.
-PYTHON = "venv/bin/python"
 
 
 @dataclass(frozen=True)
@@ -99,7 +96,7 @@ class MetalLB(pulumi.ComponentResource):
         readiness does not wait for its webhook (since v0.16), so Deployment-ready is not enough."""
         pool = next(obj for obj in objects if obj["kind"] == "IPAddressPool")
         access = lab.kubernetes
-        arguments = [PYTHON, "-m", "components.kubernetes.webhook_gate", "--timeout", str(access.webhook_timeout_s)]
+        arguments = [PYTHON, "-m", WEBHOOK_GATE, "--timeout", str(access.webhook_timeout_s)]
         if access.kubeconfig:
             arguments += ["--kubeconfig", access.kubeconfig]
         if access.context:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pulumi
 
-from components.resources.gateway_commands import NOT_SECRET
+from components.contract import NOT_SECRET
 
 
 def secret_environment(values: dict[str, str]) -> dict[str, pulumi.Input[str]]:

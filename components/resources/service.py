@@ -17,7 +17,7 @@ import pulumi_kubernetes as k8s
 from components.artifacts.services import RenderedService
 from components.config.errors import key_path
 from components.config.model import Lab, Service
-from components.resources.metallb import PYTHON
+from components.contract import PYTHON, SERVICE_CHECK
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def not_taken_command(lab: Lab, service: Service) -> str:
     """The command line of the check that the Service to create does not exist yet. No secret on
     it: the kubeconfig is read by the check itself (components/kubernetes/service_check.py)."""
     access = lab.kubernetes
-    arguments = [PYTHON, "-m", "components.kubernetes.service_check"]
+    arguments = [PYTHON, "-m", SERVICE_CHECK]
     arguments += ["--namespace", service.namespace, "--name", service.service_name]
     arguments += ["--stack-key", stack_key(lab, service), "--timeout", str(CHECK_TIMEOUT_S)]
     if access.kubeconfig:

@@ -24,6 +24,7 @@ import pulumi
 import pulumi_command as command
 
 from components.config.model import ControllerAccess
+from components.contract import BGPD_CONF_ENV
 from components.resources import gateway_commands
 from components.resources.secret_environment import secret_environment
 
@@ -45,7 +46,7 @@ class UnifiOsGatewayConfig(pulumi.ComponentResource):
         controller, stack = args.controller, args.stack
         environment = secret_environment(gateway_commands.client_environment(controller))
         bgpd_conf: pulumi.Output[str] = pulumi.Output.secret(args.bgpd_conf)
-        environment[gateway_commands.ENV_BGPD_CONF] = bgpd_conf
+        environment[BGPD_CONF_ENV] = bgpd_conf
         apply = gateway_commands.unifi_os_command(controller, "apply", stack)
         self.apply = command.local.Command(
             f"{name}-bgp-and-dns",

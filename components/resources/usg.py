@@ -31,6 +31,7 @@ import pulumi
 import pulumi_command as command
 
 from components.config.model import ControllerAccess, SshAccess
+from components.contract import CONTENT_ENV
 from components.resources import gateway_commands
 from components.resources.secret_environment import secret_environment
 from components.unifi.scripts import LIVE_NAME
@@ -88,7 +89,7 @@ class UsgGatewayConfig(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         original_environment = secret_environment(gateway_commands.ssh_environment(ssh))
-        original_environment[gateway_commands.ENV_CONTENT] = secret_content
+        original_environment[CONTENT_ENV] = secret_content
         check = gateway_commands.check_original_command(controller, ssh, stack)
         self.original = command.local.Command(
             f"{name}-original",
@@ -146,7 +147,7 @@ class UsgGatewayConfig(pulumi.ComponentResource):
         )
         environment = secret_environment(gateway_commands.provision_environment(controller, ssh))
         # The file itself too, so that the client can install it again after a rollback.
-        environment[gateway_commands.ENV_CONTENT] = secret_content
+        environment[CONTENT_ENV] = secret_content
         provision = args.content.apply(lambda text: gateway_commands.provision_command(controller, ssh, stack, text))
         self.provision = command.local.Command(
             f"{name}-provision",

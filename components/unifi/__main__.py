@@ -80,6 +80,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+from components.contract import CA_CERT_ENV, PREVIOUS_STDOUT_ENV
 from components.unifi.client import (
     EXIT_INTERNAL,
     EXIT_OK,
@@ -161,7 +162,7 @@ def _say(line: str) -> None:
 
 def _client(args: argparse.Namespace, env: dict[str, str]) -> ControllerClient:
     credentials = Credentials.from_env(env)
-    ca_pem = env.get("UNIFI_CA_CERT") or None
+    ca_pem = env.get(CA_CERT_ENV) or None
     fingerprint = normalize_fingerprint(args.fingerprint) if args.fingerprint else None
     use_env_ca = ca_pem if not (args.ca_file or fingerprint or args.insecure) else None
     trust = TlsTrust(ca_file=args.ca_file, ca_pem=use_env_ca, fingerprint=fingerprint, insecure=args.insecure)
@@ -237,7 +238,6 @@ def run(args: argparse.Namespace, env: dict[str, str], stdin: TextIO = sys.stdin
 
 # pulumi-command hands a command's previous stdout to its update, only when it is not empty
 # (pulumi/pulumi-command@v1.2.1:provider/pkg/provider/local/commandOutputs.go, run).
-PREVIOUS_STDOUT_ENV = "PULUMI_COMMAND_STDOUT"
 
 
 def provision_target(args: argparse.Namespace) -> str:

@@ -39,6 +39,8 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
+from components.contract import API_KEY_ENV, CA_CERT_ENV, PASSWORD_ENV, USERNAME_ENV
+
 Flavor = Literal["classic", "unifi-os"]
 FlavorChoice = Literal["auto", "classic", "unifi-os"]
 
@@ -244,9 +246,9 @@ class Credentials:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Credentials:
-        api_key = env.get("UNIFI_API_KEY") or None
-        username = env.get("UNIFI_USERNAME") or None
-        password = env.get("UNIFI_PASSWORD") or None
+        api_key = env.get(API_KEY_ENV) or None
+        username = env.get(USERNAME_ENV) or None
+        password = env.get(PASSWORD_ENV) or None
         if api_key is None and (username is None or password is None):
             raise CredentialsError("set UNIFI_USERNAME and UNIFI_PASSWORD, or UNIFI_API_KEY")
         return cls(username=username, password=password, api_key=api_key)
@@ -383,7 +385,7 @@ class ControllerClient:
             try:
                 ssl.create_default_context(cadata=trust.ca_pem)
             except (ssl.SSLError, ValueError) as exc:
-                raise TlsError("UNIFI_CA_CERT does not hold a usable PEM certificate") from exc
+                raise TlsError(f"{CA_CERT_ENV} does not hold a usable PEM certificate") from exc
             fd, path = tempfile.mkstemp(prefix="unifi-ca-", suffix=".pem")
             with os.fdopen(fd, "w", encoding="ascii", errors="replace") as handle:
                 handle.write(trust.ca_pem)

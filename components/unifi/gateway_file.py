@@ -17,6 +17,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from components.contract import CONTENT_ENV
 from components.unifi.client import (
     GatewayDownError,
     GatewayFileDriftError,
@@ -27,7 +28,6 @@ from components.unifi.client import (
     UnifiError,
     UsageError,
 )
-from components.unifi.options import CONTENT_ENV
 from components.unifi.scripts import (
     GatewayScriptError,
     install_script,

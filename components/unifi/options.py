@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
+from components.contract import API_KEY_ENV, BGPD_CONF_ENV, CONTENT_ENV, GATEWAY_KEY_ENV, PASSWORD_ENV, SSH_KEY_ENV
 from components.unifi.client import SshAuthError, UsageError
 from components.unifi.unifi_os.bgp import bgp_passwords
-from components.unifi.unifi_os.inputs import BGPD_CONF_ENV
 
 if TYPE_CHECKING:
     import paramiko
@@ -23,9 +23,6 @@ if TYPE_CHECKING:
     from components.unifi.gateway_file import GatewayFileJob
     from components.unifi.ssh import SshTarget
 
-SSH_KEY_ENV: Final = "UNIFI_SSH_PRIVATE_KEY"
-CONTENT_ENV: Final = "UNIFI_CONFIG_GATEWAY_JSON"
-GATEWAY_KEY_ENV: Final = "UNIFI_GATEWAY_SSH_KEY"
 # On a USG (EdgeOS/Vyatta) operational commands run through this wrapper outside its CLI.
 BGP_SUMMARY_COMMAND: Final = "/opt/vyatta/bin/vyatta-op-cmd-wrapper show ip bgp summary"
 
@@ -210,7 +207,7 @@ def gateway_ssh_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> G
 def secret_fragments(env: Mapping[str, str]) -> list[str]:
     """What to blank out of error messages: passwords whole (the BGP passwords of the bgpd.conf
     too), private keys line by line (a key would never be quoted whole, but a line of it might)."""
-    fragments = [value for value in (env.get("UNIFI_PASSWORD"), env.get("UNIFI_API_KEY")) if value]
+    fragments = [value for value in (env.get(PASSWORD_ENV), env.get(API_KEY_ENV)) if value]
     fragments += bgp_passwords(env.get(BGPD_CONF_ENV) or "")
     for name in (SSH_KEY_ENV, GATEWAY_KEY_ENV):
         for line in (env.get(name) or "").splitlines():

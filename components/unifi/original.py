@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Final, TextIO
+from typing import Any, TextIO
 
+from components.contract import CONTENT_ENV, SKIP_RESTORE_ENV, SSH_KEY_ENV
 from components.unifi.client import (
     HostKeyMismatchError,
     RemoteCommandError,
@@ -24,10 +25,8 @@ from components.unifi.client import (
 )
 from components.unifi.gateway_file import run_checked
 from components.unifi.kept_settings import describe_refusal, dropped_settings
-from components.unifi.options import CONTENT_ENV, SSH_KEY_ENV, SshFile
+from components.unifi.options import SshFile
 from components.unifi.scripts import GatewayScriptError, original_script, parse_original, parse_outcome, restore_script
-
-SKIP_RESTORE_ENV: Final = "METALLB_UNIFI_SKIP_RESTORE_ON"
 
 
 def read_owned(stdin: TextIO) -> list[tuple[str, ...]]:

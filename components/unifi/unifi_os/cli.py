@@ -6,10 +6,11 @@ import argparse
 from dataclasses import dataclass
 from typing import Any, Literal, TextIO
 
+from components.contract import BGPD_CONF_ENV, PREVIOUS_STDOUT_ENV
 from components.unifi.client import EXIT_OK, ControllerClient
 from components.unifi.unifi_os.commands import Say, apply, remove, status
-from components.unifi.unifi_os.inputs import BGPD_CONF_ENV, ApplyInputs, read_apply_inputs
-from components.unifi.unifi_os.state import PREVIOUS_STDOUT_ENV, StackState, parse_state, removed_line
+from components.unifi.unifi_os.inputs import ApplyInputs, read_apply_inputs
+from components.unifi.unifi_os.state import StackState, parse_state, removed_line
 
 Action = Literal["apply", "remove", "status"]
 _HELP = {

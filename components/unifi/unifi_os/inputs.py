@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from components.contract import BGPD_CONF_ENV
 from components.unifi.client import UsageError
 
-BGPD_CONF_ENV: Final = "UNIFI_BGPD_CONF"
 BGPD_FILE_NAME: Final = "bgpd.conf"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 

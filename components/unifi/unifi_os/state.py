@@ -16,10 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from components.contract import PREVIOUS_STDOUT_ENV
 from components.unifi.client import UsageError
 
 STATE_PREFIX: Final = "metallb-unifi-state: "
-PREVIOUS_STDOUT_ENV: Final = "PULUMI_COMMAND_STDOUT"
 
 
 def default_description(stack: str) -> str:
