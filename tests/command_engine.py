@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from components.unifi.client import UnifiError
+from components.unifi.errors import UnifiError
 from components.unifi.ssh import HostKey, SshSession, SshTarget, load_private_key
 from tests.program_harness import Registration
 from tests.pulumi_values import unwrap

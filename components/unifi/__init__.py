@@ -1,7 +1,7 @@
 """A small UniFi controller client: force-provision the gateway and wait until it is back.
 
 Run it as ``python -m components.unifi provision|status --url URL --site SITE ...``; see
-``components/unifi/__main__.py`` for the options and the exit codes. ``client`` talks to the
+``components/unifi/__main__.py`` for the options and ``errors.py`` for the exit codes. ``client`` talks to the
 controller (classic controller or UniFi OS console, TLS trust, CSRF tokens, retries);
 ``provision`` finds the gateway, sends ``force-provision`` and waits for a new config version.
 With SSH options, ``gateway_file`` first makes sure the controller holds the stack's

@@ -34,42 +34,8 @@ stdin and the bgpd.conf from ``UNIFI_BGPD_CONF``; it and ``remove`` read what th
 from the previous run's stdout (``PULUMI_COMMAND_STDOUT``); ``apply`` prints it as its last
 line (see ``components/unifi/unifi_os/``).
 
-Progress goes to stdout; a failure prints ONE line on stderr and exits with:
-
-====  ==========================================================================
-0     success (gateway provisioned / status printed)
-1     unexpected internal error
-2     usage error (bad or conflicting options)
-3     controller unreachable (connection errors or 5xx after bounded retries)
-4     TLS: certificate not trusted, fingerprint mismatch, unusable CA
-5     credentials: missing, refused at login, not authorized after one re-login, or
-      an account that needs MFA (HTTP 499 / api.err.Ubic2faTokenRequired)
-6     no gateway on the site (or the --gateway-mac is not there, or several gateways)
-7     timeout: the gateway was not back (state 1, new cfgversion) within --timeout
-8     gateway stuck provisioning: still in state 5 when --timeout ran out
-9     other controller API error (``meta.rc`` error, wrong flavor, …); an unknown
-      site (api.err.NoSiteContext), naming the sites the account can see; a UniFi OS
-      console that answers like a classic controller (set flavor: unifi-os)
-10    login rate-limited (HTTP 429) for all of about 90 s of waiting
-11    SSH connection failed (unreachable, handshake failed, a command went silent)
-12    SSH host key mismatch (or the server has no key of the expected type)
-13    SSH key: missing, unusable (encrypted, unknown type) or refused by the server
-14    the live config.gateway.json is not the one the stack expects, and the
-      expected content is not in UNIFI_CONFIG_GATEWAY_JSON to install it again
-15    a command over SSH failed: a controller-side script (its message is shown),
-      the SFTP upload, or the gateway's BGP summary command
-16    rolled back: the gateway did not come back with the new file; the original
-      was restored and the gateway provisioned again (and came back)
-17    gateway down: not back with the new file, and restoring the original or the
-      provision after it failed too
-18    unifi-os: the gateway has a BGP config in force that this stack did not upload
-19    unifi-os: a DNS record the stack wants exists and is not the stack's
-20    unifi-os: the site's gateway cannot run BGP (api.err.BgpUnsupportedDevice, on
-      the GET or only on the POST); nothing was written
-21    unifi-os: the controller is a classic controller, not a UniFi OS console
-22    check-original: installing the stack's file would drop settings of the user's
-      original config.gateway.json (or the original is not a JSON object)
-====  ==========================================================================
+Progress goes to stdout; a failure prints ONE line on stderr and exits with the code of its cause
+(``components/unifi/errors.py``: ``EXIT_CODES``, which ``--help`` prints).
 """
 
 from __future__ import annotations
@@ -77,21 +43,20 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 from collections.abc import Sequence
 from typing import TextIO
 
 from components.contract import CA_CERT_ENV, PREVIOUS_STDOUT_ENV
 from components.unifi.client import (
-    EXIT_INTERNAL,
-    EXIT_OK,
     ControllerClient,
     Credentials,
     FlavorChoice,
     RetryPolicy,
     TlsTrust,
-    UnifiError,
     normalize_fingerprint,
 )
+from components.unifi.errors import EXIT_CODES, EXIT_INTERNAL, EXIT_OK, UnifiError
 from components.unifi.options import (
     add_gateway_ssh_options,
     add_ssh_file_options,
@@ -139,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m components.unifi",
         description="Force-provision a UniFi gateway and wait for it, show its status, or manage a UniFi OS "
         "gateway's BGP config and DNS records.",
+        epilog=exit_codes_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
     provision = sub.add_parser("provision", parents=[device], help="force-provision the gateway and wait")
@@ -154,6 +121,15 @@ def build_parser() -> argparse.ArgumentParser:
     restore = sub.add_parser("restore", help="put the user's original config.gateway.json back")
     add_ssh_file_options(restore)
     return parser
+
+
+def exit_codes_help() -> str:
+    """The table of components/unifi/errors.py, for ``--help``."""
+    rows = (
+        textwrap.fill(meaning, width=100, initial_indent=f"  {code:>2}  ", subsequent_indent=" " * 6)
+        for code, meaning in sorted(EXIT_CODES.items())
+    )
+    return "exit codes:\n" + "\n".join(rows)
 
 
 def _say(line: str) -> None:

@@ -40,164 +40,20 @@ import urllib3
 from requests.adapters import HTTPAdapter
 
 from components.contract import API_KEY_ENV, CA_CERT_ENV, PASSWORD_ENV, USERNAME_ENV
+from components.unifi.errors import (
+    ApiError,
+    CredentialsError,
+    NotUnifiOsError,
+    RateLimitedError,
+    TlsError,
+    UnknownSiteError,
+    UnreachableError,
+    UsageError,
+    V2ApiError,
+)
 
 Flavor = Literal["classic", "unifi-os"]
 FlavorChoice = Literal["auto", "classic", "unifi-os"]
-
-# Exit codes, one per failure cause (documented in __main__.py).
-EXIT_OK: Final = 0
-EXIT_INTERNAL: Final = 1
-EXIT_USAGE: Final = 2
-EXIT_UNREACHABLE: Final = 3
-EXIT_TLS: Final = 4
-EXIT_CREDENTIALS: Final = 5
-EXIT_NO_GATEWAY: Final = 6
-EXIT_TIMEOUT: Final = 7
-EXIT_STUCK_PROVISIONING: Final = 8
-EXIT_API: Final = 9
-EXIT_RATE_LIMITED: Final = 10
-EXIT_SSH_UNREACHABLE: Final = 11
-EXIT_SSH_HOST_KEY: Final = 12
-EXIT_SSH_AUTH: Final = 13
-EXIT_GATEWAY_FILE_DRIFT: Final = 14
-EXIT_REMOTE_COMMAND: Final = 15
-EXIT_ROLLED_BACK: Final = 16
-EXIT_GATEWAY_DOWN: Final = 17
-EXIT_BGP_NOT_OURS: Final = 18
-EXIT_DNS_CONFLICT: Final = 19
-EXIT_BGP_UNSUPPORTED: Final = 20
-EXIT_NOT_UNIFI_OS: Final = 21
-EXIT_SETTINGS_DROPPED: Final = 22
-
-
-class UnifiError(Exception):
-    """A failure with a one-line, secret-free message and a distinct exit code."""
-
-    exit_code: int = EXIT_INTERNAL
-    cause: str = "error"
-
-    def __str__(self) -> str:
-        return f"{self.cause}: {super().__str__()}"
-
-
-class UsageError(UnifiError):
-    exit_code = EXIT_USAGE
-    cause = "usage"
-
-
-class UnreachableError(UnifiError):
-    exit_code = EXIT_UNREACHABLE
-    cause = "controller unreachable"
-
-
-class TlsError(UnifiError):
-    exit_code = EXIT_TLS
-    cause = "TLS"
-
-
-class CredentialsError(UnifiError):
-    exit_code = EXIT_CREDENTIALS
-    cause = "credentials"
-
-
-class RateLimitedError(UnifiError):
-    exit_code = EXIT_RATE_LIMITED
-    cause = "login rate-limited"
-
-
-class ApiError(UnifiError):
-    exit_code = EXIT_API
-    cause = "controller API error"
-
-
-class UnknownSiteError(ApiError):
-    cause = "unknown site"
-
-
-class NoGatewayError(UnifiError):
-    exit_code = EXIT_NO_GATEWAY
-    cause = "no gateway"
-
-
-class ProvisionTimeoutError(UnifiError):
-    exit_code = EXIT_TIMEOUT
-    cause = "timeout"
-
-
-class StuckProvisioningError(UnifiError):
-    exit_code = EXIT_STUCK_PROVISIONING
-    cause = "gateway stuck provisioning"
-
-
-class SshConnectionError(UnifiError):
-    exit_code = EXIT_SSH_UNREACHABLE
-    cause = "SSH connection failed"
-
-
-class HostKeyMismatchError(UnifiError):
-    exit_code = EXIT_SSH_HOST_KEY
-    cause = "SSH host key mismatch"
-
-
-class SshAuthError(UnifiError):
-    exit_code = EXIT_SSH_AUTH
-    cause = "SSH authentication"
-
-
-class GatewayFileDriftError(UnifiError):
-    exit_code = EXIT_GATEWAY_FILE_DRIFT
-    cause = "config.gateway.json"
-
-
-class RemoteCommandError(UnifiError):
-    exit_code = EXIT_REMOTE_COMMAND
-    cause = "remote command failed"
-
-
-class RolledBackError(UnifiError):
-    exit_code = EXIT_ROLLED_BACK
-    cause = "rolled back"
-
-
-class GatewayDownError(UnifiError):
-    exit_code = EXIT_GATEWAY_DOWN
-    cause = "gateway down"
-
-
-class BgpNotOursError(UnifiError):
-    exit_code = EXIT_BGP_NOT_OURS
-    cause = "BGP config not this stack's"
-
-
-class DnsConflictError(UnifiError):
-    exit_code = EXIT_DNS_CONFLICT
-    cause = "DNS record conflict"
-
-
-class BgpUnsupportedError(UnifiError):
-    exit_code = EXIT_BGP_UNSUPPORTED
-    cause = "BGP unsupported"
-
-
-class NotUnifiOsError(UnifiError):
-    exit_code = EXIT_NOT_UNIFI_OS
-    cause = "UniFi OS required"
-
-
-class SettingsDroppedError(UnifiError):
-    exit_code = EXIT_SETTINGS_DROPPED
-    cause = "your config.gateway.json settings"
-
-
-class V2ApiError(ApiError):
-    """A 4xx answer of the Network v2 API, which reports errors as ``{"code", "message"}``."""
-
-    def __init__(self, method: str, path: str, status: int, code: str | None, message: str | None) -> None:
-        self.status = status
-        self.code = code
-        detail = ": ".join(part for part in (code, message) if part) or "no message"
-        super().__init__(f"{method} {path} answered HTTP {status} ({detail})")
-
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 

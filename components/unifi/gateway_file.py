@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from components.contract import CONTENT_ENV
-from components.unifi.client import (
+from components.unifi.errors import (
     GatewayDownError,
     GatewayFileDriftError,
     ProvisionTimeoutError,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from components.contract import API_KEY_ENV, BGPD_CONF_ENV, CONTENT_ENV, GATEWAY_KEY_ENV, PASSWORD_ENV, SSH_KEY_ENV
-from components.unifi.client import SshAuthError, UsageError
+from components.unifi.errors import SshAuthError, UsageError
 from components.unifi.unifi_os.bgp import bgp_passwords
 
 if TYPE_CHECKING:

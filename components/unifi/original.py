@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
 
 from components.contract import CONTENT_ENV, SKIP_RESTORE_ENV, SSH_KEY_ENV
-from components.unifi.client import (
+from components.unifi.errors import (
     HostKeyMismatchError,
     RemoteCommandError,
     SettingsDroppedError,

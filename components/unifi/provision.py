@@ -13,11 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from components.unifi.client import (
-    NoGatewayError,
-    ProvisionTimeoutError,
-    StuckProvisioningError,
-)
+from components.unifi.errors import NoGatewayError, ProvisionTimeoutError, StuckProvisioningError
 
 GATEWAY_TYPES = frozenset({"ugw", "udm", "uxg", "ucg"})
 

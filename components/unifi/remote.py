@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from components.contract import GATEWAY_KEY_ENV, SSH_KEY_ENV
-from components.unifi.client import RemoteCommandError
+from components.unifi.errors import RemoteCommandError
 from components.unifi.gateway_file import ensure_installed, provision_or_roll_back
 from components.unifi.options import GatewaySsh, SshProvision
 from components.unifi.ssh import SshSession

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from paramiko.ssh_exception import IncompatiblePeer
 
-from components.unifi.client import (
+from components.unifi.errors import (
     HostKeyMismatchError,
     RemoteCommandError,
     SshAuthError,

@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from components.unifi.client import (
+from components.unifi.client import ControllerClient, Credentials, RetryPolicy, TlsTrust, normalize_fingerprint
+from components.unifi.errors import (
     EXIT_API,
     EXIT_CREDENTIALS,
     EXIT_NO_GATEWAY,
@@ -16,14 +17,9 @@ from components.unifi.client import (
     EXIT_TIMEOUT,
     EXIT_TLS,
     EXIT_UNREACHABLE,
-    ControllerClient,
-    Credentials,
     RateLimitedError,
-    RetryPolicy,
     TlsError,
-    TlsTrust,
     UnreachableError,
-    normalize_fingerprint,
 )
 from tests.unifi.conftest import (
     NEW_CFG,

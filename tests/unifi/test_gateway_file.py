@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from components.unifi.client import (
+from components.unifi.errors import (
     EXIT_GATEWAY_DOWN,
     EXIT_GATEWAY_FILE_DRIFT,
     EXIT_REMOTE_COMMAND,

@@ -7,14 +7,8 @@ from typing import Any
 
 import pytest
 
-from components.unifi.client import (
-    ControllerClient,
-    Credentials,
-    NoGatewayError,
-    ProvisionTimeoutError,
-    StuckProvisioningError,
-    TlsTrust,
-)
+from components.unifi.client import ControllerClient, Credentials, TlsTrust
+from components.unifi.errors import NoGatewayError, ProvisionTimeoutError, StuckProvisioningError
 from components.unifi.provision import (
     Device,
     find_gateway,

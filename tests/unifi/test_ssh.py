@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from components.unifi.client import (
+from components.unifi.errors import (
     HostKeyMismatchError,
     RemoteCommandError,
     SshAuthError,

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from components.unifi.client import (
+from components.unifi.errors import (
     EXIT_API,
     EXIT_BGP_NOT_OURS,
     EXIT_BGP_UNSUPPORTED,

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from components.unifi.client import BgpNotOursError, DnsConflictError, UsageError
+from components.unifi.errors import BgpNotOursError, DnsConflictError, UsageError
 from components.unifi.options import secret_fragments
 from components.unifi.unifi_os.bgp import BgpConfig, mask_passwords, plan_bgp
 from components.unifi.unifi_os.dns import DnsRecord, owned, plan_dns

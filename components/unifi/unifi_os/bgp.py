@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final, Literal, Protocol
 
-from components.unifi.client import ApiError, BgpNotOursError, BgpUnsupportedError, V2ApiError
+from components.unifi.errors import ApiError, BgpNotOursError, BgpUnsupportedError, V2ApiError
 from components.unifi.unifi_os.inputs import BGPD_FILE_NAME, ApplyInputs
 from components.unifi.unifi_os.state import StackState
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any, Literal, TextIO
 
 from components.contract import BGPD_CONF_ENV, PREVIOUS_STDOUT_ENV
-from components.unifi.client import EXIT_OK, ControllerClient
+from components.unifi.client import ControllerClient
+from components.unifi.errors import EXIT_OK
 from components.unifi.unifi_os.commands import Say, apply, remove, status
 from components.unifi.unifi_os.inputs import ApplyInputs, read_apply_inputs
 from components.unifi.unifi_os.state import StackState, parse_state, removed_line

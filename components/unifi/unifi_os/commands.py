@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from components.unifi.client import BgpUnsupportedError, UnifiError
+from components.unifi.errors import BgpUnsupportedError, UnifiError
 from components.unifi.unifi_os.bgp import (
     BgpConfig,
     V2Api,

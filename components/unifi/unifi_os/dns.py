@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from components.unifi.client import ApiError, DnsConflictError, V2ApiError
+from components.unifi.errors import ApiError, DnsConflictError, V2ApiError
 from components.unifi.unifi_os.bgp import V2Api
 from components.unifi.unifi_os.inputs import DesiredRecord
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from components.contract import BGPD_CONF_ENV
-from components.unifi.client import UsageError
+from components.unifi.errors import UsageError
 
 BGPD_FILE_NAME: Final = "bgpd.conf"
 _SHA256 = re.compile(r"[0-9a-f]{64}")

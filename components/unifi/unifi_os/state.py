@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from components.contract import PREVIOUS_STDOUT_ENV
-from components.unifi.client import UsageError
+from components.unifi.errors import UsageError
 
 STATE_PREFIX: Final = "metallb-unifi-state: "
 
