@@ -1,16 +1,15 @@
 """metallb-unifi: read the stack config, build the lab's resources, export what users need."""
 
+import json
 import os
 from ipaddress import IPv4Address
 from typing import Any
 
 import pulumi
 
-from components.artifacts.dns_records import render_dns_records
-from components.artifacts.frr import render_bgpd_conf
+from components.artifacts.gateway import BGPD_CONF, CONFIG_GATEWAY_JSON, DNS_RECORDS, render_gateway_files
 from components.artifacts.outputs import render_outputs
 from components.artifacts.services import render_services
-from components.artifacts.usg_gateway import config_gateway_json
 from components.config import ConfigError
 from components.config.model import GatewayKind
 from components.config.secrets import redact_secrets
@@ -79,18 +78,18 @@ def known_addresses(ips: dict[str, str | None]) -> dict[str, IPv4Address]:
     return {n: IPv4Address(ip) for n, ip in ips.items() if ip} | lab.pinned_addresses
 
 
+def gateway_files(inputs: list[Any], *, redacted: bool = False) -> dict[str, str]:
+    ips, names = inputs
+    return render_gateway_files(redact_secrets(lab) if redacted else lab, known_addresses(ips), discovered=names)
+
+
 def secret_if_password(value: pulumi.Output[str]) -> pulumi.Output[str]:
     # With a BGP password in it, an artifact is a secret in state and in `pulumi stack output`.
     return pulumi.Output.secret(value) if lab.bgp.password else value
 
 
 if lab.gateway.kind is GatewayKind.USG:
-
-    def gateway_file(inputs: list[Any], *, redacted: bool = False) -> str:
-        ips, names = inputs
-        return config_gateway_json(redact_secrets(lab) if redacted else lab, known_addresses(ips), discovered=names)
-
-    gateway_json = gateway_inputs.apply(gateway_file)
+    gateway_json = gateway_inputs.apply(lambda inputs: gateway_files(inputs)[CONFIG_GATEWAY_JSON])
     pulumi.export("configGatewayJson", secret_if_password(gateway_json))
     controller = lab.controller
     if controller is not None and controller.ssh is not None:
@@ -101,7 +100,7 @@ if lab.gateway.kind is GatewayKind.USG:
                 ssh=controller.ssh,
                 stack=pulumi.get_stack(),
                 content=gateway_json,
-                preview=gateway_inputs.apply(lambda inputs: gateway_file(inputs, redacted=True)),
+                preview=gateway_inputs.apply(lambda inputs: gateway_files(inputs, redacted=True)[CONFIG_GATEWAY_JSON]),
                 owned=discovered.apply(
                     lambda names: owned_paths(
                         lab.gateway.asn,
@@ -112,10 +111,10 @@ if lab.gateway.kind is GatewayKind.USG:
         )
         pulumi.export("configGatewayJsonUpload", {"path": upload.path, "sha256": upload.sha256})
 else:
-    bgpd_conf = render_bgpd_conf(lab)
-    records = gateway_inputs.apply(
-        lambda inputs: render_dns_records(lab, known_addresses(inputs[0]), discovered=inputs[1])
-    )
+    # bgpd.conf names no service: known in every preview, whatever discovery does.
+    bgpd_conf = render_gateway_files(lab, lab.pinned_addresses)[BGPD_CONF]
+    # The records as `render` writes dns-records.json, read back: the two cannot differ.
+    records = gateway_inputs.apply(lambda inputs: json.loads(gateway_files(inputs)[DNS_RECORDS]))
     pulumi.export("bgpdConf", secret_if_password(pulumi.Output.from_input(bgpd_conf)))
     pulumi.export("dnsRecords", records)
     if lab.controller is not None:
@@ -125,7 +124,7 @@ else:
                 controller=lab.controller,
                 stack=pulumi.get_stack(),
                 bgpd_conf=bgpd_conf,
-                bgpd_conf_preview=render_bgpd_conf(redact_secrets(lab)),
+                bgpd_conf_preview=render_gateway_files(redact_secrets(lab), lab.pinned_addresses)[BGPD_CONF],
                 records=records,
             ),
         )

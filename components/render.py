@@ -20,12 +20,10 @@ from ipaddress import IPv4Address
 from pathlib import Path
 
 from components.artifacts import parse_renderable_lab
-from components.artifacts.dns_records import dns_records_json
-from components.artifacts.frr import render_bgpd_conf
+from components.artifacts.gateway import GATEWAY_FILES, render_gateway_files
 from components.artifacts.metallb import render_metallb_yaml
 from components.artifacts.outputs import render_outputs
 from components.artifacts.services import render_services_yaml
-from components.artifacts.usg_gateway import config_gateway_json
 from components.config import ConfigError, Lab
 from components.config.model import GatewayKind
 from components.config.secrets import redact_secrets
@@ -33,10 +31,6 @@ from components.config.stack_files import read_stack_config
 from components.discovery.dump import ServiceDumpError, read_service_dump
 from components.discovery.rules import DiscoveredName, discover
 
-GATEWAY_FILES = {
-    GatewayKind.USG: ("config.gateway.json",),
-    GatewayKind.UNIFI_OS: ("bgpd.conf", "dns-records.json"),
-}
 EXIT_INVALID_CONFIG = 2
 EXIT_CANNOT_WRITE = 3
 
@@ -50,12 +44,7 @@ def render_artifacts(
         "services.yaml": render_services_yaml(lab),
         "outputs.json": json.dumps(render_outputs(lab, addresses, discovered), indent=2, sort_keys=True) + "\n",
     }
-    if lab.gateway.kind is GatewayKind.USG:
-        files["config.gateway.json"] = config_gateway_json(lab, addresses, discovered)
-    else:
-        files["bgpd.conf"] = render_bgpd_conf(lab)
-        files["dns-records.json"] = dns_records_json(lab, addresses, discovered)
-    return files
+    return files | render_gateway_files(lab, addresses, discovered)
 
 
 def load_lab(stack_file: Path, project_file: Path | None = None) -> Lab:

@@ -14,10 +14,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from components.artifacts.gateway import GATEWAY_FILES
 from components.config.errors import NAMESPACE, ConfigError
 from components.config.model import Lab
 from components.config.parse import parse_lab
-from components.render import GATEWAY_FILES, render_artifacts
+from components.render import render_artifacts
 from tests.config.strategies import guaranteed_invalid_configs, mutated_configs, number_like_leaf_configs, valid_configs
 
 PREFIX = f"{NAMESPACE}:"
