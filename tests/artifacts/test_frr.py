@@ -134,10 +134,6 @@ def test_maximum_paths_is_capped_at_what_every_frr_build_accepts() -> None:
     assert text.count(" remote-as 65010\n") == 70
 
 
-def test_rendering_is_deterministic() -> None:
-    assert render_bgpd_conf(parse_lab(stack_raw("udm"))) == render_bgpd_conf(parse_lab(stack_raw("udm")))
-
-
 # --- FRR's own parser -----------------------------------------------------------------------
 
 VTYSH = shutil.which("vtysh")

@@ -237,19 +237,6 @@ def test_yaml_marks_patch_documents_with_a_comment_and_round_trips() -> None:
     assert text.count("# patch of existing Service") == 1
 
 
-def test_same_lab_renders_identical_yaml_text() -> None:
-    services = [
-        web(address="10.10.10.20", externalTrafficPolicy="Local"),
-        existing(address="10.0.0.201", pool="lan", sharedIP="k"),
-    ]
-
-    assert render_services_yaml(lab_with(services)) == render_services_yaml(lab_with(services))
-    stack = REPO / "Pulumi.crds.yaml"
-    assert render_services_yaml(parse_lab(read_stack_config(stack))) == render_services_yaml(
-        parse_lab(read_stack_config(stack))
-    )
-
-
 def test_no_services_render_to_an_empty_file() -> None:
     assert render_services(lab_with([])) == []
     assert render_services_yaml(lab_with([])) == ""
