@@ -50,7 +50,10 @@ def stated_layers() -> list[list[str]]:
     text = DOCS.read_text(encoding="utf-8")
     section = text.split("\n## Layers\n", 1)[1].split("\n## ", 1)[0]
     items = re.findall(r"^\d+\. (.*)$", section, flags=re.M)
-    return [[p.removesuffix(".py").removesuffix("/").replace("/", ".") for p in re.findall(r"`([^`]+)`", item)] for item in items]
+    return [
+        [p.removesuffix(".py").removesuffix("/").replace("/", ".") for p in re.findall(r"`([^`]+)`", item)]
+        for item in items
+    ]
 
 
 def unit_of(module: str, layers: list[list[str]]) -> tuple[int, str]:

@@ -1,7 +1,7 @@
 """Refuse to create a Service that already exists, with a message that says what to do.
 
 Why: the Services the stack creates go through a provider without ``upsertExistingObjects``
-(components/kubernetes/cluster.py), so an existing one fails the create with the provider's own
+(components/resources/providers.py), so an existing one fails the create with the provider's own
 AlreadyExists, which cannot say that ``existing: true`` is the way to take it over. The program
 runs this check as a command before each such Service is created.
 

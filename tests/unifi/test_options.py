@@ -12,13 +12,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from components.contract import CONTENT_ENV, GATEWAY_KEY_ENV, SSH_KEY_ENV
 from components.unifi.__main__ import build_parser
-from components.unifi.client import SshAuthError, UsageError
+from components.unifi.errors import SshAuthError, UsageError
 from components.unifi.options import (
     BGP_SUMMARY_COMMAND,
-    CONTENT_ENV,
-    GATEWAY_KEY_ENV,
-    SSH_KEY_ENV,
     gateway_ssh_from_args,
     secret_fragments,
     ssh_file_from_args,

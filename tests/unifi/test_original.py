@@ -2,7 +2,7 @@
 ``restore`` with ``METALLB_UNIFI_SKIP_RESTORE_ON``: which failures it may skip, on which hosts,
 and the message that names the variable when it does not. ``SshSession.open`` is replaced by a
 fake that answers the original and restore scripts by their exact text; the scripts run for real
-in tests/gateway/test_scripts.py, a whole lifecycle in tests/gateway/test_usg_lifecycle.py."""
+in tests/unifi/test_scripts.py, a whole lifecycle in tests/resources/test_usg_lifecycle.py."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from components.gateway import original_script, restore_script
-from components.unifi.client import (
+from components.contract import CONTENT_ENV, SKIP_RESTORE_ENV, SSH_KEY_ENV
+from components.unifi.errors import (
     EXIT_SETTINGS_DROPPED,
     HostKeyMismatchError,
     RemoteCommandError,
@@ -26,8 +26,9 @@ from components.unifi.client import (
     UnifiError,
     UsageError,
 )
-from components.unifi.options import CONTENT_ENV, SSH_KEY_ENV, SshFile
-from components.unifi.original import SKIP_RESTORE_ENV, check_original, read_owned, restore
+from components.unifi.options import SshFile
+from components.unifi.original import check_original, read_owned, restore
+from components.unifi.scripts import original_script, restore_script
 from components.unifi.ssh import HostKey, RemoteResult, SshSession, SshTarget
 
 HOST_KEY = HostKey.parse("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl")

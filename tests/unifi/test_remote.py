@@ -1,7 +1,7 @@
 """``components.unifi.remote`` on its own: which SSH session each step opens (target, key and the
 variable named in key errors), when it is closed, when ``provision`` runs, and what the gateway's
 BGP summary prints. ``SshSession.open`` is replaced by a fake that answers the controller-side
-scripts by their exact text; the scripts themselves run for real in tests/gateway/test_scripts.py,
+scripts by their exact text; the scripts themselves run for real in tests/unifi/test_scripts.py,
 and the whole path against OpenSSH in tests/unifi/test_gateway_file.py."""
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 
-from components.gateway import install_script, prepare_script, restore_script, staged_path, verify_script
-from components.unifi.client import ProvisionTimeoutError, RemoteCommandError, RolledBackError
+from components.contract import GATEWAY_KEY_ENV, SSH_KEY_ENV
+from components.unifi.errors import ProvisionTimeoutError, RemoteCommandError, RolledBackError
 from components.unifi.gateway_file import GatewayFileJob
-from components.unifi.options import GATEWAY_KEY_ENV, SSH_KEY_ENV, GatewaySsh, SshProvision
+from components.unifi.options import GatewaySsh, SshProvision
 from components.unifi.remote import print_bgp_summary, provision_with_file
+from components.unifi.scripts import install_script, prepare_script, restore_script, staged_path, verify_script
 from components.unifi.ssh import HostKey, RemoteResult, SshSession, SshTarget
 
 HOST_KEY = HostKey.parse("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl")

@@ -1,6 +1,6 @@
 set -eu
 umask 077
-# Install a staged config.gateway.json (see components/gateway/scripts.py).
+# Install a staged config.gateway.json (see components/unifi/scripts/__init__.py).
 # Parameters: site_dir staged_name expected_sha256 owner stack
 # @PARAMETERS@
 # @COMMON@

@@ -1,7 +1,7 @@
 set -eu
 umask 077
 # Print the user's original config.gateway.json for the client's kept-settings check (see
-# components/gateway/scripts.py). The one script that prints a file: only the program's own
+# components/unifi/scripts/__init__.py). The one script that prints a file: only the program's own
 # client runs it, over SSH, and never shows what it reads.
 # Parameters: site_dir stack
 # @PARAMETERS@

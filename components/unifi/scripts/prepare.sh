@@ -1,7 +1,7 @@
 set -eu
 umask 077
 # Create the site directory, if missing, so the staged file can be uploaded into it, and
-# optionally an empty staged file owned by the uploading user (see components/gateway/scripts.py).
+# optionally an empty staged file owned by the uploading user (see components/unifi/scripts/__init__.py).
 # Parameters: site_dir owner staged_name upload_user
 # @PARAMETERS@
 

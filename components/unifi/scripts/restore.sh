@@ -1,6 +1,6 @@
 set -eu
 umask 077
-# Put back the user's original config.gateway.json (see components/gateway/scripts.py).
+# Put back the user's original config.gateway.json (see components/unifi/scripts/__init__.py).
 # Parameters: site_dir stack
 # @PARAMETERS@
 # @COMMON@

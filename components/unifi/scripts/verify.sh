@@ -1,6 +1,6 @@
 set -eu
 umask 077
-# Print the live config.gateway.json's sha256, or "absent" (see components/gateway/scripts.py).
+# Print the live config.gateway.json's sha256, or "absent" (see components/unifi/scripts/__init__.py).
 # Parameters: site_dir
 # @PARAMETERS@
 # @COMMON@
