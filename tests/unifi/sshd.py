@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 SSHD = Path("/usr/sbin/sshd")
-INSTALL_HINT = "apt-get install openssh-server (.ci/run installs it)"
+INSTALL_HINT = "apt-get install openssh-server (./test installs it as root on Debian)"
 
 
 @dataclass(frozen=True)
