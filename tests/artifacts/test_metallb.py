@@ -443,11 +443,10 @@ def test_password_is_a_basic_auth_secret_where_metallb_supports_one(version: str
         assert "passwordSecret" not in peer
 
 
-def test_rendered_yaml_is_deterministic_and_round_trips() -> None:
+def test_rendered_yaml_round_trips_with_sorted_keys() -> None:
+    # Same bytes for the same lab across processes and hash seeds: tests/test_determinism.py.
     first = render_metallb_yaml(parse_lab(maximal_config("v0.16.1", ibgp=True)))
-    second = render_metallb_yaml(parse_lab(maximal_config("v0.16.1", ibgp=True)))
 
-    assert first == second
     assert first.startswith("---\n")
     assert list(yaml.safe_load_all(first)) == render_metallb(parse_lab(maximal_config("v0.16.1", ibgp=True)))
     # Keys are sorted in every document.
