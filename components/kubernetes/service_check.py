@@ -11,7 +11,7 @@ Usage::
         --stack-key 'metallb-unifi:services[0]' [--kubeconfig PATH] [--context NAME] [--timeout 30]
 
 One ``GET /api/v1/namespaces/NS/services/NAME`` through the official client, with the kubeconfig
-the provider gets (:func:`components.kubernetes.webhook_gate.kubeconfig_configuration`).
+the provider gets (:func:`components.kubernetes.api_client.kubeconfig_configuration`).
 
 Exit codes: 0 the Service does not exist (or carries this program's ``managed-by`` label: see
 :func:`verdict`); 1 it exists and this stack did not create it; 2 bad usage or kubeconfig;
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from components.config.values import is_dns_label
-from components.kubernetes.webhook_gate import ApiClient, InputError, Response, kubeconfig_configuration
+from components.kubernetes.api_client import ApiClient, InputError, Response, kubeconfig_configuration
 from components.renderers.metallb import MANAGED_BY
 
 EXIT_FREE = 0

@@ -2,8 +2,8 @@
 
 Why here and not in a command: the gateway's host names depend on the listing, so the program
 needs it while it evaluates (preview and up). The kubeconfig is the one the provider gets
-(:func:`components.kubernetes.webhook_gate.kubeconfig_configuration`, resolved like client-go);
-the official ``kubernetes`` client sends the requests (:class:`webhook_gate.ApiClient`).
+(:func:`components.kubernetes.api_client.kubeconfig_configuration`, resolved like client-go);
+the official ``kubernetes`` client sends the requests (:class:`components.kubernetes.api_client.ApiClient`).
 
 Paging: ``limit``/``continue`` as the API defines them (kubernetes-client/python 37.0.2
 ``kubernetes/client/api/core_v1_api.py`` list_service_for_all_namespaces, ``limit`` and
@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from components.config.model import KubernetesAccess
-from components.kubernetes.webhook_gate import ApiClient, InputError, Response, kubeconfig_configuration
+from components.kubernetes.api_client import ApiClient, InputError, Response, kubeconfig_configuration
 
 PAGE_SIZE = 250
 REQUEST_TIMEOUT = 10.0  # seconds per request

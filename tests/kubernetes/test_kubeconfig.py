@@ -325,7 +325,7 @@ def test_the_gate_without_any_kubeconfig_names_where_it_looked(tmp_path: Path) -
 
 
 def test_key_material_from_the_kubeconfig_lives_in_a_private_directory_removed_afterwards(tmp_path: Path) -> None:
-    from components.kubernetes.webhook_gate import kubeconfig_configuration
+    from components.kubernetes.api_client import kubeconfig_configuration
 
     def b64(data: bytes) -> str:
         return base64.b64encode(data).decode()

@@ -23,12 +23,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from components.kubernetes.api_client import InputError, Response
 from components.kubernetes.webhook_gate import (
     APPLY_PATCH,
     FIELD_MANAGER,
-    InputError,
     Outcome,
-    Response,
     Verdict,
     classify,
     collection_path,
