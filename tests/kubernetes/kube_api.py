@@ -1,7 +1,10 @@
-"""A loopback stand-in for the Kubernetes API's Service collections, and Service objects shaped
-like the API's.
+"""Loopback stand-ins for the Kubernetes API server, and what the tests need to reach them.
 
-Shapes: the ``kubernetes`` client 37.0.2 models (``kubernetes/client/models/v1_service_list.py``,
+:func:`fake_api` answers every request with the next scripted (status, body), for the webhook
+gate and the Service check. :func:`services_api` serves Service collections with paging, for the
+Service listing.
+
+Service shapes: the ``kubernetes`` client 37.0.2 models (``kubernetes/client/models/v1_service_list.py``,
 ``v1_list_meta.py``, ``v1_service.py``, ``v1_service_spec.py``, ``v1_load_balancer_ingress.py``):
 a ``ServiceList`` has apiVersion v1, kind ServiceList, metadata.resourceVersion, and
 metadata.continue / remainingItemCount while more items remain; its items carry no kind or
@@ -15,6 +18,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import socket
+import ssl
 import threading
 import urllib.parse
 import uuid
@@ -24,10 +29,99 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from tests.kubernetes.test_webhook_gate import TOKEN, write_kubeconfig
+import yaml
+
 from tests.loopback_http import serving
 
+TOKEN = "s3cr3t-token-value-0123456789"
 RESOURCE_VERSION = "48213"
+
+
+def write_kubeconfig(
+    path: Path,
+    clusters: dict[str, dict[str, object]],
+    users: dict[str, dict[str, object]],
+    contexts: dict[str, tuple[str, str]],
+    current: str | None,
+) -> Path:
+    config: dict[str, object] = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": name, "cluster": body} for name, body in clusters.items()],
+        "users": [{"name": name, "user": body} for name, body in users.items()],
+        "contexts": [{"name": name, "context": {"cluster": c, "user": u}} for name, (c, u) in contexts.items()],
+    }
+    if current:
+        config["current-context"] = current
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+# --- a scripted stand-in for the API server -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Seen:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class FakeApi:
+    """Answers each request with the next scripted (status, body); the last one repeats."""
+
+    script: list[tuple[int, str]]
+    seen: list[Seen] = field(default_factory=list)
+    port: int = 0
+    tls: ssl.SSLContext | None = None
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+
+@contextlib.contextmanager
+def fake_api(*script: tuple[int, str], tls: ssl.SSLContext | None = None) -> Iterator[FakeApi]:
+    api = FakeApi(list(script), tls=tls)
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def handle_any(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            parts = urllib.parse.urlsplit(self.path)
+            with lock:
+                headers = {key.lower(): value for key, value in self.headers.items()}
+                seen = Seen(self.command, parts.path, urllib.parse.parse_qs(parts.query), headers, body)
+                api.seen.append(seen)
+                status, text = api.script[min(len(api.seen), len(api.script)) - 1]
+            payload = text.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_POST = do_PATCH = do_GET = handle_any
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    with serving(Handler, tls) as port:
+        api.port = port
+        yield api
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+# --- Service collections ------------------------------------------------------------------------
 
 
 def lb_service(

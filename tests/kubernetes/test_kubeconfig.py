@@ -17,8 +17,9 @@ import yaml
 from components.config.model import KubernetesAccess
 from components.kubernetes import kubeconfig as kc
 from components.kubernetes.kubeconfig import KubeconfigError, provider_kubeconfig, resolve_kubeconfig
+from tests.kubernetes.kube_api import fake_api
 from tests.kubernetes.provider_config import ParseError, diff_config, load_kubeconfig_input
-from tests.kubernetes.test_webhook_gate import POOL_PATH, fake_api, run_gate
+from tests.kubernetes.test_webhook_gate import POOL_PATH, run_gate
 
 TOKEN = "exec-issued-token-5f1c0a9e77"
 

@@ -4,24 +4,17 @@ credentials through the official client) against a loopback stand-in for the Kub
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import os
 import shutil
-import socket
 import ssl
 import subprocess
 import sys
-import threading
 import time
-import urllib.parse
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import yaml
 
 from components.kubernetes.api_client import InputError, Response
 from components.kubernetes.webhook_gate import (
@@ -35,11 +28,10 @@ from components.kubernetes.webhook_gate import (
     plural_of,
     wait_for_webhook,
 )
-from tests.loopback_http import serving
+from tests.kubernetes.kube_api import TOKEN, FakeApi, fake_api, free_port, write_kubeconfig
 from tests.tls import self_signed_certificate
 
 REPO = Path(__file__).resolve().parents[2]
-TOKEN = "s3cr3t-token-value-0123456789"
 POOL = {
     "apiVersion": "metallb.io/v1beta1",
     "kind": "IPAddressPool",
@@ -220,88 +212,11 @@ def test_object_ref_rejects_incomplete_objects(obj: object) -> None:
         object_ref(obj)
 
 
-# --- kubeconfig files -------------------------------------------------------------------------
+# --- the CLI end to end, against the stand-in --------------------------------------------------
 
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
-
-
-def write_kubeconfig(
-    path: Path,
-    clusters: dict[str, dict[str, object]],
-    users: dict[str, dict[str, object]],
-    contexts: dict[str, tuple[str, str]],
-    current: str | None,
-) -> Path:
-    config: dict[str, object] = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": name, "cluster": body} for name, body in clusters.items()],
-        "users": [{"name": name, "user": body} for name, body in users.items()],
-        "contexts": [{"name": name, "context": {"cluster": c, "user": u}} for name, (c, u) in contexts.items()],
-    }
-    if current:
-        config["current-context"] = current
-    path.write_text(yaml.safe_dump(config))
-    return path
-
-
-# --- a loopback stand-in for the API server ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Seen:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class FakeApi:
-    """Answers each request with the next scripted (status, body); the last one repeats."""
-
-    script: list[tuple[int, str]]
-    seen: list[Seen] = field(default_factory=list)
-    port: int = 0
-    tls: ssl.SSLContext | None = None
-
-    @property
-    def url(self) -> str:
-        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
-
-
-@contextlib.contextmanager
-def fake_api(*script: tuple[int, str], tls: ssl.SSLContext | None = None) -> Iterator[FakeApi]:
-    api = FakeApi(list(script), tls=tls)
-    lock = threading.Lock()
-
-    class Handler(BaseHTTPRequestHandler):
-        def handle_any(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            parts = urllib.parse.urlsplit(self.path)
-            with lock:
-                headers = {key.lower(): value for key, value in self.headers.items()}
-                seen = Seen(self.command, parts.path, urllib.parse.parse_qs(parts.query), headers, body)
-                api.seen.append(seen)
-                status, text = api.script[min(len(api.seen), len(api.script)) - 1]
-            payload = text.encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        do_POST = do_PATCH = do_GET = handle_any
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    with serving(Handler, tls) as port:
-        api.port = port
-        yield api
 
 
 def run_gate(
@@ -407,13 +322,6 @@ def test_cli_existing_object_then_webhook_down_keeps_retrying() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("webhook ready after 2 attempts")
     assert [seen.method for seen in api.seen] == ["POST", "PATCH", "POST", "PATCH"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def test_cli_nothing_listening_is_retried_until_the_deadline() -> None:
