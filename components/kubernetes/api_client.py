@@ -4,8 +4,9 @@ check, the Service listing), through the official ``kubernetes`` client.
 Three things: a client configuration from the kubeconfig the provider gets
 (:func:`kubeconfig_configuration`, files resolved by :mod:`components.kubernetes.kubeconfig`) or
 from a server URL and token (:func:`direct_configuration`); :class:`ApiClient`, which sends the
-requests and never raises for what the API server or the network did; and :class:`Response`, what
-one request got (an HTTP status and body, or why there was no answer).
+requests (objects through the client's ``DynamicClient``, so their collections come from the API
+server's discovery) and never raises for what the API server or the network did; and
+:class:`Response`, what one request got (an HTTP status and body, or why there was none).
 
 Tokens, client keys and exec-plugin output are never printed: failures name the server, not the
 credentials. No Pulumi import. The official client is imported lazily (about 0.4 s), so importing
@@ -30,7 +31,10 @@ from typing import TYPE_CHECKING, Any
 from components.kubernetes.kubeconfig import KubeconfigError, kubeconfig_files, resolve_kubeconfig
 
 if TYPE_CHECKING:
+    from kubernetes.client import ApiClient as KubernetesApiClient
     from kubernetes.client import Configuration
+    from kubernetes.dynamic import DynamicClient
+    from kubernetes.dynamic.resource import Resource
 
 # The User-Agent of every request; kept from when the client was part of the gate, so that the API
 # server's audit log and flow-control rules see the same name as before.
@@ -44,7 +48,8 @@ class InputError(Exception):
 
 @dataclass(frozen=True)
 class Response:
-    """What one attempt got: an HTTP status and body, or no HTTP answer at all (``status`` None)."""
+    """What one request got: an HTTP status and body, or none to go by (``status`` None): no HTTP
+    answer at all, or no resource in the API server's discovery for the object's kind."""
 
     status: int | None
     body: str = ""
@@ -172,15 +177,54 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
         pending += [e for e in (current.__cause__, current.__context__, *current.args) if isinstance(e, BaseException)]
 
 
-class ApiClient:
-    """One request at a time through the official client; failures become :class:`Response`.
+class _NotServed(Exception):
+    """Discovery does not give one resource for the object's kind: ``retryable`` while it may yet."""
 
-    ``request_timeout()`` is asked before each request for its timeout in seconds.
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+def _timed_client(configuration: Configuration, timeout: Callable[[], float]) -> KubernetesApiClient:
+    """The official client, with ``timeout()`` as the timeout of every request that sets none:
+    DynamicClient's discovery requests (``/version``, ``/apis``, ``/apis/<group>/<version>``) take
+    no timeout argument (kubernetes 37.0.2 ``kubernetes/dynamic/discovery.py``), and urllib3 would
+    wait for ever on a server that accepts the connection and never answers."""
+    from kubernetes.client import ApiClient as KubernetesApiClient
+    from kubernetes.client.rest import RESTResponse
+
+    class TimedApiClient(KubernetesApiClient):
+        def call_api(
+            self,
+            method: Any,
+            url: Any,
+            header_params: Any = None,
+            body: Any = None,
+            post_params: Any = None,
+            _request_timeout: Any = None,
+        ) -> RESTResponse:
+            if _request_timeout is None:
+                _request_timeout = timeout()
+            return super().call_api(method, url, header_params, body, post_params, _request_timeout)
+
+    return TimedApiClient(configuration)
+
+
+class ApiClient:
+    """Requests through the official client, one at a time; every outcome a :class:`Response`.
+
+    ``request_timeout()`` is asked before each request (discovery included) for its timeout in
+    seconds. Objects are reached through the client's ``DynamicClient``: the path of an object's
+    collection comes from the API server's discovery (``/apis/<group>/<version>`` lists each
+    resource's plural, kind and scope), not from a naming rule. Discovery is cached for the life of
+    this client in a private directory (not the shared ``osrcp-<hash>.json`` in the temporary
+    directory the client uses by default, which a later run would trust); a kind it does not list
+    is looked up afresh at every request until it is (LazyDiscoverer.search, kubernetes 37.0.2
+    ``kubernetes/dynamic/discovery.py``, fetches ``/version`` and ``/apis`` again when a search
+    finds nothing).
     """
 
     def __init__(self, configuration: Configuration, *, request_timeout: Callable[[], float]):
-        from kubernetes.client import ApiClient as KubernetesApiClient
-
         parts = urllib.parse.urlsplit(configuration.host)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise InputError(f"the API server URL must be http(s)://host[:port], got {configuration.host!r}")
@@ -198,8 +242,11 @@ class ApiClient:
                 raise InputError(f"cannot set up TLS for {configuration.host}: {exc}") from exc
         configuration.retries = False  # the callers retry; urllib3's own retries would hide failures
         self._request_timeout = request_timeout
-        self._api = KubernetesApiClient(configuration)
+        self._last_timeout = 0.0
+        self._api = _timed_client(configuration, self._timeout)
         self._api.user_agent = USER_AGENT
+        self._dynamic: DynamicClient | None = None
+        self._discovery_dir: str | None = None
 
     @property
     def where(self) -> str:
@@ -207,16 +254,117 @@ class ApiClient:
 
     def close(self) -> None:
         self._api.close()  # type: ignore[no-untyped-call]
+        if self._discovery_dir is not None:
+            shutil.rmtree(self._discovery_dir, ignore_errors=True)
+
+    def _timeout(self) -> float:
+        self._last_timeout = self._request_timeout()
+        return self._last_timeout
+
+    # --- objects of any kind, through DynamicClient ------------------------------------------
+
+    def create(
+        self, obj: Mapping[str, Any], *, dry_run: bool, field_manager: str, plural: str | None = None
+    ) -> Response:
+        """``POST`` ``obj`` to its collection (``dryRun=All`` if ``dry_run``). ``obj`` has apiVersion,
+        kind and metadata.name (and metadata.namespace if its kind is namespaced): the caller checks.
+        ``plural`` picks the resource when discovery lists more than one for the kind."""
+
+        def send() -> Any:
+            dynamic, resource = self._resource(obj, plural)
+            return dynamic.create(  # type: ignore[no-untyped-call]  # DynamicClient is untyped
+                resource,
+                body=dict(obj),
+                namespace=_quote(obj["metadata"].get("namespace")),
+                dry_run="All" if dry_run else None,
+                field_manager=field_manager,
+                serialize=False,
+            )
+
+        return self._send(send)
+
+    def apply(
+        self,
+        obj: Mapping[str, Any],
+        *,
+        dry_run: bool,
+        field_manager: str,
+        force: bool,
+        plural: str | None = None,
+    ) -> Response:
+        """A server-side apply of ``obj`` (``PATCH`` of the object with ``Content-Type:
+        application/apply-patch+yaml``; JSON is YAML); arguments as for :meth:`create`."""
+
+        def send() -> Any:
+            dynamic, resource = self._resource(obj, plural)
+            return dynamic.server_side_apply(  # type: ignore[no-untyped-call]
+                resource,
+                body=dict(obj),
+                name=_quote(obj["metadata"]["name"]),
+                namespace=_quote(obj["metadata"].get("namespace")),
+                force_conflicts=force or None,
+                dry_run="All" if dry_run else None,
+                field_manager=field_manager,
+                serialize=False,
+            )
+
+        return self._send(send)
+
+    def _resource(self, obj: Mapping[str, Any], plural: str | None) -> tuple[DynamicClient, Resource]:
+        """The DynamicClient and the resource discovery lists for ``obj``'s apiVersion and kind."""
+        from kubernetes.dynamic import DynamicClient
+        from kubernetes.dynamic.exceptions import ResourceNotFoundError, ResourceNotUniqueError
+
+        if self._dynamic is None:  # its constructor asks for /version and /apis
+            if self._discovery_dir is None:
+                self._discovery_dir = tempfile.mkdtemp(prefix="kube-discovery-")
+            cache = os.path.join(self._discovery_dir, "discovery.json")
+            self._dynamic = DynamicClient(self._api, cache_file=cache)  # type: ignore[no-untyped-call]
+        api_version, kind = obj["apiVersion"], obj["kind"]
+        search: dict[str, str] = {"prefix": "apis" if "/" in api_version else "api"}
+        if plural is not None:
+            search["name"] = plural
+        what = f"{kind} ({plural})" if plural else kind
+        try:
+            resource = self._dynamic.resources.get(api_version=api_version, kind=kind, **search)
+        except ResourceNotFoundError:
+            raise _NotServed(
+                f"the API server does not serve {what} in {api_version} yet: its discovery does not list it "
+                "(the CustomResourceDefinition is not installed or not established)",
+                retryable=True,
+            ) from None
+        except ResourceNotUniqueError as exc:
+            message = f"the API server lists more than one {what} in {api_version}: {exc}"
+            raise _NotServed(message, retryable=False) from None
+        return self._dynamic, resource
+
+    # --- any request -------------------------------------------------------------------------
+
+    def _send(self, send: Callable[[], Any]) -> Response:
+        """The answer of ``send()`` (requests through the official client, ending in a raw urllib3
+        response), or its failure, as a Response: an error status the client raises is an answer
+        like any other."""
+        import urllib3
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            answer = send()
+        except _NotServed as exc:
+            return Response(None, error=str(exc), retryable=exc.retryable)
+        except ApiException as exc:  # DynamicClient's errors (dynamic/exceptions.py) are ApiExceptions too
+            if exc.status:  # an HTTP answer; status 0 is the client's own wrapper of a TLS failure
+                return Response(exc.status, exc.body or "")
+            return self._failure(exc)
+        except (OSError, urllib3.exceptions.HTTPError) as exc:
+            return self._failure(exc)
+        return Response(answer.status, answer.data.decode("utf-8", "replace"))
 
     def request(
         self, method: str, path: str, query: Sequence[tuple[str, str]], body: Mapping[str, Any], content_type: str
     ) -> Response:
-        import urllib3
-        from kubernetes.client.exceptions import ApiException
-
-        timeout = self._request_timeout()
         headers = {"Content-Type": content_type, "Accept": "application/json"}
-        try:
+
+        def send() -> Any:
             serialized = self._api.param_serialize(
                 method,
                 path,
@@ -225,12 +373,13 @@ class ApiClient:
                 body=dict(body),
                 auth_settings=["BearerToken"],
             )
-            answer = self._api.call_api(*serialized, _request_timeout=timeout)
-            return Response(answer.status, answer.read().decode("utf-8", "replace"))  # type: ignore[no-untyped-call]
-        except (ApiException, OSError, urllib3.exceptions.HTTPError) as exc:
-            return self._failure(exc, timeout)
+            answer = self._api.call_api(*serialized)
+            answer.read()  # type: ignore[no-untyped-call]
+            return answer
 
-    def _failure(self, exc: BaseException, timeout: float) -> Response:
+        return self._send(send)
+
+    def _failure(self, exc: BaseException) -> Response:
         import urllib3
 
         chain = list(_causes(exc))
@@ -248,5 +397,10 @@ class ApiClient:
         if found(ConnectionResetError):  # includes http.client.RemoteDisconnected
             return Response(None, error=f"connection reset by {self.where}")
         if found(TimeoutError, urllib3.exceptions.TimeoutError):
-            return Response(None, error=f"no answer from {self.where} within {timeout:.1f}s (timeout)")
+            return Response(None, error=f"no answer from {self.where} within {self._last_timeout:.1f}s (timeout)")
         return Response(None, error=f"{type(exc).__name__} talking to {self.where}: {_shorten(str(exc))}")
+
+
+def _quote(segment: str | None) -> str | None:
+    """A name or namespace as one path segment (DynamicClient puts them into the path as they are)."""
+    return None if segment is None else urllib.parse.quote(segment, safe="")

@@ -22,6 +22,9 @@ object already exists the API answers 409 AlreadyExists, which does not prove th
 answered; the attempt then sends a dry-run server-side apply
 ``PATCH {collection}/{name}?dryRun=All&fieldManager=…&force=true`` with
 ``Content-Type: application/apply-patch+yaml`` (JSON is YAML), which goes through admission.
+The collection is the one the API server's discovery lists for the object's apiVersion and kind
+(e.g. ``/apis/metallb.io/v1beta1/namespaces/metallb-system/communities`` for a Community;
+:class:`components.kubernetes.api_client.ApiClient`); ``--plural`` picks among several.
 
 Exit codes: 0 the API server accepted the dry run (prints ``webhook ready after N attempts
 (X.Xs)``); 1 the deadline passed while the failure still looked like a startup race; 2 bad
@@ -29,10 +32,11 @@ usage, stdin or kubeconfig; 3 a failure that retrying cannot fix (the webhook or
 rejected the object as invalid, RBAC denied it, TLS verification failed, …).
 
 Retry classification (:func:`classify`): 2xx → ready. Retried until the deadline: no HTTP
-answer (connection refused/reset, timeouts, DNS), 500 whose body mentions ``failed calling
-webhook``, ``connection refused`` or ``no endpoints available``, 404 (CRD or namespace not
-established yet), 429, 502, 503, 504. Everything else (400, 401, 403, 409 from the apply,
-422, other 500s) → exit 3 at once with the API's message.
+answer (connection refused/reset, timeouts, DNS), a kind discovery does not list yet (CRD not
+established), 500 whose body mentions ``failed calling webhook``, ``connection refused`` or
+``no endpoints available``, 404 (CRD or namespace not established yet), 429, 502, 503, 504.
+Everything else (400, 401, 403, 409 from the apply, 422, other 500s, a kind discovery lists
+twice) → exit 3 at once with the API's message. Discovery requests are classified the same way.
 
 The kubeconfig is the one the Kubernetes provider gets (:mod:`components.kubernetes.kubeconfig`:
 ``--kubeconfig``, else ``$KUBECONFIG`` merged like client-go, else ``~/.kube/config``); the
@@ -50,7 +54,6 @@ import json
 import os
 import sys
 import time
-import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,7 +71,6 @@ if TYPE_CHECKING:
     from kubernetes.client import Configuration
 
 FIELD_MANAGER = "metallb-unifi-webhook-gate"
-APPLY_PATCH = "application/apply-patch+yaml"
 
 EXIT_READY = 0
 EXIT_TIMED_OUT = 1
@@ -84,11 +86,6 @@ MIN_REQUEST_TIMEOUT = 0.5
 RETRYABLE_500_MARKERS = ("failed calling webhook", "connection refused", "no endpoints available")
 RETRYABLE_STATUSES = frozenset({404, 429, 502, 503, 504})
 TROUBLESHOOT = "kubectl -n metallb-system get pods,endpoints metallb-webhook-service"
-
-# Kinds whose plural is not the generic rule of plural_of(). MetalLB's own kinds are all
-# "lowercase kind + s" (ipaddresspools, l2advertisements, bgpadvertisements, bgppeers,
-# bfdprofiles) except Community.
-IRREGULAR_PLURALS = {"community": "communities"}
 
 
 # --- the retry policy, pure -----------------------------------------------------------------
@@ -169,7 +166,7 @@ def wait_for_webhook(
         delay = min(delay * 2, max_interval)
 
 
-# --- the object and its API paths -----------------------------------------------------------
+# --- the object and one attempt ---------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -201,42 +198,15 @@ def object_ref(obj: object) -> ObjectRef:
     return ObjectRef(api_version, kind, name, namespace)
 
 
-def plural_of(kind: str) -> str:
-    """The resource name of a kind, by the rule CRD generators use unless told otherwise.
-
-    Assumption: the CRD's ``spec.names.plural`` is the generated default. For MetalLB that is
-    lowercase kind + "s" (ipaddresspools, l2advertisements, bgppeers, …); Community →
-    communities is listed in IRREGULAR_PLURALS. ``--plural`` overrides for anything else.
-    """
-    lower = kind.lower()
-    if lower in IRREGULAR_PLURALS:
-        return IRREGULAR_PLURALS[lower]
-    if lower.endswith(("s", "x", "z", "ch", "sh")):
-        return lower + "es"
-    if lower.endswith("y") and len(lower) > 1 and lower[-2] not in "aeiou":
-        return lower[:-1] + "ies"
-    return lower + "s"
-
-
-def collection_path(ref: ObjectRef, plural: str | None = None) -> str:
-    """``/apis/{group}/{version}/namespaces/{ns}/{plural}`` (``/api/v1/…`` for the core group)."""
-    prefix = f"/api/{ref.api_version}" if "/" not in ref.api_version else f"/apis/{ref.api_version}"
-    quote = urllib.parse.quote
-    return f"{prefix}/namespaces/{quote(ref.namespace, safe='')}/{plural or plural_of(ref.kind)}"
-
-
 def dry_run_attempt(client: ApiClient, obj: Mapping[str, Any], *, plural: str | None = None) -> Callable[[], Response]:
     """One attempt: dry-run create; on 409 AlreadyExists, a dry-run server-side apply instead."""
-    ref = object_ref(obj)
-    collection = collection_path(ref, plural)
-    item = f"{collection}/{urllib.parse.quote(ref.name, safe='')}"
-    query = [("dryRun", "All"), ("fieldManager", FIELD_MANAGER)]
+    object_ref(obj)  # the client reads apiVersion, kind and metadata as checked here
 
     def attempt() -> Response:
-        created = client.request("POST", collection, query, obj, "application/json")
+        created = client.create(obj, dry_run=True, field_manager=FIELD_MANAGER, plural=plural)
         if created.status != 409:
             return created
-        return client.request("PATCH", item, [*query, ("force", "true")], obj, APPLY_PATCH)
+        return client.apply(obj, dry_run=True, field_manager=FIELD_MANAGER, force=True, plural=plural)
 
     return attempt
 
@@ -273,7 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-interval", type=_positive, default=DEFAULT_MAX_INTERVAL, help="longest pause (default 10)"
     )
-    parser.add_argument("--plural", help="resource name if not derivable from the kind (e.g. communities)")
+    parser.add_argument(
+        "--plural", help="the resource (e.g. communities) if the API server's discovery lists several for the kind"
+    )
     return parser
 
 
