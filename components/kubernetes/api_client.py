@@ -4,9 +4,13 @@ check, the Service listing), through the official ``kubernetes`` client.
 Three things: a client configuration from the kubeconfig the provider gets
 (:func:`kubeconfig_configuration`, files resolved by :mod:`components.kubernetes.kubeconfig`) or
 from a server URL and token (:func:`direct_configuration`); :class:`ApiClient`, which sends the
-requests (objects through the client's ``DynamicClient``, so their collections come from the API
-server's discovery) and never raises for what the API server or the network did; and
-:class:`Response`, what one request got (an HTTP status and body, or why there was none).
+requests and never raises for what the API server or the network did; and :class:`Response`,
+what one request got (an HTTP status and body, or why there was none).
+
+Which part of the official client sends what: Services, a built-in kind, go through the typed
+``CoreV1Api`` (fixed paths, no discovery round trips); objects of any other kind (MetalLB's custom
+resources) through ``DynamicClient``, which takes each kind's collection (plural, scope) from the
+API server's discovery, so no path is built here from a naming rule.
 
 Tokens, client keys and exec-plugin output are never printed: failures name the server, not the
 credentials. No Pulumi import. The official client is imported lazily (about 0.4 s), so importing
@@ -24,7 +28,7 @@ import socket
 import ssl
 import tempfile
 import urllib.parse
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -261,6 +265,32 @@ class ApiClient:
         self._last_timeout = self._request_timeout()
         return self._last_timeout
 
+    # --- Services, through the typed API -----------------------------------------------------
+    # A built-in kind whose paths the client's CoreV1Api knows: no discovery round trips. Raw
+    # answers (_preload_content=False), so that callers get the API's JSON as it was sent.
+
+    def read_service(self, namespace: str, name: str) -> Response:
+        """``GET /api/v1/namespaces/{namespace}/services/{name}``."""
+        from kubernetes.client import CoreV1Api
+
+        core = CoreV1Api(self._api)
+        return self._send(lambda: core.read_namespaced_service(name, namespace, _preload_content=False))
+
+    def list_services(self, namespace: str | None, *, limit: int, token: str = "") -> Response:
+        """One page of ``GET /api/v1/services`` (``namespace`` None) or
+        ``/api/v1/namespaces/{namespace}/services``: ``limit`` items from the ``continue`` token."""
+        from kubernetes.client import CoreV1Api
+
+        core = CoreV1Api(self._api)
+        continued = token or None
+        if namespace is None:
+            return self._send(
+                lambda: core.list_service_for_all_namespaces(limit=limit, _continue=continued, _preload_content=False)
+            )
+        return self._send(
+            lambda: core.list_namespaced_service(namespace, limit=limit, _continue=continued, _preload_content=False)
+        )
+
     # --- objects of any kind, through DynamicClient ------------------------------------------
 
     def create(
@@ -341,9 +371,9 @@ class ApiClient:
     # --- any request -------------------------------------------------------------------------
 
     def _send(self, send: Callable[[], Any]) -> Response:
-        """The answer of ``send()`` (requests through the official client, ending in a raw urllib3
-        response), or its failure, as a Response: an error status the client raises is an answer
-        like any other."""
+        """What ``send()`` got as a Response: it makes requests through the official client and
+        returns the last one's raw urllib3 response. An error status the client raises is an answer
+        like any other; no answer, or no resource in discovery, is a Response with status None."""
         import urllib3
         from kubernetes.client.exceptions import ApiException
 
@@ -358,26 +388,6 @@ class ApiClient:
         except (OSError, urllib3.exceptions.HTTPError) as exc:
             return self._failure(exc)
         return Response(answer.status, answer.data.decode("utf-8", "replace"))
-
-    def request(
-        self, method: str, path: str, query: Sequence[tuple[str, str]], body: Mapping[str, Any], content_type: str
-    ) -> Response:
-        headers = {"Content-Type": content_type, "Accept": "application/json"}
-
-        def send() -> Any:
-            serialized = self._api.param_serialize(
-                method,
-                path,
-                query_params=list(query),
-                header_params=headers,
-                body=dict(body),
-                auth_settings=["BearerToken"],
-            )
-            answer = self._api.call_api(*serialized)
-            answer.read()  # type: ignore[no-untyped-call]
-            return answer
-
-        return self._send(send)
 
     def _failure(self, exc: BaseException) -> Response:
         import urllib3
