@@ -345,18 +345,23 @@ class ApiClient:
         from kubernetes.dynamic import DynamicClient
         from kubernetes.dynamic.exceptions import ResourceNotFoundError, ResourceNotUniqueError
 
-        if self._dynamic is None:  # its constructor asks for /version and /apis
-            if self._discovery_dir is None:
-                self._discovery_dir = tempfile.mkdtemp(prefix="kube-discovery-")
-            cache = os.path.join(self._discovery_dir, "discovery.json")
-            self._dynamic = DynamicClient(self._api, cache_file=cache)  # type: ignore[no-untyped-call]
         api_version, kind = obj["apiVersion"], obj["kind"]
         search: dict[str, str] = {"prefix": "apis" if "/" in api_version else "api"}
         if plural is not None:
             search["name"] = plural
         what = f"{kind} ({plural})" if plural else kind
         try:
+            if self._dynamic is None:  # its constructor asks for /version and /apis
+                if self._discovery_dir is None:
+                    self._discovery_dir = tempfile.mkdtemp(prefix="kube-discovery-")
+                cache = os.path.join(self._discovery_dir, "discovery.json")
+                self._dynamic = DynamicClient(self._api, cache_file=cache)  # type: ignore[no-untyped-call]
             resource = self._dynamic.resources.get(api_version=api_version, kind=kind, **search)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            # A 2xx answer that is not a discovery document (the client takes a body that is not
+            # JSON as a string): not a Kubernetes API server, or a proxy in front of one.
+            message = f"{self.where} does not answer discovery as a Kubernetes API server does ({exc!r})"
+            raise _NotServed(_shorten(message), retryable=False) from None
         except ResourceNotFoundError:
             raise _NotServed(
                 f"the API server does not serve {what} in {api_version} yet: its discovery does not list it "

@@ -492,6 +492,14 @@ def test_a_version_discovery_lists_but_does_not_serve_yet_is_retried() -> None:
     assert [(seen.method, seen.path) for seen in api.seen] == [("POST", POOL_PATH)]
 
 
+def test_a_server_that_answers_discovery_with_something_else_is_rejected() -> None:
+    with fake_api((201, "{}")) as api:
+        api.answer = lambda seen: (200, "<html>it works</html>")  # type: ignore[method-assign]
+        code, stdout, stderr = gate(api, POOL)
+    assert (code, stdout) == (3, "")
+    assert f"127.0.0.1:{api.port} does not answer discovery as a Kubernetes API server does" in stderr
+
+
 def test_discovery_requests_are_bounded_by_the_deadline() -> None:
     with socket.socket() as silent:  # accepts connections (backlog) and never answers
         silent.bind(("127.0.0.1", 0))
