@@ -91,6 +91,7 @@ NOT_FOUND = {
     "details": {},
     "code": 404,
 }
+# version.Info's fields; the values are made up (DynamicClient only keeps them).
 VERSION = {
     "major": "1",
     "minor": "33",
@@ -99,9 +100,9 @@ VERSION = {
     "minCompatibilityMajor": "1",
     "minCompatibilityMinor": "32",
     "gitVersion": "v1.33.1",
-    "gitCommit": "8adc0f041b8e7ad1d30e29cc59c6ae7a15e19828",
+    "gitCommit": "0123456789abcdef0123456789abcdef01234567",
     "gitTreeState": "clean",
-    "buildDate": "2025-05-15T08:19:08Z",
+    "buildDate": "2025-05-15T00:00:00Z",
     "goVersion": "go1.24.2",
     "compiler": "gc",
     "platform": "linux/amd64",
