@@ -10,8 +10,9 @@ Usage::
     python -m components.kubernetes.service_check --namespace NS --name NAME \\
         --stack-key 'metallb-unifi:services[0]' [--kubeconfig PATH] [--context NAME] [--timeout 30]
 
-One ``GET /api/v1/namespaces/NS/services/NAME`` through the official client, with the kubeconfig
-the provider gets (:func:`components.kubernetes.webhook_gate.kubeconfig_configuration`).
+One ``GET /api/v1/namespaces/NS/services/NAME`` through the official client's typed API
+(:meth:`components.kubernetes.api_client.ApiClient.read_service`), with the kubeconfig the
+provider gets (:func:`components.kubernetes.api_client.kubeconfig_configuration`).
 
 Exit codes: 0 the Service does not exist (or carries this program's ``managed-by`` label: see
 :func:`verdict`); 1 it exists and this stack did not create it; 2 bad usage or kubeconfig;
@@ -27,14 +28,13 @@ import enum
 import json
 import os
 import sys
-import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
 from components.artifacts.metallb import MANAGED_BY
 from components.config.values import is_dns_label
-from components.kubernetes.webhook_gate import ApiClient, InputError, Response, kubeconfig_configuration
+from components.kubernetes.api_client import ApiClient, InputError, Response, kubeconfig_configuration
 
 EXIT_FREE = 0
 EXIT_TAKEN = 1
@@ -63,11 +63,6 @@ class ServiceRef:
 
     def __str__(self) -> str:
         return f"{self.namespace}/{self.name}"
-
-    @property
-    def path(self) -> str:
-        quote = urllib.parse.quote
-        return f"/api/v1/namespaces/{quote(self.namespace, safe='')}/services/{quote(self.name, safe='')}"
 
 
 def verdict(response: Response) -> Verdict:
@@ -167,7 +162,7 @@ def main(
             server = configuration.host
             client = ApiClient(configuration, request_timeout=lambda: float(args.timeout))
             stack.callback(client.close)
-            response = client.request("GET", ref.path, [], {}, "application/json")
+            response = client.read_service(ref.namespace, ref.name)
     except InputError as exc:
         print(f"service check of {ref}: {exc}", file=stderr, flush=True)
         return EXIT_USAGE

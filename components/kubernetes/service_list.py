@@ -2,8 +2,9 @@
 
 Why here and not in a command: the gateway's host names depend on the listing, so the program
 needs it while it evaluates (preview and up). The kubeconfig is the one the provider gets
-(:func:`components.kubernetes.webhook_gate.kubeconfig_configuration`, resolved like client-go);
-the official ``kubernetes`` client sends the requests (:class:`webhook_gate.ApiClient`).
+(:func:`components.kubernetes.api_client.kubeconfig_configuration`, resolved like client-go);
+the official ``kubernetes`` client's typed API sends the requests
+(:meth:`components.kubernetes.api_client.ApiClient.list_services`).
 
 Paging: ``limit``/``continue`` as the API defines them (kubernetes-client/python 37.0.2
 ``kubernetes/client/api/core_v1_api.py`` list_service_for_all_namespaces, ``limit`` and
@@ -22,12 +23,11 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from components.config.model import KubernetesAccess
-from components.kubernetes.webhook_gate import ApiClient, InputError, Response, kubeconfig_configuration
+from components.kubernetes.api_client import ApiClient, InputError, Response, kubeconfig_configuration
 
 PAGE_SIZE = 250
 REQUEST_TIMEOUT = 10.0  # seconds per request
@@ -37,12 +37,6 @@ MAX_RESTARTS = 2  # fresh starts after an expired continue token (410), per coll
 
 class ServiceListError(Exception):
     """The Services could not be listed; the message names the server and what is missing."""
-
-
-def collection(namespace: str | None) -> str:
-    if namespace is None:
-        return "/api/v1/services"
-    return f"/api/v1/namespaces/{urllib.parse.quote(namespace, safe='')}/services"
 
 
 def _scope(namespace: str | None) -> str:
@@ -78,20 +72,19 @@ def _page(response: Response, namespace: str | None, server: str) -> tuple[list[
 
 
 def list_collection(
-    request: Callable[[str, list[tuple[str, str]]], Response],
+    list_page: Callable[[str | None, int, str], Response],
     namespace: str | None,
     server: str,
     *,
     page_size: int = PAGE_SIZE,
 ) -> list[dict[str, Any]]:
-    """Every Service of one collection, page by page. ``request(path, query)`` sends one GET."""
-    path = collection(namespace)
+    """Every Service of one collection, page by page. ``list_page(namespace, limit, token)`` sends
+    one GET (:meth:`components.kubernetes.api_client.ApiClient.list_services`)."""
     for _ in range(MAX_RESTARTS + 1):
         items: list[dict[str, Any]] = []
         token, seen = "", set()
         while True:
-            query = [("limit", str(page_size))] + ([("continue", token)] if token else [])
-            response = request(path, query)
+            response = list_page(namespace, page_size, token)
             if response.status == 410 and token:
                 break  # the snapshot expired mid-way: start again for a consistent list
             if response.status != 200:
@@ -134,10 +127,10 @@ def list_services(
             client = ApiClient(configuration, request_timeout=timeout)
             stack.callback(client.close)
 
-            def request(path: str, query: list[tuple[str, str]]) -> Response:
-                return client.request("GET", path, query, {}, "application/json")
+            def list_page(namespace: str | None, limit: int, token: str) -> Response:
+                return client.list_services(namespace, limit=limit, token=token)
 
             scopes: list[str | None] = list(sorted(set(namespaces))) if namespaces else [None]
-            return [item for scope in scopes for item in list_collection(request, scope, server, page_size=page_size)]
+            return [item for scope in scopes for item in list_collection(list_page, scope, server, page_size=page_size)]
     except InputError as exc:
         raise ServiceListError(f"cannot list Services: {exc}") from None

@@ -22,6 +22,9 @@ object already exists the API answers 409 AlreadyExists, which does not prove th
 answered; the attempt then sends a dry-run server-side apply
 ``PATCH {collection}/{name}?dryRun=All&fieldManager=…&force=true`` with
 ``Content-Type: application/apply-patch+yaml`` (JSON is YAML), which goes through admission.
+The collection is the one the API server's discovery lists for the object's apiVersion and kind
+(e.g. ``/apis/metallb.io/v1beta1/namespaces/metallb-system/communities`` for a Community;
+:class:`components.kubernetes.api_client.ApiClient`); ``--plural`` picks among several.
 
 Exit codes: 0 the API server accepted the dry run (prints ``webhook ready after N attempts
 (X.Xs)``); 1 the deadline passed while the failure still looked like a startup race; 2 bad
@@ -29,16 +32,17 @@ usage, stdin or kubeconfig; 3 a failure that retrying cannot fix (the webhook or
 rejected the object as invalid, RBAC denied it, TLS verification failed, …).
 
 Retry classification (:func:`classify`): 2xx → ready. Retried until the deadline: no HTTP
-answer (connection refused/reset, timeouts, DNS), 500 whose body mentions ``failed calling
-webhook``, ``connection refused`` or ``no endpoints available``, 404 (CRD or namespace not
-established yet), 429, 502, 503, 504. Everything else (400, 401, 403, 409 from the apply,
-422, other 500s) → exit 3 at once with the API's message.
+answer (connection refused/reset, timeouts, DNS), a kind discovery does not list yet (CRD not
+established), 500 whose body mentions ``failed calling webhook``, ``connection refused`` or
+``no endpoints available``, 404 (CRD or namespace not established yet), 429, 502, 503, 504.
+Everything else (400, 401, 403, 409 from the apply, 422, other 500s, a kind discovery lists
+twice) → exit 3 at once with the API's message. Discovery requests are classified the same way.
 
 The kubeconfig is the one the Kubernetes provider gets (:mod:`components.kubernetes.kubeconfig`:
 ``--kubeconfig``, else ``$KUBECONFIG`` merged like client-go, else ``~/.kube/config``); the
 official ``kubernetes`` client loads its credentials (exec plugins included) and sends the
-requests. Tokens, client keys and exec-plugin output are never printed. No Pulumi import, so
-the program can run it as a command.
+requests (:mod:`components.kubernetes.api_client`). Tokens, client keys and exec-plugin output
+are never printed. No Pulumi import, so the program can run it as a command.
 """
 
 from __future__ import annotations
@@ -47,27 +51,26 @@ import argparse
 import contextlib
 import enum
 import json
-import logging
 import os
-import shutil
-import socket
-import ssl
 import sys
-import tempfile
 import time
-import urllib.parse
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from components.kubernetes.kubeconfig import KubeconfigError, kubeconfig_files, resolve_kubeconfig
+from components.kubernetes.api_client import (
+    ApiClient,
+    InputError,
+    Response,
+    direct_configuration,
+    kubeconfig_configuration,
+)
 
 if TYPE_CHECKING:
     from kubernetes.client import Configuration
 
 FIELD_MANAGER = "metallb-unifi-webhook-gate"
-APPLY_PATCH = "application/apply-patch+yaml"
 
 EXIT_READY = 0
 EXIT_TIMED_OUT = 1
@@ -83,54 +86,9 @@ MIN_REQUEST_TIMEOUT = 0.5
 RETRYABLE_500_MARKERS = ("failed calling webhook", "connection refused", "no endpoints available")
 RETRYABLE_STATUSES = frozenset({404, 429, 502, 503, 504})
 TROUBLESHOOT = "kubectl -n metallb-system get pods,endpoints metallb-webhook-service"
-MESSAGE_LIMIT = 500
-
-# Kinds whose plural is not the generic rule of plural_of(). MetalLB's own kinds are all
-# "lowercase kind + s" (ipaddresspools, l2advertisements, bgpadvertisements, bgppeers,
-# bfdprofiles) except Community.
-IRREGULAR_PLURALS = {"community": "communities"}
-
-
-class InputError(Exception):
-    """Bad stdin, arguments or kubeconfig: exit 2."""
 
 
 # --- the retry policy, pure -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Response:
-    """What one attempt got: an HTTP status and body, or no HTTP answer at all (``status`` None)."""
-
-    status: int | None
-    body: str = ""
-    error: str | None = None
-    retryable: bool = True  # only for status None: False when retrying cannot help (e.g. TLS verification)
-
-    @property
-    def ok(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
-
-    def describe(self) -> str:
-        if self.status is None:
-            return _shorten(self.error or "no response")
-        return f"HTTP {self.status}: {api_message(self.body)}"
-
-
-def api_message(body: str) -> str:
-    """The ``message`` of a Kubernetes ``Status`` body, else the body itself, shortened."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        data = None
-    if isinstance(data, dict) and isinstance(data.get("message"), str) and data["message"]:
-        return _shorten(data["message"])
-    return _shorten(body) or "(empty body)"
-
-
-def _shorten(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 1] + "…"
 
 
 class Verdict(enum.Enum):
@@ -208,7 +166,7 @@ def wait_for_webhook(
         delay = min(delay * 2, max_interval)
 
 
-# --- the object and its API paths -----------------------------------------------------------
+# --- the object and one attempt ---------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -240,212 +198,15 @@ def object_ref(obj: object) -> ObjectRef:
     return ObjectRef(api_version, kind, name, namespace)
 
 
-def plural_of(kind: str) -> str:
-    """The resource name of a kind, by the rule CRD generators use unless told otherwise.
-
-    Assumption: the CRD's ``spec.names.plural`` is the generated default. For MetalLB that is
-    lowercase kind + "s" (ipaddresspools, l2advertisements, bgppeers, …); Community →
-    communities is listed in IRREGULAR_PLURALS. ``--plural`` overrides for anything else.
-    """
-    lower = kind.lower()
-    if lower in IRREGULAR_PLURALS:
-        return IRREGULAR_PLURALS[lower]
-    if lower.endswith(("s", "x", "z", "ch", "sh")):
-        return lower + "es"
-    if lower.endswith("y") and len(lower) > 1 and lower[-2] not in "aeiou":
-        return lower[:-1] + "ies"
-    return lower + "s"
-
-
-def collection_path(ref: ObjectRef, plural: str | None = None) -> str:
-    """``/apis/{group}/{version}/namespaces/{ns}/{plural}`` (``/api/v1/…`` for the core group)."""
-    prefix = f"/api/{ref.api_version}" if "/" not in ref.api_version else f"/apis/{ref.api_version}"
-    quote = urllib.parse.quote
-    return f"{prefix}/namespaces/{quote(ref.namespace, safe='')}/{plural or plural_of(ref.kind)}"
-
-
-# --- the API server, through the official Kubernetes client ----------------------------------
-# Imported lazily: the client costs about 0.4 s to import, and the policy above needs none of it.
-
-
-@contextlib.contextmanager
-def kubeconfig_configuration(
-    explicit: str | None, context: str | None, environ: Mapping[str, str]
-) -> Iterator[Configuration]:
-    """A client configuration for the kubeconfig exactly as the provider gets it
-    (:func:`components.kubernetes.kubeconfig.resolve_kubeconfig`: merged and paths resolved the
-    way client-go does); the official loader turns its context into TLS settings and credentials
-    (token, tokenFile, client certificate, exec plugin). ``*-data`` fields and plugin
-    certificates go to a private temporary directory (0700, files 0600), removed afterwards.
-    """
-    try:
-        resolved = resolve_kubeconfig(explicit, context, environ)
-    except KubeconfigError as exc:
-        raise InputError(str(exc)) from exc
-    if resolved is None:
-        files, _ = kubeconfig_files(explicit, environ)
-        raise InputError(f"no kubeconfig found at {os.pathsep.join(files)}")
-    from kubernetes.client import Configuration
-    from kubernetes.config.config_exception import ConfigException
-    from kubernetes.config.kube_config import KubeConfigLoader
-
-    secret_dir = tempfile.mkdtemp(prefix="webhook-gate-")
-    try:
-        configuration = Configuration()
-        with _logged_errors() as errors:
-            try:
-                # config_base_path "": every path is absolute already, and an exec plugin runs in
-                # our working directory, as client-go runs it.
-                loader = KubeConfigLoader(  # type: ignore[no-untyped-call]  # the config loader is untyped
-                    resolved.config, active_context=resolved.context, config_base_path="", temp_file_path=secret_dir
-                )
-                loader.load_and_set(configuration)  # type: ignore[no-untyped-call]
-            except (ConfigException, OSError, ValueError) as exc:
-                raise InputError(f"kubeconfig context {resolved.context!r}: {_shorten(str(exc))}") from exc
-        # The loader logs a failed credential plugin and carries on without credentials.
-        if errors:
-            raise InputError(f"kubeconfig context {resolved.context!r}: {_shorten(errors[0])}")
-        yield configuration
-    finally:
-        shutil.rmtree(secret_dir, ignore_errors=True)
-
-
-class _Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
-@contextlib.contextmanager
-def _logged_errors() -> Iterator[list[str]]:
-    """Errors the Kubernetes config loader logs to the root logger, kept instead of printed."""
-    root = logging.getLogger()
-    handler = _Collect()
-    root.addHandler(handler)
-    try:
-        yield handler.messages
-    finally:
-        root.removeHandler(handler)
-
-
-def direct_configuration(server: str, token: str | None, ca_file: str | None, insecure: bool) -> Configuration:
-    from kubernetes.client import Configuration
-
-    configuration = Configuration(host=server)
-    if token:
-        configuration.api_key["BearerToken"] = token
-        configuration.api_key_prefix["BearerToken"] = "Bearer"
-    configuration.ssl_ca_cert = ca_file
-    configuration.verify_ssl = not insecure
-    return configuration
-
-
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    """``exc`` and what it wraps: causes, contexts and exception arguments (urllib3 wraps that way)."""
-    pending, seen = [exc], set()
-    while pending:
-        current = pending.pop(0)
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        pending += [e for e in (current.__cause__, current.__context__, *current.args) if isinstance(e, BaseException)]
-
-
-class ApiClient:
-    """One dry-run request at a time through the official client; failures become :class:`Response`."""
-
-    def __init__(
-        self, configuration: Configuration, *, request_timeout: Callable[[], float] = lambda: MAX_REQUEST_TIMEOUT
-    ):
-        from kubernetes.client import ApiClient as KubernetesApiClient
-
-        parts = urllib.parse.urlsplit(configuration.host)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise InputError(f"the API server URL must be http(s)://host[:port], got {configuration.host!r}")
-        self._host = parts.hostname
-        try:
-            self._port = parts.port or (443 if parts.scheme == "https" else 80)
-        except ValueError as exc:
-            raise InputError(f"bad port in API server URL {configuration.host!r}") from exc
-        if parts.scheme == "https":
-            try:  # fail now on an unreadable CA or client certificate, not at every attempt
-                probe = ssl.create_default_context(cafile=configuration.ssl_ca_cert)
-                if configuration.cert_file:
-                    probe.load_cert_chain(configuration.cert_file, configuration.key_file)
-            except (OSError, ValueError) as exc:
-                raise InputError(f"cannot set up TLS for {configuration.host}: {exc}") from exc
-        configuration.retries = False  # our loop retries; urllib3's own retries would hide failures
-        self._request_timeout = request_timeout
-        self._api = KubernetesApiClient(configuration)
-        self._api.user_agent = FIELD_MANAGER
-
-    @property
-    def where(self) -> str:
-        return f"{self._host}:{self._port}"
-
-    def close(self) -> None:
-        self._api.close()  # type: ignore[no-untyped-call]
-
-    def request(
-        self, method: str, path: str, query: Sequence[tuple[str, str]], body: Mapping[str, Any], content_type: str
-    ) -> Response:
-        import urllib3
-        from kubernetes.client.exceptions import ApiException
-
-        timeout = self._request_timeout()
-        headers = {"Content-Type": content_type, "Accept": "application/json"}
-        try:
-            serialized = self._api.param_serialize(
-                method,
-                path,
-                query_params=list(query),
-                header_params=headers,
-                body=dict(body),
-                auth_settings=["BearerToken"],
-            )
-            answer = self._api.call_api(*serialized, _request_timeout=timeout)
-            return Response(answer.status, answer.read().decode("utf-8", "replace"))  # type: ignore[no-untyped-call]
-        except (ApiException, OSError, urllib3.exceptions.HTTPError) as exc:
-            return self._failure(exc, timeout)
-
-    def _failure(self, exc: BaseException, timeout: float) -> Response:
-        import urllib3
-
-        chain = list(_causes(exc))
-
-        def found(*kinds: type[BaseException]) -> BaseException | None:
-            return next((e for e in chain if isinstance(e, kinds)), None)
-
-        if isinstance(verify := found(ssl.SSLCertVerificationError), ssl.SSLCertVerificationError):
-            reason = verify.verify_message or str(verify)
-            return Response(None, error=f"TLS verification of {self.where} failed: {reason}", retryable=False)
-        if found(socket.gaierror, urllib3.exceptions.NameResolutionError):
-            return Response(None, error=f"cannot resolve {self._host}")
-        if found(ConnectionRefusedError):
-            return Response(None, error=f"connection refused by {self.where}")
-        if found(ConnectionResetError):  # includes http.client.RemoteDisconnected
-            return Response(None, error=f"connection reset by {self.where}")
-        if found(TimeoutError, urllib3.exceptions.TimeoutError):
-            return Response(None, error=f"no answer from {self.where} within {timeout:.1f}s (timeout)")
-        return Response(None, error=f"{type(exc).__name__} talking to {self.where}: {_shorten(str(exc))}")
-
-
 def dry_run_attempt(client: ApiClient, obj: Mapping[str, Any], *, plural: str | None = None) -> Callable[[], Response]:
     """One attempt: dry-run create; on 409 AlreadyExists, a dry-run server-side apply instead."""
-    ref = object_ref(obj)
-    collection = collection_path(ref, plural)
-    item = f"{collection}/{urllib.parse.quote(ref.name, safe='')}"
-    query = [("dryRun", "All"), ("fieldManager", FIELD_MANAGER)]
+    object_ref(obj)  # the client reads apiVersion, kind and metadata as checked here
 
     def attempt() -> Response:
-        created = client.request("POST", collection, query, obj, "application/json")
+        created = client.create(obj, dry_run=True, field_manager=FIELD_MANAGER, plural=plural)
         if created.status != 409:
             return created
-        return client.request("PATCH", item, [*query, ("force", "true")], obj, APPLY_PATCH)
+        return client.apply(obj, dry_run=True, field_manager=FIELD_MANAGER, force=True, plural=plural)
 
     return attempt
 
@@ -482,7 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-interval", type=_positive, default=DEFAULT_MAX_INTERVAL, help="longest pause (default 10)"
     )
-    parser.add_argument("--plural", help="resource name if not derivable from the kind (e.g. communities)")
+    parser.add_argument(
+        "--plural", help="the resource (e.g. communities) if the API server's discovery lists several for the kind"
+    )
     return parser
 
 

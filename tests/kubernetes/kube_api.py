@@ -1,7 +1,10 @@
-"""A loopback stand-in for the Kubernetes API's Service collections, and Service objects shaped
-like the API's.
+"""Loopback stand-ins for the Kubernetes API server, and what the tests need to reach them.
 
-Shapes: the ``kubernetes`` client 37.0.2 models (``kubernetes/client/models/v1_service_list.py``,
+:func:`fake_api` answers every request with the next scripted (status, body), for the webhook
+gate and the Service check. :func:`services_api` serves Service collections with paging, for the
+Service listing.
+
+Service shapes: the ``kubernetes`` client 37.0.2 models (``kubernetes/client/models/v1_service_list.py``,
 ``v1_list_meta.py``, ``v1_service.py``, ``v1_service_spec.py``, ``v1_load_balancer_ingress.py``):
 a ``ServiceList`` has apiVersion v1, kind ServiceList, metadata.resourceVersion, and
 metadata.continue / remainingItemCount while more items remain; its items carry no kind or
@@ -14,7 +17,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import json
+import re
+import socket
+import ssl
 import threading
 import urllib.parse
 import uuid
@@ -24,10 +31,305 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from tests.kubernetes.test_webhook_gate import TOKEN, write_kubeconfig
+import yaml
+
 from tests.loopback_http import serving
 
+TOKEN = "s3cr3t-token-value-0123456789"
 RESOURCE_VERSION = "48213"
+
+
+def write_kubeconfig(
+    path: Path,
+    clusters: dict[str, dict[str, object]],
+    users: dict[str, dict[str, object]],
+    contexts: dict[str, tuple[str, str]],
+    current: str | None,
+) -> Path:
+    config: dict[str, object] = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": name, "cluster": body} for name, body in clusters.items()],
+        "users": [{"name": name, "user": body} for name, body in users.items()],
+        "contexts": [{"name": name, "context": {"cluster": c, "user": u}} for name, (c, u) in contexts.items()],
+    }
+    if current:
+        config["current-context"] = current
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+# --- discovery --------------------------------------------------------------------------------
+# What the official client's DynamicClient asks before it sends an object (kubernetes 37.0.2
+# kubernetes/dynamic/discovery.py, LazyDiscoverer): /version and /apis when it starts and whenever
+# a search finds nothing, then /apis/<group>/<version> (/api/v1 for the core group) the first time
+# it searches that version.
+#
+# Document shapes: the Kubernetes API reference, meta/v1 (kubernetes.io/docs/reference/
+# kubernetes-api/definitions/): APIVersions at /api (versions, serverAddressByClientCIDRs),
+# APIGroupList and APIGroup at /apis and /apis/<group> (name, versions of {groupVersion, version},
+# preferredVersion), APIResourceList at /api/v1 and /apis/<group>/<version> (groupVersion,
+# resources of {name, singularName, namespaced, kind, verbs, shortNames, categories,
+# storageVersionHash}); /version is version.Info (k8s.io/apimachinery pkg/version/types.go).
+#
+# What a CRD adds (kubernetes/kubernetes staging/src/k8s.io/apiextensions-apiserver/pkg/apiserver/
+# customresource_discovery_controller.go, sync): nothing until it is Established; then its group
+# at /apis with the served versions in kube-aware order, the first one preferred, and for each
+# served version a resource named by spec.names.plural with the eight verbs below and the hash of
+# the storage version (k8s.io/apiserver pkg/endpoints/discovery/storageversionhash.go), plus
+# "<plural>/status" (singularName "", verbs get/patch/update) with the status subresource. A path
+# nothing serves answers 404 with a NotFound Status that names no resource.
+
+CRD_VERBS = ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"]
+NOT_FOUND = {
+    "kind": "Status",
+    "apiVersion": "v1",
+    "metadata": {},
+    "status": "Failure",
+    "message": "the server could not find the requested resource",
+    "reason": "NotFound",
+    "details": {},
+    "code": 404,
+}
+# version.Info's fields; the values are made up (DynamicClient only keeps them).
+VERSION = {
+    "major": "1",
+    "minor": "33",
+    "emulationMajor": "1",
+    "emulationMinor": "33",
+    "minCompatibilityMajor": "1",
+    "minCompatibilityMinor": "32",
+    "gitVersion": "v1.33.1",
+    "gitCommit": "0123456789abcdef0123456789abcdef01234567",
+    "gitTreeState": "clean",
+    "buildDate": "2025-05-15T00:00:00Z",
+    "goVersion": "go1.24.2",
+    "compiler": "gc",
+    "platform": "linux/amd64",
+}
+
+
+def storage_version_hash(group: str, version: str, kind: str) -> str:
+    """The API server's opaque storage version hash: base64 of the first 8 bytes of sha256("group/version/kind")."""
+    return base64.b64encode(hashlib.sha256(f"{group}/{version}/{kind}".encode()).digest()[:8]).decode()
+
+
+# The core group's resource list, cut to the one resource the tests use (kubectl get --raw /api/v1
+# lists ConfigMap this way: short name cm, every verb, the hash of /v1/ConfigMap).
+CORE_V1 = {
+    "kind": "APIResourceList",
+    "groupVersion": "v1",
+    "resources": [
+        {
+            "name": "configmaps",
+            "singularName": "configmap",
+            "namespaced": True,
+            "kind": "ConfigMap",
+            "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
+            "shortNames": ["cm"],
+            "storageVersionHash": storage_version_hash("", "v1", "ConfigMap"),
+        }
+    ],
+}
+API_VERSIONS = {
+    "kind": "APIVersions",
+    "versions": ["v1"],
+    "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "10.0.0.1:6443"}],
+}
+
+
+@dataclass(frozen=True)
+class Crd:
+    """What discovery shows of a CustomResourceDefinition: spec.group, spec.names, spec.scope, the
+    served versions (spec.versions[].served) and the storage one."""
+
+    group: str
+    kind: str
+    plural: str
+    singular: str
+    versions: tuple[str, ...]
+    storage: str
+    namespaced: bool = True
+    status: bool = True  # the versions have the status subresource
+
+
+def _metallb(kind: str, plural: str, *versions: str) -> Crd:
+    return Crd("metallb.io", kind, plural, kind.lower(), versions or ("v1beta1",), (versions or ("v1beta1",))[-1])
+
+
+# MetalLB v0.16.1's CRDs (config/manifests/metallb-native.yaml: every one namespaced, with the
+# status subresource, no short names or categories; BGPPeer serves v1beta1 and stores v1beta2).
+# test_webhook_gate compares this table with the reference manifests when they are at hand.
+METALLB_CRDS = (
+    _metallb("BFDProfile", "bfdprofiles"),
+    _metallb("BGPAdvertisement", "bgpadvertisements"),
+    _metallb("BGPPeer", "bgppeers", "v1beta1", "v1beta2"),
+    _metallb("Community", "communities"),
+    _metallb("ConfigurationState", "configurationstates"),
+    _metallb("IPAddressPool", "ipaddresspools"),
+    _metallb("L2Advertisement", "l2advertisements"),
+    _metallb("ServiceBGPStatus", "servicebgpstatuses"),
+    _metallb("ServiceL2Status", "servicel2statuses"),
+)
+
+
+def _kube_aware(version: str) -> tuple[int, int, int]:
+    """Sort key, most preferred first: GA before beta before alpha, then higher numbers first
+    (k8s.io/apimachinery pkg/version/helpers.go, CompareKubeAwareVersionStrings)."""
+    match = re.fullmatch(r"v(\d+)(?:(alpha|beta)(\d+))?", version)
+    assert match, version
+    stage = {None: 0, "beta": 1, "alpha": 2}[match[2]]
+    return stage, -int(match[1]), -int(match[3] or 0)
+
+
+def _group(group: str, crds: Sequence[Crd]) -> dict[str, Any]:
+    served = sorted({v for crd in crds if crd.group == group for v in crd.versions}, key=_kube_aware)
+    versions = [{"groupVersion": f"{group}/{v}", "version": v} for v in served]
+    return {"name": group, "versions": versions, "preferredVersion": versions[0]}
+
+
+def _resources(group: str, version: str, crds: Sequence[Crd]) -> list[dict[str, Any]]:
+    resources: list[dict[str, Any]] = []
+    for crd in crds:
+        if crd.group != group or version not in crd.versions:
+            continue
+        resources.append(
+            {
+                "name": crd.plural,
+                "singularName": crd.singular,
+                "namespaced": crd.namespaced,
+                "kind": crd.kind,
+                "verbs": CRD_VERBS,
+                "storageVersionHash": storage_version_hash(group, crd.storage, crd.kind),
+            }
+        )
+        if crd.status:
+            resources.append(
+                {
+                    "name": f"{crd.plural}/status",
+                    "singularName": "",
+                    "namespaced": crd.namespaced,
+                    "kind": crd.kind,
+                    "verbs": ["get", "patch", "update"],
+                }
+            )
+    return resources
+
+
+def discovery_document(path: str, crds: Sequence[Crd]) -> tuple[int, dict[str, Any]] | None:
+    """The answer to a GET of ``path`` if it is a discovery path, with ``crds`` established; None
+    for any other path."""
+    if path == "/version":
+        return 200, VERSION
+    if path == "/api":
+        return 200, API_VERSIONS
+    if path == "/api/v1":
+        return 200, {"apiVersion": "v1", **CORE_V1}
+    segments = path.strip("/").split("/")
+    if segments[0] != "apis" or len(segments) > 3:
+        return None
+    groups = sorted({crd.group for crd in crds})
+    if len(segments) == 1:
+        return 200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": [_group(g, crds) for g in groups]}
+    group = segments[1]
+    if group not in groups:
+        return 404, NOT_FOUND
+    if len(segments) == 2:
+        return 200, {"kind": "APIGroup", "apiVersion": "v1", **_group(group, crds)}
+    resources = _resources(group, segments[2], crds)
+    if not resources:
+        return 404, NOT_FOUND
+    return 200, {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": f"{group}/{segments[2]}",
+        "resources": resources,
+    }
+
+
+# --- a scripted stand-in for the API server ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Seen:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class FakeApi:
+    """Answers each object request with the next scripted (status, body), the last one repeating,
+    and discovery (:func:`discovery_document`) as an API server with ``crds`` established, once
+    ``hidden`` group lists (GET /apis) have left them out: a CRD that is being installed. Object
+    requests are in ``seen``, discovery requests in ``discovery``."""
+
+    script: list[tuple[int, str]]
+    crds: tuple[Crd, ...] = METALLB_CRDS
+    hidden: int = 0
+    seen: list[Seen] = field(default_factory=list)
+    discovery: list[Seen] = field(default_factory=list)
+    port: int = 0
+    tls: ssl.SSLContext | None = None
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    def answer(self, seen: Seen) -> tuple[int, str]:
+        if seen.method == "GET":
+            if seen.path == "/apis":
+                self.hidden -= 1
+            found = discovery_document(seen.path, self.crds if self.hidden < 0 else ())
+            if found is not None:
+                self.discovery.append(seen)
+                return found[0], json.dumps(found[1])
+        self.seen.append(seen)
+        return self.script[min(len(self.seen), len(self.script)) - 1]
+
+
+@contextlib.contextmanager
+def fake_api(
+    *script: tuple[int, str], tls: ssl.SSLContext | None = None, crds: tuple[Crd, ...] = METALLB_CRDS, hidden: int = 0
+) -> Iterator[FakeApi]:
+    api = FakeApi(list(script), crds, hidden, tls=tls)
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def handle_any(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            parts = urllib.parse.urlsplit(self.path)
+            with lock:
+                headers = {key.lower(): value for key, value in self.headers.items()}
+                seen = Seen(self.command, parts.path, urllib.parse.parse_qs(parts.query), headers, body)
+                status, text = api.answer(seen)
+            payload = text.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_POST = do_PATCH = do_GET = handle_any
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    with serving(Handler, tls) as port:
+        api.port = port
+        yield api
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+# --- Service collections ----------------------------------------------------------------------
 
 
 def lb_service(

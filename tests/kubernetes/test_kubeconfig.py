@@ -17,7 +17,8 @@ import yaml
 from components.config.model import KubernetesAccess
 from components.kubernetes import kubeconfig as kc
 from components.kubernetes.kubeconfig import KubeconfigError, provider_kubeconfig, resolve_kubeconfig
-from tests.kubernetes.test_webhook_gate import POOL_PATH, fake_api, run_gate
+from tests.kubernetes.kube_api import fake_api
+from tests.kubernetes.test_webhook_gate import POOL_PATH, run_gate
 from tests.resources.provider_config import ParseError, diff_config, load_kubeconfig_input
 
 TOKEN = "exec-issued-token-5f1c0a9e77"
@@ -325,7 +326,7 @@ def test_the_gate_without_any_kubeconfig_names_where_it_looked(tmp_path: Path) -
 
 
 def test_key_material_from_the_kubeconfig_lives_in_a_private_directory_removed_afterwards(tmp_path: Path) -> None:
-    from components.kubernetes.webhook_gate import kubeconfig_configuration
+    from components.kubernetes.api_client import kubeconfig_configuration
 
     def b64(data: bytes) -> str:
         return base64.b64encode(data).decode()

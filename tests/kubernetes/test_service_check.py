@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REFERENCE
-from tests.kubernetes.test_webhook_gate import TOKEN, FakeApi, fake_api, free_port, write_kubeconfig
+from tests.kubernetes.kube_api import TOKEN, FakeApi, fake_api, free_port, write_kubeconfig
 from tests.program_harness import REPO, run_program, stack_config
 
 KEY = "metallb-unifi:services[2]"

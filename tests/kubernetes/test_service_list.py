@@ -9,8 +9,7 @@ import pytest
 
 from components.config.model import KubernetesAccess
 from components.kubernetes.service_list import ServiceListError, list_services
-from tests.kubernetes.kube_api import lb_service, services_api
-from tests.kubernetes.test_webhook_gate import TOKEN, free_port, write_kubeconfig
+from tests.kubernetes.kube_api import TOKEN, free_port, lb_service, services_api, write_kubeconfig
 
 SERVICES = [
     lb_service("monitoring", "grafana", "192.168.50.201", annotations={"metallb-unifi.io/hostname": "grafana"}),

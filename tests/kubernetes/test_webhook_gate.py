@@ -1,10 +1,11 @@
 """The MetalLB webhook gate: retry policy as a unit, and the CLI end to end (kubeconfig, TLS and
-credentials through the official client) against a loopback stand-in for the Kubernetes API server."""
+credentials through the official client, collections from the API server's discovery) against a
+loopback stand-in for the Kubernetes API server."""
 
 from __future__ import annotations
 
 import base64
-import contextlib
+import io
 import json
 import os
 import shutil
@@ -12,35 +13,38 @@ import socket
 import ssl
 import subprocess
 import sys
-import threading
 import time
-import urllib.parse
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 
+from components.kubernetes.api_client import InputError, Response
 from components.kubernetes.webhook_gate import (
-    APPLY_PATCH,
     FIELD_MANAGER,
-    InputError,
     Outcome,
-    Response,
     Verdict,
     classify,
-    collection_path,
+    main,
     object_ref,
-    plural_of,
     wait_for_webhook,
 )
-from tests.loopback_http import serving
+from tests.conftest import REFERENCE
+from tests.kubernetes.kube_api import (
+    METALLB_CRDS,
+    NOT_FOUND,
+    TOKEN,
+    Crd,
+    FakeApi,
+    Seen,
+    fake_api,
+    free_port,
+    write_kubeconfig,
+)
 from tests.tls import self_signed_certificate
 
 REPO = Path(__file__).resolve().parents[2]
-TOKEN = "s3cr3t-token-value-0123456789"
 POOL = {
     "apiVersion": "metallb.io/v1beta1",
     "kind": "IPAddressPool",
@@ -48,6 +52,7 @@ POOL = {
     "spec": {"addresses": ["192.168.50.200-192.168.50.220"], "autoAssign": True},
 }
 POOL_PATH = "/apis/metallb.io/v1beta1/namespaces/metallb-system/ipaddresspools"
+APPLY_PATCH = "application/apply-patch+yaml"  # a server-side apply's Content-Type
 WEBHOOK_REFUSED = json.dumps(
     {
         "kind": "Status",
@@ -180,30 +185,7 @@ def test_bad_policy_arguments() -> None:
         wait_for_webhook(post, interval=20, max_interval=10)
 
 
-# --- object → API path -------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("kind", "plural"),
-    [
-        ("IPAddressPool", "ipaddresspools"),
-        ("L2Advertisement", "l2advertisements"),
-        ("BGPAdvertisement", "bgpadvertisements"),
-        ("BGPPeer", "bgppeers"),
-        ("BFDProfile", "bfdprofiles"),
-        ("Community", "communities"),
-        ("ServiceL2Status", "servicel2statuses"),
-    ],
-)
-def test_plural_of_metallb_kinds(kind: str, plural: str) -> None:
-    assert plural_of(kind) == plural
-
-
-def test_collection_path() -> None:
-    assert collection_path(object_ref(POOL)) == POOL_PATH
-    peer = {"apiVersion": "metallb.io/v1beta2", "kind": "BGPPeer", "metadata": {"name": "p", "namespace": "ns"}}
-    assert collection_path(object_ref(peer)) == "/apis/metallb.io/v1beta2/namespaces/ns/bgppeers"
-    assert collection_path(object_ref(peer), "peers") == "/apis/metallb.io/v1beta2/namespaces/ns/peers"
+# --- the object on stdin ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -221,88 +203,11 @@ def test_object_ref_rejects_incomplete_objects(obj: object) -> None:
         object_ref(obj)
 
 
-# --- kubeconfig files -------------------------------------------------------------------------
+# --- the CLI end to end, against the stand-in --------------------------------------------------
 
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
-
-
-def write_kubeconfig(
-    path: Path,
-    clusters: dict[str, dict[str, object]],
-    users: dict[str, dict[str, object]],
-    contexts: dict[str, tuple[str, str]],
-    current: str | None,
-) -> Path:
-    config: dict[str, object] = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": name, "cluster": body} for name, body in clusters.items()],
-        "users": [{"name": name, "user": body} for name, body in users.items()],
-        "contexts": [{"name": name, "context": {"cluster": c, "user": u}} for name, (c, u) in contexts.items()],
-    }
-    if current:
-        config["current-context"] = current
-    path.write_text(yaml.safe_dump(config))
-    return path
-
-
-# --- a loopback stand-in for the API server ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Seen:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class FakeApi:
-    """Answers each request with the next scripted (status, body); the last one repeats."""
-
-    script: list[tuple[int, str]]
-    seen: list[Seen] = field(default_factory=list)
-    port: int = 0
-    tls: ssl.SSLContext | None = None
-
-    @property
-    def url(self) -> str:
-        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
-
-
-@contextlib.contextmanager
-def fake_api(*script: tuple[int, str], tls: ssl.SSLContext | None = None) -> Iterator[FakeApi]:
-    api = FakeApi(list(script), tls=tls)
-    lock = threading.Lock()
-
-    class Handler(BaseHTTPRequestHandler):
-        def handle_any(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            parts = urllib.parse.urlsplit(self.path)
-            with lock:
-                headers = {key.lower(): value for key, value in self.headers.items()}
-                seen = Seen(self.command, parts.path, urllib.parse.parse_qs(parts.query), headers, body)
-                api.seen.append(seen)
-                status, text = api.script[min(len(api.seen), len(api.script)) - 1]
-            payload = text.encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        do_POST = do_PATCH = do_GET = handle_any
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    with serving(Handler, tls) as port:
-        api.port = port
-        yield api
 
 
 def run_gate(
@@ -410,13 +315,6 @@ def test_cli_existing_object_then_webhook_down_keeps_retrying() -> None:
     assert [seen.method for seen in api.seen] == ["POST", "PATCH", "POST", "PATCH"]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 def test_cli_nothing_listening_is_retried_until_the_deadline() -> None:
     port = free_port()
     started = time.monotonic()
@@ -498,3 +396,153 @@ def test_response_describe_prefers_the_status_message() -> None:
     assert Response(500, WEBHOOK_REFUSED).describe().startswith("HTTP 500: Internal error occurred: failed calling")
     assert Response(502, "<html>bad gateway</html>").describe() == "HTTP 502: <html>bad gateway</html>"
     assert len(Response(500, "x" * 5000).describe()) < 600
+
+
+# --- the collection, from the API server's discovery ------------------------------------------
+
+
+def gate(api: FakeApi, obj: object, *extra: str) -> tuple[int, str, str]:
+    """The gate in this process (fast enough to run once per kind): exit code, stdout, stderr."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    code = main(
+        [*direct(api), *extra], stdin=io.StringIO(json.dumps(obj)), stdout=stdout, stderr=stderr, environ=TOKEN_ENV
+    )
+    return code, stdout.getvalue(), stderr.getvalue()
+
+
+def metallb(kind: str, version: str = "v1beta1", namespace: str = "metallb-system") -> dict[str, object]:
+    return {"apiVersion": f"metallb.io/{version}", "kind": kind, "metadata": {"name": "x", "namespace": namespace}}
+
+
+@pytest.mark.parametrize(
+    ("kind", "plural"),
+    [
+        ("IPAddressPool", "ipaddresspools"),
+        ("L2Advertisement", "l2advertisements"),
+        ("BGPAdvertisement", "bgpadvertisements"),
+        ("BGPPeer", "bgppeers"),
+        ("BFDProfile", "bfdprofiles"),
+        ("Community", "communities"),
+        ("ServiceL2Status", "servicel2statuses"),
+    ],
+)
+def test_each_metallb_kind_goes_to_the_collection_discovery_lists(kind: str, plural: str) -> None:
+    with fake_api((201, "{}")) as api:
+        code, _, stderr = gate(api, metallb(kind))
+    assert code == 0, stderr
+    (seen,) = api.seen
+    assert (seen.method, seen.path) == ("POST", f"/apis/metallb.io/v1beta1/namespaces/metallb-system/{plural}")
+
+
+def test_collection_paths_for_another_version_the_plural_option_and_the_core_group() -> None:
+    peer = metallb("BGPPeer", "v1beta2", "ns")
+    config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "ns"}}
+    with fake_api((201, "{}")) as api:
+        assert [
+            gate(api, obj, *extra)[0]
+            for obj, extra in ((POOL, ()), (peer, ()), (peer, ("--plural", "bgppeers")), (config_map, ()))
+        ] == [0] * 4
+    assert [seen.path for seen in api.seen] == [
+        POOL_PATH,
+        "/apis/metallb.io/v1beta2/namespaces/ns/bgppeers",
+        "/apis/metallb.io/v1beta2/namespaces/ns/bgppeers",
+        "/api/v1/namespaces/ns/configmaps",
+    ]
+
+
+def test_a_plural_discovery_does_not_list_for_the_kind_is_retried_until_the_deadline() -> None:
+    with fake_api((201, "{}")) as api:
+        code, stdout, stderr = gate(api, metallb("BGPPeer", "v1beta2", "ns"), "--plural", "peers", "--timeout", "0.3")
+    assert (code, stdout, api.seen) == (1, "", [])
+    assert "last failure: the API server does not serve BGPPeer (peers) in metallb.io/v1beta2 yet" in stderr
+
+
+def test_a_crd_being_installed_is_retried_with_fresh_discovery_until_it_is_listed() -> None:
+    with fake_api((201, json.dumps(POOL)), hidden=3) as api:
+        done = run_gate(*direct(api), env=TOKEN_ENV)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("webhook ready after ")
+    assert "does not serve IPAddressPool in metallb.io/v1beta1 yet" in done.stderr  # each retry says why
+    assert [(seen.method, seen.path) for seen in api.seen] == [("POST", POOL_PATH)]
+    group_lists = [seen for seen in api.discovery if seen.path == "/apis"]
+    assert len(group_lists) >= 4  # the three that left MetalLB out, then one that lists it
+    assert {seen.headers["authorization"] for seen in api.discovery} == {f"Bearer {TOKEN}"}
+    assert_no_token(done)
+
+
+def test_a_version_discovery_lists_but_does_not_serve_yet_is_retried() -> None:
+    # /apis names metallb.io/v1beta1 while /apis/metallb.io/v1beta1 still answers 404 (e.g. API
+    # server replicas that have not all caught up): the client's NotFoundError, then a retry.
+    with fake_api((201, "{}")) as api:
+        answer = api.answer
+        refused: list[str] = []
+
+        def lagging(seen: Seen) -> tuple[int, str]:
+            if seen.path == "/apis/metallb.io/v1beta1" and len(refused) < 2:
+                refused.append(seen.path)
+                api.discovery.append(seen)
+                return 404, json.dumps(NOT_FOUND)
+            return answer(seen)
+
+        api.answer = lagging  # type: ignore[method-assign]
+        code, stdout, stderr = gate(api, POOL)
+    assert code == 0, stderr
+    assert stdout.startswith("webhook ready after 2 attempts")
+    assert "attempt 1: the API server does not serve IPAddressPool in metallb.io/v1beta1 yet" in stderr
+    assert [(seen.method, seen.path) for seen in api.seen] == [("POST", POOL_PATH)]
+
+
+def test_a_server_that_answers_discovery_with_something_else_is_rejected() -> None:
+    with fake_api((201, "{}")) as api:
+        api.answer = lambda seen: (200, "<html>it works</html>")  # type: ignore[method-assign]
+        code, stdout, stderr = gate(api, POOL)
+    assert (code, stdout) == (3, "")
+    assert f"127.0.0.1:{api.port} does not answer discovery as a Kubernetes API server does" in stderr
+
+
+def test_discovery_requests_are_bounded_by_the_deadline() -> None:
+    with socket.socket() as silent:  # accepts connections (backlog) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        started = time.monotonic()
+        done = run_gate("--server", f"http://127.0.0.1:{port}", "--timeout", "2", "--interval", "0.2")
+        elapsed = time.monotonic() - started
+    assert done.returncode == 1, done.stderr
+    assert f"last failure: no answer from 127.0.0.1:{port} within" in done.stderr and "(timeout)" in done.stderr
+    assert elapsed < 8
+
+
+def test_the_discovery_cache_is_private_and_removed(tmp_path: Path) -> None:
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    with fake_api((201, "{}")) as api:
+        done = run_gate(*direct(api), env={**TOKEN_ENV, "TMPDIR": str(temporary)})
+    assert done.returncode == 0, done.stderr
+    assert list(temporary.iterdir()) == []  # no osrcp-<hash>.json for the next run, or another user, to read
+
+
+@pytest.mark.skipif(not REFERENCE.is_dir(), reason=f"MetalLB's upstream manifests not found at {REFERENCE}")
+def test_the_stand_ins_crds_are_metallbs() -> None:
+    manifests = sorted(REFERENCE.glob("*/metallb-native.yaml"))
+    assert manifests
+    for manifest in manifests:
+        found = set()
+        for doc in yaml.safe_load_all(manifest.read_text()):
+            if not doc or doc.get("kind") != "CustomResourceDefinition":
+                continue
+            spec, names = doc["spec"], doc["spec"]["names"]
+            served = [v for v in spec["versions"] if v["served"]]
+            assert "shortNames" not in names and "categories" not in names  # the stand-in lists none
+            crd = Crd(
+                spec["group"],
+                names["kind"],
+                names["plural"],
+                names["singular"],
+                tuple(v["name"] for v in served),
+                next(v["name"] for v in spec["versions"] if v["storage"]),
+                spec["scope"] == "Namespaced",
+                all("status" in v.get("subresources", {}) for v in served),
+            )
+            found.add(crd)
+        assert found == set(METALLB_CRDS), manifest
