@@ -32,17 +32,30 @@ Key = tuple[str, str, str]  # (kind, namespace, name)
 Path = tuple[str, ...]
 KUBECTL = "kubectl-client-side-apply/Update"  # what `kubectl apply` (client-side) records
 CREATE_MANAGER = "pulumi-kubernetes/Update"  # await.go Creation: client-side create's manager
-# await.go fixCSAFieldManagers: managers an SSA update takes over (kubectl-client-side-apply is not one).
-TAKEN_OVER = frozenset(
-    {
-        "kubectl/Apply",
-        "kubectl/Update",
-        "before-first-apply/Update",
-        "pulumi-kubernetes/Update",
-        "pulumi-kubernetes.exe/Update",
-        "pulumi-resource-kubernetes/Update",
-    }
+# What an SSA update of a non-Patch resource takes over before it applies: every managedFields
+# entry whose operation is the rule's and whose manager *starts with* the rule's name
+# (pulumi/pulumi-kubernetes@v4.32.0:provider/pkg/await/await.go fixCSAFieldManagers, which passes
+# no ExactMatch; fluxcd/pkg@4f94dc680419 (ssa/v0.71.1-0.20260424094917-4f94dc680419, the version
+# that tag's provider/go.mod pins; ssa/patch.go is the same at ssa/v0.72.0):ssa/patch.go
+# matchFieldManager, strings.HasPrefix unless ExactMatch; PatchReplaceFieldsManagers merges them into
+# the applier's Apply entry). So "kubectl"/Update takes kubectl-client-side-apply, kubectl-edit,
+# kubectl-label, kubectl-annotate, kubectl-patch…; the provider's own test "we take ownership of
+# kubectl CSA" (await/await_test.go) expects exactly that of kubectl-client-side-apply.
+TAKEN_OVER = (
+    ("kubectl", "Apply"),
+    ("kubectl", "Update"),
+    ("before-first-apply", "Update"),
+    ("pulumi-kubernetes", "Update"),  # also matches pulumi-kubernetes.exe
+    ("pulumi-resource-kubernetes", "Update"),
 )
+
+
+def taken_over(manager: str) -> bool:
+    """Whether an SSA update's fix-up (await.go fixCSAFieldManagers) takes ``manager`` over."""
+    name, _, operation = manager.rpartition("/")
+    return any(operation == op and name.startswith(prefix) for prefix, op in TAKEN_OVER)
+
+
 PATCH_SUFFIX = "Patch"  # provider/pkg/kinds: ServicePatch, ConfigMapPatch, …
 _IDENTITY = {"apiVersion", "kind"}
 
@@ -98,13 +111,14 @@ class Cluster:
         fields[("metadata", "annotations", "kubectl.kubernetes.io/last-applied-configuration")] = json.dumps(obj)
         self.objects[key_of(obj)] = LiveObject(obj["apiVersion"], fields, {KUBECTL: set(fields)}, next(self._uids))
 
-    def kubectl_patch(self, key: Key, fields: dict[Path, Any]) -> None:
-        """`kubectl patch`/`kubectl edit`: an update owned by its own manager."""
+    def kubectl_patch(self, key: Key, fields: dict[Path, Any], manager: str = "kubectl-patch/Update") -> None:
+        """`kubectl patch` (or, by ``manager``, `kubectl label`, `kubectl annotate`, `kubectl edit`):
+        an update owned by its own manager (kubectl names it after the command: kubectl-label…)."""
         live = self.objects[key]
         live.fields.update(fields)
         for owned in live.managers.values():
             owned.difference_update(fields)
-        live.managers.setdefault("kubectl-patch/Update", set()).update(fields)
+        live.managers.setdefault(manager, set()).update(fields)
 
     def create(self, obj: dict[str, Any], manager: str) -> None:
         key = key_of(obj)
@@ -123,6 +137,11 @@ class Cluster:
         if live is None:
             if not create:
                 raise KubernetesError(f"{key[0]} {key[1]}/{key[2]} not found")
+            # An apply of an absent object creates it (Kubernetes server-side apply), so it must be a
+            # valid object by itself: a Patch resource of a missing object fails validation.
+            problem = invalid(obj)
+            if problem:
+                raise KubernetesError(f'{key[0]} "{key[2]}" is invalid: {problem} (Invalid)')
             self.objects[key] = LiveObject(obj["apiVersion"], config, {manager: set(config)}, next(self._uids))
             self.log.append(("create", key))
             return
@@ -179,6 +198,34 @@ class Cluster:
         return [key for verb, key in self.log if verb == "create"]
 
 
+def invalid(obj: dict[str, Any]) -> str | None:
+    """The API server's validation, as far as this model needs it: a Service needs ports unless it
+    is headless or ExternalName (kubernetes/kubernetes pkg/apis/core/validation/validation.go
+    ValidateService, "spec.ports: Required value"; read in the code index, not mirrored here)."""
+    if obj["kind"] == "Service":
+        spec = obj.get("spec") or {}
+        if not spec.get("ports") and spec.get("clusterIP") != "None" and spec.get("type") != "ExternalName":
+            return "spec.ports: Required value"
+    return None
+
+
+def pruned_live(entry: StateEntry) -> dict[str, Any]:
+    """provider.go Diff, pruneLiveState: the recorded live object cut to the fields of the old
+    inputs (a field the inputs set that the live object lacks is left out); identity from the inputs."""
+    if not entry.live:
+        return entry.inputs
+    out: dict[str, Any] = {k: entry.inputs[k] for k in _IDENTITY if k in entry.inputs}
+    metadata = entry.inputs.get("metadata", {})
+    out["metadata"] = {k: metadata[k] for k in ("name", "namespace") if k in metadata}
+    for path in leaves(entry.inputs):
+        if path in entry.live:
+            node = out
+            for part in path[:-1]:
+                node = node.setdefault(part, {})
+            node[path[-1]] = entry.live[path]
+    return out
+
+
 def key_of(obj: dict[str, Any]) -> Key:
     metadata = obj.get("metadata", {})
     kind = obj["kind"]
@@ -195,6 +242,8 @@ class StateEntry:
     manager: str
     retain_on_delete: bool
     dependencies: list[str]
+    # The live object the provider recorded (its outputs) at the last create, update or refresh.
+    live: dict[Path, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -211,20 +260,35 @@ def _flag(config: dict[str, Any], key: str) -> bool:
 
 
 # pulumi/pulumi-kubernetes@v4.32.0:provider/pkg/provider/provider.go DiffConfig: what replaces a
-# provider (and with it every resource) when it changes; other keys are in-place updates. A change
-# of kubeconfig or context replaces only when the old and the new active cluster are both found and
-# differ (tests/resources/provider_config.py reads them the way the provider does).
-_PROVIDER_IDENTITY = ("cluster", "renderYamlToDirectory", "clusterIdentifier")
-
-
+# provider (and with it every resource) when it changes; other keys are in-place updates.
+# - no change at all: no diff;
+# - clusterIdentifier updated (set before and after, to another value): replaced; set or unset for
+#   the first time: not; unchanged and set: nothing is replaced, whatever else changed;
+# - renderYamlToDirectory changed: replaced;
+# - kubeconfig, context or cluster (the cluster name that overrides the context's,
+#   util.go getActiveClusterFromConfig) replace only when the old and the new active cluster are
+#   both found and differ (tests/resources/provider_config.py reads them the way the provider does).
 def _provider_replaced(old: dict[str, Any], new: dict[str, Any]) -> bool:
-    if any(unwrap(old.get(k)) != unwrap(new.get(k)) for k in _PROVIDER_IDENTITY):
+    def value(config: dict[str, Any], key: str) -> Any:
+        return unwrap(config.get(key))
+
+    keys = set(old) | set(new)
+    if all(value(old, k) == value(new, k) for k in keys):
+        return False
+    old_id, new_id = value(old, "clusterIdentifier"), value(new, "clusterIdentifier")
+    if old_id is not None and new_id is not None and old_id != new_id:
+        return True
+    if new_id is not None and old_id == new_id:
+        return False
+    if value(old, "renderYamlToDirectory") != value(new, "renderYamlToDirectory"):
         return True
     diff = diff_config(
-        unwrap(old.get("kubeconfig")),
-        unwrap(new.get("kubeconfig")),
-        unwrap(old.get("context")),
-        unwrap(new.get("context")),
+        value(old, "kubeconfig"),
+        value(new, "kubeconfig"),
+        value(old, "context"),
+        value(new, "context"),
+        old_cluster=value(old, "cluster"),
+        new_cluster=value(new, "cluster"),
     )
     return bool(diff.replaces)
 
@@ -319,19 +383,29 @@ class KubernetesEngine:
         if old is None:
             self._create(entry, config)
             steps.append(("create", urn))
-            return entry
+            return self._recorded(entry)
         old_config = self.providers.get(old.provider, {})
         if _provider_replaced(old_config, config):
             self._replace(old, entry, config, steps)
-            return entry
-        if old.inputs == obj and old.provider == provider_urn:
+            return self._recorded(entry)
+        # provider.go Diff: the live object in the state, pruned to the shape of the old inputs,
+        # against the new inputs (not old inputs against new).
+        before = pruned_live(old)
+        if leaves(before) == leaves(obj) and key_of(before) == key_of(obj) and old.provider == provider_urn:
             steps.append(("same", urn))
+            entry.live = old.live
             return entry
-        if self._replaces(old.inputs, obj, config, registration.type):
+        if self._replaces(before, obj, config, registration.type):
             self._replace(old, entry, config, steps)
-            return entry
+            return self._recorded(entry)
         self._update(entry, config)
         steps.append(("update", urn))
+        return self._recorded(entry)
+
+    def _recorded(self, entry: StateEntry) -> StateEntry:
+        """The outputs: the live object as the operation left it."""
+        live = self.cluster.objects.get(key_of(entry.inputs))
+        entry.live = dict(live.fields) if live is not None else {}
         return entry
 
     @staticmethod
@@ -347,7 +421,8 @@ class KubernetesEngine:
         # await.go Creation: with server-side apply, an upsert or a Patch resource is an apply
         # (not forced unless patchForce says so); anything else is a create, AlreadyExists if present.
         if self._is_patch(entry.type):
-            self.cluster.apply(entry.inputs, entry.manager, force=self._force(entry.inputs, config), create=False)
+            # A Patch of a missing object is still an apply: it creates the object, or fails its validation.
+            self.cluster.apply(entry.inputs, entry.manager, force=self._force(entry.inputs, config))
         elif _flag(config, "upsertExistingObjects"):
             self.cluster.apply(entry.inputs, entry.manager, force=self._force(entry.inputs, config))
         else:
@@ -363,7 +438,7 @@ class KubernetesEngine:
             raise KubernetesError(f"{key_of(obj)} not found")  # await.go Update: Get of the live object
         if not self._is_patch(entry.type):  # await.go fixCSAFieldManagers (not for Patch resources)
             for manager in list(live.managers):
-                if manager in TAKEN_OVER:
+                if taken_over(manager):
                     live.managers.setdefault(entry.manager, set()).update(live.managers.pop(manager))
         self.cluster.apply(obj, entry.manager, force=self._force(obj, config), create=False)
 
@@ -391,6 +466,10 @@ class KubernetesEngine:
             return changed("data") or changed("binaryData")
         if kind == "Secret" and (not _flag(config, "enableSecretMutable") or immutable):
             return changed("type") or changed("data") or changed("stringData")
+        if kind == "Secret":  # diff.go forceNew core/v1 Secret: .type, mutable or not
+            return changed("type")
+        if kind == "Service":  # diff.go forceNew core/v1 Service
+            return changed("spec", "clusterIP")
         if kind in ("RoleBinding", "ClusterRoleBinding"):
             return changed("roleRef")
         if kind in ("Deployment", "DaemonSet", "StatefulSet"):

@@ -53,10 +53,13 @@ def test_every_stack_registers_metallb_and_its_services_in_order(
     assert "upsertExistingObjects" not in creating.inputs and "enablePatchForce" not in creating.inputs
     for provider in (adopting, creating):
         assert provider.inputs["enableConfigMapMutable"] == provider.inputs["enableSecretMutable"] == "true"
-    (namespace,) = [r for r in run.of_type("kubernetes:core/v1:Namespace") if r.parent == component.urn]
+    # A Patch (never taken over for, so users' labels stay), found under its former type's URN.
+    (namespace,) = [r for r in run.of_type("kubernetes:core/v1:NamespacePatch") if r.parent == component.urn]
     assert namespace.inputs["metadata"]["name"] == "metallb-system"
     assert namespace.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
     assert namespace.retain_on_delete
+    assert namespace.aliases == [namespace.urn.replace("core/v1:NamespacePatch::", "core/v1:Namespace::")]
+    assert run.of_type("kubernetes:core/v1:Namespace") == []
     (install,) = run.of_type("kubernetes:yaml/v2:ConfigGroup")
     assert install.name == "metallb" and install.inputs["resourcePrefix"] == "metallb"
     assert {namespace.parent, install.parent} == {component.urn}

@@ -23,6 +23,9 @@ from components.kubernetes.manifests import (
     former_install_prefixes,
 )
 
+# The Namespace's type before it became a NamespacePatch: the alias that keeps deployed stacks' URN.
+FORMER_NAMESPACE_TYPE = "kubernetes:core/v1:Namespace"
+
 
 @dataclass(frozen=True)
 class MetalLBArgs:
@@ -49,7 +52,7 @@ def install_child_options(args: pulumi.ResourceTransformArgs) -> pulumi.Resource
 
 
 class MetalLB(pulumi.ComponentResource):
-    namespace: k8s.core.v1.Namespace
+    namespace: k8s.core.v1.NamespacePatch
     install: k8s.yaml.v2.ConfigGroup
     webhook_ready: command.local.Command | None
     configuration: list[pulumi.CustomResource]
@@ -60,12 +63,23 @@ class MetalLB(pulumi.ComponentResource):
         version = lab.metallb.version
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
 
-        # Declared here, exactly once: the install manifests' own Namespace is dropped. Destroy
-        # leaves it: deleting it would delete every object in it, also ones other tools made.
-        self.namespace = k8s.core.v1.Namespace(
+        # Declared here, exactly once: the install manifests' own Namespace is dropped. A Patch, so
+        # the stack owns only the labels it sets: an in-place update of a Namespace resource first
+        # takes over every field of the managers named kubectl*, "Update" (kubectl label, annotate,
+        # edit, client-side apply) and then removes those the stack does not set; a Patch resource
+        # is never taken over for (pulumi/pulumi-kubernetes@v4.32.0:provider/pkg/await/await.go
+        # fixCSAFieldManagers returns early for kinds.IsPatchResource, which reads the URN's type).
+        # Its create is a server-side apply (await.go Creation), which creates the Namespace on a
+        # cluster without one. Stacks that declared a Namespace resource keep it: the alias
+        # matches the old URN, the inputs are the same, so the first `up` changes nothing.
+        # Destroy leaves it: deleting it would delete every object in it, also ones other tools made.
+        self.namespace = k8s.core.v1.NamespacePatch(
             "metallb-system",
             metadata={"name": NAMESPACE, "labels": {**NAMESPACE_LABELS, **MANAGED_BY}},
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=True)),
+            opts=pulumi.ResourceOptions.merge(
+                child,
+                pulumi.ResourceOptions(retain_on_delete=True, aliases=[pulumi.Alias(type_=FORMER_NAMESPACE_TYPE)]),
+            ),
         )
         # Named the same for every release, so an upgrade updates the children in place (a new
         # name would create every object again and delete the old URNs, i.e. the live objects).

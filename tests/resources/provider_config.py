@@ -52,14 +52,18 @@ def _normalised(cluster: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in cluster.items() if value not in (None, "", False, [], {})}
 
 
-def active_cluster(config: dict[str, Any], context: str | None) -> dict[str, Any] | None:
-    """getActiveClusterFromConfig; None when not found."""
+def active_cluster(config: dict[str, Any], context: str | None, cluster: str | None = None) -> dict[str, Any] | None:
+    """getActiveClusterFromConfig; None when not found. ``cluster`` (the provider's input) names
+    the cluster in place of the context's, once the context is found."""
     name = context or config.get("current-context")
     contexts = {entry["name"]: entry.get("context") or {} for entry in config.get("contexts") or []}
     clusters = {entry["name"]: entry.get("cluster") or {} for entry in config.get("clusters") or []}
-    if not clusters or name not in contexts or contexts[name].get("cluster") not in clusters:
+    if not clusters or name not in contexts:
         return None
-    return _normalised(clusters[contexts[name]["cluster"]])
+    chosen = cluster if cluster is not None else contexts[name].get("cluster")
+    if chosen not in clusters:
+        return None
+    return _normalised(clusters[chosen])
 
 
 @dataclass(frozen=True)
@@ -69,17 +73,29 @@ class ConfigDiff:
 
 
 def diff_config(
-    old_kubeconfig: str | None, new_kubeconfig: str | None, old_context: str | None, new_context: str | None
+    old_kubeconfig: str | None,
+    new_kubeconfig: str | None,
+    old_context: str | None,
+    new_context: str | None,
+    *,
+    old_cluster: str | None = None,
+    new_cluster: str | None = None,
 ) -> ConfigDiff:
+    """DiffConfig's kubeconfig, context and cluster rule: the changed ones among them replace when
+    the old and the new active cluster are both found and differ."""
     changed = tuple(
         key
-        for key, old, new in (("kubeconfig", old_kubeconfig, new_kubeconfig), ("context", old_context, new_context))
+        for key, old, new in (
+            ("kubeconfig", old_kubeconfig, new_kubeconfig),
+            ("context", old_context, new_context),
+            ("cluster", old_cluster, new_cluster),
+        )
         if old != new
     )
     if not changed:
         return ConfigDiff((), ())
-    old_cluster = active_cluster(load_kubeconfig_input(old_kubeconfig), old_context)
-    new_cluster = active_cluster(load_kubeconfig_input(new_kubeconfig), new_context)
-    if old_cluster is not None and new_cluster is not None and old_cluster != new_cluster:
+    old_active = active_cluster(load_kubeconfig_input(old_kubeconfig), old_context, old_cluster)
+    new_active = active_cluster(load_kubeconfig_input(new_kubeconfig), new_context, new_cluster)
+    if old_active is not None and new_active is not None and old_active != new_active:
         return ConfigDiff(changed, changed)
     return ConfigDiff(changed, ())

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from tests.blog_post import POST_METALLB_CONFIG
-from tests.cluster_engine import Cluster, Deployment, Key, KubernetesEngine
+from tests.cluster_engine import Cluster, Deployment, Key, KubernetesEngine, Path, key_of
 from tests.conftest import REFERENCE
 from tests.program_harness import CONFIG_GROUP, REPO, Registration, run_program, stack_config
 
@@ -24,6 +24,9 @@ LAB = REPO / "Pulumi.lab.yaml"
 CRDS = REPO / "Pulumi.crds.yaml"
 CONFIG: Key = ("ConfigMap", "metallb-system", "config")
 DASHBOARD: Key = ("Service", "kubernetes-dashboard", "kubernetes-dashboard")
+NAMESPACE: Key = ("Namespace", "", "metallb-system")
+NAMESPACE_PATCH = "kubernetes:core/v1:NamespacePatch"
+NAMESPACE_RESOURCE = "kubernetes:core/v1:Namespace"
 
 
 def program(monkeypatch: pytest.MonkeyPatch, mirror: str, stack: Any = LAB, **overrides: Any) -> list[Registration]:
@@ -75,7 +78,8 @@ def with_provider(registrations: list[Registration], name: str, **inputs: Any) -
 def todays_registrations(registrations: list[Registration], version: str) -> list[Registration]:
     """What the program before this change registered: the ConfigGroup named after the version
     (children `metallb-<version>:…`), one provider `cluster` without adoption or mutable flags for
-    everything, no aliases, nothing retained, Services without `pulumi.com/waitFor`."""
+    everything, no aliases, nothing retained, Services without `pulumi.com/waitFor`, the Namespace a
+    Namespace resource (not a NamespacePatch)."""
     (cluster,) = [r for r in registrations if r.type == "pulumi:providers:kubernetes" and r.name == "cluster"]
     old_name = f"metallb-{version}"
     out = []
@@ -91,6 +95,9 @@ def todays_registrations(registrations: list[Registration], version: str) -> lis
             name = old_name + name[len("metallb") :]
             urn = urn.rpartition("::")[0] + "::" + name
         inputs = r.inputs
+        if r.type == NAMESPACE_PATCH:
+            r = dataclasses.replace(r, type=NAMESPACE_RESOURCE)
+            urn = urn.replace(f"{NAMESPACE_PATCH}::", f"{NAMESPACE_RESOURCE}::")
         if r.type.startswith("kubernetes:core/v1:Service") and "metallb-system" not in str(r.inputs["metadata"]):
             annotations = {k: v for k, v in r.inputs["metadata"]["annotations"].items() if k != "pulumi.com/waitFor"}
             metadata = {**r.inputs["metadata"], "annotations": annotations}
@@ -211,6 +218,9 @@ def test_a_stack_deployed_with_todays_names_migrates_without_create_or_delete(
     assert {urn.rpartition("::")[2] for urn in migration.ops("update")} <= {
         r.name for r in registrations if r.type in ("kubernetes:core/v1:Service", "kubernetes:core/v1:ServicePatch")
     }
+    # The Namespace resource became a NamespacePatch: found by its alias, same inputs, no step.
+    (namespace,) = [urn for op, urn in migration.steps if urn.endswith("::metallb-system")]
+    assert (NAMESPACE_PATCH in namespace) and ("same", namespace) in migration.steps
     again = engine.up(registrations)
     assert {op for op, _ in again.steps} == {"same"}
 
@@ -268,3 +278,134 @@ def test_destroy_keeps_the_namespace_the_crds_and_the_dashboard(monkeypatch: pyt
         )
     }
     assert json.loads(dashboard.value("metadata", "annotations", "kubectl.kubernetes.io/last-applied-configuration"))
+
+
+def services_config(stack: Any, **changes: Any) -> list[dict[str, Any]]:
+    """The stack's services, the first one changed by ``changes``."""
+    services: list[dict[str, Any]] = yaml.safe_load(stack.read_text())["config"]["metallb-unifi:services"]
+    return [{**services[0], **changes}, *services[1:]]
+
+
+def relabelled(registrations: list[Registration], type_: str, **labels: str) -> list[Registration]:
+    """A later program whose Namespace sets more labels (an update of it in place), registered as
+    ``type_``: the NamespacePatch of this program, or the Namespace resource it used to be."""
+    out = []
+    for r in registrations:
+        if r.type == NAMESPACE_PATCH:
+            metadata = {**r.inputs["metadata"], "labels": {**r.inputs["metadata"]["labels"], **labels}}
+            urn = r.urn.replace(f"{NAMESPACE_PATCH}::", f"{type_}::")
+            r = dataclasses.replace(r, type=type_, urn=urn, inputs={**r.inputs, "metadata": metadata})
+        out.append(r)
+    return out
+
+
+USERS_LABEL = ("metadata", "labels", "monitoring")
+USERS_ANNOTATION = ("metadata", "annotations", "owner")
+LAST_APPLIED = ("metadata", "annotations", "kubectl.kubernetes.io/last-applied-configuration")
+
+
+def label_by_hand(cluster: Cluster, key: Key) -> None:
+    """`kubectl label … monitoring=prometheus` and `kubectl annotate … owner=me`."""
+    cluster.kubectl_patch(key, {USERS_LABEL: "prometheus"}, manager="kubectl-label/Update")
+    cluster.kubectl_patch(key, {USERS_ANNOTATION: "me"}, manager="kubectl-annotate/Update")
+
+
+def test_hand_made_labels_of_the_namespace_survive_every_up(monkeypatch: pytest.MonkeyPatch, mirror: str) -> None:
+    cluster = posts_lab()
+    label_by_hand(cluster, NAMESPACE)
+    engine = KubernetesEngine(cluster)
+    kept = {USERS_LABEL: "prometheus", USERS_ANNOTATION: "me", ("metadata", "labels", "app"): "metallb"}
+
+    def hand_made() -> dict[Path, Any]:
+        live = cluster.objects[NAMESPACE]
+        assert live.value(*LAST_APPLIED) is not None  # kubectl's own, from namespace.yaml
+        assert live.value("metadata", "labels", "pod-security.kubernetes.io/enforce") == "privileged"
+        return {path: live.fields.get(path) for path in kept}
+
+    assert engine.up(program(monkeypatch, mirror)).error is None  # adoption: an apply, nothing taken over
+    assert hand_made() == kept
+    assert {op for op, _ in engine.up(program(monkeypatch, mirror)).steps} == {"same"}
+    assert engine.up(program(monkeypatch, mirror, metallb=metallb_config(version="v0.15.3"))).error is None
+    assert hand_made() == kept
+    # A later release that changes the Namespace's own labels updates it in place: still kept.
+    later = relabelled(program(monkeypatch, mirror, metallb=metallb_config(version="v0.15.3")), NAMESPACE_PATCH, a="b")
+    updated = engine.up(later)
+    assert updated.error is None and [u.rpartition("::")[2] for u in updated.ops("update")] == ["metallb-system"]
+    assert hand_made() == kept
+    assert cluster.objects[NAMESPACE].value("metadata", "labels", "a") == "b"
+
+
+def test_a_namespace_resource_updated_in_place_removes_kubectls_labels(
+    monkeypatch: pytest.MonkeyPatch, mirror: str
+) -> None:
+    # Why the Namespace is a Patch: the same update of a Namespace resource takes over every
+    # kubectl* "Update" manager (await.go fixCSAFieldManagers, prefix match) and its apply then
+    # removes what the stack does not set.
+    cluster = posts_lab()
+    label_by_hand(cluster, NAMESPACE)
+    engine = KubernetesEngine(cluster)
+    assert engine.up(relabelled(program(monkeypatch, mirror), NAMESPACE_RESOURCE)).error is None
+    assert cluster.objects[NAMESPACE].value(*USERS_LABEL) == "prometheus"  # create: an apply, no takeover
+
+    assert engine.up(relabelled(program(monkeypatch, mirror), NAMESPACE_RESOURCE, a="b")).error is None
+
+    live = cluster.objects[NAMESPACE]
+    assert live.value(*USERS_LABEL) is None and live.value(*USERS_ANNOTATION) is None
+    assert live.value(*LAST_APPLIED) is None and live.value("metadata", "labels", "app") is None
+
+
+def test_an_update_of_an_adopted_object_drops_what_only_kubectl_set(
+    monkeypatch: pytest.MonkeyPatch, mirror: str
+) -> None:
+    cluster = posts_lab()
+    engine = KubernetesEngine(cluster)
+    assert engine.up(program(monkeypatch, mirror)).error is None
+    assert cluster.objects[CONFIG].value(*LAST_APPLIED) is not None  # the adoption's apply kept it
+    pools = [{"name": "bgp", "protocol": "bgp", "addresses": ["10.10.10.10-10.10.10.200"]}]
+
+    assert engine.up(program(monkeypatch, mirror, metallb=metallb_config(pools=pools))).error is None
+
+    # kubectl-client-side-apply was taken over by the update (prefix "kubectl"), then not applied.
+    assert cluster.objects[CONFIG].value(*LAST_APPLIED) is None
+    assert set(cluster.objects[CONFIG].managers) == {engine.state[_urn(engine, CONFIG)].manager}
+
+
+def _urn(engine: KubernetesEngine, key: Key) -> str:
+    return next(urn for urn, entry in engine.state.items() if key_of(entry.inputs) == key)
+
+
+def test_a_service_the_stack_created_loses_hand_made_labels_at_its_next_update(
+    monkeypatch: pytest.MonkeyPatch, mirror: str
+) -> None:
+    cluster = Cluster()
+    engine = KubernetesEngine(cluster)
+    assert engine.up(program(monkeypatch, mirror, CRDS)).error is None
+    grafana: Key = ("Service", "monitoring", "grafana")
+    label_by_hand(cluster, grafana)
+    assert {op for op, _ in engine.up(program(monkeypatch, mirror, CRDS)).steps} == {"same"}
+    assert cluster.objects[grafana].value(*USERS_LABEL) == "prometheus"  # no update, nothing taken
+
+    changed = engine.up(program(monkeypatch, mirror, CRDS, services=services_config(CRDS, address="10.20.10.11")))
+
+    assert changed.error is None and [u.rpartition("::")[2] for u in changed.ops("update")] == ["grafana"]
+    assert "10.20.10.11" in cluster.objects[grafana].fields.values()  # the address pin (an annotation)
+    assert cluster.objects[grafana].value(*USERS_LABEL) is None
+    assert cluster.objects[grafana].value(*USERS_ANNOTATION) is None
+
+
+def test_a_patched_service_keeps_hand_made_labels_through_updates(monkeypatch: pytest.MonkeyPatch, mirror: str) -> None:
+    cluster = posts_lab()
+    engine = KubernetesEngine(cluster)
+    assert engine.up(program(monkeypatch, mirror)).error is None
+    label_by_hand(cluster, DASHBOARD)
+
+    changed = engine.up(program(monkeypatch, mirror, services=services_config(LAB, address="10.10.10.11")))
+
+    assert changed.error is None and changed.ops("update")
+    dashboard = cluster.objects[DASHBOARD]
+    assert dashboard.value("spec", "loadBalancerIP") == "10.10.10.11"
+    assert dashboard.value(*USERS_LABEL) == "prometheus" and dashboard.value(*USERS_ANNOTATION) == "me"
+    assert (
+        dashboard.value(*LAST_APPLIED) is not None
+        and dashboard.value("spec", "selector", "k8s-app") == "kubernetes-dashboard"
+    )
