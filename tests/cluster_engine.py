@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from tests.program_harness import CLUSTER_SCOPED, CONFIG_GROUP, Registration
 from tests.pulumi_values import unwrap
-from tests.resources.provider_config import diff_config
+from tests.resources.provider_config import configured, diff_config
 
 Key = tuple[str, str, str]  # (kind, namespace, name)
 Path = tuple[str, ...]
@@ -207,7 +208,9 @@ class Deployment:
 
 
 def _flag(config: dict[str, Any], key: str) -> bool:
-    return str(unwrap(config.get(key, False))).lower() == "true"
+    # provider.go Configure: a set value wins over the provider's environment, which this process's
+    # environment stands for (tests/resources/provider_config.py configured).
+    return configured({k: unwrap(v) for k, v in config.items()}, key, dict(os.environ))
 
 
 # pulumi/pulumi-kubernetes@v4.32.0:provider/pkg/provider/provider.go DiffConfig: what replaces a
@@ -316,6 +319,9 @@ class KubernetesEngine:
             registration.retain_on_delete,
             registration.dependencies,
         )
+        if self._is_patch(registration.type) and not _flag(config, "enableServerSideApply"):
+            # provider.go Check, for every registration of a Patch resource.
+            raise KubernetesError("patch resources require Server-Side Apply mode")
         if old is None:
             self._create(entry, config)
             steps.append(("create", urn))
