@@ -4,7 +4,7 @@ a small model of the cluster's objects by (kind, namespace, name).
 The engine part keeps state by URN across deployments and diffs each program run's
 registrations (tests/program_harness.py, ConfigGroup children included) against it; the
 provider part applies the provider's rules to the live objects. Every rule cites its source;
-pulumi-kubernetes is read at v4.32.0, the newest tag in our mirror (we pin the 4.34.2 SDK).
+pulumi-kubernetes is read at v4.32.0, the version requirements.txt pins (tests/test_plugin_versions.py).
 Command and component resources have no live object here: they are skipped (a command is taken
 as succeeding; tests/command_engine.py emulates those).
 

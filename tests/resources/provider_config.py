@@ -1,8 +1,9 @@
 """The Kubernetes provider's own reading of its ``kubeconfig`` input and its DiffConfig, so tests
 can tell what a change of that input does to a deployed stack.
 
-Rules, from pulumi/pulumi-kubernetes@v4.32.0 (the SDK we pin is 4.34.2; v4.32.0 is the newest tag
-mirrored), loading by kubernetes/client-go@v0.36.1 (the version that tag's provider/go.mod pins):
+Rules, from pulumi/pulumi-kubernetes@v4.32.0 (the version requirements.txt pins, so the plugin
+that runs: tests/test_plugin_versions.py), loading by kubernetes/client-go@v0.36.1 (the version
+that tag's provider/go.mod pins):
 - ``provider/pkg/provider/util.go`` parseKubeconfigString: "" is an empty config; "~" and "~/"
   are expanded; a string naming an existing file is that file's contents, anything else is taken
   as the contents; either is decoded by ``clientcmd.Load`` (YAML or JSON), which resolves no
