@@ -425,3 +425,57 @@ class KubernetesEngine:
         else:
             self.cluster.delete(key_of(entry.inputs))
         steps.append(("delete", entry.urn))
+
+
+@dataclass
+class Refresh:
+    gone: list[str]  # URNs whose object no longer exists: dropped from the state
+    unhealthy: dict[str, list[str]]  # URN → the provider's messages: "Refreshed resource is in an unhealthy state"
+
+
+def _service_read_errors(live: LiveObject, *, not_ready: bool) -> list[str] | None:
+    """pulumi/pulumi-kubernetes@v4.32.0:provider/pkg/await/service.go serviceInitAwaiter.read:
+    ready when a LoadBalancer has an ingress entry and, for a Service with a selector (not headless,
+    not ExternalName: shouldWaitForPods), no endpoint address is not ready (endpointsPending); None
+    when ready, else errorMessages. ``not_ready``: every endpoint address of the Service is not ready."""
+    type_ = live.value("spec", "type") or "ClusterIP"
+    has_address = bool(live.value("status", "loadBalancer", "ingress"))
+    service_ready = has_address if type_ == "LoadBalancer" else True
+    waits_for_pods = not (
+        type_ == "ExternalName" or live.value("spec", "clusterIP") == "None" or not live.subtree("spec", "selector")
+    )
+    if service_ready and not (waits_for_pods and not_ready):
+        return None
+    messages = []
+    if waits_for_pods and not_ready:
+        messages.append("Service does not target any Pods")
+    if type_ == "LoadBalancer" and not service_ready:
+        messages.append("Service was not allocated an IP address")
+    return messages
+
+
+def refresh(engine: KubernetesEngine, *, not_ready: frozenset[Key] = frozenset()) -> Refresh:
+    """`pulumi refresh` of the Kubernetes resources in ``engine``'s state: the provider's Read of each
+    (pulumi/pulumi-kubernetes@v4.32.0:provider/pkg/provider/provider.go Read, await/await.go Read).
+    Read takes the inputs stored in the state; an object that is gone (404) is deleted from the
+    state; else the live kind's read awaiter runs unless those inputs carry
+    ``pulumi.com/skipAwait: "true"`` (metadata/overrides.go SkipAwaitLogic), ignoring
+    ``pulumi.com/waitFor``; a failing awaiter is a partial error: the object is checkpointed and
+    the resource reported unhealthy. Only the Service awaiter (v1/Service, so ServicePatches too:
+    the key is the live object's apiVersion/kind) is modelled; other kinds read as ready."""
+    gone: list[str] = []
+    unhealthy: dict[str, list[str]] = {}
+    for urn, entry in list(engine.state.items()):
+        key = key_of(entry.inputs)
+        live = engine.cluster.objects.get(key)
+        if live is None:
+            gone.append(urn)
+            del engine.state[urn]
+            continue
+        annotations = entry.inputs.get("metadata", {}).get("annotations") or {}
+        if key[0] != "Service" or annotations.get("pulumi.com/skipAwait") == "true":
+            continue
+        errors = _service_read_errors(live, not_ready=key in not_ready)
+        if errors is not None:
+            unhealthy[urn] = errors
+    return Refresh(gone, unhealthy)
