@@ -4,7 +4,7 @@ a small model of the cluster's objects by (kind, namespace, name).
 The engine part keeps state by URN across deployments and diffs each program run's
 registrations (tests/program_harness.py, ConfigGroup children included) against it; the
 provider part applies the provider's rules to the live objects. Every rule cites its source;
-pulumi-kubernetes is read at v4.32.0, the newest tag in our mirror (we pin the 4.34.2 SDK).
+pulumi-kubernetes is read at v4.32.0, the version requirements.txt pins (tests/test_plugin_versions.py).
 Command and component resources have no live object here: they are skipped (a command is taken
 as succeeding; tests/command_engine.py emulates those).
 
@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from tests.program_harness import CLUSTER_SCOPED, CONFIG_GROUP, Registration
 from tests.pulumi_values import unwrap
-from tests.resources.provider_config import diff_config
+from tests.resources.provider_config import configured, diff_config
 
 Key = tuple[str, str, str]  # (kind, namespace, name)
 Path = tuple[str, ...]
@@ -256,7 +257,9 @@ class Deployment:
 
 
 def _flag(config: dict[str, Any], key: str) -> bool:
-    return str(unwrap(config.get(key, False))).lower() == "true"
+    # provider.go Configure: a set value wins over the provider's environment, which this process's
+    # environment stands for (tests/resources/provider_config.py configured).
+    return configured({k: unwrap(v) for k, v in config.items()}, key, dict(os.environ))
 
 
 # pulumi/pulumi-kubernetes@v4.32.0:provider/pkg/provider/provider.go DiffConfig: what replaces a
@@ -380,6 +383,9 @@ class KubernetesEngine:
             registration.retain_on_delete,
             registration.dependencies,
         )
+        if self._is_patch(registration.type) and not _flag(config, "enableServerSideApply"):
+            # provider.go Check, for every registration of a Patch resource.
+            raise KubernetesError("patch resources require Server-Side Apply mode")
         if old is None:
             self._create(entry, config)
             steps.append(("create", urn))
@@ -498,3 +504,57 @@ class KubernetesEngine:
         else:
             self.cluster.delete(key_of(entry.inputs))
         steps.append(("delete", entry.urn))
+
+
+@dataclass
+class Refresh:
+    gone: list[str]  # URNs whose object no longer exists: dropped from the state
+    unhealthy: dict[str, list[str]]  # URN → the provider's messages: "Refreshed resource is in an unhealthy state"
+
+
+def _service_read_errors(live: LiveObject, *, not_ready: bool) -> list[str] | None:
+    """pulumi/pulumi-kubernetes@v4.32.0:provider/pkg/await/service.go serviceInitAwaiter.read:
+    ready when a LoadBalancer has an ingress entry and, for a Service with a selector (not headless,
+    not ExternalName: shouldWaitForPods), no endpoint address is not ready (endpointsPending); None
+    when ready, else errorMessages. ``not_ready``: every endpoint address of the Service is not ready."""
+    type_ = live.value("spec", "type") or "ClusterIP"
+    has_address = bool(live.value("status", "loadBalancer", "ingress"))
+    service_ready = has_address if type_ == "LoadBalancer" else True
+    waits_for_pods = not (
+        type_ == "ExternalName" or live.value("spec", "clusterIP") == "None" or not live.subtree("spec", "selector")
+    )
+    if service_ready and not (waits_for_pods and not_ready):
+        return None
+    messages = []
+    if waits_for_pods and not_ready:
+        messages.append("Service does not target any Pods")
+    if type_ == "LoadBalancer" and not service_ready:
+        messages.append("Service was not allocated an IP address")
+    return messages
+
+
+def refresh(engine: KubernetesEngine, *, not_ready: frozenset[Key] = frozenset()) -> Refresh:
+    """`pulumi refresh` of the Kubernetes resources in ``engine``'s state: the provider's Read of each
+    (pulumi/pulumi-kubernetes@v4.32.0:provider/pkg/provider/provider.go Read, await/await.go Read).
+    Read takes the inputs stored in the state; an object that is gone (404) is deleted from the
+    state; else the live kind's read awaiter runs unless those inputs carry
+    ``pulumi.com/skipAwait: "true"`` (metadata/overrides.go SkipAwaitLogic), ignoring
+    ``pulumi.com/waitFor``; a failing awaiter is a partial error: the object is checkpointed and
+    the resource reported unhealthy. Only the Service awaiter (v1/Service, so ServicePatches too:
+    the key is the live object's apiVersion/kind) is modelled; other kinds read as ready."""
+    gone: list[str] = []
+    unhealthy: dict[str, list[str]] = {}
+    for urn, entry in list(engine.state.items()):
+        key = key_of(entry.inputs)
+        live = engine.cluster.objects.get(key)
+        if live is None:
+            gone.append(urn)
+            del engine.state[urn]
+            continue
+        annotations = entry.inputs.get("metadata", {}).get("annotations") or {}
+        if key[0] != "Service" or annotations.get("pulumi.com/skipAwait") == "true":
+            continue
+        errors = _service_read_errors(live, not_ready=key in not_ready)
+        if errors is not None:
+            unhealthy[urn] = errors
+    return Refresh(gone, unhealthy)

@@ -1,5 +1,5 @@
 """Carry out registered pulumi-command resources for real, the way the Pulumi engine and the
-command provider (1.2.1) would across successive deployments.
+command provider (pulumi/pulumi-command@v1.2.1) would across successive deployments.
 
 The Pulumi CLI cannot run here, so this stands in for it: given the resources a program run
 under mocks registered, it diffs them against the previous deployment and creates, updates,

@@ -38,6 +38,7 @@ class Registration:
     retain_on_delete: bool = False
     custom: bool = True
     replace_on_changes: tuple[str, ...] = ()  # as the SDK sends them, e.g. "triggers[*]"
+    version: str = ""  # the plugin version the SDK asks the engine to run ("" for ConfigGroup children)
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -145,6 +146,7 @@ class RecordingMonitor(MockMonitor):
                     retain_on_delete=request.retainOnDelete,
                     custom=request.custom,
                     replace_on_changes=tuple(request.replaceOnChanges),
+                    version=request.version,
                 )
             )
             self.parents[response.urn] = request.parent

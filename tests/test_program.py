@@ -50,7 +50,8 @@ def test_every_stack_registers_metallb_and_its_services_in_order(
     assert len(run.of_type("pulumi:providers:kubernetes")) == 2
     # Only MetalLB's provider adopts existing objects; both update ConfigMaps and Secrets in place.
     assert adopting.inputs["upsertExistingObjects"] == "true" and adopting.inputs["enablePatchForce"] == "true"
-    assert "upsertExistingObjects" not in creating.inputs and "enablePatchForce" not in creating.inputs
+    # Off, not unset: unset, the SDK and the provider would read PULUMI_K8S_* (test_provider_settings).
+    assert creating.inputs["upsertExistingObjects"] == creating.inputs["enablePatchForce"] == "false"
     for provider in (adopting, creating):
         assert provider.inputs["enableConfigMapMutable"] == provider.inputs["enableSecretMutable"] == "true"
     # A Patch (never taken over for, so users' labels stay), found under its former type's URN.

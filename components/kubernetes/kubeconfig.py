@@ -1,11 +1,12 @@
 """The one kubeconfig that the Kubernetes provider and the webhook gate both read.
 
 Why: the SDK hands ``$KUBECONFIG`` to the provider as it is (``kubeconfig`` defaults to the
-variable, pulumi_kubernetes 4.34.2 ``provider.py``), and the provider takes a non-empty value as
-one path or as the contents themselves, loaded with ``clientcmd.Load``: a list ``a:b`` is parsed
-as YAML and fails, and relative paths in a file given by path are not resolved against it
+variable, pulumi/pulumi-kubernetes@v4.32.0:sdk/python/pulumi_kubernetes/provider.py), and the
+provider takes a non-empty value as one path or as the contents themselves, loaded with
+``clientcmd.Load``: a list ``a:b`` is parsed as YAML and fails, and relative paths in a file
+given by path are not resolved against it
 (pulumi/pulumi-kubernetes@v4.32.0:provider/pkg/provider/util.go ``parseKubeconfigString``; the
-SDK pins 4.34.2, v4.32.0 is the newest tag we have). So the program resolves the kubeconfig
+SDK and so the plugin are pinned at that version). So the program resolves the kubeconfig
 itself, the way client-go's loading rules do (kubernetes/client-go@v0.36.1:tools/clientcmd/
 loader.go, the client-go that provider tag pins), cuts it down to the one context used, and
 gives the provider that as contents (a secret); the gate resolves the same files with the same

@@ -1,8 +1,9 @@
 """The Kubernetes provider's own reading of its ``kubeconfig`` input and its DiffConfig, so tests
 can tell what a change of that input does to a deployed stack.
 
-Rules, from pulumi/pulumi-kubernetes@v4.32.0 (the SDK we pin is 4.34.2; v4.32.0 is the newest tag
-mirrored), loading by kubernetes/client-go@v0.36.1 (the version that tag's provider/go.mod pins):
+Rules, from pulumi/pulumi-kubernetes@v4.32.0 (the version requirements.txt pins, so the plugin
+that runs: tests/test_plugin_versions.py), loading by kubernetes/client-go@v0.36.1 (the version
+that tag's provider/go.mod pins):
 - ``provider/pkg/provider/util.go`` parseKubeconfigString: "" is an empty config; "~" and "~/"
   are expanded; a string naming an existing file is that file's contents, anything else is taken
   as the contents; either is decoded by ``clientcmd.Load`` (YAML or JSON), which resolves no
@@ -99,3 +100,35 @@ def diff_config(
     if old_active is not None and new_active is not None and old_active != new_active:
         return ConfigDiff(changed, changed)
     return ConfigDiff(changed, ())
+
+
+# The provider's boolean settings an environment variable can switch, with their default
+# (pulumi/pulumi-kubernetes@v4.32.0:provider/pkg/provider/provider.go Configure). The SDK reads the
+# same variables for an argument left None (sdk/python/pulumi_kubernetes/provider.py
+# Provider._internal_init, _utilities.get_env_bool: "1", "t", "true", "True", "TRUE" → true,
+# "0", "f", "false", … → false, anything else → unset); the provider compares with "true" only.
+ENV_SETTINGS: dict[str, tuple[str, bool]] = {
+    "enableServerSideApply": ("PULUMI_K8S_ENABLE_SERVER_SIDE_APPLY", True),
+    "upsertExistingObjects": ("PULUMI_K8S_UPSERT_EXISTING_OBJECTS", False),
+    "enablePatchForce": ("PULUMI_K8S_ENABLE_PATCH_FORCE", False),
+    "enableConfigMapMutable": ("PULUMI_K8S_ENABLE_CONFIGMAP_MUTABLE", False),
+    "enableSecretMutable": ("PULUMI_K8S_ENABLE_SECRET_MUTABLE", False),
+    "deleteUnreachable": ("PULUMI_K8S_DELETE_UNREACHABLE", False),
+    "skipUpdateUnreachable": ("PULUMI_K8S_SKIP_UPDATE_UNREACHABLE", False),
+    "suppressDeprecationWarnings": ("PULUMI_K8S_SUPPRESS_DEPRECATION_WARNINGS", False),
+    "suppressHelmHookWarnings": ("PULUMI_K8S_SUPPRESS_HELM_HOOK_WARNINGS", False),
+}
+
+
+def configured(inputs: dict[str, Any], key: str, environ: dict[str, str]) -> bool:
+    """Configure's closure for ``key``: a value the provider was given wins (``== "true"``); an
+    unset one falls back to the variable (``== "true"``), then to the default. ``inputs`` are the
+    provider resource's plain inputs; the engine hands the set ones to Configure as
+    ``kubernetes:config:<key>``."""
+    variable, default = ENV_SETTINGS[key]
+    value = inputs.get(key)
+    if value is not None:
+        return str(value) == "true"
+    if variable in environ:
+        return environ[variable] == "true"
+    return default

@@ -1,4 +1,4 @@
-"""The engine emulation's own rules (``tests/command_engine``), each as pulumi-command 1.2.1 and
+"""The engine emulation's own rules (``tests/command_engine``), each as pulumi/pulumi-command@v1.2.1 and
 the Pulumi engine behave (the sources are cited in that module), on small local commands and
 one remote one."""
 
