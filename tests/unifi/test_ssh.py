@@ -22,8 +22,9 @@ from components.unifi.client import (
     UsageError,
 )
 from components.unifi.ssh import HostKey, SshSession, SshTarget, load_private_key
+from tests.unifi import sshd as sshd_module
 from tests.unifi.conftest import free_port
-from tests.unifi.sshd import KeyPair, SshServer, keygen
+from tests.unifi.sshd import KeyPair, SshServer, keygen, start_sshd
 
 SOURCE = "UNIFI_SSH_PRIVATE_KEY"
 
@@ -166,6 +167,13 @@ def test_upload(sshd: SshServer, tmp_path: Path) -> None:
             ssh.upload(b"x", str(tmp_path / "missing" / "x"))
     assert path.read_bytes() == b'{"a": 1}\n'  # truncated and rewritten in place
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_missing_sshd_skips_naming_the_package(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # A skip, so that a user's clone says what to install; under CI a skip fails (tests/conftest.py).
+    monkeypatch.setattr(sshd_module, "SSHD", tmp_path / "no-sshd")
+    with pytest.raises(pytest.skip.Exception, match=r"no-sshd is missing: .*apt-get install openssh-server"):
+        start_sshd(tmp_path)
 
 
 def test_host_key_parsing(sshd: SshServer) -> None:
