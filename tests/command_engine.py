@@ -22,7 +22,11 @@ server (the program's own SSH client). Each rule below names the source it comes
 * ``PULUMI_COMMAND_STDOUT``/``STDERR`` hold the previous create/update's outputs, set only when
   not empty and unless ``addPreviousOutputInEnv`` is false: local in the environment, remote by
   SSH Setenv, a warning when the server refuses (remote/commandOutputs.go: a refused
-  ``environment`` entry is an error). The test sshd has no ``AcceptEnv``: every Setenv is refused;
+  ``environment`` entry is an error). The test sshd has no ``AcceptEnv``, and OpenSSH refuses an
+  ``env`` request whose name matches no ``AcceptEnv`` pattern (openssh-portable@V_9_2_P1:
+  session.c, session_env_req), so every Setenv would be refused: the emulation sends none and
+  gives that outcome (paramiko's ``set_environment_variable`` asks for no reply, so it could not
+  tell a refusal anyway): over SSH an update sends what a create sends;
 * stored stdout/stderr lose exactly one trailing newline (``strings.TrimSuffix`` in both run
   functions);
 * a pinned ``hostKey`` makes the client offer only that key's own type

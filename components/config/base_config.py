@@ -7,9 +7,9 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import values as v
 from .errors import Problems
 from .model import Lab
+from .values import type_name
 
 ReadFile = Callable[[str], str]
 
@@ -34,7 +34,7 @@ def read_base_config(
         problems.error(key, f"'{path}' is nested too deeply to be a config.gateway.json")
         return None
     if not isinstance(document, dict):
-        problems.error(key, f"'{path}' must hold a JSON object, not {v.type_name(document)}")
+        problems.error(key, f"'{path}' must hold a JSON object, not {type_name(document)}")
         return None
     bad_leaf = _first_non_string_leaf(document, "")
     if bad_leaf is not None:

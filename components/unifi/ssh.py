@@ -224,9 +224,7 @@ class SshSession:
         try:
             channel.settimeout(timeout)
             channel.exec_command(command)
-            if stdin:
-                channel.sendall(stdin)
-            channel.shutdown_write()
+            self._send_stdin(channel, stdin)
             stdout, stderr = bytearray(), bytearray()
             last_activity = time.monotonic()
             # Both streams are drained as data arrives (a full stderr must not block stdout).
@@ -251,11 +249,32 @@ class SshSession:
                 else:
                     channel.status_event.wait(_POLL_SECONDS)
             code = channel.recv_exit_status()
+            if channel.exit_status == -1 and not self._transport.is_active():
+                # paramiko's -1: no exit status came before the channel closed, and the
+                # connection is gone (sshd sends the status before it closes the channel).
+                raise SshConnectionError(f"{self.target}: the connection was lost during {command!r}")
         except (paramiko.SSHException, OSError, EOFError) as exc:
             raise SshConnectionError(f"{self.target}: {command!r} failed ({exc or type(exc).__name__})") from None
         finally:
             channel.close()
         return RemoteResult(code, stdout.decode("utf-8", "replace"), stderr.decode("utf-8", "replace"))
+
+    @staticmethod
+    def _send_stdin(channel: paramiko.Channel, stdin: bytes) -> None:
+        """Write ``stdin``, then EOF. A command may exit without reading all of it (``echo hi``
+        given input): sshd then sends its exit status and closes the channel without waiting
+        for the client's EOF (openssh-portable@V_9_2_P1: session.c, session_exit_message, and
+        nchan.c, chan_is_dead), and paramiko refuses writes to a closed channel ("Socket is
+        closed", paramiko@5.1.0: channel.py, Channel._send). As with a pipe to a process that has
+        exited, the rest of the input is dropped and the exit status decides; the caller's
+        drain collects it (or finds the connection lost)."""
+        try:
+            if stdin:
+                channel.sendall(stdin)
+            channel.shutdown_write()
+        except OSError:
+            if not channel.closed:
+                raise
 
     def run_script(self, script: str, *, sudo: bool) -> RemoteResult:
         """Run a ``sh`` script fed on stdin (``sudo -n``: fail rather than prompt for a password)."""

@@ -616,7 +616,7 @@ def controller(certs: Certs) -> Iterator[Callable[..., FakeController]]:
 
 @pytest.fixture(scope="session")
 def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
-    """A real OpenSSH server on loopback (fails, not skips, without openssh-server)."""
+    """A real OpenSSH server on loopback (without openssh-server the tests skip, saying so)."""
     server, proc = start_sshd(tmp_path_factory.mktemp("sshd"))
     yield server
     stop_sshd(proc)
