@@ -136,11 +136,19 @@ def _community(raw: Any, key: str, problems: Problems) -> str | None:
     return None
 
 
+# What only a BGP pool takes: MetalLB's BGP advertisement settings.
+_BGP_POOL_FIELDS = (
+    Field("aggregationLength", between(1, 32)),
+    Field("localPref", between(0, 2147483647)),
+    Field("communities", list_of(_community), default=[]),
+)
+
+
 def _bgp_options_need_a_bgp_pool(r: Reading) -> bool:
     if r.got.get("protocol") is Protocol.LAYER2:
-        for option in ("aggregationLength", "localPref", "communities"):
-            if option in r.data:
-                r.problems.error(r.at(option), "only applies to bgp pools, this pool is layer2")
+        for field in _BGP_POOL_FIELDS:
+            if field.key in r.data:
+                r.problems.error(r.at(field.key), "only applies to bgp pools, this pool is layer2")
     return True
 
 
@@ -152,9 +160,7 @@ _POOL = Section(
     Field("autoAssign", boolean, default=True),
     Field("avoidBuggyIPs", boolean, default=False),
     Rule(_bgp_options_need_a_bgp_pool),
-    Field("aggregationLength", between(1, 32)),
-    Field("localPref", between(0, 2147483647)),
-    Field("communities", list_of(_community), default=[]),
+    *_BGP_POOL_FIELDS,
 )
 
 
