@@ -7,7 +7,7 @@ from typing import Any
 
 import pulumi
 
-from components.artifacts.gateway import BGPD_CONF, CONFIG_GATEWAY_JSON, DNS_RECORDS, render_gateway_files
+from components.artifacts.gateway import BGPD_CONF, CONFIG_GATEWAY_JSON, DNS_RECORDS, render_gateway_file
 from components.artifacts.outputs import render_outputs
 from components.artifacts.services import render_services
 from components.config import ConfigError
@@ -78,9 +78,9 @@ def known_addresses(ips: dict[str, str | None]) -> dict[str, IPv4Address]:
     return {n: IPv4Address(ip) for n, ip in ips.items() if ip} | lab.pinned_addresses
 
 
-def gateway_files(inputs: list[Any], *, redacted: bool = False) -> dict[str, str]:
+def gateway_file(name: str, inputs: list[Any], *, redacted: bool = False) -> str:
     ips, names = inputs
-    return render_gateway_files(redact_secrets(lab) if redacted else lab, known_addresses(ips), discovered=names)
+    return render_gateway_file(name, redact_secrets(lab) if redacted else lab, known_addresses(ips), discovered=names)
 
 
 def secret_if_password(value: pulumi.Output[str]) -> pulumi.Output[str]:
@@ -89,7 +89,7 @@ def secret_if_password(value: pulumi.Output[str]) -> pulumi.Output[str]:
 
 
 if lab.gateway.kind is GatewayKind.USG:
-    gateway_json = gateway_inputs.apply(lambda inputs: gateway_files(inputs)[CONFIG_GATEWAY_JSON])
+    gateway_json = gateway_inputs.apply(lambda inputs: gateway_file(CONFIG_GATEWAY_JSON, inputs))
     pulumi.export("configGatewayJson", secret_if_password(gateway_json))
     controller = lab.controller
     if controller is not None and controller.ssh is not None:
@@ -100,7 +100,7 @@ if lab.gateway.kind is GatewayKind.USG:
                 ssh=controller.ssh,
                 stack=pulumi.get_stack(),
                 content=gateway_json,
-                preview=gateway_inputs.apply(lambda inputs: gateway_files(inputs, redacted=True)[CONFIG_GATEWAY_JSON]),
+                preview=gateway_inputs.apply(lambda inputs: gateway_file(CONFIG_GATEWAY_JSON, inputs, redacted=True)),
                 owned=discovered.apply(
                     lambda names: owned_paths(
                         lab.gateway.asn,
@@ -112,9 +112,9 @@ if lab.gateway.kind is GatewayKind.USG:
         pulumi.export("configGatewayJsonUpload", {"path": upload.path, "sha256": upload.sha256})
 else:
     # bgpd.conf names no service: known in every preview, whatever discovery does.
-    bgpd_conf = render_gateway_files(lab, lab.pinned_addresses)[BGPD_CONF]
+    bgpd_conf = render_gateway_file(BGPD_CONF, lab, lab.pinned_addresses)
     # The records as `render` writes dns-records.json, read back: the two cannot differ.
-    records = gateway_inputs.apply(lambda inputs: json.loads(gateway_files(inputs)[DNS_RECORDS]))
+    records = gateway_inputs.apply(lambda inputs: json.loads(gateway_file(DNS_RECORDS, inputs)))
     pulumi.export("bgpdConf", secret_if_password(pulumi.Output.from_input(bgpd_conf)))
     pulumi.export("dnsRecords", records)
     if lab.controller is not None:
@@ -124,7 +124,7 @@ else:
                 controller=lab.controller,
                 stack=pulumi.get_stack(),
                 bgpd_conf=bgpd_conf,
-                bgpd_conf_preview=render_gateway_files(redact_secrets(lab), lab.pinned_addresses)[BGPD_CONF],
+                bgpd_conf_preview=render_gateway_file(BGPD_CONF, redact_secrets(lab), lab.pinned_addresses),
                 records=records,
             ),
         )

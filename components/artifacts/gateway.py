@@ -31,14 +31,24 @@ GATEWAY_FILES: Final[Mapping[GatewayKind, tuple[str, ...]]] = {
 }
 
 
-def render_gateway_files(
-    lab: Lab, addresses: Mapping[str, IPv4Address], discovered: Sequence[DiscoveredName] = ()
-) -> dict[str, str]:
-    """File name → content for the lab's gateway kind (:data:`GATEWAY_FILES`). ``addresses`` maps
-    service names to their IPs (pinned and allocated); ``discovered`` are the cluster's other names."""
+def render_gateway_file(
+    name: str, lab: Lab, addresses: Mapping[str, IPv4Address], discovered: Sequence[DiscoveredName] = ()
+) -> str:
+    """One of the files of the lab's gateway kind (:data:`GATEWAY_FILES`); a file the kind does not
+    get is an error. ``addresses`` maps service names to their IPs (pinned and allocated);
+    ``discovered`` are the cluster's other names."""
+    if name not in GATEWAY_FILES[lab.gateway.kind]:
+        raise ValueError(f"a {lab.gateway.kind.value} gateway gets no {name}")
     renderers: dict[str, Callable[[], str]] = {
         CONFIG_GATEWAY_JSON: lambda: config_gateway_json(lab, addresses, discovered),
         BGPD_CONF: lambda: render_bgpd_conf(lab),
         DNS_RECORDS: lambda: dns_records_json(lab, addresses, discovered),
     }
-    return {name: renderers[name]() for name in GATEWAY_FILES[lab.gateway.kind]}
+    return renderers[name]()
+
+
+def render_gateway_files(
+    lab: Lab, addresses: Mapping[str, IPv4Address], discovered: Sequence[DiscoveredName] = ()
+) -> dict[str, str]:
+    """File name → content, every file of the lab's gateway kind."""
+    return {name: render_gateway_file(name, lab, addresses, discovered) for name in GATEWAY_FILES[lab.gateway.kind]}
