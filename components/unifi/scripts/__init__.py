@@ -1,9 +1,21 @@
-"""Render the controller-side ``sh`` scripts with their parameters embedded safely.
+"""The controller-side ``sh`` scripts that install ``config.gateway.json`` carefully, rendered with
+their parameters embedded safely. Both the Pulumi program's remote commands
+(``components/resources/gateway_commands.py``) and the controller client run them.
+
+A bad ``config.gateway.json`` leaves the USG in a provisioning loop, so the file is never
+written in place: the caller uploads it (SFTP) to a staged name inside the site directory and
+runs :func:`install_script`, which checks the upload's sha256, refuses to overwrite a file
+someone else edited or another stack owns, keeps the user's original once, and moves the file
+into place atomically (0600, given owner). :func:`restore_script` undoes it on destroy,
+:func:`original_script` shows the client the user's original (for the kept-settings check),
+:func:`verify_script` lets a provision notice drift, :func:`prepare_script` creates a missing
+site directory before the upload. The scripts are POSIX ``sh`` using only coreutils/busybox
+tools (the controller may have neither python nor jq).
 
 Each function returns a complete script text meant for ``sh -s`` on stdin (as sent over
 SSH); parameters are checked here and embedded as ``shlex.quote``d assignments in place of
-the ``# @PARAMETERS@`` line of the body in ``scripts/<name>.sh``; ``# @COMMON@`` pulls in
-the shared helpers of ``scripts/common.sh``. The scripts print messages on stderr, never
+the ``# @PARAMETERS@`` line of the body in ``<name>.sh`` beside this file; ``# @COMMON@`` pulls in
+the shared helpers of ``common.sh``. The scripts print messages on stderr, never
 file contents, and the outcome (``changed``/``unchanged``, or a sha256/``absent`` for
 verify) as the last line of stdout.
 """
