@@ -19,6 +19,7 @@ PYTHON: Final = "venv/bin/python"
 CONTROLLER_CLIENT: Final = "components.unifi"
 WEBHOOK_GATE: Final = "components.kubernetes.webhook_gate"
 SERVICE_CHECK: Final = "components.kubernetes.service_check"
+SERVICE_ADDRESS: Final = "components.kubernetes.service_address"
 
 # The controller client's credentials and TLS trust.
 USERNAME_ENV: Final = "UNIFI_USERNAME"

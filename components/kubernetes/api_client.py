@@ -1,5 +1,6 @@
 """The Kubernetes API for the commands that talk to the cluster (the webhook gate, the Service
-check, the Service listing), through the official ``kubernetes`` client.
+check, the wait for a Service's address, the Service listing), through the official ``kubernetes``
+client.
 
 Three things: a client configuration from the kubeconfig the provider gets
 (:func:`kubeconfig_configuration`, files resolved by :mod:`components.kubernetes.kubeconfig`) or
@@ -289,6 +290,16 @@ class ApiClient:
             )
         return self._send(
             lambda: core.list_namespaced_service(namespace, limit=limit, _continue=continued, _preload_content=False)
+        )
+
+    def list_events(self, namespace: str, *, field_selector: str) -> Response:
+        """``GET /api/v1/namespaces/{namespace}/events?fieldSelector=…``: the core/v1 Events there
+        that match ``field_selector`` (e.g. ``involvedObject.kind=Service,involvedObject.name=x``)."""
+        from kubernetes.client import CoreV1Api
+
+        core = CoreV1Api(self._api)
+        return self._send(
+            lambda: core.list_namespaced_event(namespace, field_selector=field_selector, _preload_content=False)
         )
 
     # --- objects of any kind, through DynamicClient ------------------------------------------

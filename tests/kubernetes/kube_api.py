@@ -1,8 +1,8 @@
 """Loopback stand-ins for the Kubernetes API server, and what the tests need to reach them.
 
 :func:`fake_api` answers every request with the next scripted (status, body), for the webhook
-gate and the Service check. :func:`services_api` serves Service collections with paging, for the
-Service listing.
+gate, the Service check and the wait for a Service's address. :func:`services_api` serves Service
+collections with paging, for the Service listing.
 
 Service shapes: the ``kubernetes`` client 37.0.2 models (``kubernetes/client/models/v1_service_list.py``,
 ``v1_list_meta.py``, ``v1_service.py``, ``v1_service_spec.py``, ``v1_load_balancer_ingress.py``):
@@ -263,7 +263,8 @@ class Seen:
 class FakeApi:
     """Answers each object request with the next scripted (status, body), the last one repeating,
     and discovery (:func:`discovery_document`) as an API server with ``crds`` established, once
-    ``hidden`` group lists (GET /apis) have left them out: a CRD that is being installed. Object
+    ``hidden`` group lists (GET /apis) have left them out: a CRD that is being installed. A path
+    in ``paths`` has a script of its own (e.g. a Service's events beside the Service). Object
     requests are in ``seen``, discovery requests in ``discovery``."""
 
     script: list[tuple[int, str]]
@@ -273,6 +274,7 @@ class FakeApi:
     discovery: list[Seen] = field(default_factory=list)
     port: int = 0
     tls: ssl.SSLContext | None = None
+    paths: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -287,14 +289,22 @@ class FakeApi:
                 self.discovery.append(seen)
                 return found[0], json.dumps(found[1])
         self.seen.append(seen)
-        return self.script[min(len(self.seen), len(self.script)) - 1]
+        script = self.paths.get(seen.path, self.script)
+        count = sum(
+            1 for s in self.seen if (s.path == seen.path if seen.path in self.paths else s.path not in self.paths)
+        )
+        return script[min(count, len(script)) - 1]
 
 
 @contextlib.contextmanager
 def fake_api(
-    *script: tuple[int, str], tls: ssl.SSLContext | None = None, crds: tuple[Crd, ...] = METALLB_CRDS, hidden: int = 0
+    *script: tuple[int, str],
+    tls: ssl.SSLContext | None = None,
+    crds: tuple[Crd, ...] = METALLB_CRDS,
+    hidden: int = 0,
+    paths: Mapping[str, Sequence[tuple[int, str]]] | None = None,
 ) -> Iterator[FakeApi]:
-    api = FakeApi(list(script), crds, hidden, tls=tls)
+    api = FakeApi(list(script), crds, hidden, tls=tls, paths={p: list(s) for p, s in (paths or {}).items()})
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
