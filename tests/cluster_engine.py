@@ -192,11 +192,67 @@ class Cluster:
         if self.objects.pop(key, None) is not None:
             self.log.append(("delete", key))
 
+    def get(self, key: Key) -> dict[str, Any] | None:
+        """The object as a GET returns it: apiVersion, kind, metadata.name, .namespace and .uid,
+        and its fields; None when it does not exist."""
+        live = self.objects.get(key)
+        if live is None:
+            return None
+        kind, namespace, name = key
+        obj: dict[str, Any] = {"apiVersion": live.api_version, "kind": kind, "metadata": {"name": name}}
+        if namespace:
+            obj["metadata"]["namespace"] = namespace
+        obj["metadata"]["uid"] = f"00000000-0000-4000-8000-{live.uid:012d}"
+        for path, value in live.fields.items():
+            node = obj
+            for part in path[:-1]:
+                node = node.setdefault(part, {})
+            node[path[-1]] = value
+        return obj
+
     def deleted(self) -> list[Key]:
         return [key for verb, key in self.log if verb == "delete"]
 
     def created(self) -> list[Key]:
         return [key for verb, key in self.log if verb == "create"]
+
+
+# The Service annotations MetalLB reads a requested address from: metallb.io/ (v0.13+) and the
+# older metallb.universe.tf/ (metallb/metallb@v0.15.3:controller/service.go
+# AnnotationLoadBalancerIPs, DeprecatedAnnotationLoadBalancerIPs; v0.12.1 the latter only).
+REQUESTED_IPS = ("metallb.io/loadBalancerIPs", "metallb.universe.tf/loadBalancerIPs")
+METALLB_MANAGER = "controller/Update"  # the status subresource, written by MetalLB's controller
+
+
+def metallb_allocates(cluster: Cluster, allocated: str) -> dict[Key, str]:
+    """What MetalLB's controller does to each Service of type LoadBalancer: one without an address
+    gets the requested address (the loadBalancerIPs annotation, else spec.loadBalancerIP; the
+    first of a list), else one from a pool (``allocated`` here); one whose requested address is
+    not the one it has gets the requested one. It writes the status
+    (metallb/metallb@v0.15.3:controller/service.go convergeBalancer: "differentIPRequested"
+    clears the state, then allocateIPs, getDesiredLbIPs; internal/k8s/k8s.go UpdateStatus: the
+    status subresource). Returns what it gave."""
+    given: dict[Key, str] = {}
+    for key, live in cluster.objects.items():
+        if key[0] != "Service" or live.value("spec", "type") != "LoadBalancer":
+            continue
+        requested = [live.value("metadata", "annotations", a) for a in REQUESTED_IPS] + [
+            live.value("spec", "loadBalancerIP")
+        ]
+        if requested[-1] and any(requested[:-1]):
+            # getDesiredLbIPs: "service can not have both": a LoadBalancerFailed event, the
+            # Service is left as it is.
+            continue
+        wanted = next((str(r).split(",")[0].strip() for r in requested if r), None)
+        current = live.value("status", "loadBalancer", "ingress")
+        if current and (wanted is None or current[0].get("ip") == wanted):
+            continue
+        ip = wanted or allocated
+        path = ("status", "loadBalancer", "ingress")
+        live.fields[path] = [{"ip": ip, "ipMode": "VIP"}]
+        live.managers.setdefault(METALLB_MANAGER, set()).add(path)
+        given[key] = ip
+    return given
 
 
 def invalid(obj: dict[str, Any]) -> str | None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import runpy
-from collections.abc import Sequence
+import shlex
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from pulumi.runtime._callbacks import _CallbackServicer
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.proto import alias_pb2, resource_pb2
 from pulumi.runtime.stack import wait_for_rpcs
+
+from components.contract import SERVICE_ADDRESS
 
 REPO = Path(__file__).resolve().parents[1]
 ALLOCATED = "192.0.2.77"  # what the mocked MetalLB hands to Services without a pinned address
@@ -39,17 +42,39 @@ class Registration:
     custom: bool = True
     replace_on_changes: tuple[str, ...] = ()  # as the SDK sends them, e.g. "triggers[*]"
     version: str = ""  # the plugin version the SDK asks the engine to run ("" for ConfigGroup children)
+    custom_timeouts: dict[str, str] = field(default_factory=dict)  # create/update/delete, those set
+
+
+SERVICE_TYPES = ("kubernetes:core/v1:Service", "kubernetes:core/v1:ServicePatch")
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
-    def __init__(self, preview: bool = False) -> None:
+    """The outputs a deployment gives the program's resources.
+
+    A Service (or ServicePatch) carries ``pulumi.com/skipAwait``, so the provider's create returns
+    the object as the API server answered it, before MetalLB gave it an address
+    (pulumi/pulumi-kubernetes@v4.32.0:provider/pkg/await/await.go Creation: the condition is
+    immediate): status without an ingress. ``service_ips`` ("namespace/name" → IP) stands for the
+    outputs of an update or a refresh, whose answer is the live object with MetalLB's address.
+    The address command prints the address it waited for (``--expect``, else ALLOCATED). In a
+    preview nothing exists and no command runs: no status, no stdout (unknown)."""
+
+    def __init__(self, preview: bool = False, service_ips: Mapping[str, str] | None = None) -> None:
         self.preview = preview
+        self.service_ips = dict(service_ips or {})
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         state = dict(args.inputs)
-        # As in a real preview, a Service that does not exist yet has no status.
-        if not self.preview and args.typ in ("kubernetes:core/v1:Service", "kubernetes:core/v1:ServicePatch"):
-            state["status"] = {"loadBalancer": {"ingress": [{"ip": ALLOCATED}]}}
+        if self.preview:
+            return f"{args.name}-id", state
+        if args.typ in SERVICE_TYPES:
+            metadata = args.inputs.get("metadata") or {}
+            ip = self.service_ips.get(f"{metadata.get('namespace', 'default')}/{metadata.get('name')}")
+            state["status"] = {"loadBalancer": {"ingress": [{"ip": ip}]} if ip else {}}
+        if args.typ == "command:local:Command" and f" -m {SERVICE_ADDRESS} " in str(args.inputs.get("create")):
+            arguments = shlex.split(args.inputs["create"])
+            expect = arguments[arguments.index("--expect") + 1] if "--expect" in arguments else None
+            state["stdout"] = expect or ALLOCATED
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
@@ -147,6 +172,11 @@ class RecordingMonitor(MockMonitor):
                     custom=request.custom,
                     replace_on_changes=tuple(request.replaceOnChanges),
                     version=request.version,
+                    custom_timeouts={
+                        k: getattr(request.customTimeouts, k)
+                        for k in ("create", "update", "delete")
+                        if getattr(request.customTimeouts, k)
+                    },
                 )
             )
             self.parents[response.urn] = request.parent
@@ -284,9 +314,15 @@ class Run:
         return found
 
 
-def _run(monkeypatch: pytest.MonkeyPatch, config: dict[str, str], *, preview: bool) -> tuple[Run, Any]:
+def _run(
+    monkeypatch: pytest.MonkeyPatch,
+    config: dict[str, str],
+    *,
+    preview: bool,
+    service_ips: Mapping[str, str] | None = None,
+) -> tuple[Run, Any]:
     """Run __main__.py under mocks; (what it registered and exported, the RunError it raised or None)."""
-    mocks = RecordingMocks(preview)
+    mocks = RecordingMocks(preview, service_ips)
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project="metallb-unifi", stack="test", preview=preview, monitor=monitor)
     pulumi.runtime.set_all_config(config)
@@ -308,8 +344,15 @@ def _run(monkeypatch: pytest.MonkeyPatch, config: dict[str, str], *, preview: bo
     return Run(monitor.registrations, exports), refused
 
 
-def run_program(monkeypatch: pytest.MonkeyPatch, config: dict[str, str], *, preview: bool) -> Run:
-    run, refused = _run(monkeypatch, config, preview=preview)
+def run_program(
+    monkeypatch: pytest.MonkeyPatch,
+    config: dict[str, str],
+    *,
+    preview: bool,
+    service_ips: Mapping[str, str] | None = None,
+) -> Run:
+    """Run __main__.py under mocks (see RecordingMocks for ``service_ips``)."""
+    run, refused = _run(monkeypatch, config, preview=preview, service_ips=service_ips)
     if refused is not None:
         raise refused
     return run

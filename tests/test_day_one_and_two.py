@@ -14,12 +14,13 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.cluster_engine import KubernetesEngine
+from tests.cluster_engine import Cluster, KubernetesEngine, metallb_allocates
 from tests.command_engine import StepFailed
 from tests.conftest import REFERENCE
+from tests.kubernetes.kube_api import objects_api
 from tests.program_harness import REPO, stack_config
 from tests.resources.conftest import certs, controller, sshd
-from tests.resources.test_cluster_lifecycle import CONFIG, posts_lab, uids
+from tests.resources.test_cluster_lifecycle import CONFIG, DASHBOARD, posts_lab, uids
 from tests.resources.usg_lab import BACKUP, BGP_PASSWORD, POSTS_FILE, Lab
 from tests.unifi.conftest import Certs, FakeController
 from tests.unifi.sshd import SshServer
@@ -37,8 +38,11 @@ USERS_FILE = (json.dumps(WITH_DNS_FORWARDING, indent=4) + "\n").encode()
 
 
 class WholeLab(Lab):
-    """The lab stack with MetalLB's real manifests, so the cluster model sees every object."""
+    """The lab stack with MetalLB's real manifests, so the cluster model sees every object; the
+    Services' commands run too, against an API server that serves the model's objects."""
 
+    cluster_commands = True
+    cluster: Cluster
     metallb: dict[str, Any] = yaml.safe_load((REPO / "Pulumi.lab.yaml").read_text())["config"]["metallb-unifi:metallb"]
 
     def config(self, **bgp: Any) -> dict[str, str]:
@@ -74,7 +78,13 @@ def whole_lab(
     fake = controller(lag_polls=1, provisioning_polls=1)
     lab = WholeLab(monkeypatch, mirror, tmp_path, fake, certs.server.fingerprint, sshd)
     lab.engine.rewrite_local = _stub_cluster_commands(lab.engine.rewrite_local)
-    yield lab
+    # The post's cluster, where MetalLB had given the dashboard its address; `pulumi up` runs with
+    # $KUBECONFIG pointing at it (the address command reads it, as the provider would).
+    lab.cluster = posts_lab()
+    assert metallb_allocates(lab.cluster, "10.10.10.99") == {DASHBOARD: "10.10.10.10"}
+    with objects_api(lambda namespace, name: lab.cluster.get(("Service", namespace, name))) as api:
+        lab.engine.base_env["KUBECONFIG"] = str(api.kubeconfig(tmp_path / "kubeconfig"))
+        yield lab
 
 
 def ops(steps: list[tuple[str, str]]) -> set[str]:
@@ -83,7 +93,7 @@ def ops(steps: list[tuple[str, str]]) -> set[str]:
 
 def test_the_posts_lab_is_adopted_kept_upgraded_and_handed_back(whole_lab: WholeLab) -> None:
     env = whole_lab
-    cluster = posts_lab()
+    cluster = env.cluster
     kube = KubernetesEngine(cluster)
     env.put_original(USERS_FILE)
     before = uids(cluster)
@@ -107,6 +117,8 @@ def test_the_posts_lab_is_adopted_kept_upgraded_and_handed_back(whole_lab: Whole
     registrations, content = env.registrations()
     assert ops(kube.up(registrations).steps) == {"same"}
     env.engine.up(registrations)
+    # The dashboard's address was waited for (MetalLB had given it long ago).
+    assert env.engine.state["k8s-dashboard-address"].stdout == "10.10.10.10"
     installed = json.loads(env.live.read_bytes())
     assert env.live.read_bytes() == content
     assert installed["service"] == WITH_DNS_FORWARDING["service"]
@@ -133,7 +145,13 @@ def test_the_posts_lab_is_adopted_kept_upgraded_and_handed_back(whole_lab: Whole
         [("Role", "metallb-system", "config-watcher"), ("RoleBinding", "metallb-system", "config-watcher"), CONFIG]
     )
     steps = env.engine.up(registrations)
-    assert steps == [("create", "metallb-webhook-ready")]
+    # The dashboard's patch pins with the annotation now: its address is waited for again.
+    assert sorted(steps) == [
+        ("create", "k8s-dashboard-address"),
+        ("create", "metallb-webhook-ready"),
+        ("replaced", "k8s-dashboard-address"),
+    ]
+    assert env.engine.state["k8s-dashboard-address"].stdout == "10.10.10.10"
     assert same == content and env.fake.provisions == 1
 
     # Destroy: the reader's file back (and provisioned), MetalLB's Namespace and CRDs kept.

@@ -101,7 +101,14 @@ def test_every_stack_registers_metallb_and_its_services_in_order(
         assert config_urns <= set(kube_service.dependencies)
         assert kube_service.inputs["spec"]["type"] == "LoadBalancer"
         annotations = kube_service.inputs["metadata"]["annotations"]
-        assert annotations["pulumi.com/waitFor"] == "jsonpath={.status.loadBalancer.ingress[0].ip}"
+        # The provider's await is off (refresh would check the pods); a command waits for the address.
+        assert annotations["pulumi.com/skipAwait"] == "true" and "pulumi.com/waitFor" not in annotations
+        (address,) = [
+            r
+            for r in run.of_type("command:local:Command")
+            if r.parent == kube_service.parent and r.name.endswith("-address")
+        ]
+        assert kube_service.urn in address.dependencies
 
     exported, known, _ = resolve(run.exports["services"])
     for name, outputs in exported.items():
@@ -161,7 +168,7 @@ def test_lab_patches_the_dashboard_and_exports_the_posts_gateway_file(
     assert patch.inputs["metadata"]["namespace"] == "kubernetes-dashboard"
     assert patch.inputs["metadata"]["annotations"] == {
         "pulumi.com/patchForce": "true",
-        "pulumi.com/waitFor": "jsonpath={.status.loadBalancer.ingress[0].ip}",
+        "pulumi.com/skipAwait": "true",
     }
     assert patch.inputs["spec"] == {"type": "LoadBalancer", "loadBalancerIP": "10.10.10.10"}
     services, known, _ = resolve(run.exports["services"])
@@ -213,9 +220,9 @@ def test_running_twice_registers_identical_inputs(monkeypatch: pytest.MonkeyPatc
 
     # Registration order is up to the SDK's event loop; what is registered must not differ.
     assert sorted(map(key, first)) == sorted(map(key, second))
-    # 2 providers, MetalLB and its 8 children, the one install object, 4 services with 4 Services and
-    # the 4 checks that they do not exist yet
-    assert len(first) == 24
+    # 2 providers, MetalLB and its 8 children, the one install object, 4 services with 4 Services,
+    # the 4 checks that they do not exist yet and the 4 waits for their addresses
+    assert len(first) == 28
 
 
 @pytest.mark.parametrize("preview", [True, False], ids=["preview", "up"])

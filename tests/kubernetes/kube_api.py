@@ -2,7 +2,9 @@
 
 :func:`fake_api` answers every request with the next scripted (status, body), for the webhook
 gate, the Service check and the wait for a Service's address. :func:`services_api` serves Service
-collections with paging, for the Service listing.
+collections with paging, for the Service listing. :func:`objects_api` serves single Services (and
+their Events) from a model of the cluster, as they are at each request, for the wait for an
+address run by the lifecycle tests.
 
 Service shapes: the ``kubernetes`` client 37.0.2 models (``kubernetes/client/models/v1_service_list.py``,
 ``v1_list_meta.py``, ``v1_service.py``, ``v1_service_spec.py``, ``v1_load_balancer_ingress.py``):
@@ -25,7 +27,7 @@ import ssl
 import threading
 import urllib.parse
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -467,6 +469,86 @@ class ServicesApi:
 @contextlib.contextmanager
 def services_api(services: list[dict[str, Any]], **options: Any) -> Iterator[ServicesApi]:
     api = ServicesApi(services, **options)
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            parts = urllib.parse.urlsplit(self.path)
+            query = urllib.parse.parse_qs(parts.query)
+            with lock:
+                api.requests.append(Request(parts.path, query, self.headers.get("Authorization", "")))
+                status, body = api.answer(parts.path, query)
+            payload = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    with serving(Handler) as port:
+        api.port = port
+        yield api
+
+
+# --- objects served from a model of the cluster -----------------------------------------------
+
+
+def not_found(resource: str, name: str) -> dict[str, Any]:
+    """The API server's 404 for an object that does not exist (a NotFound Status naming it)."""
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": f'{resource} "{name}" not found',
+        "reason": "NotFound",
+        "details": {"name": name, "kind": resource},
+        "code": 404,
+    }
+
+
+@dataclass
+class ObjectsApi:
+    """Serves GETs of Services from ``read`` ((namespace, name) → the object as a GET returns it,
+    or None), at the time of each request, and each Service's Events from ``events`` (by
+    (namespace, name), for ``involvedObject.name`` in the field selector)."""
+
+    read: Callable[[str, str], dict[str, Any] | None]
+    events: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    requests: list[Request] = field(default_factory=list)
+    port: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def kubeconfig(self, path: Path) -> Path:
+        return write_kubeconfig(
+            path, {"lab": {"server": self.url}}, {"ci": {"token": TOKEN}}, {"lab": ("lab", "ci")}, "lab"
+        )
+
+    def answer(self, path: str, query: Mapping[str, list[str]]) -> tuple[int, dict[str, Any]]:
+        segments = path.strip("/").split("/")
+        if segments[:3] != ["api", "v1", "namespaces"] or len(segments) < 5:
+            return 404, NOT_FOUND
+        namespace = urllib.parse.unquote(segments[3])
+        if segments[4] == "services" and len(segments) == 6:
+            name = urllib.parse.unquote(segments[5])
+            found = self.read(namespace, name)
+            return (200, found) if found is not None else (404, not_found("services", name))
+        if segments[4] == "events" and len(segments) == 5:
+            selector = dict(term.split("=", 1) for term in query.get("fieldSelector", [""])[0].split(",") if term)
+            items = self.events.get((namespace, selector.get("involvedObject.name", "")), [])
+            return 200, {"kind": "EventList", "apiVersion": "v1", "metadata": {}, "items": items}
+        return 404, NOT_FOUND
+
+
+@contextlib.contextmanager
+def objects_api(read: Callable[[str, str], dict[str, Any] | None], **options: Any) -> Iterator[ObjectsApi]:
+    api = ObjectsApi(read, **options)
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):

@@ -78,8 +78,8 @@ def with_provider(registrations: list[Registration], name: str, **inputs: Any) -
 def todays_registrations(registrations: list[Registration], version: str) -> list[Registration]:
     """What the program before this change registered: the ConfigGroup named after the version
     (children `metallb-<version>:…`), one provider `cluster` without adoption or mutable flags for
-    everything, no aliases, nothing retained, Services without `pulumi.com/waitFor`, the Namespace a
-    Namespace resource (not a NamespacePatch)."""
+    everything, no aliases, nothing retained, Services without `pulumi.com/skipAwait` (nor the
+    `pulumi.com/waitFor` that came between), the Namespace a Namespace resource (not a NamespacePatch)."""
     (cluster,) = [r for r in registrations if r.type == "pulumi:providers:kubernetes" and r.name == "cluster"]
     old_name = f"metallb-{version}"
     out = []
@@ -99,7 +99,7 @@ def todays_registrations(registrations: list[Registration], version: str) -> lis
             r = dataclasses.replace(r, type=NAMESPACE_RESOURCE)
             urn = urn.replace(f"{NAMESPACE_PATCH}::", f"{NAMESPACE_RESOURCE}::")
         if r.type.startswith("kubernetes:core/v1:Service") and "metallb-system" not in str(r.inputs["metadata"]):
-            annotations = {k: v for k, v in r.inputs["metadata"]["annotations"].items() if k != "pulumi.com/waitFor"}
+            annotations = {k: v for k, v in r.inputs["metadata"]["annotations"].items() if k != "pulumi.com/skipAwait"}
             metadata = {**r.inputs["metadata"], "annotations": annotations}
             if not annotations:
                 del metadata["annotations"]
@@ -132,9 +132,7 @@ def test_up_adopts_the_posts_lab_as_it_stands(monkeypatch: pytest.MonkeyPatch, m
     assert {"effect": "NoSchedule", "key": "node-role.kubernetes.io/control-plane", "operator": "Exists"} in tolerations
     dashboard = cluster.objects[DASHBOARD]
     assert dashboard.value("spec", "type") == "LoadBalancer"
-    assert dashboard.value("metadata", "annotations", "pulumi.com/waitFor") == (
-        "jsonpath={.status.loadBalancer.ingress[0].ip}"
-    )
+    assert dashboard.value("metadata", "annotations", "pulumi.com/skipAwait") == "true"
 
 
 def test_adopting_without_force_conflicts_with_kubectls_fields(monkeypatch: pytest.MonkeyPatch, mirror: str) -> None:

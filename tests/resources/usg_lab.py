@@ -99,11 +99,21 @@ class Lab:
             )
         )
 
+    # Whether the Services' commands run too (they talk to the cluster's API; see WholeLab in
+    # tests/test_day_one_and_two.py): here only the gateway's do.
+    cluster_commands = False
+
     def registrations(self, **bgp: Any) -> tuple[list[Registration], bytes]:
         run = run_program(self.monkeypatch, self.config(**bgp), preview=False)
         content, known, _ = resolve(run.exports["configGatewayJson"])
         assert known
-        return run.registrations, content.encode()
+        services = {r.urn for r in run.of_type("metallb-unifi:kubernetes:LoadBalancedService")}
+        registrations = [
+            r
+            for r in run.registrations
+            if self.cluster_commands or not (r.type == "command:local:Command" and r.parent in services)
+        ]
+        return registrations, content.encode()
 
     def up(self, env: dict[str, str] | None = None, **bgp: Any) -> tuple[list[tuple[str, str]], bytes]:
         registrations, content = self.registrations(**bgp)
