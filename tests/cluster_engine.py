@@ -224,10 +224,11 @@ REQUESTED_IPS = ("metallb.io/loadBalancerIPs", "metallb.universe.tf/loadBalancer
 METALLB_MANAGER = "controller/Update"  # the status subresource, written by MetalLB's controller
 
 
-def metallb_allocates(cluster: Cluster, allocated: str) -> dict[Key, str]:
+def metallb_allocates(cluster: Cluster, allocated: str | None) -> dict[Key, str]:
     """What MetalLB's controller does to each Service of type LoadBalancer: one without an address
     gets the requested address (the loadBalancerIPs annotation, else spec.loadBalancerIP; the
-    first of a list), else one from a pool (``allocated`` here); one whose requested address is
+    first of a list), else one from a pool (``allocated`` here; None: the pools are exhausted, it
+    gets none and MetalLB records AllocationFailed); one whose requested address is
     not the one it has gets the requested one. It writes the status
     (metallb/metallb@v0.15.3:controller/service.go convergeBalancer: "differentIPRequested"
     clears the state, then allocateIPs, getDesiredLbIPs; internal/k8s/k8s.go UpdateStatus: the
@@ -248,6 +249,8 @@ def metallb_allocates(cluster: Cluster, allocated: str) -> dict[Key, str]:
         if current and (wanted is None or current[0].get("ip") == wanted):
             continue
         ip = wanted or allocated
+        if ip is None:
+            continue
         path = ("status", "loadBalancer", "ingress")
         live.fields[path] = [{"ip": ip, "ipMode": "VIP"}]
         live.managers.setdefault(METALLB_MANAGER, set()).add(path)
@@ -592,9 +595,10 @@ def _service_read_errors(live: LiveObject, *, not_ready: bool) -> list[str] | No
 def refresh(engine: KubernetesEngine, *, not_ready: frozenset[Key] = frozenset()) -> Refresh:
     """`pulumi refresh` of the Kubernetes resources in ``engine``'s state: the provider's Read of each
     (pulumi/pulumi-kubernetes@v4.32.0:provider/pkg/provider/provider.go Read, await/await.go Read).
-    Read takes the inputs stored in the state; an object that is gone (404) is deleted from the
-    state; else the live kind's read awaiter runs unless those inputs carry
-    ``pulumi.com/skipAwait: "true"`` (metadata/overrides.go SkipAwaitLogic), ignoring
+    Read takes the inputs stored in the state (provider.go Read: the request's inputs, oldInputs);
+    an object that is gone (404) is deleted from the state; else the live kind's read awaiter runs
+    unless those inputs carry ``pulumi.com/skipAwait`` exactly ``"true"`` (metadata/overrides.go
+    SkipAwaitLogic, metadata/annotations.go IsAnnotationTrue: value == AnnotationTrue), ignoring
     ``pulumi.com/waitFor``; a failing awaiter is a partial error: the object is checkpointed and
     the resource reported unhealthy. Only the Service awaiter (v1/Service, so ServicePatches too:
     the key is the live object's apiVersion/kind) is modelled; other kinds read as ready."""

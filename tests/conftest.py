@@ -30,12 +30,14 @@ HOW_TO_GET = {
 
 
 # `./test --quick`: leaves out the slowest modules (property tests, network namespaces, the
-# lifecycle runs over real SSH, renders in fresh processes); CI runs everything.
+# lifecycle runs over real SSH or with the Services' waits, renders in fresh processes); CI runs
+# everything.
 QUICK_LEAVES_OUT = (
     "tests/config/test_properties.py",
     "tests/simulator/test_scenarios.py",
     "tests/simulator/test_strict.py",
     "tests/resources/test_usg_lifecycle.py",
+    "tests/resources/test_service_lifecycle.py",
     "tests/test_day_one_and_two.py",
     "tests/test_determinism.py",
 )

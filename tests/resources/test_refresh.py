@@ -5,7 +5,6 @@ address with its own command instead (components/resources/service.py)."""
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
@@ -14,6 +13,7 @@ import pytest
 from tests.cluster_engine import Cluster, KubernetesEngine, key_of, metallb_allocates, refresh
 from tests.program_harness import ALLOCATED, REPO, Registration, run_program, stack_config
 from tests.resources.conftest import small_mirror, with_small_manifest
+from tests.resources.test_service_lifecycle import before_skip_await
 
 __all__ = ["small_mirror"]
 
@@ -91,7 +91,7 @@ def test_a_stack_deployed_before_skip_await_reports_such_a_service_until_its_nex
     # (pulumi/pulumi-kubernetes@v4.32.0:provider/pkg/await/await.go Read; await/service.go).
     current = registrations(monkeypatch, small_mirror)
     engine = KubernetesEngine(Cluster())
-    assert engine.up(with_wait_for(current)).error is None
+    assert engine.up(before_skip_await(current)).error is None
     metallb_allocates(engine.cluster, ALLOCATED)
 
     before = refresh(engine, not_ready=frozenset({GRAFANA}))
@@ -147,20 +147,3 @@ def test_refresh_drops_what_was_deleted_behind_the_stacks_back(
 
     (urn,) = result.gone
     assert urn.endswith("::grafana") and urn not in engine.state
-
-
-def with_wait_for(current: list[Registration]) -> list[Registration]:
-    """What the program registered before this change: Services that waited with
-    `pulumi.com/waitFor` on MetalLB's address instead of skipping the provider's await, and no
-    address commands."""
-    out = []
-    for r in current:
-        if r.type == "command:local:Command" and r.name.endswith("-address"):
-            continue
-        if r.type in SERVICE_TYPES:
-            r = copy.deepcopy(r)
-            annotations = r.inputs["metadata"]["annotations"]
-            del annotations["pulumi.com/skipAwait"]
-            annotations["pulumi.com/waitFor"] = "jsonpath={.status.loadBalancer.ingress[0].ip}"
-        out.append(r)
-    return out
