@@ -52,10 +52,12 @@ class RecordingMocks(pulumi.runtime.Mocks):
     """The outputs a deployment gives the program's resources.
 
     A Service (or ServicePatch) carries ``pulumi.com/skipAwait``, so the provider's create returns
-    the object as the API server answered it, before MetalLB gave it an address
-    (pulumi/pulumi-kubernetes@v4.32.0:provider/pkg/await/await.go Creation: the condition is
-    immediate): status without an ingress. ``service_ips`` ("namespace/name" → IP) stands for the
-    outputs of an update or a refresh, whose answer is the live object with MetalLB's address.
+    the object as the API server answered it, before MetalLB gave it an address: status without
+    an ingress (pulumi/pulumi-kubernetes@v4.32.0:provider/pkg/metadata/overrides.go ReadyCondition:
+    skipAwait gives an immediate condition on the create's answer; await/await.go Creation).
+    ``service_ips`` ("namespace/name" → IP) stands for the outputs of an update or a refresh,
+    whose answer is the live object with MetalLB's address (and of a ServicePatch's create, an
+    apply to a Service that may have one already).
     The address command prints the address it waited for (``--expect``, else ALLOCATED). In a
     preview nothing exists and no command runs: no status, no stdout (unknown)."""
 
