@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv4Network
 
 from .model import HostEntry, RouterBgp, SpeakerPeer
 
@@ -72,10 +72,15 @@ def router_zebra_conf() -> str:
 
 
 def frr_speaker_bgpd_conf(
-    node: str, address: IPv4Address, peer: SpeakerPeer, password: str | None, announced: Iterable[IPv4Address]
+    node: str,
+    address: IPv4Address,
+    peer: SpeakerPeer,
+    password: str | None,
+    announced: Iterable[IPv4Address],
+    rogue: Iterable[IPv4Network] = (),
 ) -> str:
     """A node's speaker, behaving like MetalLB's: one session to the gateway, each service
-    address announced as a /32 with the node as next hop."""
+    address announced as a /32 with the node as next hop; a rogue one announces ``rogue`` too."""
     gateway = peer.address
     lines = [
         FRR_HEADER,
@@ -103,6 +108,7 @@ def frr_speaker_bgpd_conf(
         lines.append(f" neighbor {gateway} disable-connected-check")
     lines += [" !", " address-family ipv4 unicast"]
     lines += [f"  network {service}/32" for service in announced]
+    lines += [f"  network {prefix}" for prefix in rogue]
     lines += [" exit-address-family", "exit", ""]
     return "\n".join(lines)
 

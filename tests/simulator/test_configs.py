@@ -84,6 +84,12 @@ def test_an_ebgp_speaker_announces_host_routes_and_skips_the_connected_check():
     assert "ip nht resolve-via-default" in speaker_zebra_conf()
 
 
+def test_a_rogue_speaker_announces_its_prefixes_besides_the_services():
+    rogue = [IPv4Network("0.0.0.0/0"), IPv4Network("192.168.1.0/24")]
+    text = frr_speaker_bgpd_conf("k1", IPv4Address("10.0.0.11"), PEER, None, [IPv4Address("10.9.0.1")], rogue)
+    assert "  network 10.9.0.1/32\n  network 0.0.0.0/0\n  network 192.168.1.0/24\n" in text
+
+
 def test_an_ibgp_speaker_needs_no_connected_check_exception():
     ibgp = SpeakerPeer(IPv4Address("192.168.1.1"), 64512, 64512, None, 90, 30, False, ())
     text = frr_speaker_bgpd_conf("k1", IPv4Address("10.0.0.11"), ibgp, None, [])
@@ -112,9 +118,10 @@ def test_dns_entries_go_to_a_hosts_file_or_to_host_records_with_their_ttl():
         usg_router_bgpd_conf(ROUTER),
         usg_router_bgpd_conf(FILTERED_ROUTER),
         frr_speaker_bgpd_conf("k1", IPv4Address("10.0.0.11"), PEER, "s3cret", [IPv4Address("10.9.0.1")]),
+        frr_speaker_bgpd_conf("k1", IPv4Address("10.0.0.11"), PEER, None, [], [IPv4Network("0.0.0.0/0")]),
         speaker_zebra_conf(),
     ],
-    ids=["usg-router", "usg-router-filtered", "speaker", "speaker-zebra"],
+    ids=["usg-router", "usg-router-filtered", "speaker", "rogue-speaker", "speaker-zebra"],
 )
 def test_frr_accepts_the_generated_configs(tmp_path, text):
     conf = tmp_path / "frr.conf"

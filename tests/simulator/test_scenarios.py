@@ -4,9 +4,11 @@ from what ``render --show-secrets`` writes. Skipped without root, ``ip netns`` o
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable
+from ipaddress import IPv4Network
 from pathlib import Path
 
 import pytest
@@ -26,11 +28,13 @@ pytestmark = pytest.mark.usefixtures("lab_environment")
 GOBGP_DEADLINES = Deadlines(sessions_s=30.0)  # gobgpd waits 5-10 s before its first connect
 
 
-def _plan(stack: str, tmp_path: Path, edit: Callable[[Path], None] | None = None) -> LabPlan:
+def _plan(
+    stack: str, tmp_path: Path, edit: Callable[[Path], None] | None = None, rogue: tuple[str, ...] = ()
+) -> LabPlan:
     render_stack(stack_path(stack), tmp_path)
     if edit is not None:
         edit(tmp_path)
-    return plan_lab(tmp_path, stack_facts(stack_path(stack)))
+    return plan_lab(tmp_path, stack_facts(stack_path(stack)), rogue)
 
 
 def _established(lab: RunningLab) -> dict[str, bool]:
@@ -174,3 +178,40 @@ def test_discovered_services_resolve_and_answer(tmp_path, capsys):
         assert f"{url} from " in results["http"].detail
     assert simulate(["--stack-file", str(stack_path("discovery")), "--services-from", str(dump)]) == 0
     assert "ok   dns: 9 names resolve" in capsys.readouterr().out
+
+
+def _strip_usg_filters(directory: Path) -> None:
+    """config.gateway.json without its neighbours' route-maps and the policies they name."""
+    path = directory / "config.gateway.json"
+    document = json.loads(path.read_text())
+    for neighbor in next(iter(document["protocols"]["bgp"].values()))["neighbor"].values():
+        neighbor.pop("route-map", None)
+    document.pop("policy", None)
+    path.write_text(json.dumps(document))
+
+
+def test_without_import_filters_a_rogue_speaker_takes_over_the_router(tmp_path):
+    """Scenario 7, negative control: with no import policy, everything worker1 announces is
+    installed: a default route, a route to the LAN, addresses no pool holds. The filters check
+    sees each one and fails (which is what makes its passing, below, mean something)."""
+    plan = _plan("Pulumi.lab.yaml", tmp_path, _strip_usg_filters, rogue=("worker1",))
+    with running_lab(plan) as lab:
+        with pytest.raises(CheckFailed) as failure:
+            run_checks(lab, Deadlines(filters_s=2.0))
+        assert failure.value.check == "filters"
+        for route in plan.rogue_routes:
+            assert f"{route.prefix} ({route.what}) from worker1: in the router's BGP table" in failure.value.detail
+        assert {route.prefix for route in plan.rogue_routes} <= lab.router_bgp_table()
+        rib = lab.router_rib()
+        assert rib[IPv4Network("0.0.0.0/0")] == {"bgp"}, "a rogue default route on the gateway"
+        assert rib[IPv4Network("192.168.1.0/24")] == {"connected", "bgp"}
+
+
+def test_a_rogue_node_that_is_not_a_node_builds_no_lab(capsys):
+    ours = f"mlu-{os.getpid()}-"
+    before = netns.existing(ours)
+    assert simulate(["--stack-file", str(stack_path("Pulumi.lab.yaml")), "--rogue-node", "worker9"]) == 1
+    assert (
+        "rogue node 'worker9': no such node (the nodes: master, worker1, worker2, worker3)" in capsys.readouterr().err
+    )
+    assert netns.existing(ours) == before
