@@ -99,10 +99,14 @@ class RunningLab:
             result[IPv4Address(destination)] = tuple(IPv4Address(hop["gateway"]) for hop in hops if "gateway" in hop)
         return result
 
-    def router_bgp_table(self) -> set[IPv4Network]:
-        """The prefixes in the router's BGP table (what its import policies let in)."""
+    def router_bgp_table(self) -> dict[IPv4Network, set[IPv4Address]]:
+        """The router's BGP table (what its import policies let in): prefix → the neighbours
+        it has a path from."""
         table: dict[str, Any] = json.loads(self.vtysh("show bgp ipv4 unicast json") or "{}")
-        return {IPv4Network(prefix) for prefix in table.get("routes", {})}
+        routes: dict[str, list[dict[str, Any]]] = table.get("routes", {})
+        return {
+            IPv4Network(prefix): {IPv4Address(path["peerId"]) for path in paths} for prefix, paths in routes.items()
+        }
 
     def router_rib(self) -> dict[IPv4Network, set[str]]:
         """zebra's routing table: prefix → the protocols with a route to it."""
