@@ -41,7 +41,8 @@ from .processes import Daemon, Processes
 from .rendering import REPO_ROOT
 
 STARTUP_TIMEOUT_S = 10.0
-# bgpd's debug line for an announcement it refused (bgp_route.c, bgp_update's "filtered:" path).
+# bgpd's debug line for an announcement it refused (FRR bgpd/bgp_route.c, bgp_update, at "filtered:";
+# "%pBP rcvd UPDATE about %s -- DENIED due to: %s"), as FRR 8.4 writes it,
 # e.g. "10.10.0.101(worker1) rcvd UPDATE about 0.0.0.0/0 IPv4 unicast -- DENIED due to: route-map;"
 _DENIED = re.compile(
     r"(?P<peer>\d+\.\d+\.\d+\.\d+)\S* rcvd UPDATE about (?P<prefix>[\d./]+) .*-- DENIED due to: (?P<reason>.*)"
