@@ -98,7 +98,7 @@ if lab.gateway.kind is GatewayKind.USG:
             UsgGatewayConfigArgs(
                 controller=controller,
                 ssh=controller.ssh,
-                stack=pulumi.get_stack(),
+                stack=lab.stack,
                 content=gateway_json,
                 preview=gateway_inputs.apply(lambda inputs: gateway_file(CONFIG_GATEWAY_JSON, inputs, redacted=True)),
                 owned=discovered.apply(
@@ -122,7 +122,7 @@ else:
             "unifi-os",
             UnifiOsGatewayConfigArgs(
                 controller=lab.controller,
-                stack=pulumi.get_stack(),
+                stack=lab.stack,
                 bgpd_conf=bgpd_conf,
                 bgpd_conf_preview=render_gateway_file(BGPD_CONF, redact_secrets(lab), lab.pinned_addresses),
                 records=records,

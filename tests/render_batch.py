@@ -12,7 +12,7 @@ from components.render import render_artifacts
 
 def main() -> None:
     for raw in json.load(sys.stdin):
-        lab = parse_renderable_lab(raw)
+        lab = parse_renderable_lab(raw, stack="lab")
         for name, content in sorted(render_artifacts(lab, lab.pinned_addresses).items()):
             sys.stdout.write(f"=== {name}\n{content}")
 

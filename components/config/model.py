@@ -11,6 +11,7 @@ import enum
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 
+from .stack_names import FilterNames, filter_names
 from .versions import MetalLBVersion
 
 
@@ -291,6 +292,9 @@ class ControllerAccess:
 class Lab:
     """One lab: a cluster, its MetalLB, its gateway and the services it exposes."""
 
+    # The Pulumi stack's name (``Pulumi.<stack>.yaml``), set once where the config is loaded: the
+    # gateway's names for this stack's BGP filter derive from it (``filter_names``).
+    stack: str
     nodes: tuple[Node, ...]
     node_subnet: IPv4Network
     metallb: MetalLB
@@ -322,3 +326,8 @@ class Lab:
     @property
     def has_bgp_pools(self) -> bool:
         return any(p.protocol is Protocol.BGP for p in self.metallb.pools)
+
+    @property
+    def filter_names(self) -> FilterNames:
+        """The names of this stack's BGP filter on the gateway (components.config.stack_names)."""
+        return filter_names(self.stack)

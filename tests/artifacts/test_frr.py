@@ -27,14 +27,14 @@ def udm_with(**bgp: Any) -> Lab:
     raw = copy.deepcopy(stack_raw("udm"))
     raw["metallb"] = {**raw["metallb"], "mode": "frr-k8s"}
     raw["bgp"] = {**raw.get("bgp", {}), **bgp}
-    return parse_lab(raw)
+    return parse_lab(raw, stack="lab")
 
 
 def ibgp_lab() -> Lab:
     """The post's lab behind a UniFi OS gateway instead of a USG."""
     raw = stack_raw("lab")
     raw["gateway"] = {**raw["gateway"], "kind": "unifi-os"}
-    return parse_lab(raw)
+    return parse_lab(raw, stack="lab")
 
 
 def test_ibgp_config_is_exactly_one_neighbour_per_node_with_ibgp_multipath() -> None:
@@ -65,7 +65,7 @@ def test_ibgp_config_is_exactly_one_neighbour_per_node_with_ibgp_multipath() -> 
 
 
 def test_ebgp_config_sets_timers_policy_and_configured_maximum_paths() -> None:
-    lines = render_bgpd_conf(parse_lab(stack_raw("udm"))).splitlines()
+    lines = render_bgpd_conf(parse_lab(stack_raw("udm"), stack="lab")).splitlines()
     assert lines[2:6] == [
         "router bgp 65000",
         " bgp router-id 192.168.30.1",
@@ -88,13 +88,13 @@ def test_explicit_keepalive_comes_before_the_hold_time() -> None:
 def test_keepalive_defaults_to_a_third_of_the_hold_time() -> None:
     raw = stack_raw("udm")
     raw["bgp"] = {"holdTime": "90s"}
-    assert " neighbor 192.168.30.11 timers 30 90" in render_bgpd_conf(parse_lab(raw)).splitlines()
+    assert " neighbor 192.168.30.11 timers 30 90" in render_bgpd_conf(parse_lab(raw, stack="lab")).splitlines()
 
 
 def test_no_hold_time_means_no_timers_line() -> None:
     raw = stack_raw("udm")
     del raw["bgp"]
-    assert "timers" not in render_bgpd_conf(parse_lab(raw))
+    assert "timers" not in render_bgpd_conf(parse_lab(raw, stack="lab"))
 
 
 def test_password_and_multihop_are_set_per_neighbour() -> None:
@@ -120,7 +120,7 @@ def test_maximum_paths_defaults_to_the_peering_node_count() -> None:
     del raw["gateway"]["maximumPaths"]
     raw["nodes"][0]["labels"] = {"bgp": "no"}
     raw["bgp"] = {"nodeSelectors": [{"matchExpressions": [{"key": "bgp", "operator": "DoesNotExist"}]}]}
-    text = render_bgpd_conf(parse_lab(raw))
+    text = render_bgpd_conf(parse_lab(raw, stack="lab"))
     assert "  maximum-paths 2\n" in text
     assert "192.168.30.11" not in text  # not selected, not a neighbour
 
@@ -129,7 +129,7 @@ def test_maximum_paths_is_capped_at_what_every_frr_build_accepts() -> None:
     raw = stack_raw("udm")
     del raw["gateway"]["maximumPaths"]
     raw["nodes"] = [{"name": f"n{i}", "address": f"192.168.30.{100 + i}"} for i in range(70)]
-    text = render_bgpd_conf(parse_lab(raw))
+    text = render_bgpd_conf(parse_lab(raw, stack="lab"))
     assert "  maximum-paths 64\n" in text
     assert text.count(" remote-as 65010\n") == 70
 

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
     [("lab", GatewayKind.USG, (BGPD_CONF, DNS_RECORDS)), ("udm", GatewayKind.UNIFI_OS, (CONFIG_GATEWAY_JSON,))],
 )
 def test_a_kind_gets_its_files_and_no_other(stack: str, kind: GatewayKind, others: tuple[str, ...]) -> None:
-    lab = parse_lab(read_stack_config(ROOT / f"Pulumi.{stack}.yaml"))
+    lab = parse_lab(read_stack_config(ROOT / f"Pulumi.{stack}.yaml"), stack="lab")
     assert lab.gateway.kind is kind
 
     files = render_gateway_files(lab, lab.pinned_addresses)

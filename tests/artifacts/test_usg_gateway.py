@@ -80,11 +80,11 @@ def stack_raw(stack: str) -> dict[str, Any]:
 def parse(raw: dict[str, Any], base: Any = None) -> Lab:
     """Parse ``raw``; with ``base``, as if gateway.baseConfigFile named a file holding it."""
     if base is None:
-        return parse_renderable_lab(raw)
+        return parse_renderable_lab(raw, stack="lab")
     raw = copy.deepcopy(raw)
     raw["gateway"]["baseConfigFile"] = "base.json"
     files = {"base.json": json.dumps(base)}
-    return parse_renderable_lab(raw, read_file=files.__getitem__)
+    return parse_renderable_lab(raw, read_file=files.__getitem__, stack="lab")
 
 
 def labs() -> dict[str, Lab]:

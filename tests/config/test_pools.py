@@ -194,7 +194,9 @@ def test_pool_keys_and_options(base, edits, key, fragment):
 
 
 def test_local_pref_is_fine_with_ibgp() -> None:
-    lab = parse_lab(edited("usg", (("metallb", "asn"), 64512), (("metallb", "pools", 0, "localPref"), 100)))
+    lab = parse_lab(
+        edited("usg", (("metallb", "asn"), 64512), (("metallb", "pools", 0, "localPref"), 100)), stack="lab"
+    )
     assert lab.metallb.pools[0].local_pref == 100
 
 
@@ -202,5 +204,5 @@ def test_aggregation_length_must_not_be_shorter_than_the_pool_prefix() -> None:
     # MetalLB refuses "prefix 24 in this pool is more specific than the aggregation length".
     raw = edited("usg", (("metallb", "pools", 0, "aggregationLength"), 16))  # the pool is 10.20.10.0/24
     assert_problem(raw, k("metallb.pools[0].aggregationLength"), "/16 is shorter than the /24 block of 10.20.10.0/24")
-    lab = parse_lab(edited("usg", (("metallb", "pools", 0, "aggregationLength"), 24)))
+    lab = parse_lab(edited("usg", (("metallb", "pools", 0, "aggregationLength"), 24)), stack="lab")
     assert lab.metallb.pools[0].aggregation_length == 24

@@ -30,7 +30,7 @@ _settings = settings(max_examples=300, deadline=None, suppress_health_check=[Hea
 def _parse_or_config_error(raw: dict[str, Any]) -> Lab | ConfigError:
     """Parse; a ConfigError is an answer, any other exception fails the test (it propagates)."""
     try:
-        return parse_lab(raw)
+        return parse_lab(raw, stack="lab")
     except ConfigError as error:
         return error
 
@@ -52,7 +52,7 @@ def _assert_renders(lab: Lab) -> None:
 def test_valid_configs_parse(raw: dict[str, Any]) -> None:
     snapshot = copy.deepcopy(raw)
     try:
-        lab = parse_lab(raw)
+        lab = parse_lab(raw, stack="lab")
     except ConfigError as error:  # pragma: no cover - a failure shows the problems
         pytest.fail(f"a valid config was rejected:\n{error.report()}\nconfig: {raw!r}")
     assert raw == snapshot, "parse_lab must not modify its input"
@@ -96,7 +96,7 @@ def test_number_like_text_at_any_leaf_parses_or_raises_config_error(raw: dict[st
 def test_guaranteed_invalid_configs_raise_config_error_at_the_key(case: tuple[dict[str, Any], str]) -> None:
     raw, key = case
     with pytest.raises(ConfigError) as caught:
-        parse_lab(raw)
+        parse_lab(raw, stack="lab")
     keys = [problem.key for problem in caught.value.problems]
     assert all(k.startswith(PREFIX) for k in keys), keys
     assert key in keys, f"expected a problem at {key}, got {keys}"
@@ -106,5 +106,5 @@ def test_guaranteed_invalid_configs_raise_config_error_at_the_key(case: tuple[di
 @given(st.dictionaries(st.text(max_size=12), st.none() | st.integers() | st.text(max_size=5), max_size=6))
 def test_arbitrary_top_level_objects_raise_config_error(raw: dict[str, Any]) -> None:
     with pytest.raises(ConfigError) as caught:
-        parse_lab(raw)
+        parse_lab(raw, stack="lab")
     assert all(problem.key.startswith(PREFIX) for problem in caught.value.problems)

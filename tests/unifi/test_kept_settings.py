@@ -36,10 +36,10 @@ def lab_stack(base: dict[str, Any] | None = None) -> Lab:
     """The post's lab (Pulumi.lab.yaml); with ``base``, as if gateway.baseConfigFile held it."""
     raw = read_stack_config(ROOT / "Pulumi.lab.yaml")
     if base is None:
-        return parse_lab(raw)
+        return parse_lab(raw, stack="lab")
     raw["gateway"]["baseConfigFile"] = "original-copy.json"
     files = {"original-copy.json": json.dumps(base)}
-    return parse_lab(raw, read_file=files.__getitem__)
+    return parse_lab(raw, read_file=files.__getitem__, stack="lab")
 
 
 def owned_by(lab: Lab) -> list[tuple[str, ...]]:
@@ -276,7 +276,7 @@ def reversed_order(node: Any) -> Any:
 @st.composite
 def usg_labs(draw: st.DrawFn) -> Lab:
     raw = draw(valid_configs().filter(lambda r: r["gateway"]["kind"] == "usg"))
-    return parse_lab(raw)
+    return parse_lab(raw, stack="lab")
 
 
 _settings = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
