@@ -105,6 +105,7 @@ if lab.gateway.kind is GatewayKind.USG:
                     lambda names: owned_paths(
                         lab.gateway.asn,
                         [*(s.hostname(lab.gateway.dns_domain) for s in lab.services), *(n.hostname for n in names)],
+                        lab.filter_names,
                     )
                 ),
             ),
