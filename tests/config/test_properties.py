@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from components.artifacts.gateway import GATEWAY_FILES
 from components.config.errors import NAMESPACE, ConfigError
-from components.config.model import Lab
+from components.config.model import GatewayKind, Lab
 from components.config.parse import parse_lab
 from components.render import render_artifacts
 from tests.config.strategies import guaranteed_invalid_configs, mutated_configs, number_like_leaf_configs, valid_configs
@@ -45,6 +45,10 @@ def _assert_renders(lab: Lab) -> None:
     for name in ("metallb.yaml", "services.yaml"):
         assert all(isinstance(d, dict) for d in yaml.safe_load_all(files[name]) if d is not None), name
     assert set(json.loads(files["outputs.json"])["services"]) == {s.name for s in lab.services}
+    # The gateway's BGP filter, in either kind's file (its rules: tests/artifacts/test_usg_gateway.py
+    # and test_frr.py, on random labs too).
+    gateway_file = files["config.gateway.json" if lab.gateway.kind is GatewayKind.USG else "bgpd.conf"]
+    assert lab.filter_names.prefix_list in gateway_file and lab.filter_names.route_map_in in gateway_file
 
 
 @_settings
