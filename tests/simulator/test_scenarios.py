@@ -70,14 +70,16 @@ def test_ebgp_with_unifi_os_spreads_over_every_node(tmp_path):
         assert sorted(hops) == sorted(node.address for node in plan.nodes)
 
 
-def test_without_no_ebgp_requires_policy_sessions_come_up_but_no_route(tmp_path):
-    """Scenario 2, negative control: RFC 8212 in FRR drops every eBGP route without a policy."""
+def test_without_an_import_policy_sessions_come_up_but_no_route(tmp_path):
+    """Scenario 2, negative control: RFC 8212 in FRR drops every eBGP route without a policy
+    (the rendered bgpd.conf imports through the stack's route-map; without that line, nothing)."""
 
     def drop_the_line(directory: Path) -> None:
         conf = directory / "bgpd.conf"
         text = conf.read_text()
-        assert " no bgp ebgp-requires-policy\n" in text
-        conf.write_text(text.replace(" no bgp ebgp-requires-policy\n", ""))
+        line = "  neighbor metallb-ebgp-unifi-os route-map metallb-ebgp-unifi-os-in in\n"
+        assert line in text and "ebgp-requires-policy" not in text
+        conf.write_text(text.replace(line, ""))
 
     plan = _plan("ebgp-unifi-os", tmp_path, drop_the_line)
     with running_lab(plan) as lab:
