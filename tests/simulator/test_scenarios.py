@@ -186,9 +186,9 @@ def _strip_usg_filters(directory: Path) -> None:
     """config.gateway.json without its neighbours' route-maps and the policies they name."""
     path = directory / "config.gateway.json"
     document = json.loads(path.read_text())
-    for neighbor in next(iter(document["protocols"]["bgp"].values()))["neighbor"].values():
-        neighbor.pop("route-map", None)
-    document.pop("policy", None)
+    for neighbor in document["protocols"]["bgp"]["64512"]["neighbor"].values():
+        assert neighbor.pop("route-map") == {"import": "metallb-lab-in", "export": "metallb-lab-out"}
+    assert sorted(document.pop("policy")) == ["prefix-list", "route-map"]
     path.write_text(json.dumps(document))
 
 
@@ -218,3 +218,56 @@ def test_a_rogue_node_that_is_not_a_node_builds_no_lab(capsys):
         "rogue node 'worker9': no such node (the nodes: master, worker1, worker2, worker3)" in capsys.readouterr().err
     )
     assert netns.existing(ours) == before
+
+
+@pytest.mark.parametrize(
+    ("stack", "rogue", "speaker"),
+    [
+        pytest.param("Pulumi.lab.yaml", "worker1", SpeakerKind.FRR, id="usg-frr"),
+        pytest.param("Pulumi.lab.yaml", "worker1", SpeakerKind.GOBGP, id="usg-gobgp"),
+        pytest.param("ebgp-unifi-os", "k2", SpeakerKind.FRR, id="unifi-os-frr"),
+        pytest.param("ebgp-unifi-os", "k2", SpeakerKind.GOBGP, id="unifi-os-gobgp"),
+    ],
+)
+def test_a_rogue_speakers_announcements_are_refused(tmp_path, stack, rogue, speaker):
+    """Scenario 7: one node's speaker also announces a default route, the LAN, an address
+    outside every pool, one in another stack's would-be pool and an aggregate wider than the
+    pool. The gateway's import policy, as rendered (the USG's translated, UniFi OS's as
+    written), refuses each; the services are routed, resolve and answer as before."""
+    plan = _plan(stack, tmp_path, rogue=(rogue,))
+    deadlines = GOBGP_DEADLINES if speaker is SpeakerKind.GOBGP else Deadlines()
+    announcing = {node.address for node in plan.nodes if node.bgp_addresses}
+
+    def every_path_in(lab: RunningLab) -> Outcome:
+        table = lab.router_bgp_table()
+        paths = {str(service.address): table.get(IPv4Network(service.address)) for service in plan.bgp_services}
+        return Outcome(all(peers == announcing for peers in paths.values()), f"paths from {paths}")
+
+    with running_lab(plan, LabOptions(speaker=speaker)) as lab:
+        results = dict(run_checks(lab, deadlines))
+        # Polled: the routes check needs one path per address, not yet every node's.
+        wait_for("a path from every announcing node", lambda: every_path_in(lab), timeout_s=10.0)
+        table, rib, denied = lab.router_bgp_table(), lab.router_rib(), lab.router_denied()
+    rogue_address = plan.node(rogue).address
+    assert len(plan.rogue_routes) == 5
+    for route in plan.rogue_routes:
+        assert route.prefix not in table, f"{route.prefix} ({route.what}) is in the router's BGP table"
+        assert "bgp" not in rib.get(route.prefix, set()), f"{route.prefix} has a BGP route in zebra"
+        assert denied[(rogue_address, route.prefix)] == "route-map"
+    assert "bgp" not in rib.get(IPv4Network("0.0.0.0/0"), set())
+    assert rib[plan.topology.lan] == {"connected"}
+    for service in plan.bgp_services:
+        host = IPv4Network(service.address)
+        assert rib[host] == {"bgp"}
+        assert rogue_address in table[host], "the rogue's own service route is taken"
+    assert results["filters"].detail.startswith(f"{rogue}: 0.0.0.0/0, ")
+    assert results["http"].ok and results["dns"].ok
+
+
+def test_the_rogue_scenario_from_the_command_line(capsys):
+    """`make simulate STACK=lab ROGUE=worker1`: the filters check is part of the run."""
+    assert simulate(["--stack-file", str(stack_path("Pulumi.lab.yaml")), "--rogue-node", "worker1"]) == 0
+    out = capsys.readouterr().out
+    assert "  rogue: also announces 0.0.0.0/0 (a default route), 192.168.1.0/24 (the workstation's LAN)" in out
+    assert "ok   filters: worker1: 0.0.0.0/0, 192.168.1.0/24, 10.10.10.251/32, 10.10.11.10/32, 10.10.10.8/30 " in out
+    assert "ok   http: http://k8s-dashboard.service/ from worker1" in out

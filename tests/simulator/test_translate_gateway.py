@@ -341,3 +341,20 @@ def test_the_hand_written_policies_fit_the_usg_schema():
     broken = _with_policies()
     _rule(broken)["prefix"] = {"address": "192.168.1.240/28"}
     assert list(validator.iter_errors(broken)) != [], "negative control: the schema can fail"
+
+
+def test_the_rendered_filters_of_the_posts_lab_are_translated():
+    """What the renderer writes for Pulumi.lab.yaml (pool 10.10.10.10-10.10.10.250) is the
+    shape above: 11 blocks, the last a /32 without ``le``."""
+    bgp, _ = read_config_gateway(rendered_files("Pulumi.lab.yaml")["config.gateway.json"])
+    assert bgp is not None
+    (pools,) = bgp.prefix_lists
+    assert pools.name == POOLS
+    assert [(r.number, str(r.prefix), r.le) for r in pools.rules][::5] == [
+        (10, "10.10.10.10/31", 32),
+        (60, "10.10.10.128/26", 32),
+        (110, "10.10.10.250/32", None),
+    ]
+    assert [m.name for m in bgp.route_maps] == [IMPORT, EXPORT]
+    assert {(n.route_map_in, n.route_map_out) for n in bgp.neighbors} == {(IMPORT, EXPORT)}
+    assert len(bgp.neighbors) == 4
