@@ -87,7 +87,7 @@ def check_stack_name(stack: str, problems: Problems) -> None:
         return
     name = filter_names(stack).prefix_list
     if len(name) > FRR_PREFIX_LIST_NAME_MAX:
-        longest = FRR_PREFIX_LIST_NAME_MAX - len(filter_names("").prefix_list)
+        longest = FRR_PREFIX_LIST_NAME_MAX - len(FilterNames("").prefix_list)
         problems.error(
             STACK_KEY,
             f"{stack!r} makes the gateway's prefix-list name {len(name)} characters long "

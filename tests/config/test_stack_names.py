@@ -90,7 +90,7 @@ def test_a_stack_name_too_long_for_frr_is_refused_naming_the_stack() -> None:
     (problem,) = caught.value.problems
     assert problem.key == STACK_KEY
     assert problem.message.startswith(f"{fits + 'a'!r} makes the gateway's prefix-list name 129 characters long")
-    assert "FRR takes at most 128" in problem.message
+    assert "FRR takes at most 128; use a stack name of at most 114 letters, digits and '-'" in problem.message
 
 
 def test_an_empty_stack_name_is_refused_with_the_configs_other_problems() -> None:
