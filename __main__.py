@@ -98,13 +98,14 @@ if lab.gateway.kind is GatewayKind.USG:
             UsgGatewayConfigArgs(
                 controller=controller,
                 ssh=controller.ssh,
-                stack=pulumi.get_stack(),
+                stack=lab.stack,
                 content=gateway_json,
                 preview=gateway_inputs.apply(lambda inputs: gateway_file(CONFIG_GATEWAY_JSON, inputs, redacted=True)),
                 owned=discovered.apply(
                     lambda names: owned_paths(
                         lab.gateway.asn,
                         [*(s.hostname(lab.gateway.dns_domain) for s in lab.services), *(n.hostname for n in names)],
+                        lab.filter_names,
                     )
                 ),
             ),
@@ -122,7 +123,7 @@ else:
             "unifi-os",
             UnifiOsGatewayConfigArgs(
                 controller=lab.controller,
-                stack=pulumi.get_stack(),
+                stack=lab.stack,
                 bgpd_conf=bgpd_conf,
                 bgpd_conf_preview=render_gateway_file(BGPD_CONF, redact_secrets(lab), lab.pinned_addresses),
                 records=records,

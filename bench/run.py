@@ -37,6 +37,7 @@ from pulumi.runtime.stack import wait_for_rpcs
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = REPO.parent / "shared" / "reference" / "metallb"
 NS = "metallb-unifi"
+BENCH_STACK = "bench"  # the stack the mocked program runs as
 SERVICE_TYPES = ("kubernetes:core/v1:Service", "kubernetes:core/v1:ServicePatch")
 LARGE_NODES, LARGE_SERVICES = 50, 240
 DISCOVERED_COUNTS = (0, 100, 500, 1000)
@@ -104,7 +105,7 @@ def run_once(program: Callable[[], object], config: dict[str, str]) -> Sample:
     loop = asyncio.get_event_loop()
     try:
         start = time.perf_counter()
-        pulumi.runtime.set_mocks(mocks, project=NS, stack="bench", preview=False, monitor=monitor)
+        pulumi.runtime.set_mocks(mocks, project=NS, stack=BENCH_STACK, preview=False, monitor=monitor)
         pulumi.runtime.set_all_config(config)
         program()
         loop.run_until_complete(wait_for_rpcs())
@@ -286,7 +287,7 @@ def time_pure_work(raw: dict[str, Any], repeat: int) -> tuple[float, float]:
     for _ in range(repeat):
         start = time.perf_counter()
         decoded = {key.removeprefix(f"{NS}:"): json.loads(value) for key, value in engine.items()}
-        lab = parse_renderable_lab(decoded, read_file=read_file)
+        lab = parse_renderable_lab(decoded, stack=BENCH_STACK, read_file=read_file)
         render_metallb(lab)
         render_services(lab)
         addresses = {s.name: s.address or IPv4Address("100.64.0.0") + index for index, s in enumerate(lab.services, 1)}
@@ -328,7 +329,9 @@ def measure_discovery(mirror: str, sha256: dict[str, str] | None, repeat: int) -
                 hosts = json.loads(text)["system"]["static-host-mapping"]["host-name"]
                 if len(hosts) != count + 1:
                     raise SystemExit(f"{count} cluster Services gave {len(hosts) - 1} discovered host names")
-                lab = parse_renderable_lab(raw, read_file=lambda name: (REPO / name).read_text(encoding="utf-8"))
+                lab = parse_renderable_lab(
+                    raw, stack=BENCH_STACK, read_file=lambda name: (REPO / name).read_text(encoding="utf-8")
+                )
                 listing, rules = [], []
                 for _ in range(repeat):
                     start = time.perf_counter()

@@ -27,7 +27,7 @@ from components.artifacts.services import render_services_yaml
 from components.config import ConfigError, Lab
 from components.config.model import GatewayKind
 from components.config.secrets import redact_secrets
-from components.config.stack_files import read_stack_config
+from components.config.stack_files import read_stack_config, stack_name_of
 from components.discovery.dump import ServiceDumpError, read_service_dump
 from components.discovery.rules import DiscoveredName, discover
 
@@ -48,13 +48,15 @@ def render_artifacts(
 
 
 def load_lab(stack_file: Path, project_file: Path | None = None) -> Lab:
-    """Read and validate a stack file; files it names are relative to the project directory."""
+    """Read and validate a stack file, as the stack its name says (``Pulumi.<stack>.yaml``); files
+    it names are relative to the project directory."""
     project_dir = (project_file or stack_file).resolve().parent
 
     def read_file(name: str) -> str:
         return (project_dir / name).read_text(encoding="utf-8")
 
-    return parse_renderable_lab(read_stack_config(stack_file, project_file), read_file=read_file)
+    raw = read_stack_config(stack_file, project_file)
+    return parse_renderable_lab(raw, stack=stack_name_of(stack_file), read_file=read_file)
 
 
 class OutputError(Exception):

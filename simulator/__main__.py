@@ -31,6 +31,9 @@ def describe(plan: LabPlan, lab: RunningLab) -> str:
     for node in plan.nodes:
         role = "peers" if node.peers else "does not peer"
         lines.append(f"node {node.name} {lab.node_ns[node.name]}: {node.address}, {role}")
+        if node.rogue_prefixes:
+            rogue = ", ".join(f"{route.prefix} ({route.what})" for route in plan.rogue_routes)
+            lines.append(f"  rogue: also announces {rogue}")
     return "\n".join(lines)
 
 
@@ -56,13 +59,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="`kubectl get services -A -o json` output: the cluster's Services for metallb-unifi:discovery",
     )
+    parser.add_argument(
+        "--rogue-node",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="this node's speaker also announces routes the gateway must refuse (a default route, the LAN, "
+        "addresses outside the pools); the `filters` check then proves it does (repeatable)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the lab up until Enter or Ctrl-C, to explore it")
     args = parser.parse_args(argv)
     started = time.monotonic()
     try:
         with tempfile.TemporaryDirectory(prefix="mlu-render-") as rendered:
             render_stack(args.stack_file, Path(rendered), args.services_from)
-            plan = plan_lab(Path(rendered), stack_facts(args.stack_file))
+            plan = plan_lab(Path(rendered), stack_facts(args.stack_file), args.rogue_node)
         for note in plan.notes:
             print(f"note: {note}")
         with running_lab(plan, LabOptions(speaker=SpeakerKind(args.speaker))) as lab:

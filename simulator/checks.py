@@ -2,8 +2,10 @@
 
 1. ``sessions``: every peering node's session is Established on the router;
 2. ``routes``: each BGP service address is a /32 in the router's kernel table via a node;
-3. ``dns``: each host name and alias resolves, through the router, to its address;
-4. ``http``: each service URL answers from the workstation, served by a node holding it.
+3. ``filters`` (with rogue nodes only): each rogue announcement reached the router and was
+   refused, and none is in its BGP table or its routing table;
+4. ``dns``: each host name and alias resolves, through the router, to its address;
+5. ``http``: each service URL answers from the workstation, served by a node holding it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from .polling import Outcome, wait_for
 class Deadlines:
     sessions_s: float = 15.0
     routes_s: float = 10.0
+    filters_s: float = 10.0
     # Only how long a failure takes to be reported: a loaded machine once needed more than 5 s for
     # the URLs to answer after the routes were in (a fresh Debian chroot running the whole suite).
     dns_s: float = 10.0
@@ -53,6 +56,48 @@ def routes_installed(lab: RunningLab) -> Outcome:
         return Outcome(False, "; ".join(problems))
     described = ", ".join(f"{s.address} via {_list(routes[s.address])}" for s in lab.plan.bgp_services)
     return Outcome(True, described or "no BGP service addresses to route")
+
+
+def rogue_routes_refused(lab: RunningLab, since: int) -> Outcome:
+    """Every rogue node's every rogue announcement is in the router's log as refused (past byte
+    ``since``), and no rogue prefix is in its BGP table or has a BGP route in zebra."""
+    denied = lab.router_denied(since)
+    table = lab.router_bgp_table()
+    rib = lab.router_rib()
+    problems, reasons = [], set()
+    for node in lab.plan.rogue_nodes:
+        for route in lab.plan.rogue_routes:
+            where = [
+                place
+                for place, found in (
+                    ("in the router's BGP table", route.prefix in table),
+                    ("a BGP route in its routing table", "bgp" in rib.get(route.prefix, ())),
+                )
+                if found
+            ]
+            reason = denied.get((node.address, route.prefix))
+            if reason is None:
+                where.append("not (yet) refused by the router")
+            else:
+                reasons.add(reason)
+            if where:
+                problems.append(f"{route.prefix} ({route.what}) from {node.name}: {', '.join(where)}")
+    if problems:
+        return Outcome(False, "; ".join(problems))
+    prefixes = ", ".join(str(route.prefix) for route in lab.plan.rogue_routes)
+    names = ", ".join(node.name for node in lab.plan.rogue_nodes)
+    return Outcome(True, f"{names}: {prefixes} refused by the router ({', '.join(sorted(reasons))}), none installed")
+
+
+def filters_hold(lab: RunningLab, timeout_s: float) -> Outcome:
+    """The rogue nodes send their routes again once the router's policies are surely in force
+    (a route refresh once the service routes are in: an FRR that loads a neighbour's route-map
+    before the route-map itself refuses everything until it catches up), then
+    :func:`rogue_routes_refused` is polled on what the router logged since."""
+    since = lab.router_log_size()
+    for node in lab.plan.rogue_nodes:
+        lab.refresh_routes_from(node.address)
+    return wait_for("filters", lambda: rogue_routes_refused(lab, since), timeout_s)
 
 
 def names_resolve(lab: RunningLab) -> Outcome:
@@ -96,12 +141,17 @@ def serving_node(lab: RunningLab, url: str) -> str | None:
 
 
 def run_checks(lab: RunningLab, deadlines: Deadlines | None = None) -> list[tuple[str, Outcome]]:
-    """All four, in order; the first that fails raises :class:`~simulator.errors.CheckFailed`
+    """All of them, in order; the first that fails raises :class:`~simulator.errors.CheckFailed`
     naming it. Later checks get their own deadline once the earlier ones pass."""
     deadlines = deadlines or Deadlines()
-    return [
+    results = [
         ("sessions", wait_for("sessions", lambda: sessions_established(lab), deadlines.sessions_s)),
         ("routes", wait_for("routes", lambda: routes_installed(lab), deadlines.routes_s)),
+    ]
+    if lab.plan.rogue_nodes:
+        results.append(("filters", filters_hold(lab, deadlines.filters_s)))
+    return [
+        *results,
         ("dns", wait_for("dns", lambda: names_resolve(lab), deadlines.dns_s)),
         ("http", wait_for("http", lambda: urls_answer(lab), deadlines.http_s)),
     ]

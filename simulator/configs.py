@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv4Network
 
 from .model import HostEntry, RouterBgp, SpeakerPeer
 
@@ -11,7 +11,8 @@ FRR_HEADER = "frr defaults traditional"
 
 
 def usg_router_bgpd_conf(bgp: RouterBgp) -> str:
-    """FRR standing in for the USG's Quagga-derived routing stack."""
+    """FRR standing in for the USG's Quagga-derived routing stack: its neighbours, the
+    route-maps they import and export through, and the prefix-lists those match."""
     lines = [FRR_HEADER, "hostname usg", "!", f"router bgp {bgp.asn}"]
     if bgp.router_id is not None:
         lines.append(f" bgp router-id {bgp.router_id}")
@@ -26,17 +27,38 @@ def usg_router_bgpd_conf(bgp: RouterBgp) -> str:
             lines.append(f" neighbor {peer} timers {neighbor.timers[0]} {neighbor.timers[1]}")
         if neighbor.ebgp_multihop_ttl is not None:
             lines.append(f" neighbor {peer} ebgp-multihop {neighbor.ebgp_multihop_ttl}")
+    lines += [" !", " address-family ipv4 unicast"]
+    for neighbor in bgp.neighbors:
+        if neighbor.route_map_in is not None:
+            lines.append(f"  neighbor {neighbor.address} route-map {neighbor.route_map_in} in")
+        if neighbor.route_map_out is not None:
+            lines.append(f"  neighbor {neighbor.address} route-map {neighbor.route_map_out} out")
     lines += [
-        " !",
-        " address-family ipv4 unicast",
         # The USG installs one best path per prefix (it is reported to reject maximum-paths).
         "  maximum-paths 1",
         "  maximum-paths ibgp 1",
         " exit-address-family",
         "exit",
-        "",
     ]
-    return "\n".join(lines)
+    lines += _policy_lines(bgp)
+    return "\n".join([*lines, ""])
+
+
+def _policy_lines(bgp: RouterBgp) -> list[str]:
+    lines = []
+    for prefix_list in bgp.prefix_lists:
+        lines.append("!")
+        for rule in prefix_list.rules:
+            line = f"ip prefix-list {prefix_list.name} seq {rule.number} {rule.action.value} {rule.prefix}"
+            line += "".join(f" {key} {value}" for key, value in (("ge", rule.ge), ("le", rule.le)) if value is not None)
+            lines.append(line)
+    for route_map in bgp.route_maps:
+        for map_rule in route_map.rules:
+            lines += ["!", f"route-map {route_map.name} {map_rule.action.value} {map_rule.number}"]
+            if map_rule.match_prefix_list is not None:
+                lines.append(f" match ip address prefix-list {map_rule.match_prefix_list}")
+            lines.append("exit")
+    return lines
 
 
 def speaker_zebra_conf() -> str:
@@ -50,10 +72,15 @@ def router_zebra_conf() -> str:
 
 
 def frr_speaker_bgpd_conf(
-    node: str, address: IPv4Address, peer: SpeakerPeer, password: str | None, announced: Iterable[IPv4Address]
+    node: str,
+    address: IPv4Address,
+    peer: SpeakerPeer,
+    password: str | None,
+    announced: Iterable[IPv4Address],
+    rogue: Iterable[IPv4Network] = (),
 ) -> str:
     """A node's speaker, behaving like MetalLB's: one session to the gateway, each service
-    address announced as a /32 with the node as next hop."""
+    address announced as a /32 with the node as next hop; a rogue one announces ``rogue`` too."""
     gateway = peer.address
     lines = [
         FRR_HEADER,
@@ -81,6 +108,7 @@ def frr_speaker_bgpd_conf(
         lines.append(f" neighbor {gateway} disable-connected-check")
     lines += [" !", " address-family ipv4 unicast"]
     lines += [f"  network {service}/32" for service in announced]
+    lines += [f"  network {prefix}" for prefix in rogue]
     lines += [" exit-address-family", "exit", ""]
     return "\n".join(lines)
 

@@ -21,6 +21,19 @@ class UnmodeledField(SimulationError):
         super().__init__(f"{file}: {path}: {why}; refusing to simulate without it")
 
 
+class GatewayRefuses(SimulationError):
+    """A rendered file holds what the gateway itself would refuse (or would not run as
+    written): a commit that fails on the USG has no lab to show."""
+
+    def __init__(self, file: str, path: str, why: str) -> None:
+        self.file = file
+        self.path = path
+        super().__init__(
+            f"{file}: {path}: {why}; the gateway would refuse this (or not run it as written), "
+            "so there is nothing to simulate"
+        )
+
+
 class EnvironmentMissing(SimulationError):
     """Not root, no ``ip netns``, or a daemon is not installed."""
 

@@ -13,6 +13,7 @@ import contextlib
 import enum
 import functools
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -20,7 +21,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,12 @@ from .processes import Daemon, Processes
 from .rendering import REPO_ROOT
 
 STARTUP_TIMEOUT_S = 10.0
+# bgpd's debug line for an announcement it refused (FRR bgpd/bgp_route.c, bgp_update, at "filtered:";
+# "%pBP rcvd UPDATE about %s -- DENIED due to: %s"), as FRR 8.4 writes it,
+# e.g. "10.10.0.101(worker1) rcvd UPDATE about 0.0.0.0/0 IPv4 unicast -- DENIED due to: route-map;"
+_DENIED = re.compile(
+    r"(?P<peer>\d+\.\d+\.\d+\.\d+)\S* rcvd UPDATE about (?P<prefix>[\d./]+) .*-- DENIED due to: (?P<reason>.*)"
+)
 GOBGP_API = "127.0.0.1:50051"  # inside each node's namespace
 
 
@@ -67,8 +74,8 @@ class RunningLab:
 
     # --- the router's view ---------------------------------------------------------------
 
-    def vtysh(self, command: str) -> str:
-        return run(["vtysh", "--vty_socket", str(self.workdir / "router"), "-d", "bgpd", "-c", command])
+    def vtysh(self, command: str, daemon: str = "bgpd") -> str:
+        return run(["vtysh", "--vty_socket", str(self.workdir / "router"), "-d", daemon, "-c", command])
 
     def router_sessions(self) -> dict[IPv4Address, str]:
         """Neighbour address → BGP state, as the router's bgpd reports it."""
@@ -92,6 +99,38 @@ class RunningLab:
             hops = [route] if "gateway" in route else route.get("nexthops", [])
             result[IPv4Address(destination)] = tuple(IPv4Address(hop["gateway"]) for hop in hops if "gateway" in hop)
         return result
+
+    def router_bgp_table(self) -> dict[IPv4Network, set[IPv4Address]]:
+        """The router's BGP table (what its import policies let in): prefix → the neighbours
+        it has a path from."""
+        table: dict[str, Any] = json.loads(self.vtysh("show bgp ipv4 unicast json") or "{}")
+        routes: dict[str, list[dict[str, Any]]] = table.get("routes", {})
+        return {
+            IPv4Network(prefix): {IPv4Address(path["peerId"]) for path in paths} for prefix, paths in routes.items()
+        }
+
+    def router_rib(self) -> dict[IPv4Network, set[str]]:
+        """zebra's routing table: prefix → the protocols with a route to it."""
+        routes: dict[str, list[dict[str, Any]]] = json.loads(self.vtysh("show ip route json", "zebra") or "{}")
+        return {IPv4Network(prefix): {str(e.get("protocol")) for e in entries} for prefix, entries in routes.items()}
+
+    def router_log_size(self) -> int:
+        return (self.workdir / "router" / "bgpd.log").stat().st_size
+
+    def router_denied(self, since: int = 0) -> dict[tuple[IPv4Address, IPv4Network], str]:
+        """(neighbour, prefix) → why the router's bgpd refused that announcement, from its log
+        past byte ``since`` (``debug bgp updates in`` is on in a lab with rogue nodes)."""
+        with (self.workdir / "router" / "bgpd.log").open("rb") as log:
+            log.seek(since)
+            text = log.read().decode(errors="replace")
+        return {
+            (IPv4Address(match["peer"]), IPv4Network(match["prefix"])): match["reason"].strip(" ;")
+            for match in _DENIED.finditer(text)
+        }
+
+    def refresh_routes_from(self, address: IPv4Address) -> None:
+        """Ask a neighbour to send its routes again (a route refresh), through today's policy."""
+        self.vtysh(f"clear bgp ipv4 unicast {address} soft in")
 
     # --- the workstation's view ----------------------------------------------------------
 
@@ -241,6 +280,10 @@ def _start_router(plan: LabPlan, namespace: str, processes: Processes, directory
     processes.start("router dnsmasq", dnsmasq + dnsmasq_host_records(plan.hosts), directory / "dnsmasq.log")
     # Speakers that dial before the router listens back off; wait until its bgpd answers.
     _wait_until(lambda: _vtysh_ok(directory), "the router's bgpd to answer", processes)
+    if plan.rogue_routes:
+        # Before any speaker dials: the log then names every announcement the router refuses.
+        # A debug switch at run time, not a line of the config under test.
+        run(["vtysh", "--vty_socket", str(directory), "-d", "bgpd", "-c", "debug bgp updates in"])
 
 
 def _start_speaker(
@@ -255,7 +298,9 @@ def _start_speaker(
     directory.mkdir()
     if kind is SpeakerKind.FRR:
         _frr(namespace, "zebra", speaker_zebra_conf(), directory, processes, f"{node.name} zebra")
-        config = frr_speaker_bgpd_conf(node.name, node.address, plan.peer, password, node.bgp_addresses)
+        config = frr_speaker_bgpd_conf(
+            node.name, node.address, plan.peer, password, node.bgp_addresses, node.rogue_prefixes
+        )
         # -n: a MetalLB speaker announces, it does not install the routes it hears.
         return _frr(namespace, "bgpd", config, directory, processes, f"{node.name} bgpd", "-n")
     conf = directory / "gobgpd.toml"
@@ -264,11 +309,11 @@ def _start_speaker(
     argv += ["--api-hosts", GOBGP_API, "--pprof-disable", "--log-plain"]
     daemon = processes.start(f"{node.name} gobgpd", argv, directory / "gobgpd.log")
     host, port = GOBGP_API.split(":")
-    for address in node.bgp_addresses:
+    for prefix in [IPv4Network(address) for address in node.bgp_addresses] + list(node.rogue_prefixes):
         # The config file cannot hold routes: add each through the API once gobgpd serves it.
         add = ["ip", "netns", "exec", namespace, "gobgp", "-u", host, "-p", port, "global", "rib", "add"]
-        add += ["-a", "ipv4", f"{address}/32", "nexthop", str(node.address)]
-        _wait_until(functools.partial(_succeeds, add), f"{node.name}'s gobgpd to take {address}/32", processes)
+        add += ["-a", "ipv4", str(prefix), "nexthop", str(node.address)]
+        _wait_until(functools.partial(_succeeds, add), f"{node.name}'s gobgpd to take {prefix}", processes)
     return daemon
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv4Network
 
 from components.config.model import LabelSelector
 
@@ -83,15 +83,52 @@ class RouterNeighbor:
     password: str | None
     timers: tuple[int, int] | None  # (keepalive, hold)
     ebgp_multihop_ttl: int | None
+    route_map_in: str | None = None  # the neighbour's ``route-map import``
+    route_map_out: str | None = None  # ``route-map export``
+
+
+class PolicyAction(enum.Enum):
+    PERMIT = "permit"
+    DENY = "deny"
+
+
+@dataclass(frozen=True)
+class PrefixListRule:
+    number: int
+    action: PolicyAction
+    prefix: IPv4Network
+    ge: int | None
+    le: int | None
+
+
+@dataclass(frozen=True)
+class PrefixList:
+    name: str
+    rules: tuple[PrefixListRule, ...]  # by rule number, as Quagga orders them
+
+
+@dataclass(frozen=True)
+class RouteMapRule:
+    number: int
+    action: PolicyAction
+    match_prefix_list: str | None  # ``match ip address prefix-list``; None: every route
+
+
+@dataclass(frozen=True)
+class RouteMap:
+    name: str
+    rules: tuple[RouteMapRule, ...]  # by rule number
 
 
 @dataclass(frozen=True)
 class RouterBgp:
-    """The BGP part of a USG's config.gateway.json."""
+    """The BGP part of a USG's config.gateway.json, with the policies its neighbours use."""
 
     asn: int
     router_id: IPv4Address | None
     neighbors: tuple[RouterNeighbor, ...]
+    prefix_lists: tuple[PrefixList, ...] = ()
+    route_maps: tuple[RouteMap, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,9 @@ Pure: built from the rendered directory and the stack's facts, without touching 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from ipaddress import IPv4Address, IPv4Network, summarize_address_range
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -15,6 +16,7 @@ from components.config.model import GatewayKind, Lab
 from .configs import usg_router_bgpd_conf
 from .errors import SimulationError
 from .model import (
+    AddressPool,
     ExpectedService,
     HostEntry,
     LoadBalancedService,
@@ -41,6 +43,7 @@ class NodePlan:
     bgp_addresses: tuple[IPv4Address, ...]  # announced as /32, next hop the node
     layer2_addresses: tuple[IPv4Address, ...]  # answered on the node's LAN (the elected node)
     http_ports: tuple[int, ...]
+    rogue_prefixes: tuple[IPv4Network, ...] = ()  # announced besides, no gateway should take them
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,14 @@ class HttpCheck:
 
 
 @dataclass(frozen=True)
+class RogueRoute:
+    """A prefix a rogue (or misconfigured) speaker announces that the gateway must not take."""
+
+    prefix: IPv4Network
+    what: str
+
+
+@dataclass(frozen=True)
 class LabPlan:
     kind: GatewayKind
     topology: Topology
@@ -75,6 +86,11 @@ class LabPlan:
     services: tuple[ExpectedService, ...]
     http_checks: tuple[HttpCheck, ...]
     notes: tuple[str, ...]  # what is not simulated or not checked, and why
+    rogue_routes: tuple[RogueRoute, ...] = ()  # what the rogue nodes announce besides the services
+
+    @property
+    def rogue_nodes(self) -> tuple[NodePlan, ...]:
+        return tuple(node for node in self.nodes if node.rogue_prefixes)
 
     @property
     def peering_nodes(self) -> tuple[NodePlan, ...]:
@@ -89,8 +105,11 @@ class LabPlan:
         return next(node for node in self.nodes if node.name == name)
 
 
-def plan_lab(rendered: Path, stack: Lab) -> LabPlan:
-    """Translate the rendered files (refusing what is not modeled) into a lab plan."""
+def plan_lab(rendered: Path, stack: Lab, rogue_nodes: Sequence[str] = ()) -> LabPlan:
+    """Translate the rendered files (refusing what is not modeled) into a lab plan.
+
+    ``rogue_nodes``: the scenario of a rogue speaker. Each node named announces, besides the
+    service addresses, the prefixes of :func:`rogue_routes`, which the gateway must refuse."""
     metallb = read_metallb((rendered / "metallb.yaml").read_text(encoding="utf-8"))
     services = read_services((rendered / "services.yaml").read_text(encoding="utf-8"))
     outputs = (rendered / "outputs.json").read_text(encoding="utf-8")
@@ -108,10 +127,13 @@ def plan_lab(rendered: Path, stack: Lab) -> LabPlan:
         bgpd_conf = (rendered / "bgpd.conf").read_text(encoding="utf-8")
         source = "bgpd.conf as rendered"
     notes: list[str] = []
+    topology = _topology(stack)
     nodes = _nodes(stack, metallb, services, expected, notes)
+    rogue = rogue_routes(topology, metallb.pools) if rogue_nodes else ()
+    nodes = _with_rogues(nodes, rogue_nodes, tuple(route.prefix for route in rogue))
     return LabPlan(
         kind=stack.gateway.kind,
-        topology=_topology(stack),
+        topology=topology,
         router_bgpd_conf=bgpd_conf,
         router_config_source=source,
         hosts=hosts,
@@ -120,7 +142,58 @@ def plan_lab(rendered: Path, stack: Lab) -> LabPlan:
         services=expected,
         http_checks=_http_checks(expected, services, nodes, notes),
         notes=tuple(notes),
+        rogue_routes=rogue,
     )
+
+
+def rogue_routes(topology: Topology, pools: tuple[AddressPool, ...]) -> tuple[RogueRoute, ...]:
+    """What a rogue speaker announces: a default route, the workstation's LAN, an address just
+    outside the pools, an address in a block another stack's pool could hold (no second stack
+    is simulated yet), and an aggregate one bit wider than the first BGP pool's first block."""
+    blocks = [block for pool in pools for first, last in pool.ranges for block in summarize_address_range(first, last)]
+    bgp_blocks = [
+        block
+        for pool in pools
+        if pool.protocol is PoolProtocol.BGP
+        for first, last in pool.ranges
+        for block in summarize_address_range(first, last)
+    ]
+    if not bgp_blocks:
+        raise SimulationError("a rogue speaker needs a BGP pool to announce around: the stack has none")
+    taken = [*blocks, topology.lan, topology.node_subnet]
+
+    def free(network: IPv4Network) -> bool:
+        return not any(network.overlaps(other) for other in taken)
+
+    edges = [address for pool in pools for first, last in pool.ranges for address in (last + 1, first - 1)]
+    outside = next((IPv4Network(address) for address in edges if free(IPv4Network(address))), None)
+    if outside is not None:
+        taken.append(outside)
+    first = bgp_blocks[0]
+    start = IPv4Network(f"{first.network_address}/24", strict=False).network_address
+    candidates = (IPv4Network(f"{start + step * 256}/24") for step in range(1, 256))
+    other = next((block for block in candidates if free(block)), None)
+    if outside is None or other is None:
+        raise SimulationError("no addresses outside the pools, the LAN and the nodes' subnet for a rogue speaker")
+    return (
+        RogueRoute(IPv4Network("0.0.0.0/0"), "a default route"),
+        RogueRoute(topology.lan, "the workstation's LAN"),
+        RogueRoute(outside, "an address outside every pool"),
+        RogueRoute(IPv4Network(other.network_address + 10), f"an address in {other}, a pool another stack could own"),
+        RogueRoute(first.supernet(), f"an aggregate wider than the pool's {first}"),
+    )
+
+
+def _with_rogues(
+    nodes: tuple[NodePlan, ...], rogue_nodes: Sequence[str], prefixes: tuple[IPv4Network, ...]
+) -> tuple[NodePlan, ...]:
+    by_name = {node.name: node for node in nodes}
+    for name in rogue_nodes:
+        if name not in by_name:
+            raise SimulationError(f"rogue node {name!r}: no such node (the nodes: {', '.join(by_name)})")
+        if not by_name[name].peers:
+            raise SimulationError(f"rogue node {name!r} does not peer with the gateway: nothing it says arrives")
+    return tuple(replace(node, rogue_prefixes=prefixes) if node.name in rogue_nodes else node for node in nodes)
 
 
 def _discovered_service(discovered: ExpectedService) -> LoadBalancedService:

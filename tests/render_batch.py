@@ -1,5 +1,6 @@
-"""Render a batch of raw configs (JSON list on stdin) and print every artifact, for comparing
-the output of separate processes (run as ``python -m tests.render_batch``)."""
+"""Render a batch of stacks (a JSON list of ``{"stack": name, "config": raw config}`` on stdin) and
+print every artifact, for comparing the output of separate processes (run as
+``python -m tests.render_batch``)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from components.render import render_artifacts
 
 
 def main() -> None:
-    for raw in json.load(sys.stdin):
-        lab = parse_renderable_lab(raw)
+    for item in json.load(sys.stdin):
+        lab = parse_renderable_lab(item["config"], stack=item["stack"])
         for name, content in sorted(render_artifacts(lab, lab.pinned_addresses).items()):
             sys.stdout.write(f"=== {name}\n{content}")
 

@@ -66,7 +66,7 @@ def expected_warnings(config: dict[str, str], services: list[dict[str, Any]]) ->
         key.removeprefix("metallb-unifi:"): json.loads(value) if value[:1] in "{[" else value
         for key, value in config.items()
     }
-    lab = parse_lab(raw, read_file=lambda name: (REPO / name).read_text(encoding="utf-8"))
+    lab = parse_lab(raw, read_file=lambda name: (REPO / name).read_text(encoding="utf-8"), stack="lab")
     return list(discover(lab, services).warnings)
 
 

@@ -15,6 +15,7 @@ import yaml
 
 from components.render import main
 from tests.blog_post import POST_CONFIG_GATEWAY, POST_METALLB_CONFIG
+from tests.gateway_filter import LAB_POOL_BLOCKS, with_filter
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -58,7 +59,9 @@ def test_lab_stack_renders_the_posts_configmap_and_gateway_file(tmp_path: Path) 
         "outputs.json",
         "services.yaml",
     ]
-    assert json.loads((tmp_path / "config.gateway.json").read_text()) == POST_CONFIG_GATEWAY
+    # The post's file, and the filter of stack "lab" (the stack file's name).
+    gateway = json.loads((tmp_path / "config.gateway.json").read_text())
+    assert gateway == with_filter(POST_CONFIG_GATEWAY, "lab", LAB_POOL_BLOCKS)
     (configmap,) = list(yaml.safe_load_all((tmp_path / "metallb.yaml").read_text()))
     assert (configmap["kind"], configmap["metadata"]["namespace"], configmap["metadata"]["name"]) == (
         "ConfigMap",

@@ -1,13 +1,18 @@
 """The FRR ``bgpd.conf`` a UniFi OS gateway (UDM/UCG/UXG) takes through the controller API.
 
 One neighbour per peering node, so the gateway accepts every speaker's session and can spread
-traffic for a service address across the nodes that announce it (ECMP).
+traffic for a service address across the nodes that announce it (ECMP). The nodes are members of
+the stack's peer-group (``metallb-<id>``, components/config/stack_names.py), which carries the
+session's settings and the filter: in from the nodes only prefixes inside the BGP pools, out
+nothing (components/artifacts/bgp_filter.py).
 """
 
 from __future__ import annotations
 
 from components.config.model import BgpSession, Lab
 from components.config.secrets import secret_text
+
+from .bgp_filter import prefix_rules
 
 # The largest maximum-paths every FRR build accepts (MULTIPATH_NUM is a compile-time option);
 # the parser limits gateway.maximumPaths to this too.
@@ -36,35 +41,56 @@ def maximum_paths(lab: Lab) -> int:
 
 
 def render_bgpd_conf(lab: Lab) -> str:
-    """The gateway's bgpd.conf, neighbours in config order."""
-    gateway, bgp = lab.gateway, lab.bgp
-    peers = [str(node.address) for node in lab.peering_nodes]
+    """The gateway's bgpd.conf: the peer-group and its members in config order, then the filter."""
+    gateway, bgp, names = lab.gateway, lab.bgp, lab.filter_names
+    group = names.peer_group
     timers = session_timers(bgp)
     lines = [
         HEADER,
         "!",
         f"router bgp {gateway.asn}",
         f" bgp router-id {gateway.router_id}",
-        # RFC 8212: without this FRR drops every route from an eBGP peer that has no policy.
-        " no bgp ebgp-requires-policy",
-        # Activate each neighbour explicitly below, whatever this FRR version's default is.
+        # No "no bgp ebgp-requires-policy": every eBGP session has an import and an export policy
+        # (the route-maps below), which is what FRR's RFC 8212 default asks for.
+        # Activate the group explicitly below, whatever this FRR version's default is.
         " no bgp default ipv4-unicast",
+        f" neighbor {group} peer-group",
+        f" neighbor {group} remote-as {lab.metallb.asn}",
     ]
-    for peer in peers:
-        lines.append(f" neighbor {peer} remote-as {lab.metallb.asn}")
-        if bgp.password is not None:
-            lines.append(f" neighbor {peer} password {secret_text(bgp.password)}")
-        if timers is not None:
-            lines.append(f" neighbor {peer} timers {timers[0]} {timers[1]}")
-        # iBGP sessions are not TTL-limited; multihop only means something for eBGP.
-        if bgp.ebgp_multihop and lab.ebgp:
-            lines.append(f" neighbor {peer} ebgp-multihop")
-        if bgp.bfd is not None:
-            # MetalLB's speakers run BFD with the gateway; its intervals are negotiated per session.
-            lines.append(f" neighbor {peer} bfd")
-    lines += [" !", " address-family ipv4 unicast"]
-    lines += [f"  neighbor {peer} activate" for peer in peers]
-    # iBGP multipath is a separate knob in FRR; without it only one node gets the traffic.
-    lines.append(f"  maximum-paths {'' if lab.ebgp else 'ibgp '}{maximum_paths(lab)}")
-    lines += [" exit-address-family", "exit", ""]
+    if bgp.password is not None:
+        lines.append(f" neighbor {group} password {secret_text(bgp.password)}")
+    if timers is not None:
+        lines.append(f" neighbor {group} timers {timers[0]} {timers[1]}")
+    # iBGP sessions are not TTL-limited; multihop only means something for eBGP.
+    if bgp.ebgp_multihop and lab.ebgp:
+        lines.append(f" neighbor {group} ebgp-multihop")
+    if bgp.bfd is not None:
+        # MetalLB's speakers run BFD with the gateway; its intervals are negotiated per session.
+        lines.append(f" neighbor {group} bfd")
+    lines += [f" neighbor {node.address} peer-group {group}" for node in lab.peering_nodes]
+    lines += [
+        " !",
+        " address-family ipv4 unicast",
+        f"  neighbor {group} activate",
+        f"  neighbor {group} route-map {names.route_map_in} in",
+        f"  neighbor {group} route-map {names.route_map_out} out",
+        # iBGP multipath is a separate knob in FRR; without it only one node gets the traffic.
+        f"  maximum-paths {'' if lab.ebgp else 'ibgp '}{maximum_paths(lab)}",
+        " exit-address-family",
+        "exit",
+        "!",
+    ]
+    for rule in prefix_rules(lab):
+        le = "" if rule.le is None else f" le {rule.le}"
+        lines.append(f"ip prefix-list {names.prefix_list} seq {rule.seq} {rule.action} {rule.prefix}{le}")
+    lines += [
+        "!",
+        f"route-map {names.route_map_in} permit 10",
+        f" match ip address prefix-list {names.prefix_list}",
+        "exit",
+        "!",
+        f"route-map {names.route_map_out} deny 10",
+        "exit",
+        "",
+    ]
     return "\n".join(lines)

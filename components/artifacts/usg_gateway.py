@@ -1,8 +1,16 @@
-"""config.gateway.json for a USG: the BGP neighbours (one per peering node) and static host
-names of the services, merged into the user's own base file.
+"""config.gateway.json for a USG: the BGP neighbours (one per peering node), the filter they import
+and export through, and static host names of the services, merged into the user's own base file.
 
 EdgeOS wants every leaf as a string and multi-values as lists of strings. ``maximum-paths`` is
 never written: a USG is reported to reject it and loop in provisioning.
+
+The filter (components/artifacts/bgp_filter.py) is EdgeOS's ``policy prefix-list`` and two
+``policy route-map``s, in the tree of Vyatta's templates (vyos/vyatta-cfg-quagga@vyatta/
+VC6.3-2011.10.04/amd64: templates/policy/prefix-list/node.tag/rule/node.tag/{action,prefix,le},
+templates/policy/route-map/node.tag/rule/node.tag/{action,match/ip/address/prefix-list}), each
+neighbour naming them under ``route-map`` ``import``/``export``
+(templates/protocols/bgp/node.tag/neighbor/node.tag/route-map/{import,export}). A rule with an
+``action`` and no ``match`` matches every route.
 """
 
 from __future__ import annotations
@@ -17,7 +25,9 @@ from components.config.base_config import base_document, base_hosts
 from components.config.errors import Problems, key_path
 from components.config.model import Lab, Service
 from components.config.secrets import secret_text
+from components.config.stack_names import FilterNames
 
+from .bgp_filter import prefix_rules
 from .frr import EBGP_MULTIHOP_TTL, session_timers
 
 if TYPE_CHECKING:
@@ -39,7 +49,7 @@ def render_config_gateway(lab: Lab, addresses: Addresses, discovered: Sequence[D
     """This stack's part of config.gateway.json. ``addresses`` maps service names to their IPs
     (pinned and allocated); services without one get no host name yet. ``discovered`` are the
     cluster's other Services' names (components.discovery), which never clash with these."""
-    document: JsonObject = {}
+    document: JsonObject = {"policy": _policy(lab)}
     neighbors = {str(node.address): _neighbor(lab) for node in lab.peering_nodes}
     if neighbors:
         document["protocols"] = {
@@ -78,7 +88,42 @@ def _neighbor(lab: Lab) -> JsonObject:
         neighbor["timers"] = {"keepalive": str(timers[0]), "holdtime": str(timers[1])}
     if bgp.ebgp_multihop and lab.ebgp:
         neighbor["ebgp-multihop"] = str(EBGP_MULTIHOP_TTL)  # EdgeOS requires a TTL, 1-255
+    names = lab.filter_names
+    neighbor["route-map"] = {"import": names.route_map_in, "export": names.route_map_out}
     return neighbor
+
+
+def _policy(lab: Lab) -> JsonObject:
+    """The prefix-list of the BGP pools and the two route-maps (components/artifacts/bgp_filter.py)."""
+    names = lab.filter_names
+    rules: JsonObject = {}
+    for rule in prefix_rules(lab):
+        entry = {"action": rule.action, "prefix": str(rule.prefix)}
+        rules[str(rule.seq)] = entry if rule.le is None else {**entry, "le": str(rule.le)}
+    return {
+        "prefix-list": {
+            names.prefix_list: {"description": "metallb-unifi: the addresses of the BGP pools", "rule": rules}
+        },
+        "route-map": {
+            names.route_map_in: {
+                "description": "metallb-unifi: accept only BGP pool prefixes from the nodes",
+                "rule": {"10": {"action": "permit", "match": {"ip": {"address": {"prefix-list": names.prefix_list}}}}},
+            },
+            names.route_map_out: {
+                "description": "metallb-unifi: send the nodes nothing",
+                "rule": {"10": {"action": "deny"}},
+            },
+        },
+    }
+
+
+def policy_paths(names: FilterNames) -> list[tuple[str, ...]]:
+    """Where a stack's filter lives in config.gateway.json: the stack owns these (kept_settings)."""
+    return [
+        ("policy", "prefix-list", names.prefix_list),
+        ("policy", "route-map", names.route_map_in),
+        ("policy", "route-map", names.route_map_out),
+    ]
 
 
 # --- merging into the base file -----------------------------------------------------------
@@ -132,9 +177,10 @@ def base_config_conflicts(lab: Lab) -> list[str]:
         return []
     file = repr(lab.gateway.base_config_file or "the base file")
     base = base_document(lab)
-    messages: list[str] = []
+    messages = _policy_name_clashes(lab, base, file)
     try:
-        merge_base(base, render_config_gateway(lab, lab.pinned_addresses))
+        ours = render_config_gateway(lab, lab.pinned_addresses)
+        merge_base(_without_paths(base, policy_paths(lab.filter_names)), ours)
     except MergeConflict as exc:
         messages += [f"{file} conflicts with this stack at {c}; change or remove it there" for c in exc.conflicts]
     messages += _host_name_clashes(lab, base, file)
@@ -145,6 +191,35 @@ def check_base_config(lab: Lab, problems: Problems) -> None:
     """The parser's check that the base file and this stack never clash, on ``gateway.baseConfigFile``."""
     for conflict in base_config_conflicts(lab):
         problems.error(key_path("gateway", "baseConfigFile"), conflict)
+
+
+def _policy_name_clashes(lab: Lab, base: JsonObject, file: str) -> list[str]:
+    """The base file's own prefix-list or route-map of a name this stack's filter uses, even with
+    the same content: the stack owns those names (kept_settings) and rewrites them."""
+    messages = []
+    for path in policy_paths(lab.filter_names):
+        node: Any = base
+        for key in path:
+            node = node.get(key) if isinstance(node, Mapping) else None
+        if node is not None:
+            kind, name = path[1], path[2]
+            messages.append(
+                f"{file} defines policy {kind} {name!r} at {format_path(path)}, a name of this stack's BGP "
+                f"filter (what the gateway accepts from the nodes); rename or remove it in {file}"
+            )
+    return messages
+
+
+def _without_paths(document: JsonObject, paths: Sequence[tuple[str, ...]]) -> JsonObject:
+    """A copy of ``document`` without the given paths (empty parents stay)."""
+    result = copy.deepcopy(document)
+    for path in paths:
+        node: Any = result
+        for key in path[:-1]:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(path[-1], None)
+    return result
 
 
 def _host_name_clashes(lab: Lab, base: JsonObject, file: str) -> list[str]:

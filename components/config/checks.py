@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from ipaddress import IPv4Address, summarize_address_range
+from ipaddress import IPv4Address, IPv4Network
 
 from .errors import Problems, key_path
-from .model import GatewayKind, Lab, Protocol, SpeakerMode
+from .model import GatewayKind, Lab, Pool, Protocol, SpeakerMode
 
 # A check that needs more than the config (the renderers' output): parse_lab runs it after its
 # own, so its problems are reported with the others, at once.
@@ -63,23 +63,53 @@ def _check_pools(lab: Lab, problems: Problems) -> None:
                     "(routes to it point at the nodes; use a layer2 pool for addresses on their LAN)",
                 )
         if pool.aggregation_length is not None:
-            for address_range in pool.ranges:
-                # MetalLB refuses an aggregation shorter than the widest CIDR block of a
-                # pool's range (its "lowest mask"): it would announce addresses beyond it.
-                blocks = summarize_address_range(address_range.first, address_range.last)
-                widest = min(block.prefixlen for block in blocks)
-                if pool.aggregation_length < widest:
-                    problems.error(
-                        key_path("metallb", "pools", i, "aggregationLength"),
-                        f"/{pool.aggregation_length} is shorter than the /{widest} block of "
-                        f"{address_range.text}; MetalLB requires at least /{widest} for this pool",
-                    )
+            _check_aggregation(pool, key_path("metallb", "pools", i, "aggregationLength"), problems)
         if pool.local_pref is not None and lab.ebgp:
             problems.error(
                 key_path("metallb", "pools", i, "localPref"),
                 f"localPref is only sent to iBGP peers, but metallb.asn {lab.metallb.asn} and "
                 f"gateway.asn {lab.gateway.asn} differ (eBGP)",
             )
+
+
+def _check_aggregation(pool: Pool, key: str, problems: Problems) -> None:
+    """``aggregationLength`` N: what MetalLB takes, and what the gateway then accepts.
+
+    For a service address a, MetalLB announces the /N that holds a (metallb/metallb@v0.12.1 and
+    @v0.15.3: speaker/bgp_controller.go, SetBalancer, lines 245-251 and 336-342:
+    ``lbIP.Mask(net.CIDRMask(AggregationLength, 32))``). It refuses an N shorter than the widest
+    CIDR block of one of the pool's addresses entries, a range split into blocks by ParseCIDR
+    (v0.12.1: internal/config/config.go lines 541-557, parseBGPAdvertisements, with lowestMask at
+    657 and ParseCIDR at 604-639; v0.15.3: lines 873-890, validateBGPAdvPerPool, lowestMask at
+    1019, ParseCIDR at 966-1001). That still lets a narrower block of the same range announce a /N
+    reaching past the pool: for 10.10.10.10-10.10.10.250 (blocks /31 … /26) it accepts /26 and
+    announces 10.10.10.0/26 for 10.10.10.10. The gateway accepts from the nodes only prefixes
+    inside the pool's own blocks (components/artifacts/bgp_filter.py), so it would drop that
+    route: N must be at least the prefix length of every block of the pool (:attr:`Pool.networks`,
+    its ranges together), and then each /N lies inside its address's block."""
+    length = pool.aggregation_length
+    assert length is not None
+    refused_by_metallb = False
+    for address_range in pool.ranges:
+        widest = min(block.prefixlen for block in address_range.blocks)
+        if length < widest:
+            refused_by_metallb = True
+            problems.error(
+                key,
+                f"/{length} is shorter than the /{widest} block of "
+                f"{address_range.text}; MetalLB requires at least /{widest} for this pool",
+            )
+    too_narrow = [block for block in pool.networks if block.prefixlen > length]
+    if not refused_by_metallb and too_narrow:
+        block, address = too_narrow[0], too_narrow[0].network_address
+        problems.error(
+            key,
+            f"/{length} would have MetalLB announce {IPv4Network((address, length), strict=False)} for "
+            f"{address}, reaching past the pool's addresses (its block there is {block}); the gateway "
+            "accepts from the nodes only prefixes inside a BGP pool, so it would drop that route. Use "
+            f"aggregationLength {max(b.prefixlen for b in too_narrow)} or more, or pool addresses in whole "
+            f"/{length} blocks",
+        )
 
 
 def _check_session(lab: Lab, problems: Problems) -> None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, collapse_addresses, summarize_address_range
 
+from .stack_names import FilterNames, filter_names
 from .versions import MetalLBVersion
 
 
@@ -131,6 +132,12 @@ class AddressRange:
     def touches(self, network: IPv4Network) -> bool:
         return self.first <= network.broadcast_address and network.network_address <= self.last
 
+    @property
+    def blocks(self) -> tuple[IPv4Network, ...]:
+        """The fewest CIDR blocks that hold exactly these addresses, lowest first (MetalLB's
+        ``ParseCIDR`` splits a range the same way)."""
+        return tuple(summarize_address_range(self.first, self.last))
+
 
 @dataclass(frozen=True)
 class Pool:
@@ -145,6 +152,12 @@ class Pool:
 
     def __contains__(self, address: object) -> bool:
         return any(address in r for r in self.ranges)
+
+    @property
+    def networks(self) -> tuple[IPv4Network, ...]:
+        """The fewest CIDR blocks that hold exactly the pool's addresses, lowest first: its ranges
+        together (two adjacent ranges may make one block)."""
+        return tuple(collapse_addresses(block for r in self.ranges for block in r.blocks))
 
 
 @dataclass(frozen=True)
@@ -291,6 +304,9 @@ class ControllerAccess:
 class Lab:
     """One lab: a cluster, its MetalLB, its gateway and the services it exposes."""
 
+    # The Pulumi stack's name (``Pulumi.<stack>.yaml``), set once where the config is loaded: the
+    # gateway's names for this stack's BGP filter derive from it (``filter_names``).
+    stack: str
     nodes: tuple[Node, ...]
     node_subnet: IPv4Network
     metallb: MetalLB
@@ -322,3 +338,12 @@ class Lab:
     @property
     def has_bgp_pools(self) -> bool:
         return any(p.protocol is Protocol.BGP for p in self.metallb.pools)
+
+    @property
+    def bgp_pools(self) -> tuple[Pool, ...]:
+        return tuple(p for p in self.metallb.pools if p.protocol is Protocol.BGP)
+
+    @property
+    def filter_names(self) -> FilterNames:
+        """The names of this stack's BGP filter on the gateway (components.config.stack_names)."""
+        return filter_names(self.stack)

@@ -55,6 +55,7 @@ from .model import (
     SpeakerMode,
     TrafficPolicy,
 )
+from .stack_names import check_stack_name
 from .values import (
     address_range,
     asn,
@@ -501,16 +502,20 @@ _LAB = Section(
 )
 
 
-def parse_lab(raw: Mapping[str, Any], *, read_file: ReadFile | None = None, checks: Sequence[LabCheck] = ()) -> Lab:
-    """Validate ``raw`` and build the lab. ``read_file`` reads files the config names (the base
+def parse_lab(
+    raw: Mapping[str, Any], *, stack: str, read_file: ReadFile | None = None, checks: Sequence[LabCheck] = ()
+) -> Lab:
+    """Validate ``raw`` and build the lab of the Pulumi stack named ``stack`` (the gateway's names
+    for its BGP filter derive from it). ``read_file`` reads files the config names (the base
     ``config.gateway.json``), relative to the project directory. ``checks`` are rules of higher
     layers (the renderers' :func:`components.artifacts.parse_renderable_lab`), run last."""
     problems = Problems()
+    check_stack_name(stack, problems)
     reading = _LAB.read_fields(raw, "", problems, context=read_file)
     assert reading is not None  # the top level is always read as an object
     if reading.failed:
         problems.raise_if_any()
-    lab = Lab(**reading.got, warnings=tuple(str(w) for w in problems.warnings))
+    lab = Lab(stack=stack, **reading.got, warnings=tuple(str(w) for w in problems.warnings))
     check_lab(lab, problems)
     for check in checks:
         check(lab, problems)

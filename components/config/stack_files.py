@@ -101,6 +101,17 @@ def project_defaults(project_file: Path) -> dict[str, Any]:
     return defaults
 
 
+def stack_name_of(stack_file: Path) -> str:
+    """The stack a stack file configures: ``Pulumi.<stack>.yaml`` (or ``.yml``) is Pulumi's own
+    naming, so ``Pulumi.lab.yaml`` is stack ``lab``; any other ``<name>.yaml`` is stack ``<name>``."""
+    name = stack_file.name
+    for suffix in (".yaml", ".yml"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return name.removeprefix("Pulumi.")
+
+
 def read_stack_config(stack_file: Path, project_file: Path | None = None) -> dict[str, Any]:
     """The project's config keys (without the ``metallb-unifi:`` prefix) for one stack."""
     if project_file is None:

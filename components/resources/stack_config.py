@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pulumi
 from pulumi.runtime import config as runtime_config
 
 from components.artifacts import parse_renderable_lab
@@ -40,6 +41,10 @@ def raw_stack_config() -> dict[str, Any]:
 
 
 def load_stack_lab(project_dir: Path | None = None) -> Lab:
-    """Validate the running stack's config; files it names are relative to the project."""
+    """Validate the running stack's config, as the stack the engine runs (``pulumi.get_stack()``:
+    the stack's own name, without organization or project); files it names are relative to the
+    project."""
     base = project_dir or Path.cwd()
-    return parse_renderable_lab(raw_stack_config(), read_file=lambda name: (base / name).read_text(encoding="utf-8"))
+    return parse_renderable_lab(
+        raw_stack_config(), stack=pulumi.get_stack(), read_file=lambda name: (base / name).read_text(encoding="utf-8")
+    )

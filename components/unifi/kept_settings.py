@@ -46,6 +46,9 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from components.artifacts.usg_gateway import policy_paths
+from components.config.stack_names import FilterNames
+
 PathPart = str | int
 
 BASE_CONFIG_KEY = "metallb-unifi:gateway.baseConfigFile"
@@ -53,11 +56,12 @@ BASE_CONFIG_KEY = "metallb-unifi:gateway.baseConfigFile"
 _BARE_KEY = re.compile(r"[A-Za-z0-9_\-/:@+]+")
 
 
-def owned_paths(gateway_asn: int, host_names: Iterable[str]) -> list[tuple[str, ...]]:
-    """What the stack owns in config.gateway.json: its BGP instance and one static host name per
-    service. Sorted and without repeats, so the same inputs give the same list."""
-    hosts = sorted(set(host_names))
-    return [("protocols", "bgp", str(gateway_asn)), *(("system", "static-host-mapping", "host-name", h) for h in hosts)]
+def owned_paths(gateway_asn: int, host_names: Iterable[str], filter_names: FilterNames) -> list[tuple[str, ...]]:
+    """What the stack owns in config.gateway.json: the prefix-list and route-maps of its BGP filter
+    (named after the stack), its BGP instance and one static host name per service. Sorted and
+    without repeats, so the same inputs give the same list."""
+    hosts = [("system", "static-host-mapping", "host-name", h) for h in set(host_names)]
+    return sorted({*policy_paths(filter_names), ("protocols", "bgp", str(gateway_asn)), *hosts})
 
 
 def dropped_settings(

@@ -1,29 +1,89 @@
-"""config.gateway.json (USG) → the router's BGP and its host names.
+"""config.gateway.json (USG) → the router's BGP, its policies and its host names.
 
 Modeled: ``protocols.bgp.<asn>`` with ``parameters.router-id`` and per neighbour
-``remote-as``, ``password``, ``timers`` (keepalive, holdtime) and ``ebgp-multihop``;
-``system.static-host-mapping.host-name.<name>`` with ``inet`` and ``alias``. Anything else in
-the file (including a base file's other settings) is refused, naming its path.
+``remote-as``, ``password``, ``timers`` (keepalive, holdtime), ``ebgp-multihop`` and
+``route-map`` (``import``, ``export``); ``policy.prefix-list.<name>`` (``description``,
+``rule.<n>`` with ``action``, ``prefix``, ``ge``, ``le``, ``description``);
+``policy.route-map.<name>`` (``description``, ``rule.<n>`` with ``action``,
+``match.ip.address.prefix-list``, ``description``); ``system.static-host-mapping.host-name.<name>``
+with ``inet`` and ``alias``. Anything else in the file (including a base file's other settings)
+is refused, naming its path.
+
+What EdgeOS itself refuses is refused too (:class:`GatewayRefuses`). EdgeOS's own templates are
+not public; the rules below are those of the code its configuration system descends from:
+Vyatta's templates (vyos/vyatta-cfg-quagga at tag ``vyatta/VC6.3-2011.10.04/amd64``, Vyatta
+Core 6.3, the line EdgeOS was forked from) and the Quagga underneath (Quagga/quagga at tag
+``quagga-1.2.3``). Paths below are in that template tree, ``…`` for ``templates/policy``:
+
+- names of prefix-lists and route-maps match ``^[-a-zA-Z0-9.]+$`` (``…/prefix-list/node.def``
+  and ``…/route-map/node.def``, line 6);
+- rule numbers are 1-65535 (``…/prefix-list/node.tag/rule/node.def`` and
+  ``…/route-map/node.tag/rule/node.def``, line 6); a prefix-list rule needs a ``prefix`` and an
+  ``action`` (the first, lines 8-9), and a route-map rule that matches needs an ``action``
+  (``…/route-map/node.tag/rule/node.tag/match/ip/address/prefix-list/node.def`` line 11);
+  actions are ``permit`` or ``deny`` (``…/rule/node.tag/action/node.def`` line 6);
+- ``ge`` and ``le`` are 0-32 (``…/prefix-list/node.tag/rule/node.tag/ge/node.def`` and
+  ``…/le/node.def``, line 5); ``ge`` must exceed the prefix length
+  (``…/prefix-list/node.tag/rule/node.def`` lines 23-27; Quagga's ``lib/plist.c`` lines
+  754-755); ``le`` must exceed ``ge`` unless it is 32 (the template, lines 30-34; Quagga
+  refuses only ``ge`` > ``le``, lines 760-761); ``le`` must exceed the prefix length
+  (``lib/plist.c`` lines 757-758: "% Invalid prefix range for …, make sure: len < ge-value
+  <= le-value". The template ignores the exit status of the ``vtysh`` that says so, lines
+  40-43, so the commit may go through without the rule: either way the USG does not run it);
+- two rules of one prefix-list with the same action, prefix, ``ge`` and ``le`` (``le 32`` after
+  a ``ge`` counting as none, ``lib/plist.c`` lines 763-764): Quagga refuses the second
+  ("% Insertion failed - prefix-list entry exists": ``prefix_entry_dup_check``, lines 631-653,
+  called at lines 772-787);
+- a route-map's ``match ip address prefix-list`` must name an existing prefix-list
+  (``…/route-map/node.tag/rule/node.tag/match/ip/address/prefix-list/node.def`` line 9), and a
+  neighbour's ``route-map import``/``export`` an existing route-map
+  (``templates/protocols/bgp/node.tag/neighbor/node.tag/route-map/import/node.def`` and
+  ``…/export/node.def``, line 6).
+
+FRR 8.4's ``vtysh -C`` accepts each of these ranges, duplicates and names of lists and maps that
+do not exist, so the simulator checks them itself.
+
+Not modeled, so refused too: ``le 0`` (Quagga reads it as no ``le`` at all), a prefix with host
+bits set, a prefix-list or route-map without rules, a route-map rule without an action.
 """
 
 from __future__ import annotations
 
 import json
-from ipaddress import IPv4Address
+import re
+from ipaddress import IPv4Address, IPv4Network
 
-from simulator.errors import UnmodeledField
-from simulator.model import HostEntry, RouterBgp, RouterNeighbor
+from simulator.errors import GatewayRefuses, UnmodeledField
+from simulator.model import (
+    HostEntry,
+    PolicyAction,
+    PrefixList,
+    PrefixListRule,
+    RouteMap,
+    RouteMapRule,
+    RouterBgp,
+    RouterNeighbor,
+)
 from simulator.strict import Fields
 
 FILE = "config.gateway.json"
+_POLICY_NAME = re.compile(r"^[-a-zA-Z0-9.]+$")
+_MAX_RULE = 65535
+_MAX_LENGTH = 32
 
 
 def read_config_gateway(text: str) -> tuple[RouterBgp | None, tuple[HostEntry, ...]]:
     top = Fields(json.loads(text), FILE, "")
+    prefix_lists: tuple[PrefixList, ...] = ()
+    route_maps: tuple[RouteMap, ...] = ()
+    policy = top.optional_nested("policy")
+    if policy is not None:
+        prefix_lists, route_maps = _policy(policy)
+        policy.finish()
     bgp = None
     protocols = top.optional_nested("protocols")
     if protocols is not None:
-        bgp = _bgp(protocols.nested("bgp"))
+        bgp = _bgp(protocols.nested("bgp"), prefix_lists, route_maps)
         protocols.finish()
     hosts: tuple[HostEntry, ...] = ()
     system = top.optional_nested("system")
@@ -34,7 +94,10 @@ def read_config_gateway(text: str) -> tuple[RouterBgp | None, tuple[HostEntry, .
     return bgp, hosts
 
 
-def _bgp(bgp: Fields) -> RouterBgp:
+# --- protocols.bgp ----------------------------------------------------------------------------
+
+
+def _bgp(bgp: Fields, prefix_lists: tuple[PrefixList, ...], route_maps: tuple[RouteMap, ...]) -> RouterBgp:
     entries = bgp.items()
     if len(entries) != 1:
         raise UnmodeledField(FILE, bgp.path, f"{len(entries)} BGP instances: exactly one is modeled")
@@ -46,31 +109,184 @@ def _bgp(bgp: Fields) -> RouterBgp:
         router_id_text = parameters.string("router-id")
         router_id = IPv4Address(router_id_text) if router_id_text else None
         parameters.finish()
+    route_map_names = {route_map.name for route_map in route_maps}
     neighbors = tuple(
-        _neighbor(address, Fields(settings, FILE, instance.nested("neighbor").where(address)))
+        _neighbor(address, Fields(settings, FILE, instance.nested("neighbor").where(address)), route_map_names)
         for address, settings in instance.nested("neighbor").items()
     )
     instance.finish()
     if not asn_text.isdigit():
         raise UnmodeledField(FILE, bgp.where(asn_text), "the AS must be a number")
-    return RouterBgp(int(asn_text), router_id, neighbors)
+    return RouterBgp(int(asn_text), router_id, neighbors, prefix_lists, route_maps)
 
 
-def _neighbor(address: str, neighbor: Fields) -> RouterNeighbor:
+def _neighbor(address: str, neighbor: Fields, route_maps: set[str]) -> RouterNeighbor:
     timers = None
     timer_fields = neighbor.optional_nested("timers")
     if timer_fields is not None:
         timers = (timer_fields.require_integer("keepalive"), timer_fields.require_integer("holdtime"))
         timer_fields.finish()
+    route_map_in = route_map_out = None
+    route_map = neighbor.optional_nested("route-map")
+    if route_map is not None:
+        route_map_in = _existing(route_map, "import", route_maps, "route-map {} doesn't exist")
+        route_map_out = _existing(route_map, "export", route_maps, "route-map {} doesn't exist")
+        route_map.finish()
     result = RouterNeighbor(
         address=IPv4Address(address),
         remote_asn=neighbor.require_integer("remote-as"),
         password=neighbor.string("password"),
         timers=timers,
         ebgp_multihop_ttl=neighbor.integer("ebgp-multihop"),
+        route_map_in=route_map_in,
+        route_map_out=route_map_out,
     )
     neighbor.finish()
     return result
+
+
+def _existing(fields: Fields, key: str, names: set[str], refusal: str) -> str | None:
+    """The name under ``key``, which must be one of ``names`` (EdgeOS's commit check)."""
+    name = fields.string(key)
+    if name is not None and name not in names:
+        raise GatewayRefuses(FILE, fields.where(key), refusal.format(name))
+    return name
+
+
+# --- policy -----------------------------------------------------------------------------------
+
+
+def _policy(policy: Fields) -> tuple[tuple[PrefixList, ...], tuple[RouteMap, ...]]:
+    prefix_lists: tuple[PrefixList, ...] = ()
+    lists = policy.optional_nested("prefix-list")
+    if lists is not None:
+        prefix_lists = tuple(_prefix_list(name, Fields(body, FILE, lists.where(name))) for name, body in lists.items())
+    route_maps: tuple[RouteMap, ...] = ()
+    maps = policy.optional_nested("route-map")
+    if maps is not None:
+        list_names = {prefix_list.name for prefix_list in prefix_lists}
+        route_maps = tuple(
+            _route_map(name, Fields(body, FILE, maps.where(name)), list_names) for name, body in maps.items()
+        )
+    return prefix_lists, route_maps
+
+
+def _policy_name(name: str, fields: Fields, kind: str) -> None:
+    if not _POLICY_NAME.match(name):
+        raise GatewayRefuses(FILE, fields.path, f"{kind} name must be alpha-numeric")
+
+
+def _rules(owner: Fields) -> list[tuple[int, Fields]]:
+    """``rule.<n>`` by number; EdgeOS numbers rules 1-65535."""
+    rules = owner.optional_nested("rule")
+    entries = rules.items() if rules is not None else []
+    if rules is None or not entries:
+        raise UnmodeledField(FILE, owner.where("rule"), "a policy without rules is not modeled")
+    numbered = []
+    for key, body in entries:
+        fields = Fields(body, FILE, rules.where(key))
+        if not key.isdigit() or not 1 <= int(key) <= _MAX_RULE:
+            raise GatewayRefuses(FILE, fields.path, f"rule number must be between 1 and {_MAX_RULE}")
+        numbered.append((int(key), fields))
+    return sorted(numbered, key=lambda rule: rule[0])
+
+
+def _action(rule: Fields, missing: str) -> PolicyAction:
+    text = rule.string("action")
+    if text is None:
+        raise GatewayRefuses(FILE, rule.where("action"), missing)
+    try:
+        return PolicyAction(text)
+    except ValueError:
+        raise GatewayRefuses(FILE, rule.where("action"), "action must be permit or deny") from None
+
+
+def _prefix_list(name: str, prefix_list: Fields) -> PrefixList:
+    _policy_name(name, prefix_list, "prefix-list")
+    prefix_list.string("description")
+    rules = []
+    seen: dict[tuple[PolicyAction, IPv4Network, int, int], int] = {}
+    for number, fields in _rules(prefix_list):
+        rule = _prefix_list_rule(number, fields)
+        fields.finish()
+        # Quagga compares entries after dropping an ``le 32`` that follows a ``ge``.
+        ge, le = rule.ge or 0, rule.le or 0
+        key = (rule.action, rule.prefix, ge, 0 if ge and le == _MAX_LENGTH else le)
+        if key in seen:
+            raise GatewayRefuses(
+                FILE, fields.path, f"Quagga refuses it: prefix-list entry exists (as rule {seen[key]})"
+            )
+        seen[key] = number
+        rules.append(rule)
+    prefix_list.finish()
+    return PrefixList(name, tuple(rules))
+
+
+def _prefix_list_rule(number: int, rule: Fields) -> PrefixListRule:
+    text = rule.string("prefix")
+    if text is None:
+        raise GatewayRefuses(FILE, rule.where("prefix"), "You must specify a prefix")
+    action = _action(rule, "You must specify an action")
+    rule.string("description")
+    try:
+        if "/" not in text:
+            raise ValueError(text)
+        prefix = IPv4Network(text, strict=False)
+    except ValueError:
+        raise GatewayRefuses(FILE, rule.where("prefix"), f"{text} is not a valid IPv4 network prefix") from None
+    if str(prefix) != text:
+        raise UnmodeledField(FILE, rule.where("prefix"), f"host bits set (the network is {prefix}): not modeled")
+    ge = _length(rule, "ge")
+    le = _length(rule, "le")
+    length = prefix.prefixlen
+    invalid = f"Quagga refuses the rule: Invalid prefix range for {text}, make sure: len < ge-value <= le-value"
+    if ge is not None and ge <= length:
+        raise GatewayRefuses(FILE, rule.where("ge"), "ge must be greater than prefix length")
+    if le == 0:
+        raise UnmodeledField(FILE, rule.where("le"), "le 0 (Quagga's 'no le') is not modeled")
+    if le is not None and ge is not None and le != _MAX_LENGTH and le <= ge:
+        raise GatewayRefuses(FILE, rule.where("le"), "le must be greater than or equal to ge")
+    if le is not None and le <= length:
+        raise GatewayRefuses(FILE, rule.where("le"), invalid)
+    return PrefixListRule(number, action, prefix, ge, le)
+
+
+def _length(rule: Fields, key: str) -> int | None:
+    value = rule.integer(key)
+    if value is not None and value > _MAX_LENGTH:
+        raise GatewayRefuses(FILE, rule.where(key), f"{key} must be between 0 and {_MAX_LENGTH}")
+    return value
+
+
+def _route_map(name: str, route_map: Fields, prefix_lists: set[str]) -> RouteMap:
+    _policy_name(name, route_map, "route-map")
+    route_map.string("description")
+    rules = []
+    for number, rule in _rules(route_map):
+        if rule.get("action") is None and rule.get("match") is None:
+            # The action is what creates the entry in Quagga (…/rule/node.tag/action/node.def).
+            raise UnmodeledField(FILE, rule.where("action"), "missing: a route-map rule without an action")
+        action = _action(rule, "you must specify an action")
+        rule.string("description")
+        match_prefix_list = None
+        match = rule.optional_nested("match")
+        if match is not None:
+            ip = match.nested("ip")
+            address = ip.nested("address")
+            match_prefix_list = address.string("prefix-list")
+            if match_prefix_list is None:
+                raise UnmodeledField(FILE, address.path, "only match ip address prefix-list is modeled")
+            _existing(address, "prefix-list", prefix_lists, "prefix-list {} does not exist")
+            address.finish()
+            ip.finish()
+            match.finish()
+        rule.finish()
+        rules.append(RouteMapRule(number, action, match_prefix_list))
+    route_map.finish()
+    return RouteMap(name, tuple(rules))
+
+
+# --- system.static-host-mapping ---------------------------------------------------------------
 
 
 def _hosts(host_names: Fields) -> tuple[HostEntry, ...]:

@@ -22,7 +22,7 @@ def stack_raw(stack: str) -> dict[str, Any]:
 def udm(**gateway: Any) -> Lab:
     raw = copy.deepcopy(stack_raw("udm"))
     raw["gateway"] = {**raw["gateway"], **gateway}
-    return parse_lab(raw)
+    return parse_lab(raw, stack="lab")
 
 
 def a_record(key: str, value: str) -> dict[str, Any]:
@@ -62,7 +62,7 @@ def test_ttl_is_set_only_when_configured() -> None:
 
 
 def test_a_usg_gets_no_records() -> None:
-    lab = parse_lab(stack_raw("lab"))
+    lab = parse_lab(stack_raw("lab"), stack="lab")
     assert render_dns_records(lab, lab.pinned_addresses) == []
 
 

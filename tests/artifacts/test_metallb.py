@@ -32,7 +32,7 @@ needs_reference = pytest.mark.skipif(
 
 def stack_lab(name: str) -> Lab:
     raw = read_stack_config(REPO / f"Pulumi.{name}.yaml")
-    return parse_lab(raw, read_file=lambda path: (REPO / path).read_text(encoding="utf-8"))
+    return parse_lab(raw, read_file=lambda path: (REPO / path).read_text(encoding="utf-8"), stack="lab")
 
 
 def maximal_config(version: str, *, ibgp: bool) -> dict[str, Any]:
@@ -168,7 +168,7 @@ def legacy_known_keys() -> dict[tuple[str, ...], type]:
 @needs_reference
 @pytest.mark.parametrize("ibgp", [True, False], ids=["ibgp", "ebgp"])
 def test_legacy_configmap_uses_only_keys_metallbs_strict_parser_knows(ibgp: bool) -> None:
-    config = legacy_config(parse_lab(maximal_config("v0.12.1", ibgp=ibgp)))
+    config = legacy_config(parse_lab(maximal_config("v0.12.1", ibgp=ibgp), stack="lab"))
     rendered = known_key_paths(config)
     known = legacy_known_keys()
 
@@ -195,7 +195,7 @@ def test_legacy_configmap_uses_only_keys_metallbs_strict_parser_knows(ibgp: bool
 
 
 def test_legacy_maximal_config_carries_every_value() -> None:
-    config = legacy_config(parse_lab(maximal_config("v0.12.1", ibgp=True)))
+    config = legacy_config(parse_lab(maximal_config("v0.12.1", ibgp=True), stack="lab"))
 
     assert config["peers"] == [
         {
@@ -238,9 +238,9 @@ def test_legacy_maximal_config_carries_every_value() -> None:
 
 def test_legacy_pool_gets_bgp_advertisements_only_when_an_advertisement_option_is_set() -> None:
     raw = minimal_config("v0.12.1")
-    plain = legacy_config(parse_lab(raw))["address-pools"][0]
+    plain = legacy_config(parse_lab(raw, stack="lab"))["address-pools"][0]
     raw["metallb"]["pools"][0]["aggregationLength"] = 28
-    aggregated = legacy_config(parse_lab(raw))["address-pools"][0]
+    aggregated = legacy_config(parse_lab(raw, stack="lab"))["address-pools"][0]
 
     assert "bgp-advertisements" not in plain
     assert aggregated["bgp-advertisements"] == [{"aggregation-length": 28}]
@@ -250,7 +250,7 @@ def test_legacy_peer_writes_a_non_default_hold_time_without_keepalive_or_port() 
     raw = minimal_config("v0.12.1")
     raw["bgp"] = {"holdTime": "3m"}
 
-    assert legacy_config(parse_lab(raw))["peers"] == [
+    assert legacy_config(parse_lab(raw, stack="lab"))["peers"] == [
         {"peer-address": "10.0.0.1", "peer-asn": 64512, "my-asn": 64512, "hold-time": "180s"}
     ]
 
@@ -259,7 +259,9 @@ def test_legacy_encrypted_password_is_written_as_a_visible_placeholder() -> None
     raw = minimal_config("v0.12.1")
     raw["bgp"] = {"password": {"secure": "v1:AAAA"}}
 
-    assert legacy_config(parse_lab(raw))["peers"][0]["password"] == "<encrypted: metallb-unifi:bgp.password>"
+    assert (
+        legacy_config(parse_lab(raw, stack="lab"))["peers"][0]["password"] == "<encrypted: metallb-unifi:bgp.password>"
+    )
 
 
 # --- CRD era ------------------------------------------------------------------------------
@@ -300,8 +302,8 @@ def undeclared_fields(value: Any, schema: dict[str, Any], path: str = "") -> Ite
 LAB_SOURCES = {
     "crds-stack": lambda: stack_lab("crds"),
     "udm-stack": lambda: stack_lab("udm"),
-    "maximal-ibgp": lambda: parse_lab(maximal_config("v0.15.3", ibgp=True)),
-    "maximal-ebgp": lambda: parse_lab(maximal_config("v0.15.3", ibgp=False)),
+    "maximal-ibgp": lambda: parse_lab(maximal_config("v0.15.3", ibgp=True), stack="lab"),
+    "maximal-ebgp": lambda: parse_lab(maximal_config("v0.15.3", ibgp=False), stack="lab"),
 }
 
 
@@ -334,7 +336,7 @@ def test_undeclared_field_check_catches_a_misspelled_field() -> None:
 
 
 def test_custom_resources_come_in_the_documented_order() -> None:
-    objects = render_metallb(parse_lab(maximal_config("v0.15.3", ibgp=True)))
+    objects = render_metallb(parse_lab(maximal_config("v0.15.3", ibgp=True), stack="lab"))
 
     assert [(o["kind"], o["metadata"]["name"]) for o in objects] == [
         ("Secret", "gateway-bgp-password"),
@@ -351,7 +353,7 @@ def test_custom_resources_come_in_the_documented_order() -> None:
 
 
 def test_custom_resources_carry_every_configured_value() -> None:
-    objects = render_metallb(parse_lab(maximal_config("v0.15.3", ibgp=False)))
+    objects = render_metallb(parse_lab(maximal_config("v0.15.3", ibgp=False), stack="lab"))
 
     assert only(objects, "BGPPeer")["spec"] == {
         "myASN": 64513,
@@ -393,14 +395,14 @@ def test_custom_resources_carry_every_configured_value() -> None:
 
 
 def test_ibgp_pool_local_pref_goes_into_its_bgp_advertisement() -> None:
-    objects = render_metallb(parse_lab(maximal_config("v0.15.3", ibgp=True)))
+    objects = render_metallb(parse_lab(maximal_config("v0.15.3", ibgp=True), stack="lab"))
 
     assert only(objects, "BGPAdvertisement")["spec"]["localPref"] == 150
     assert "ebgpMultiHop" not in only(objects, "BGPPeer")["spec"]
 
 
 def test_every_reference_between_custom_resources_names_a_rendered_object() -> None:
-    objects = render_metallb(parse_lab(maximal_config("v0.16.1", ibgp=True)))
+    objects = render_metallb(parse_lab(maximal_config("v0.16.1", ibgp=True), stack="lab"))
     names = {(o["kind"], o["metadata"]["name"]) for o in objects}
     peer = only(objects, "BGPPeer")["spec"]
 
@@ -413,7 +415,7 @@ def test_every_reference_between_custom_resources_names_a_rendered_object() -> N
 
 
 def test_bgp_peer_without_options_says_only_who_peers_with_whom() -> None:
-    objects = render_metallb(parse_lab(minimal_config("v0.13.2")))
+    objects = render_metallb(parse_lab(minimal_config("v0.13.2"), stack="lab"))
 
     assert [o["kind"] for o in objects] == ["IPAddressPool", "BGPPeer", "BGPAdvertisement"]
     assert only(objects, "BGPPeer")["spec"] == {"myASN": 64512, "peerASN": 64512, "peerAddress": "10.0.0.1"}
@@ -426,7 +428,7 @@ def test_bgp_peer_without_options_says_only_who_peers_with_whom() -> None:
 def test_password_is_a_basic_auth_secret_where_metallb_supports_one(version: str, as_secret: bool) -> None:
     raw = minimal_config(version)
     raw["bgp"] = {"password": "s3cret"}
-    objects = render_metallb(parse_lab(raw))
+    objects = render_metallb(parse_lab(raw, stack="lab"))
     peer = only(objects, "BGPPeer")["spec"]
 
     if as_secret:
@@ -445,10 +447,12 @@ def test_password_is_a_basic_auth_secret_where_metallb_supports_one(version: str
 
 def test_rendered_yaml_round_trips_with_sorted_keys() -> None:
     # Same bytes for the same lab across processes and hash seeds: tests/test_determinism.py.
-    first = render_metallb_yaml(parse_lab(maximal_config("v0.16.1", ibgp=True)))
+    first = render_metallb_yaml(parse_lab(maximal_config("v0.16.1", ibgp=True), stack="lab"))
 
     assert first.startswith("---\n")
-    assert list(yaml.safe_load_all(first)) == render_metallb(parse_lab(maximal_config("v0.16.1", ibgp=True)))
+    assert list(yaml.safe_load_all(first)) == render_metallb(
+        parse_lab(maximal_config("v0.16.1", ibgp=True), stack="lab")
+    )
     # Keys are sorted in every document.
     for document in first.split("---\n")[1:]:
         top = [line.split(":")[0] for line in document.splitlines() if line and not line.startswith((" ", "-"))]

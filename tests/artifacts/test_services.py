@@ -32,7 +32,8 @@ def lab_with(services: list[dict[str, Any]], version: str = "v0.16.1") -> Lab:
             },
             "gateway": {"kind": "usg", "asn": 64512, "peerAddress": "10.0.0.1", "dnsDomain": "lab.home"},
             "services": services,
-        }
+        },
+        stack="lab",
     )
 
 
@@ -150,7 +151,7 @@ def test_created_service_keeps_port_names_protocols_and_named_target_ports() -> 
 
 
 def test_lab_stack_patches_the_existing_dashboard_service_with_only_its_owned_fields() -> None:
-    lab = parse_lab(read_stack_config(REPO / "Pulumi.lab.yaml"))
+    lab = parse_lab(read_stack_config(REPO / "Pulumi.lab.yaml"), stack="lab")
     (rendered,) = render_services(lab)
 
     assert (rendered.service_name, rendered.existing) == ("k8s-dashboard", True)

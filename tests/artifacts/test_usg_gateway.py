@@ -4,18 +4,19 @@ merging into a user's base file."""
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import replace
 from functools import cache
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 import yaml
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from components.artifacts import parse_renderable_lab
@@ -27,10 +28,14 @@ from components.artifacts.usg_gateway import (
     merge_base,
     render_config_gateway,
 )
-from components.config import ConfigError, Lab
-from components.config.model import Secret
+from components.config import ConfigError, Lab, parse_lab
+from components.config.model import Protocol, Secret
 from components.config.stack_files import read_stack_config
+from components.config.stack_names import filter_names
+from tests.artifacts.prefix_lists import inside_a_pool, permits, quagga_accepts_entry, usg_prefix_list
 from tests.blog_post import POST_CONFIG_GATEWAY
+from tests.config.strategies import valid_configs
+from tests.gateway_filter import LAB_POOL_BLOCKS, with_filter
 
 ROOT = Path(__file__).resolve().parents[2]
 USG_SCHEMA = ROOT.parent / "shared" / "reference" / "usg" / "schema.usg-3p.4.4.56.yaml"
@@ -80,11 +85,11 @@ def stack_raw(stack: str) -> dict[str, Any]:
 def parse(raw: dict[str, Any], base: Any = None) -> Lab:
     """Parse ``raw``; with ``base``, as if gateway.baseConfigFile named a file holding it."""
     if base is None:
-        return parse_renderable_lab(raw)
+        return parse_renderable_lab(raw, stack="lab")
     raw = copy.deepcopy(raw)
     raw["gateway"]["baseConfigFile"] = "base.json"
     files = {"base.json": json.dumps(base)}
-    return parse_renderable_lab(raw, read_file=files.__getitem__)
+    return parse_renderable_lab(raw, read_file=files.__getitem__, stack="lab")
 
 
 def labs() -> dict[str, Lab]:
@@ -107,42 +112,122 @@ def keys(node: Any) -> Iterator[str]:
 
 
 @cache
-def usg_validator() -> jsonschema.Draft7Validator:
+def usg_schema() -> dict[str, Any]:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the schema is 1.4 MB: C parser when present
-    schema = yaml.load(USG_SCHEMA.read_text(encoding="utf-8"), Loader=loader)
-    return jsonschema.Draft7Validator(schema)
+    schema: dict[str, Any] = yaml.load(USG_SCHEMA.read_text(encoding="utf-8"), Loader=loader)
+    return schema
+
+
+@cache
+def usg_validator() -> jsonschema.Draft7Validator:
+    return jsonschema.Draft7Validator(usg_schema())
+
+
+def needs_usg_schema() -> None:
+    if not USG_SCHEMA.exists():
+        pytest.skip(f"USG schema not available at {USG_SCHEMA} (reference data lives outside the repo)")
+
+
+def schema_errors(document: Any) -> list[str]:
+    """The schema's own errors, and every key it does not know: it is loose (no
+    additionalProperties: false), so a misspelled key would pass Draft7 alone."""
+    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in usg_validator().iter_errors(document)]
+    schema = usg_schema()
+    return errors + unknown_keys(document, schema, schema["$defs"])
+
+
+def _object_branches(node: dict[str, Any], defs: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    if "$ref" in node:
+        yield from _object_branches(defs[node["$ref"].rsplit("/", 1)[-1]], defs)
+    elif "oneOf" in node:
+        for branch in node["oneOf"]:
+            yield from _object_branches(branch, defs)
+    elif node.get("type") == "object":
+        yield node
+
+
+def unknown_keys(document: Any, node: dict[str, Any], defs: dict[str, Any], path: str = "") -> list[str]:
+    if not isinstance(document, dict):
+        return []
+    branches = list(_object_branches(node, defs))
+    found = []
+    for key, child in document.items():
+        where = f"{path}/{key}"
+        known = [b["properties"][key] for b in branches if key in b.get("properties", {})]
+        known += [b["additionalProperties"] for b in branches if isinstance(b.get("additionalProperties"), dict)]
+        if not known:
+            found.append(f"{where}: not a key of the USG's config tree")
+        else:
+            found += unknown_keys(child, known[0], defs, where)
+    return found
 
 
 # --- what is rendered ---------------------------------------------------------------------
 
 
-def test_lab_stack_renders_exactly_the_posts_config_gateway_json() -> None:
+LAB_FILE = with_filter(POST_CONFIG_GATEWAY, "lab", LAB_POOL_BLOCKS)
+
+
+def test_lab_stack_renders_the_posts_config_gateway_json_with_the_filter() -> None:
     lab = parse(stack_raw("lab"))
-    assert render_config_gateway(lab, lab.pinned_addresses) == POST_CONFIG_GATEWAY
-    assert json.loads(config_gateway_json(lab, lab.pinned_addresses)) == POST_CONFIG_GATEWAY
+    assert render_config_gateway(lab, lab.pinned_addresses) == LAB_FILE
+    assert json.loads(config_gateway_json(lab, lab.pinned_addresses)) == LAB_FILE
+    # The post's own file is what is left without the filter.
+    bare = copy.deepcopy(LAB_FILE)
+    del bare["policy"]
+    for neighbor in bare["protocols"]["bgp"]["64512"]["neighbor"].values():
+        del neighbor["route-map"]
+    assert bare == POST_CONFIG_GATEWAY
+
+
+def test_the_contracts_example_pools() -> None:
+    # The example agreed with the simulator side: stack "lab", a /28 pool and a two-address range.
+    raw = stack_raw("lab")
+    raw["metallb"]["pools"] = [
+        {"name": "one", "protocol": "bgp", "addresses": ["192.168.1.240/28"]},
+        {"name": "two", "protocol": "bgp", "addresses": ["192.168.2.10-192.168.2.11"]},
+    ]
+    raw["services"][0]["address"] = "192.168.1.241"
+    raw["gateway"] = {**raw["gateway"], "peerAddress": "10.10.0.1", "routerId": "10.10.0.1"}
+    document = render_config_gateway(parse(raw), {})
+    assert document["policy"]["prefix-list"]["metallb-lab-pools"]["rule"] == {
+        "10": {"action": "permit", "prefix": "192.168.1.240/28", "le": "32"},
+        "20": {"action": "permit", "prefix": "192.168.2.10/31", "le": "32"},
+    }
 
 
 def test_file_text_is_sorted_four_space_json_with_trailing_newline() -> None:
     lab = parse(stack_raw("lab"))
     text = config_gateway_json(lab, lab.pinned_addresses)
-    assert text == json.dumps(POST_CONFIG_GATEWAY, indent=4, sort_keys=True) + "\n"
+    assert text == json.dumps(LAB_FILE, indent=4, sort_keys=True) + "\n"
     assert config_gateway_json(lab, dict(reversed(lab.pinned_addresses.items()))) == text
 
 
 @pytest.mark.parametrize("name", ["lab", "crds", "udm", "maximal"])
 def test_rendered_file_validates_against_the_usg_schema(name: str) -> None:
-    if not USG_SCHEMA.exists():
-        pytest.skip(f"USG schema not available at {USG_SCHEMA} (reference data lives outside the repo)")
+    needs_usg_schema()
     lab = labs()[name]
     document = json.loads(config_gateway_json(lab, {**lab.pinned_addresses, "registry": IPv4Address("10.30.10.77")}))
-    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in usg_validator().iter_errors(document)]
-    assert errors == []
+    assert "policy" in document and schema_errors(document) == []
+
+
+def test_usg_schema_key_check_can_fail() -> None:
+    # Negative control: Draft7 alone passes a misspelled key; the key check does not.
+    needs_usg_schema()
+    broken = copy.deepcopy(LAB_FILE)
+    broken["protocols"]["bgp"]["64512"]["neighbor"]["10.10.0.101"]["route-maps"] = {"import": "metallb-lab-in"}
+    broken["policy"]["prefix-list"]["metallb-lab-pools"]["rule"]["10"]["lt"] = "32"
+    assert list(usg_validator().iter_errors(broken)) == []
+    assert sorted(schema_errors(broken)) == [
+        "/policy/prefix-list/metallb-lab-pools/rule/10/lt: not a key of the USG's config tree",
+        "/protocols/bgp/64512/neighbor/10.10.0.101/route-maps: not a key of the USG's config tree",
+    ]
+    assert schema_errors(LAB_FILE) == []
 
 
 def test_usg_schema_check_can_fail() -> None:
     # Negative control: the schema is loose, but a non-numeric AS must not pass.
-    if not USG_SCHEMA.exists():
-        pytest.skip(f"USG schema not available at {USG_SCHEMA} (reference data lives outside the repo)")
+    needs_usg_schema()
     broken = copy.deepcopy(POST_CONFIG_GATEWAY)
     broken["protocols"]["bgp"]["64512"]["neighbor"]["10.10.0.101"]["remote-as"] = "AS64512"
     assert list(usg_validator().iter_errors(broken)) != []
@@ -170,6 +255,7 @@ def test_maximal_neighbours_carry_password_timers_and_multihop_for_selected_node
         "password": PASSWORD,
         "timers": {"holdtime": "90", "keepalive": "30"},  # MetalLB's default: a third of the hold time
         "ebgp-multihop": "255",
+        "route-map": {"import": "metallb-lab-in", "export": "metallb-lab-out"},
     }
     assert bgp == {
         "64512": {
@@ -224,7 +310,7 @@ def test_services_without_a_known_address_get_their_host_name_once_allocated() -
 
 def test_no_known_addresses_means_no_system_section() -> None:
     lab = parse(MAXIMAL)
-    assert set(render_config_gateway(lab, {})) == {"protocols"}
+    assert set(render_config_gateway(lab, {})) == {"policy", "protocols"}
 
 
 # --- merging with a base file -------------------------------------------------------------
@@ -353,7 +439,7 @@ def test_parser_accepts_a_compatible_base_and_the_file_holds_both() -> None:
     lab = parse(stack_raw("lab"), base)
     assert base_config_conflicts(lab) == []
     document = json.loads(config_gateway_json(lab, lab.pinned_addresses))
-    assert document == {**POST_CONFIG_GATEWAY, "service": {"gui": {"https-port": "8443"}}}
+    assert document == {**LAB_FILE, "service": {"gui": {"https-port": "8443"}}}
 
 
 def test_parser_rejects_a_base_with_a_bgp_instance_of_another_as() -> None:
@@ -398,3 +484,127 @@ def test_parser_rejects_a_base_reusing_a_services_alias_for_another_host() -> No
 
 def test_no_base_file_means_no_conflicts() -> None:
     assert base_config_conflicts(parse(MAXIMAL)) == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "name"),
+    [("prefix-list", "metallb-lab-pools"), ("route-map", "metallb-lab-in"), ("route-map", "metallb-lab-out")],
+)
+def test_parser_rejects_a_base_defining_a_name_of_the_filter_even_with_the_same_content(kind: str, name: str) -> None:
+    same = copy.deepcopy(LAB_FILE["policy"][kind][name])
+    messages = problems_of(stack_raw("lab"), {"policy": {kind: {name: same}}})
+    assert messages == [
+        f"'base.json' defines policy {kind} {name!r} at policy.{kind}.{name}, a name of this stack's BGP filter "
+        "(what the gateway accepts from the nodes); rename or remove it in 'base.json'"
+    ]
+
+
+def test_a_bases_own_policies_are_kept_beside_the_filter() -> None:
+    theirs = {
+        "prefix-list": {"vpn": {"rule": {"10": {"action": "permit", "prefix": "172.16.0.0/12", "le": "32"}}}},
+        "route-map": {"vpn-in": {"rule": {"10": {"action": "permit"}}}},
+    }
+    lab = parse(stack_raw("lab"), {"policy": theirs})
+    document = json.loads(config_gateway_json(lab, lab.pinned_addresses))
+    assert document["policy"]["prefix-list"] == {**theirs["prefix-list"], **LAB_FILE["policy"]["prefix-list"]}
+    assert document["policy"]["route-map"] == {**theirs["route-map"], **LAB_FILE["policy"]["route-map"]}
+
+
+def test_a_base_whose_policy_is_not_an_object_conflicts() -> None:
+    messages = problems_of(stack_raw("lab"), {"policy": "''"})
+    assert messages == [
+        "'base.json' conflicts with this stack at policy: base has \"''\", this stack sets an object "
+        "(keys: prefix-list, route-map); change or remove it there"
+    ]
+
+
+def test_layer2_pools_are_not_accepted_and_without_a_bgp_pool_nothing_is() -> None:
+    raw = copy.deepcopy(MAXIMAL)
+    raw["metallb"]["pools"].append({"name": "lan", "protocol": "layer2", "addresses": ["10.30.0.200-10.30.0.220"]})
+    rules = render_config_gateway(parse(raw), {})["policy"]["prefix-list"]["metallb-lab-pools"]["rule"]
+    assert rules == {"10": {"action": "permit", "prefix": "10.30.10.0/24", "le": "32"}}
+
+    raw["metallb"]["pools"] = raw["metallb"]["pools"][1:]  # only the layer2 pool
+    raw["services"] = []
+    del raw["bgp"]["nodeSelectors"]
+    document = render_config_gateway(parse(raw), {})
+    # The neighbours stay (as before the filter), and accept nothing.
+    assert sorted(document["protocols"]["bgp"]["64512"]["neighbor"]) == ["10.30.0.10", "10.30.0.11", "10.30.0.12"]
+    assert document["policy"]["prefix-list"]["metallb-lab-pools"]["rule"] == {
+        "10": {"action": "deny", "prefix": "0.0.0.0/0", "le": "32"}
+    }
+
+
+def test_names_follow_the_stack() -> None:
+    raw = stack_raw("lab")
+    document = render_config_gateway(parse_renderable_lab(raw, stack="dev_1"), {})
+    dev = f"dev-1-{hashlib.sha256(b'dev_1').hexdigest()[:8]}"
+    assert sorted(document["policy"]["prefix-list"]) == [f"metallb-{dev}-pools"]
+    assert sorted(document["policy"]["route-map"]) == [f"metallb-{dev}-in", f"metallb-{dev}-out"]
+    neighbor = document["protocols"]["bgp"]["64512"]["neighbor"]["10.10.0.101"]
+    assert neighbor["route-map"] == {"import": f"metallb-{dev}-in", "export": f"metallb-{dev}-out"}
+    assert document["policy"]["route-map"][f"metallb-{dev}-in"]["rule"]["10"]["match"] == {
+        "ip": {"address": {"prefix-list": f"metallb-{dev}-pools"}}
+    }
+
+
+# --- the filter on random labs ----------------------------------------------------------------
+
+
+def imported(document: dict[str, Any], stack: str, route: IPv4Network) -> bool:
+    """Whether a neighbour's import route-map lets ``route`` in: the in-map is exactly one permit
+    rule matching the prefix-list (no match: the route-map's implicit deny)."""
+    names = filter_names(stack)
+    for neighbor in document["protocols"]["bgp"][next(iter(document["protocols"]["bgp"]))]["neighbor"].values():
+        assert neighbor["route-map"] == {"import": names.route_map_in, "export": names.route_map_out}
+    route_maps = document["policy"]["route-map"]
+    assert route_maps[names.route_map_in]["rule"] == {
+        "10": {"action": "permit", "match": {"ip": {"address": {"prefix-list": names.prefix_list}}}}
+    }
+    assert route_maps[names.route_map_out]["rule"] == {"10": {"action": "deny"}}  # nothing out
+    return permits(usg_prefix_list(document, names.prefix_list), route)
+
+
+@st.composite
+def labs_and_routes(draw: st.DrawFn) -> tuple[Lab, str, list[IPv4Network]]:
+    """A valid lab of either kind under a drawn stack name, and routes a speaker might announce:
+    around the pools' edges, in the layer2 pools, at the nodes and anywhere, at any length."""
+    stack = draw(st.text(min_size=1, max_size=20))
+    lab = parse_lab(draw(valid_configs()), stack=stack)
+    edges = [int(a) for pool in lab.metallb.pools for r in pool.ranges for a in (r.first, r.last)]
+    near = st.sampled_from(edges).flatmap(lambda edge: st.integers(max(0, edge - 3), min(2**32 - 1, edge + 3)))
+    addresses = st.one_of(near, st.integers(0, 2**32 - 1), st.sampled_from([int(n.address) for n in lab.nodes]))
+    routes = draw(
+        st.lists(
+            st.tuples(addresses, st.integers(0, 32)).map(lambda r: IPv4Network((r[0], r[1]), strict=False)),
+            min_size=1,
+            max_size=20,
+        )
+    )
+    return lab, stack, routes
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(labs_and_routes())
+def test_the_gateway_imports_exactly_the_routes_inside_a_bgp_pool(case: tuple[Lab, str, list[IPv4Network]]) -> None:
+    lab, stack, routes = case
+    document = render_config_gateway(lab, lab.pinned_addresses)
+    entries = usg_prefix_list(document, filter_names(stack).prefix_list)
+    assert [e.seq for e in entries] == [10 * n for n in range(1, len(entries) + 1)]
+    assert all(quagga_accepts_entry(e) for e in entries)  # what the USG's Quagga takes
+    for route in routes:
+        assert imported(document, stack, route) == inside_a_pool(lab, route), route
+    # Every address MetalLB may announce from a BGP pool, at the pool's aggregation length.
+    for pool in lab.bgp_pools:
+        for address_range in pool.ranges:
+            for address in {address_range.first, address_range.last}:
+                length = pool.aggregation_length or 32
+                assert imported(document, stack, IPv4Network((address, length), strict=False)), (address, length)
+                assert imported(document, stack, IPv4Network((address, 32)))
+    for pool in lab.metallb.pools:
+        if pool.protocol is Protocol.LAYER2:
+            assert not imported(document, stack, IPv4Network((pool.ranges[0].first, 32)))
+    for outside in ("0.0.0.0/0", str(lab.node_subnet), f"{lab.nodes[0].address}/32"):
+        assert not imported(document, stack, IPv4Network(outside))
+    if USG_SCHEMA.exists():
+        assert schema_errors(json.loads(config_gateway_json(lab, lab.pinned_addresses))) == []

@@ -96,7 +96,7 @@ def edited(base: str, *edits: tuple[PathT, Any]) -> dict[str, Any]:
 
 def problems_of(raw: dict[str, Any], read_file: Callable[[str], str] | None = None) -> tuple[Problem, ...]:
     with pytest.raises(ConfigError) as caught:
-        parse_lab(raw, read_file=read_file)
+        parse_lab(raw, read_file=read_file, stack="lab")
     problems = caught.value.problems
     assert problems, "a ConfigError must carry its problems"
     for problem in problems:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import copy
 import string
 from collections.abc import Iterator
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, summarize_address_range
 from typing import Any
 
 from hypothesis import strategies as st
@@ -153,7 +153,8 @@ def _layer2_ranges(draw: st.DrawFn, network: IPv4Network, blocks: list[int]) -> 
 @st.composite
 def _bgp_ranges(draw: st.DrawFn, index: int) -> tuple[list[str], int]:
     """Ranges in 172.(16+index).0.0/16, never near the nodes (10.x / 192.168.x) or the gateway.
-    Returns the ranges and the longest CIDR prefix among them (32 if any is a plain range)."""
+    Returns the ranges and the longest prefix of their CIDR blocks (the shortest aggregation
+    length that keeps every announcement inside the pool)."""
     thirds = draw(st.lists(st.integers(0, 255), min_size=1, max_size=2, unique=True))
     ranges = []
     longest = 0
@@ -167,7 +168,10 @@ def _bgp_ranges(draw: st.DrawFn, index: int) -> tuple[list[str], int]:
             first = draw(st.integers(0, 255))
             last = draw(st.integers(first, 255))
             ranges.append(f"172.{16 + index}.{third}.{first}-172.{16 + index}.{third}.{last}")
-            longest = 32
+            blocks = summarize_address_range(
+                IPv4Address(f"172.{16 + index}.{third}.{first}"), IPv4Address(f"172.{16 + index}.{third}.{last}")
+            )
+            longest = max(longest, *(block.prefixlen for block in blocks))
     return ranges, longest
 
 

@@ -93,7 +93,7 @@ def test_hold_time_limits_of_metallb_and_the_gateway(kind: str, hold: Any, expec
     """``expected``: the hold time in seconds the lab gets, or a fragment of the problem."""
     raw = edited(kind, (("bgp", "holdTime"), hold))
     if isinstance(expected, int):
-        assert parse_lab(raw).bgp.hold_time_s == expected
+        assert parse_lab(raw, stack="lab").bgp.hold_time_s == expected
     else:
         assert_problem(raw, k("bgp.holdTime"), expected)
 
@@ -112,7 +112,7 @@ def test_keepalive_time_must_not_exceed_the_hold_time(hold: Any, keepalive: Any,
     if hold is not None:
         edit(raw, ("bgp", "holdTime"), hold)
     if fragment is None:
-        assert parse_lab(raw).bgp.keepalive_time_s == 3
+        assert parse_lab(raw, stack="lab").bgp.keepalive_time_s == 3
     else:
         assert_problem(raw, k("bgp.keepaliveTime"), fragment)
 
@@ -121,7 +121,7 @@ def test_keepalive_time_must_not_exceed_a_hold_time_of_zero() -> None:
     # MetalLB refuses keepaliveTime > holdTime, also when holdTime is 0.
     raw = edited("unifi-os", (("bgp", "holdTime"), 0), (("bgp", "keepaliveTime"), "10s"))
     assert_problem(raw, k("bgp.keepaliveTime"), "10s is longer than holdTime (0s)")
-    lab = parse_lab(edited("unifi-os", (("bgp", "holdTime"), 0), (("bgp", "keepaliveTime"), 0)))
+    lab = parse_lab(edited("unifi-os", (("bgp", "holdTime"), 0), (("bgp", "keepaliveTime"), 0)), stack="lab")
     assert (lab.bgp.hold_time_s, lab.bgp.keepalive_time_s) == (0, 0)
 
 
@@ -143,7 +143,7 @@ def test_the_password_is_what_both_ends_accept(base, edits, key, fragment):
 
 
 def test_an_encrypted_password_is_an_unknown_secret() -> None:
-    lab = parse_lab(edited("usg", (("bgp", "password"), {"secure": "v1:AAAAbbbb"})))
+    lab = parse_lab(edited("usg", (("bgp", "password"), {"secure": "v1:AAAAbbbb"})), stack="lab")
     assert lab.bgp.password is not None
     assert lab.bgp.password.value is None and not lab.bgp.password.known
     assert lab.bgp.password.key == k("bgp.password")
@@ -151,7 +151,7 @@ def test_an_encrypted_password_is_an_unknown_secret() -> None:
 
 
 def test_a_password_never_shows_in_repr() -> None:
-    lab = parse_lab(edited("usg", (("bgp", "password"), "s3cr3t-Pa55")))
+    lab = parse_lab(edited("usg", (("bgp", "password"), "s3cr3t-Pa55")), stack="lab")
     assert lab.bgp.password is not None and lab.bgp.password.value == "s3cr3t-Pa55"
     assert "s3cr3t" not in repr(lab)
 

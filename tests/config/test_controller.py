@@ -33,17 +33,17 @@ def lab(stack: str = "lab", **controller_overrides: Any) -> dict[str, Any]:
 
 def problems(raw: dict[str, Any]) -> dict[str, str]:
     with pytest.raises(ConfigError) as caught:
-        parse_lab(raw)
+        parse_lab(raw, stack="lab")
     return {p.key.removeprefix("metallb-unifi:"): p.message for p in caught.value.problems}
 
 
 def test_shipped_stacks_have_no_controller_and_need_no_secret() -> None:
     for stack in ("lab", "crds", "udm"):
-        assert parse_lab(read_stack_config(REPO / f"Pulumi.{stack}.yaml")).controller is None
+        assert parse_lab(read_stack_config(REPO / f"Pulumi.{stack}.yaml"), stack="lab").controller is None
 
 
 def test_a_cloudkey_controller_with_defaults() -> None:
-    access = parse_lab(lab()).controller
+    access = parse_lab(lab(), stack="lab").controller
     assert access is not None and access.ssh is not None
     assert (access.url, access.site, access.flavor, access.provision_timeout_s) == (
         "https://unifi.lan:8443",
@@ -58,10 +58,10 @@ def test_a_cloudkey_controller_with_defaults() -> None:
 
 def test_a_docker_preset_lands_on_the_host_side_of_the_bind_mount() -> None:
     raw = lab(ssh=ssh(user="pi", dataDir="linuxserver", hostDataDir="/srv/unifi-config/", owner="1000:1000"))
-    access = parse_lab(raw).controller
+    access = parse_lab(raw, stack="lab").controller
     assert access is not None and access.ssh is not None
     assert (access.ssh.data_dir, access.ssh.owner, access.ssh.sudo) == ("/srv/unifi-config/data", "1000:1000", True)
-    jacob = parse_lab(lab(ssh=ssh(dataDir="jacobalberty", hostDataDir="/opt/unifi"))).controller
+    jacob = parse_lab(lab(ssh=ssh(dataDir="jacobalberty", hostDataDir="/opt/unifi")), stack="lab").controller
     assert (
         jacob is not None
         and jacob.ssh is not None
@@ -75,14 +75,14 @@ def test_a_docker_preset_lands_on_the_host_side_of_the_bind_mount() -> None:
 
 def test_fingerprint_is_normalised_and_insecure_is_warned() -> None:
     fingerprint = ":".join(["AB"] * 32)
-    access = parse_lab(lab(fingerprint=fingerprint)).controller
+    access = parse_lab(lab(fingerprint=fingerprint), stack="lab").controller
     assert access is not None and access.fingerprint == "ab" * 32
-    warned = parse_lab(lab(insecure=True))
+    warned = parse_lab(lab(insecure=True), stack="lab")
     assert any("TLS verification is off" in w for w in warned.warnings)
 
 
 def test_encrypted_secrets_are_accepted_as_unknown() -> None:
-    access = parse_lab(lab(password={"secure": "v1:x"}, ssh=ssh(privateKey={"secure": "v1:y"}))).controller
+    access = parse_lab(lab(password={"secure": "v1:x"}, ssh=ssh(privateKey={"secure": "v1:y"})), stack="lab").controller
     assert access is not None and access.password is not None and access.password.value is None
 
 
@@ -90,7 +90,7 @@ def test_unifi_os_takes_an_api_key_and_no_ssh() -> None:
     raw = lab("udm", username=None, password=None, apiKey="k3y", ssh=None)
     for name in ("username", "password", "ssh"):
         del raw["controller"][name]
-    access = parse_lab(raw).controller
+    access = parse_lab(raw, stack="lab").controller
     assert access is not None and access.ssh is None and access.api_key is not None
 
 
@@ -141,12 +141,12 @@ def test_missing_credentials_are_reported() -> None:
 def test_an_ssh_rsa_host_key_is_refused_with_the_way_to_get_another() -> None:
     rsa = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7ExampleOfAnRsaHostKey0000000000000000000000"
     with pytest.raises(ConfigError) as caught:
-        parse_lab(lab(ssh=ssh(hostKey=rsa)))
+        parse_lab(lab(ssh=ssh(hostKey=rsa)), stack="lab")
     (problem,) = [p for p in caught.value.problems if p.key == "metallb-unifi:controller.ssh.hostKey"]
     assert "ssh-rsa" in problem.message and "OpenSSH 8.8" in problem.message
     assert "ssh-keyscan -t ed25519 HOST" in problem.message
 
     ecdsa = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBExample="
-    parsed = parse_lab(lab(ssh=ssh(hostKey=ecdsa)))
+    parsed = parse_lab(lab(ssh=ssh(hostKey=ecdsa)), stack="lab")
     assert parsed.controller is not None and parsed.controller.ssh is not None
     assert parsed.controller.ssh.host_key == ecdsa

@@ -15,7 +15,7 @@ from tests.discovery.labs import RAW
 def parse(discovery: Any) -> Any:
     raw = copy.deepcopy(RAW)
     raw["discovery"] = discovery
-    return parse_lab(raw)
+    return parse_lab(raw, stack="lab")
 
 
 def problems(discovery: Any) -> list[str]:
@@ -27,7 +27,7 @@ def problems(discovery: Any) -> list[str]:
 def test_absent_means_no_discovery_and_empty_means_the_defaults() -> None:
     raw = copy.deepcopy(RAW)
     del raw["discovery"]
-    assert parse_lab(raw).discovery is None
+    assert parse_lab(raw, stack="lab").discovery is None
     assert parse({}).discovery == Discovery(mode=DiscoveryMode.ANNOTATED, namespaces=())
 
 
@@ -56,5 +56,5 @@ def test_a_misspelt_top_level_key_suggests_discovery() -> None:
     raw = copy.deepcopy(RAW)
     raw["discover"] = raw.pop("discovery")
     with pytest.raises(ConfigError) as error:
-        parse_lab(raw)
+        parse_lab(raw, stack="lab")
     assert "did you mean 'metallb-unifi:discovery'?" in str(error.value.problems[0])

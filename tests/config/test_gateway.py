@@ -118,7 +118,7 @@ def test_options_fine_for_their_gateway_and_mode() -> None:
         (("bgp", "bfd"), {"receiveInterval": 300, "transmitInterval": 300, "detectMultiplier": 3}),
         (("bgp", "ebgpMultiHop"), True),
     )
-    lab = parse_lab(raw)
+    lab = parse_lab(raw, stack="lab")
     assert lab.gateway.kind is GatewayKind.UNIFI_OS and lab.metallb.mode is SpeakerMode.FRR_K8S
     assert lab.gateway.maximum_paths == 3 and lab.gateway.dns_ttl == 300
     assert lab.bgp.bfd is not None and lab.bgp.bfd.detect_multiplier == 3 and lab.bgp.ebgp_multihop

@@ -24,19 +24,20 @@ def lab_raw(**overrides: Any) -> dict[str, Any]:
 
 def problems(raw: dict[str, Any]) -> dict[str, str]:
     with pytest.raises(ConfigError) as caught:
-        parse_lab(raw)
+        parse_lab(raw, stack="lab")
     return {p.key: p.message for p in caught.value.problems}
 
 
 def test_without_a_kubernetes_key_the_ambient_kubeconfig_and_default_timeouts_apply() -> None:
-    assert parse_lab(lab_raw()).kubernetes == KubernetesAccess(None, None, 600, 300)
+    assert parse_lab(lab_raw(), stack="lab").kubernetes == KubernetesAccess(None, None, 600, 300)
 
 
 def test_kubeconfig_context_and_timeouts_are_read() -> None:
     lab = parse_lab(
         lab_raw(
             kubernetes={"kubeconfig": "~/.kube/lab", "context": "lab", "serviceTimeout": "5m", "webhookTimeout": 90}
-        )
+        ),
+        stack="lab",
     )
     assert lab.kubernetes == KubernetesAccess("~/.kube/lab", "lab", 300, 90)
 
@@ -60,7 +61,7 @@ def test_bad_kubernetes_settings_name_their_key(kubernetes: Any, key: str, fragm
 def test_manifest_mirror_and_checksum_are_read_and_the_checksum_normalised() -> None:
     raw = lab_raw()
     raw["metallb"] = {**raw["metallb"], "manifestMirror": "https://mirror.lan/metallb", "manifestSha256": SHA.upper()}
-    metallb = parse_lab(raw).metallb
+    metallb = parse_lab(raw, stack="lab").metallb
     assert (metallb.manifest_mirror, metallb.manifest_sha256) == ("https://mirror.lan/metallb", SHA)
 
 

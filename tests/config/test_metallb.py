@@ -45,7 +45,7 @@ def test_the_metallb_asn_must_be_an_as_number(base, edits, key, fragment):
     ],
 )
 def test_a_public_asn_is_a_warning_not_an_error(asn: int, warned: bool) -> None:
-    lab = parse_lab(edited("usg", (("metallb", "asn"), asn)))
+    lab = parse_lab(edited("usg", (("metallb", "asn"), asn)), stack="lab")
     expected = f"{k('metallb.asn')}: AS {asn} is not a private AS number (64512-65534 or 4200000000-4294967294)"
     if warned:
         assert len(lab.warnings) == 1
@@ -70,7 +70,7 @@ def test_an_unknown_metallb_version_is_an_error(version: str) -> None:
     ("written", "parsed"), [("v0.13.2", "v0.13.2"), ("0.14.0", "v0.14.0"), (" v0.16.1 ", "v0.16.1")]
 )
 def test_known_metallb_versions_parse(written: str, parsed: str) -> None:
-    assert str(parse_lab(edited("usg", (("metallb", "version"), written))).metallb.version) == parsed
+    assert str(parse_lab(edited("usg", (("metallb", "version"), written)), stack="lab").metallb.version) == parsed
 
 
 def test_a_version_that_is_not_a_string_is_an_error() -> None:

@@ -135,9 +135,11 @@ def test_every_node_outside_node_subnet_is_reported() -> None:
 
 
 def test_node_subnet_may_span_more_than_a_24() -> None:
-    lab = parse_lab(edited("usg", (("nodes", 2, "address"), "10.20.1.12"), (("nodeSubnet",), "10.20.0.0/23")))
+    lab = parse_lab(
+        edited("usg", (("nodes", 2, "address"), "10.20.1.12"), (("nodeSubnet",), "10.20.0.0/23")), stack="lab"
+    )
     assert lab.node_subnet == IPv4Network("10.20.0.0/23")
 
 
 def test_node_subnet_defaults_to_the_nodes_24() -> None:
-    assert parse_lab(usg_lab()).node_subnet == IPv4Network("10.20.0.0/24")
+    assert parse_lab(usg_lab(), stack="lab").node_subnet == IPv4Network("10.20.0.0/24")

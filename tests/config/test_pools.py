@@ -4,7 +4,7 @@ lie against the nodes and the gateway) and its options."""
 from __future__ import annotations
 
 from components.config.parse import parse_lab
-from tests.config.raw_labs import DROP, REQUIRED, Case, assert_problem, cases, edited, k
+from tests.config.raw_labs import DROP, REQUIRED, Case, assert_problem, cases, edited, k, problems_of
 
 ADDRESS_FORMS: dict[str, Case] = {
     "range with a bad end": (
@@ -194,7 +194,9 @@ def test_pool_keys_and_options(base, edits, key, fragment):
 
 
 def test_local_pref_is_fine_with_ibgp() -> None:
-    lab = parse_lab(edited("usg", (("metallb", "asn"), 64512), (("metallb", "pools", 0, "localPref"), 100)))
+    lab = parse_lab(
+        edited("usg", (("metallb", "asn"), 64512), (("metallb", "pools", 0, "localPref"), 100)), stack="lab"
+    )
     assert lab.metallb.pools[0].local_pref == 100
 
 
@@ -202,5 +204,38 @@ def test_aggregation_length_must_not_be_shorter_than_the_pool_prefix() -> None:
     # MetalLB refuses "prefix 24 in this pool is more specific than the aggregation length".
     raw = edited("usg", (("metallb", "pools", 0, "aggregationLength"), 16))  # the pool is 10.20.10.0/24
     assert_problem(raw, k("metallb.pools[0].aggregationLength"), "/16 is shorter than the /24 block of 10.20.10.0/24")
-    lab = parse_lab(edited("usg", (("metallb", "pools", 0, "aggregationLength"), 24)))
+    lab = parse_lab(edited("usg", (("metallb", "pools", 0, "aggregationLength"), 24)), stack="lab")
     assert lab.metallb.pools[0].aggregation_length == 24
+
+
+def test_aggregation_length_must_keep_every_announcement_inside_the_pool() -> None:
+    # 10.20.10.10-10.20.10.250 is /31 /30 /29 /28 /27 /26 /26 /27 /28 /29 /31 /32: MetalLB takes
+    # /26 (its widest block), and would announce 10.20.10.0/26 for 10.20.10.10, past the pool.
+    ranged = (("metallb", "pools", 0, "addresses"), ["10.20.10.10-10.20.10.250"])
+    raw = edited("usg", ranged, (("metallb", "pools", 0, "aggregationLength"), 26))
+    assert_problem(
+        raw,
+        k("metallb.pools[0].aggregationLength"),
+        "/26 would have MetalLB announce 10.20.10.0/26 for 10.20.10.10, reaching past the pool's addresses "
+        "(its block there is 10.20.10.10/31); the gateway accepts from the nodes only prefixes inside a BGP "
+        "pool, so it would drop that route. Use aggregationLength 32 or more",
+    )
+    # Shorter than MetalLB takes: MetalLB's own refusal, and only that one.
+    raw = edited("usg", ranged, (("metallb", "pools", 0, "aggregationLength"), 25))
+    assert [p.message for p in problems_of(raw)] == [
+        "/25 is shorter than the /26 block of 10.20.10.10-10.20.10.250; MetalLB requires at least /26 for this pool"
+    ]
+    assert parse_lab(edited("usg", ranged, (("metallb", "pools", 0, "aggregationLength"), 32)), stack="lab")
+
+
+def test_adjacent_ranges_of_a_pool_count_as_one_block() -> None:
+    # Two /25 halves make the /24: an aggregate /24 lies inside the pool. MetalLB refuses it per
+    # entry (each is a /25), so /25 is the shortest; and a /25 of either half is inside too.
+    halves = (("metallb", "pools", 0, "addresses"), ["10.20.10.0-10.20.10.127", "10.20.10.128/25"])
+    lab = parse_lab(edited("usg", halves, (("metallb", "pools", 0, "aggregationLength"), 25)), stack="lab")
+    assert [str(n) for n in lab.metallb.pools[0].networks] == ["10.20.10.0/24"]
+    # A range's narrower tail next to another range's block: the /25 around 10.20.10.130 is
+    # 10.20.10.128/25, all of it in the pool.
+    tail = (("metallb", "pools", 0, "addresses"), ["10.20.10.0-10.20.10.191", "10.20.10.192-10.20.11.127"])
+    lab = parse_lab(edited("usg", tail, (("metallb", "pools", 0, "aggregationLength"), 25)), stack="lab")
+    assert [str(n) for n in lab.metallb.pools[0].networks] == ["10.20.10.0/24", "10.20.11.0/25"]

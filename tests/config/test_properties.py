@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from components.artifacts.gateway import GATEWAY_FILES
 from components.config.errors import NAMESPACE, ConfigError
-from components.config.model import Lab
+from components.config.model import GatewayKind, Lab
 from components.config.parse import parse_lab
 from components.render import render_artifacts
 from tests.config.strategies import guaranteed_invalid_configs, mutated_configs, number_like_leaf_configs, valid_configs
@@ -30,7 +30,7 @@ _settings = settings(max_examples=300, deadline=None, suppress_health_check=[Hea
 def _parse_or_config_error(raw: dict[str, Any]) -> Lab | ConfigError:
     """Parse; a ConfigError is an answer, any other exception fails the test (it propagates)."""
     try:
-        return parse_lab(raw)
+        return parse_lab(raw, stack="lab")
     except ConfigError as error:
         return error
 
@@ -45,6 +45,10 @@ def _assert_renders(lab: Lab) -> None:
     for name in ("metallb.yaml", "services.yaml"):
         assert all(isinstance(d, dict) for d in yaml.safe_load_all(files[name]) if d is not None), name
     assert set(json.loads(files["outputs.json"])["services"]) == {s.name for s in lab.services}
+    # The gateway's BGP filter, in either kind's file (its rules: tests/artifacts/test_usg_gateway.py
+    # and test_frr.py, on random labs too).
+    gateway_file = files["config.gateway.json" if lab.gateway.kind is GatewayKind.USG else "bgpd.conf"]
+    assert lab.filter_names.prefix_list in gateway_file and lab.filter_names.route_map_in in gateway_file
 
 
 @_settings
@@ -52,7 +56,7 @@ def _assert_renders(lab: Lab) -> None:
 def test_valid_configs_parse(raw: dict[str, Any]) -> None:
     snapshot = copy.deepcopy(raw)
     try:
-        lab = parse_lab(raw)
+        lab = parse_lab(raw, stack="lab")
     except ConfigError as error:  # pragma: no cover - a failure shows the problems
         pytest.fail(f"a valid config was rejected:\n{error.report()}\nconfig: {raw!r}")
     assert raw == snapshot, "parse_lab must not modify its input"
@@ -96,7 +100,7 @@ def test_number_like_text_at_any_leaf_parses_or_raises_config_error(raw: dict[st
 def test_guaranteed_invalid_configs_raise_config_error_at_the_key(case: tuple[dict[str, Any], str]) -> None:
     raw, key = case
     with pytest.raises(ConfigError) as caught:
-        parse_lab(raw)
+        parse_lab(raw, stack="lab")
     keys = [problem.key for problem in caught.value.problems]
     assert all(k.startswith(PREFIX) for k in keys), keys
     assert key in keys, f"expected a problem at {key}, got {keys}"
@@ -106,5 +110,5 @@ def test_guaranteed_invalid_configs_raise_config_error_at_the_key(case: tuple[di
 @given(st.dictionaries(st.text(max_size=12), st.none() | st.integers() | st.text(max_size=5), max_size=6))
 def test_arbitrary_top_level_objects_raise_config_error(raw: dict[str, Any]) -> None:
     with pytest.raises(ConfigError) as caught:
-        parse_lab(raw)
+        parse_lab(raw, stack="lab")
     assert all(problem.key.startswith(PREFIX) for problem in caught.value.problems)

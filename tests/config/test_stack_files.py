@@ -118,7 +118,7 @@ def test_stack_values_over_project_defaults(tmp_path: Path) -> None:
 
 def test_a_secure_value_becomes_an_unknown_secret(tmp_path: Path) -> None:
     _write(tmp_path, "Pulumi.yaml", PROJECT)
-    lab = parse_lab(read_stack_config(_write(tmp_path, "Pulumi.dev.yaml", STACK)))
+    lab = parse_lab(read_stack_config(_write(tmp_path, "Pulumi.dev.yaml", STACK)), stack="lab")
     assert lab.bgp.password is not None
     assert lab.bgp.password.value is None
     assert lab.bgp.password.key == k("bgp.password")
@@ -202,16 +202,16 @@ def test_a_stack_file_with_a_huge_number_is_a_config_error(tmp_path: Path) -> No
 @pytest.mark.parametrize("stack", ["lab", "crds", "udm"])
 def test_the_example_stacks_parse_without_warnings(stack: str) -> None:
     raw = read_stack_config(ROOT / f"Pulumi.{stack}.yaml")
-    lab = parse_lab(raw, read_file=lambda path: (ROOT / path).read_text(encoding="utf-8"))
+    lab = parse_lab(raw, read_file=lambda path: (ROOT / path).read_text(encoding="utf-8"), stack="lab")
     assert isinstance(lab, Lab)
     assert lab.warnings == ()
 
 
 def test_the_example_stacks_say_what_they_claim() -> None:
-    lab = parse_lab(read_stack_config(ROOT / "Pulumi.lab.yaml"))
+    lab = parse_lab(read_stack_config(ROOT / "Pulumi.lab.yaml"), stack="lab")
     assert str(lab.metallb.version) == "v0.12.1" and not lab.ebgp and lab.gateway.kind is GatewayKind.USG
     assert lab.pinned_addresses == {"k8s-dashboard": lab.services[0].address}
-    crds = parse_lab(read_stack_config(ROOT / "Pulumi.crds.yaml"))
+    crds = parse_lab(read_stack_config(ROOT / "Pulumi.crds.yaml"), stack="lab")
     assert crds.ebgp and [s.name for s in crds.services] == ["grafana", "registry", "dns", "dns-tcp"]
-    udm = parse_lab(read_stack_config(ROOT / "Pulumi.udm.yaml"))
+    udm = parse_lab(read_stack_config(ROOT / "Pulumi.udm.yaml"), stack="lab")
     assert udm.gateway.kind is GatewayKind.UNIFI_OS and udm.metallb.mode is SpeakerMode.NATIVE

@@ -10,7 +10,7 @@ from tests.config.raw_labs import BASES, DROP, REQUIRED, Case, assert_problem, c
 
 def test_the_base_labs_are_valid() -> None:
     for base in BASES.values():
-        lab = parse_lab(base())
+        lab = parse_lab(base(), stack="lab")
         assert lab.warnings == ()
 
 

@@ -44,7 +44,7 @@ def lab(*, kind: str = "usg", base: bool = False, **discovery: Any) -> Lab:
     if base:
         raw["gateway"]["baseConfigFile"] = BASE_FILE
     text = json.dumps({"system": {"static-host-mapping": {"host-name": BASE_HOSTS}}})
-    return parse_lab(raw, read_file=lambda name: text)
+    return parse_lab(raw, read_file=lambda name: text, stack="lab")
 
 
 def service(

@@ -6,6 +6,7 @@ create → no-op → change → destroy, checking the gateway's BGP config and D
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +17,7 @@ from tests.command_engine import CommandEngine, StepFailed
 from tests.program_harness import REPO, resolve, run_program, stack_config
 from tests.pulumi_values import unwrap
 from tests.resources.conftest import with_small_manifest
+from tests.resources.previous_release import as_previous_release
 from tests.unifi.conftest import FAST, Certs, FakeController, base_env
 
 BGP_PASSWORD = "bgp-pw-4711"
@@ -116,4 +118,33 @@ def test_a_foreign_bgp_config_is_refused_and_nothing_changes(udm: Callable[..., 
         env.up()
     assert "mine" in failure.value.stderr
     assert env.fake.bgp is not None and env.fake.bgp["frr_bgpd_config"] == theirs["frr_bgpd_config"]
+    assert env.records() == {"nas.lan": "192.168.1.5"}
+
+
+def test_a_deployed_stack_gets_the_filter_with_one_apply_and_nothing_else(
+    udm: Callable[..., Udm], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = udm(bgp_config=dict(USERS_BGP), dns_records=[dict(FOREIGN_RECORD)])
+    with monkeypatch.context() as previous:
+        as_previous_release(previous)
+        steps, old_conf, records = env.up()
+    assert steps == [("create", "unifi-os-bgp-and-dns")]
+    assert " no bgp ebgp-requires-policy\n" in old_conf and "peer-group" not in old_conf
+    assert env.fake.bgp is not None and env.fake.bgp["frr_bgpd_config"] == old_conf
+    dns = copy.deepcopy(env.fake.dns)
+    writes = len(env.fake.stats.v2_writes)
+
+    steps, new_conf, same_records = env.up()
+    assert steps == [("update", "unifi-os-bgp-and-dns")]
+    assert "route-map metallb-test-in permit 10" in new_conf and "ebgp-requires-policy" not in new_conf
+    # One write: the BGP config, replaced whole; the DNS records are as they were.
+    assert env.fake.stats.v2_writes[writes:] == [("POST", "bgp/config")]
+    assert env.fake.bgp["frr_bgpd_config"] == new_conf and env.fake.bgp["enabled"]
+    assert same_records == records and env.fake.dns == dns
+
+    steps, _, _ = env.up()
+    assert steps == []
+
+    env.engine.destroy()
+    assert {k: env.fake.bgp[k] for k in USERS_BGP} == USERS_BGP  # the user's config is back
     assert env.records() == {"nas.lan": "192.168.1.5"}

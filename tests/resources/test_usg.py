@@ -3,7 +3,6 @@ configured: order, update-not-replace, secrets and command lines."""
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import itertools
 import json
@@ -13,6 +12,7 @@ import pulumi
 import pytest
 
 from tests.blog_post import POST_CONFIG_GATEWAY
+from tests.gateway_filter import LAB_POOL_BLOCKS, with_filter
 from tests.program_harness import REPO, Registration, Run, resolve, run_program, stack_config
 from tests.pulumi_values import is_secret, unwrap, without_secrets
 from tests.resources.conftest import with_small_manifest
@@ -52,8 +52,9 @@ def lab_config(small_mirror: str, **overrides: Any) -> dict[str, str]:
 
 
 def post_gateway_file_with_password(password: str) -> dict[str, Any]:
-    """The blog post's config.gateway.json, every neighbour with ``password``."""
-    document = copy.deepcopy(POST_CONFIG_GATEWAY)
+    """The blog post's config.gateway.json with the filter of the stack the mocks run ("test"),
+    every neighbour with ``password``."""
+    document = with_filter(POST_CONFIG_GATEWAY, "test", LAB_POOL_BLOCKS)
     for neighbor in document["protocols"]["bgp"]["64512"]["neighbor"].values():
         neighbor["password"] = password
     return document
@@ -135,8 +136,11 @@ def test_install_is_updated_in_place_and_shows_the_redacted_file(
     assert original.inputs["triggers"] == ["unifi.lan", "22", "/srv/unifi/data/sites/default"]
     assert original.delete_before_replace  # a new host: the old host's original back first
     assert "triggers[*]" in original.replace_on_changes
-    # The post's lab owns its BGP instance and the dashboard's host name, nothing else.
+    # The post's lab owns its filter, its BGP instance and the dashboard's host name, nothing else.
     assert json.loads(original.inputs["stdin"])["owned"] == [
+        ["policy", "prefix-list", "metallb-test-pools"],
+        ["policy", "route-map", "metallb-test-in"],
+        ["policy", "route-map", "metallb-test-out"],
         ["protocols", "bgp", "64512"],
         ["system", "static-host-mapping", "host-name", "k8s-dashboard.service"],
     ]

@@ -6,7 +6,9 @@ that counts provisions. Each test is what one ``pulumi up`` (or destroy) does.""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import json
 import shlex
 import stat
 from collections.abc import Callable
@@ -14,9 +16,12 @@ from collections.abc import Callable
 import pytest
 
 from components.unifi.scripts import restore_script
+from tests.blog_post import POST_CONFIG_GATEWAY
 from tests.command_engine import StepFailed
+from tests.gateway_filter import LAB_POOL_BLOCKS, with_filter
 from tests.program_harness import Registration
 from tests.pulumi_values import unwrap
+from tests.resources.previous_release import as_previous_release
 from tests.resources.usg_lab import (
     BACKUP,
     BGP_PASSWORD,
@@ -64,6 +69,9 @@ def test_the_posts_own_file_installs_without_a_refusal(lab: Callable[..., Lab]) 
     assert ("create", "usg-original") in steps and ("create", "usg-provision") in steps
     assert env.live.read_bytes() == content and env.site_files()[BACKUP] == POSTS_FILE
     assert env.fake.stats.provisioned_configs == [content]
+    # Adopted with the filter from the first up: the post's neighbours import through it.
+    installed = json.loads(content)
+    assert sorted(installed["policy"]["route-map"]) == ["metallb-test-in", "metallb-test-out"]
 
     env.engine.destroy()
     assert env.site_files() == {"config.gateway.json": POSTS_FILE}
@@ -130,6 +138,51 @@ def test_rotations_change_nothing_a_content_change_provisions_once_and_destroy_r
     assert steps[-1] == ("delete", "usg-reprovision-after-restore")  # after the restore
     assert env.site_files() == {"config.gateway.json": POSTS_FILE}
     assert env.fake.stats.provisioned_configs[-1] == POSTS_FILE
+
+
+def test_a_deployed_stack_gets_the_filter_with_one_provision_and_nothing_else(
+    lab: Callable[..., Lab], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = lab()
+    env.put_original(POSTS_FILE)
+    with monkeypatch.context() as previous:
+        as_previous_release(previous)
+        _, v1 = env.up()
+    # What the release before rendered: the post's own file, each neighbour with the BGP password.
+    posts = copy.deepcopy(POST_CONFIG_GATEWAY)
+    for neighbor in posts["protocols"]["bgp"]["64512"]["neighbor"].values():
+        neighbor["password"] = BGP_PASSWORD
+    assert json.loads(v1) == posts
+    assert env.fake.stats.provisioned_configs == [v1]
+    deployed = env.site_files()
+
+    steps, v2 = env.up()
+    assert json.loads(v2) == with_filter(json.loads(v1), "test", LAB_POOL_BLOCKS)  # the filter, nothing else
+    assert env.fake.stats.provisioned_configs == [v1, v2]  # exactly one provision
+    # As any content change: the check of the original (the owned paths grew by the filter's),
+    # a fresh stage, the upload, the install and the provision, each an update.
+    assert steps == [
+        ("update", "usg-original"),
+        ("create", "usg-stage"),
+        ("update", "usg-upload"),
+        ("update", "usg-install"),
+        ("update", "usg-provision"),
+        ("replaced", "usg-stage"),
+    ]
+    owned = json.loads(env.engine.state["usg-original"].inputs["stdin"])["owned"]
+    assert owned[:3] == [
+        ["policy", "prefix-list", "metallb-test-pools"],
+        ["policy", "route-map", "metallb-test-in"],
+        ["policy", "route-map", "metallb-test-out"],
+    ]
+    files = env.site_files()
+    assert set(files) == set(deployed) and files[BACKUP] == POSTS_FILE and files["config.gateway.json"] == v2
+
+    steps, _ = env.up()
+    assert steps == [] and env.fake.provisions == 2
+
+    env.engine.destroy()
+    assert env.site_files() == {"config.gateway.json": POSTS_FILE}  # the original, byte for byte
 
 
 def test_a_new_host_gets_the_old_hosts_original_back_first(lab: Callable[..., Lab]) -> None:

@@ -1,7 +1,8 @@
 import shutil
 import subprocess
 import tomllib
-from ipaddress import IPv4Address
+from dataclasses import replace
+from ipaddress import IPv4Address, IPv4Network
 
 import pytest
 
@@ -13,13 +14,42 @@ from simulator.configs import (
     speaker_zebra_conf,
     usg_router_bgpd_conf,
 )
-from simulator.model import HostEntry, RouterBgp, RouterNeighbor, SpeakerPeer
+from simulator.model import (
+    HostEntry,
+    PolicyAction,
+    PrefixList,
+    PrefixListRule,
+    RouteMap,
+    RouteMapRule,
+    RouterBgp,
+    RouterNeighbor,
+    SpeakerPeer,
+)
 
 PEER = SpeakerPeer(IPv4Address("192.168.1.1"), 64513, 64512, "s3cret", 9, 3, False, ())
 ROUTER = RouterBgp(
     64512,
     IPv4Address("192.168.1.1"),
     (RouterNeighbor(IPv4Address("10.0.0.11"), 64513, "s3cret", (3, 9), 255),),
+)
+# The same router importing only its pools' addresses and exporting nothing.
+FILTERED_ROUTER = replace(
+    ROUTER,
+    neighbors=(replace(ROUTER.neighbors[0], route_map_in="pools-in", route_map_out="nothing-out"),),
+    prefix_lists=(
+        PrefixList(
+            "pools",
+            (
+                PrefixListRule(10, PolicyAction.PERMIT, IPv4Network("10.9.0.0/28"), None, 32),
+                PrefixListRule(20, PolicyAction.DENY, IPv4Network("10.8.0.0/16"), 24, 32),
+                PrefixListRule(30, PolicyAction.PERMIT, IPv4Network("10.9.1.1/32"), None, None),
+            ),
+        ),
+    ),
+    route_maps=(
+        RouteMap("pools-in", (RouteMapRule(10, PolicyAction.PERMIT, "pools"),)),
+        RouteMap("nothing-out", (RouteMapRule(10, PolicyAction.DENY, None),)),
+    ),
 )
 needs_vtysh = pytest.mark.skipif(shutil.which("vtysh") is None, reason="vtysh not installed (apt-get install frr)")
 
@@ -32,12 +62,32 @@ def test_the_usg_router_keeps_one_path_and_accepts_ebgp_without_policy():
         assert f" neighbor 10.0.0.11 {line}\n" in text
 
 
+def test_the_usg_routers_filters_are_frr_prefix_lists_and_route_maps():
+    text = usg_router_bgpd_conf(FILTERED_ROUTER)
+    assert "  neighbor 10.0.0.11 route-map pools-in in\n  neighbor 10.0.0.11 route-map nothing-out out\n" in text
+    for line in (
+        "ip prefix-list pools seq 10 permit 10.9.0.0/28 le 32",
+        "ip prefix-list pools seq 20 deny 10.8.0.0/16 ge 24 le 32",
+        "ip prefix-list pools seq 30 permit 10.9.1.1/32",
+        "route-map pools-in permit 10\n match ip address prefix-list pools\nexit",
+        "route-map nothing-out deny 10\nexit",
+    ):
+        assert f"\n{line}\n" in text
+    assert "route-map" not in usg_router_bgpd_conf(ROUTER)
+
+
 def test_an_ebgp_speaker_announces_host_routes_and_skips_the_connected_check():
     text = frr_speaker_bgpd_conf("k1", IPv4Address("10.0.0.11"), PEER, "s3cret", [IPv4Address("10.9.0.1")])
     assert "  network 10.9.0.1/32\n" in text
     assert " neighbor 192.168.1.1 disable-connected-check\n" in text
     assert " neighbor 192.168.1.1 timers 3 9\n" in text
     assert "ip nht resolve-via-default" in speaker_zebra_conf()
+
+
+def test_a_rogue_speaker_announces_its_prefixes_besides_the_services():
+    rogue = [IPv4Network("0.0.0.0/0"), IPv4Network("192.168.1.0/24")]
+    text = frr_speaker_bgpd_conf("k1", IPv4Address("10.0.0.11"), PEER, None, [IPv4Address("10.9.0.1")], rogue)
+    assert "  network 10.9.0.1/32\n  network 0.0.0.0/0\n  network 192.168.1.0/24\n" in text
 
 
 def test_an_ibgp_speaker_needs_no_connected_check_exception():
@@ -66,10 +116,12 @@ def test_dns_entries_go_to_a_hosts_file_or_to_host_records_with_their_ttl():
     "text",
     [
         usg_router_bgpd_conf(ROUTER),
+        usg_router_bgpd_conf(FILTERED_ROUTER),
         frr_speaker_bgpd_conf("k1", IPv4Address("10.0.0.11"), PEER, "s3cret", [IPv4Address("10.9.0.1")]),
+        frr_speaker_bgpd_conf("k1", IPv4Address("10.0.0.11"), PEER, None, [], [IPv4Network("0.0.0.0/0")]),
         speaker_zebra_conf(),
     ],
-    ids=["usg-router", "speaker", "speaker-zebra"],
+    ids=["usg-router", "usg-router-filtered", "speaker", "rogue-speaker", "speaker-zebra"],
 )
 def test_frr_accepts_the_generated_configs(tmp_path, text):
     conf = tmp_path / "frr.conf"

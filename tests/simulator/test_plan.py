@@ -5,13 +5,13 @@ import pytest
 
 from components.config.model import GatewayKind
 from components.render import load_lab
-from simulator.errors import UnmodeledField
-from simulator.plan import LabPlan, plan_lab
+from simulator.errors import SimulationError, UnmodeledField
+from simulator.plan import LabPlan, RogueRoute, plan_lab
 from tests.simulator.conftest import REPO, stack_path, write_rendered
 
 
-def _plan(name: str, tmp_path: Path) -> LabPlan:
-    return plan_lab(write_rendered(name, tmp_path), load_lab(stack_path(name), REPO / "Pulumi.yaml"))
+def _plan(name: str, tmp_path: Path, rogue: tuple[str, ...] = ()) -> LabPlan:
+    return plan_lab(write_rendered(name, tmp_path), load_lab(stack_path(name), REPO / "Pulumi.yaml"), rogue)
 
 
 def test_the_posts_lab(tmp_path):
@@ -54,3 +54,36 @@ def test_an_unmodeled_field_stops_the_plan(tmp_path):
     path.write_text(path.read_text().replace('"remote-as"', '"route-reflector-client": "\'\'", "remote-as"', 1))
     with pytest.raises(UnmodeledField, match="route-reflector-client"):
         plan_lab(tmp_path, load_lab(stack_path("Pulumi.lab.yaml"), REPO / "Pulumi.yaml"))
+
+
+def test_a_rogue_node_announces_what_no_gateway_should_take(tmp_path):
+    plan = _plan("Pulumi.lab.yaml", tmp_path, ("worker1",))
+    assert plan.rogue_routes == (
+        RogueRoute(IPv4Network("0.0.0.0/0"), "a default route"),
+        RogueRoute(IPv4Network("192.168.1.0/24"), "the workstation's LAN"),
+        # the pool is 10.10.10.10-10.10.10.250
+        RogueRoute(IPv4Network("10.10.10.251/32"), "an address outside every pool"),
+        RogueRoute(IPv4Network("10.10.11.10/32"), "an address in 10.10.11.0/24, a pool another stack could own"),
+        RogueRoute(IPv4Network("10.10.10.8/30"), "an aggregate wider than the pool's 10.10.10.10/31"),
+    )
+    assert [node.name for node in plan.rogue_nodes] == ["worker1"]
+    worker1 = plan.node("worker1")
+    assert worker1.rogue_prefixes == tuple(route.prefix for route in plan.rogue_routes)
+    assert worker1.bgp_addresses == (IPv4Address("10.10.10.10"),), "it announces the services too"
+    assert _plan("Pulumi.lab.yaml", tmp_path).rogue_routes == ()
+
+
+def test_rogue_routes_stay_clear_of_the_pools_and_of_each_other(tmp_path):
+    plan = _plan("Pulumi.crds.yaml", tmp_path, ("node1",))
+    outside, other = (route.prefix for route in plan.rogue_routes[2:4])
+    assert (outside, other) == (IPv4Network("10.20.11.0/32"), IPv4Network("10.20.12.10/32"))
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [("worker9", "no such node"), ("cp1", "does not peer with the gateway")],
+)
+def test_a_rogue_node_must_be_a_peering_node(tmp_path, name, why):
+    stack = "Pulumi.crds.yaml" if name == "cp1" else "Pulumi.lab.yaml"
+    with pytest.raises(SimulationError, match=why):
+        _plan(stack, tmp_path, (name,))

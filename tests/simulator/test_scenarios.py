@@ -4,9 +4,11 @@ from what ``render --show-secrets`` writes. Skipped without root, ``ip netns`` o
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable
+from ipaddress import IPv4Network
 from pathlib import Path
 
 import pytest
@@ -26,11 +28,13 @@ pytestmark = pytest.mark.usefixtures("lab_environment")
 GOBGP_DEADLINES = Deadlines(sessions_s=30.0)  # gobgpd waits 5-10 s before its first connect
 
 
-def _plan(stack: str, tmp_path: Path, edit: Callable[[Path], None] | None = None) -> LabPlan:
+def _plan(
+    stack: str, tmp_path: Path, edit: Callable[[Path], None] | None = None, rogue: tuple[str, ...] = ()
+) -> LabPlan:
     render_stack(stack_path(stack), tmp_path)
     if edit is not None:
         edit(tmp_path)
-    return plan_lab(tmp_path, stack_facts(stack_path(stack)))
+    return plan_lab(tmp_path, stack_facts(stack_path(stack)), rogue)
 
 
 def _established(lab: RunningLab) -> dict[str, bool]:
@@ -66,14 +70,16 @@ def test_ebgp_with_unifi_os_spreads_over_every_node(tmp_path):
         assert sorted(hops) == sorted(node.address for node in plan.nodes)
 
 
-def test_without_no_ebgp_requires_policy_sessions_come_up_but_no_route(tmp_path):
-    """Scenario 2, negative control: RFC 8212 in FRR drops every eBGP route without a policy."""
+def test_without_an_import_policy_sessions_come_up_but_no_route(tmp_path):
+    """Scenario 2, negative control: RFC 8212 in FRR drops every eBGP route without a policy
+    (the rendered bgpd.conf imports through the stack's route-map; without that line, nothing)."""
 
     def drop_the_line(directory: Path) -> None:
         conf = directory / "bgpd.conf"
         text = conf.read_text()
-        assert " no bgp ebgp-requires-policy\n" in text
-        conf.write_text(text.replace(" no bgp ebgp-requires-policy\n", ""))
+        line = "  neighbor metallb-ebgp-unifi-os route-map metallb-ebgp-unifi-os-in in\n"
+        assert line in text and "ebgp-requires-policy" not in text
+        conf.write_text(text.replace(line, ""))
 
     plan = _plan("ebgp-unifi-os", tmp_path, drop_the_line)
     with running_lab(plan) as lab:
@@ -174,3 +180,94 @@ def test_discovered_services_resolve_and_answer(tmp_path, capsys):
         assert f"{url} from " in results["http"].detail
     assert simulate(["--stack-file", str(stack_path("discovery")), "--services-from", str(dump)]) == 0
     assert "ok   dns: 9 names resolve" in capsys.readouterr().out
+
+
+def _strip_usg_filters(directory: Path) -> None:
+    """config.gateway.json without its neighbours' route-maps and the policies they name."""
+    path = directory / "config.gateway.json"
+    document = json.loads(path.read_text())
+    for neighbor in document["protocols"]["bgp"]["64512"]["neighbor"].values():
+        assert neighbor.pop("route-map") == {"import": "metallb-lab-in", "export": "metallb-lab-out"}
+    assert sorted(document.pop("policy")) == ["prefix-list", "route-map"]
+    path.write_text(json.dumps(document))
+
+
+def test_without_import_filters_a_rogue_speaker_takes_over_the_router(tmp_path):
+    """Scenario 7, negative control: with no import policy, everything worker1 announces is
+    installed: a default route, a route to the LAN, addresses no pool holds. The filters check
+    sees each one and fails (which is what makes its passing, below, mean something)."""
+    plan = _plan("Pulumi.lab.yaml", tmp_path, _strip_usg_filters, rogue=("worker1",))
+    with running_lab(plan) as lab:
+        with pytest.raises(CheckFailed) as failure:
+            run_checks(lab, Deadlines(filters_s=2.0))
+        assert failure.value.check == "filters"
+        for route in plan.rogue_routes:
+            assert f"{route.prefix} ({route.what}) from worker1: in the router's BGP table" in failure.value.detail
+        table = lab.router_bgp_table()
+        assert all(table.get(route.prefix) == {plan.node("worker1").address} for route in plan.rogue_routes)
+        rib = lab.router_rib()
+        assert rib[IPv4Network("0.0.0.0/0")] == {"bgp"}, "a rogue default route on the gateway"
+        assert rib[IPv4Network("192.168.1.0/24")] == {"connected", "bgp"}
+
+
+def test_a_rogue_node_that_is_not_a_node_builds_no_lab(capsys):
+    ours = f"mlu-{os.getpid()}-"
+    before = netns.existing(ours)
+    assert simulate(["--stack-file", str(stack_path("Pulumi.lab.yaml")), "--rogue-node", "worker9"]) == 1
+    assert (
+        "rogue node 'worker9': no such node (the nodes: master, worker1, worker2, worker3)" in capsys.readouterr().err
+    )
+    assert netns.existing(ours) == before
+
+
+@pytest.mark.parametrize(
+    ("stack", "rogue", "speaker"),
+    [
+        pytest.param("Pulumi.lab.yaml", "worker1", SpeakerKind.FRR, id="usg-frr"),
+        pytest.param("Pulumi.lab.yaml", "worker1", SpeakerKind.GOBGP, id="usg-gobgp"),
+        pytest.param("ebgp-unifi-os", "k2", SpeakerKind.FRR, id="unifi-os-frr"),
+        pytest.param("ebgp-unifi-os", "k2", SpeakerKind.GOBGP, id="unifi-os-gobgp"),
+    ],
+)
+def test_a_rogue_speakers_announcements_are_refused(tmp_path, stack, rogue, speaker):
+    """Scenario 7: one node's speaker also announces a default route, the LAN, an address
+    outside every pool, one in another stack's would-be pool and an aggregate wider than the
+    pool. The gateway's import policy, as rendered (the USG's translated, UniFi OS's as
+    written), refuses each; the services are routed, resolve and answer as before."""
+    plan = _plan(stack, tmp_path, rogue=(rogue,))
+    deadlines = GOBGP_DEADLINES if speaker is SpeakerKind.GOBGP else Deadlines()
+    announcing = {node.address for node in plan.nodes if node.bgp_addresses}
+
+    def every_path_in(lab: RunningLab) -> Outcome:
+        table = lab.router_bgp_table()
+        paths = {str(service.address): table.get(IPv4Network(service.address)) for service in plan.bgp_services}
+        return Outcome(all(peers == announcing for peers in paths.values()), f"paths from {paths}")
+
+    with running_lab(plan, LabOptions(speaker=speaker)) as lab:
+        results = dict(run_checks(lab, deadlines))
+        # Polled: the routes check needs one path per address, not yet every node's.
+        wait_for("a path from every announcing node", lambda: every_path_in(lab), timeout_s=10.0)
+        table, rib, denied = lab.router_bgp_table(), lab.router_rib(), lab.router_denied()
+    rogue_address = plan.node(rogue).address
+    assert len(plan.rogue_routes) == 5
+    for route in plan.rogue_routes:
+        assert route.prefix not in table, f"{route.prefix} ({route.what}) is in the router's BGP table"
+        assert "bgp" not in rib.get(route.prefix, set()), f"{route.prefix} has a BGP route in zebra"
+        assert denied[(rogue_address, route.prefix)] == "route-map"
+    assert "bgp" not in rib.get(IPv4Network("0.0.0.0/0"), set())
+    assert rib[plan.topology.lan] == {"connected"}
+    for service in plan.bgp_services:
+        host = IPv4Network(service.address)
+        assert rib[host] == {"bgp"}
+        assert rogue_address in table[host], "the rogue's own service route is taken"
+    assert results["filters"].detail.startswith(f"{rogue}: 0.0.0.0/0, ")
+    assert results["http"].ok and results["dns"].ok
+
+
+def test_the_rogue_scenario_from_the_command_line(capsys):
+    """`make simulate STACK=lab ROGUE=worker1`: the filters check is part of the run."""
+    assert simulate(["--stack-file", str(stack_path("Pulumi.lab.yaml")), "--rogue-node", "worker1"]) == 0
+    out = capsys.readouterr().out
+    assert "  rogue: also announces 0.0.0.0/0 (a default route), 192.168.1.0/24 (the workstation's LAN)" in out
+    assert "ok   filters: worker1: 0.0.0.0/0, 192.168.1.0/24, 10.10.10.251/32, 10.10.11.10/32, 10.10.10.8/30 " in out
+    assert "ok   http: http://k8s-dashboard.service/ from worker1" in out

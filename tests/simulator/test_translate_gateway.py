@@ -1,14 +1,17 @@
 import json
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
+import jsonschema
 import pytest
+import yaml
 
-from simulator.errors import UnmodeledField
-from simulator.model import HostEntry
+from simulator.configs import usg_router_bgpd_conf
+from simulator.errors import GatewayRefuses, UnmodeledField
+from simulator.model import HostEntry, PolicyAction, PrefixList, PrefixListRule, RouteMap, RouteMapRule
 from simulator.translate.dns_records import read_dns_records
 from simulator.translate.usg import read_config_gateway
-from tests.simulator.conftest import rendered_files
+from tests.simulator.conftest import REPO, rendered_files
 
 
 def _usg_with(change) -> str:
@@ -44,8 +47,8 @@ def _instance(document: dict[str, Any]) -> dict[str, Any]:
     [
         (lambda d: _instance(d).update({"maximum-paths": {"ibgp": "2"}}), r"protocols\.bgp\.64512\.maximum-paths"),
         (
-            lambda d: _instance(d)["neighbor"]["10.20.0.11"].update({"route-map": {"import": "x"}}),
-            r"neighbor\.10\.20\.0\.11\.route-map",
+            lambda d: _instance(d)["neighbor"]["10.20.0.11"].update({"prefix-list": {"import": "x"}}),
+            r"neighbor\.10\.20\.0\.11\.prefix-list",
         ),
         (lambda d: _instance(d)["parameters"].update({"cluster-id": "1.1.1.1"}), r"parameters\.cluster-id"),
         (lambda d: d["protocols"].update({"static": {}}), r"protocols\.static"),
@@ -88,3 +91,270 @@ def test_dns_record_fields_not_modeled_are_refused(change, path):
     change(records[0])
     with pytest.raises(UnmodeledField, match=path):
         read_dns_records(json.dumps(records))
+
+
+# --- policies: the shape the renderer emits (hand-written here, one stack "lab") ---------------
+
+POOLS = "metallb-lab-pools"
+IMPORT, EXPORT = "metallb-lab-in", "metallb-lab-out"
+USG_SCHEMA = REPO.parent / "shared" / "reference" / "usg" / "schema.usg-3p.4.4.56.yaml"
+
+
+def _with_policies() -> dict[str, Any]:
+    """A USG file with import and export policies: a BGP pool 192.168.1.240/28, a range
+    192.168.2.10-192.168.2.11 and one more address, two neighbours."""
+    neighbor = {"remote-as": "64513", "route-map": {"import": IMPORT, "export": EXPORT}}
+    return {
+        "policy": {
+            "prefix-list": {
+                POOLS: {
+                    "description": "MetalLB address pools of stack lab",
+                    "rule": {
+                        "10": {"action": "permit", "prefix": "192.168.1.240/28", "le": "32"},
+                        "20": {"action": "permit", "prefix": "192.168.2.10/31", "le": "32"},
+                        "30": {"action": "permit", "prefix": "192.168.2.20/32", "description": "one address"},
+                    },
+                }
+            },
+            "route-map": {
+                IMPORT: {
+                    "description": "accept the pools' addresses from the nodes",
+                    "rule": {"10": {"action": "permit", "match": {"ip": {"address": {"prefix-list": POOLS}}}}},
+                },
+                EXPORT: {"description": "announce nothing to the nodes", "rule": {"10": {"action": "deny"}}},
+            },
+        },
+        "protocols": {
+            "bgp": {
+                "64512": {
+                    "neighbor": {"10.10.0.101": dict(neighbor), "10.10.0.102": dict(neighbor)},
+                    "parameters": {"router-id": "192.168.1.1"},
+                }
+            }
+        },
+    }
+
+
+def _policies_with(change) -> str:
+    document = _with_policies()
+    change(document)
+    return json.dumps(document)
+
+
+def _rule(document: dict[str, Any], number: str = "10") -> dict[str, Any]:
+    rule: dict[str, Any] = document["policy"]["prefix-list"][POOLS]["rule"][number]
+    return rule
+
+
+def _map_rule(document: dict[str, Any], name: str = IMPORT) -> dict[str, Any]:
+    rule: dict[str, Any] = document["policy"]["route-map"][name]["rule"]["10"]
+    return rule
+
+
+def _neighbor(document: dict[str, Any]) -> dict[str, Any]:
+    neighbor: dict[str, Any] = document["protocols"]["bgp"]["64512"]["neighbor"]["10.10.0.101"]
+    return neighbor
+
+
+def test_policies_are_read_in_rule_order():
+    document = _with_policies()
+    rules = document["policy"]["prefix-list"][POOLS]["rule"]
+    document["policy"]["prefix-list"][POOLS]["rule"] = dict(reversed(rules.items()))
+    bgp, _ = read_config_gateway(json.dumps(document))
+    assert bgp is not None
+    assert bgp.prefix_lists == (
+        PrefixList(
+            POOLS,
+            (
+                PrefixListRule(10, PolicyAction.PERMIT, IPv4Network("192.168.1.240/28"), None, 32),
+                PrefixListRule(20, PolicyAction.PERMIT, IPv4Network("192.168.2.10/31"), None, 32),
+                PrefixListRule(30, PolicyAction.PERMIT, IPv4Network("192.168.2.20/32"), None, None),
+            ),
+        ),
+    )
+    assert bgp.route_maps == (
+        RouteMap(IMPORT, (RouteMapRule(10, PolicyAction.PERMIT, POOLS),)),
+        RouteMap(EXPORT, (RouteMapRule(10, PolicyAction.DENY, None),)),
+    )
+    assert {(n.route_map_in, n.route_map_out) for n in bgp.neighbors} == {(IMPORT, EXPORT)}
+
+
+def test_policies_become_frr_prefix_lists_route_maps_and_neighbour_filters():
+    bgp, _ = read_config_gateway(json.dumps(_with_policies()))
+    assert bgp is not None
+    text = usg_router_bgpd_conf(bgp)
+    family = text.split(" address-family ipv4 unicast\n", 1)[1].split(" exit-address-family\n", 1)[0]
+    assert family.splitlines()[:4] == [
+        f"  neighbor 10.10.0.101 route-map {IMPORT} in",
+        f"  neighbor 10.10.0.101 route-map {EXPORT} out",
+        f"  neighbor 10.10.0.102 route-map {IMPORT} in",
+        f"  neighbor 10.10.0.102 route-map {EXPORT} out",
+    ]
+    policy = text.split("exit-address-family\nexit\n", 1)[1]
+    assert [line for line in policy.splitlines() if line != "!"] == [
+        f"ip prefix-list {POOLS} seq 10 permit 192.168.1.240/28 le 32",
+        f"ip prefix-list {POOLS} seq 20 permit 192.168.2.10/31 le 32",
+        f"ip prefix-list {POOLS} seq 30 permit 192.168.2.20/32",
+        f"route-map {IMPORT} permit 10",
+        f" match ip address prefix-list {POOLS}",
+        "exit",
+        f"route-map {EXPORT} deny 10",
+        "exit",
+    ]
+
+
+def test_ge_and_le_within_quaggas_rules_are_kept():
+    def ranges(document: dict[str, Any]) -> None:
+        _rule(document, "10").update({"ge": "29", "le": "32"})
+        _rule(document, "20").update({"ge": "32"})
+        del _rule(document, "20")["le"]
+
+    bgp, _ = read_config_gateway(_policies_with(ranges))
+    assert bgp is not None
+    assert [(r.ge, r.le) for r in bgp.prefix_lists[0].rules] == [(29, 32), (32, None), (None, None)]
+    assert f"ip prefix-list {POOLS} seq 10 permit 192.168.1.240/28 ge 29 le 32\n" in usg_router_bgpd_conf(bgp)
+
+
+def test_neighbours_without_route_maps_have_no_filters():
+    bgp, _ = read_config_gateway(_policies_with(lambda d: _neighbor(d).pop("route-map")))
+    assert bgp is not None
+    assert " neighbor 10.10.0.101 route-map" not in usg_router_bgpd_conf(bgp)
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "why"),
+    [
+        # Vyatta's templates (vyos/vyatta-cfg-quagga@vyatta/VC6.3-2011.10.04/amd64):
+        (
+            lambda d: _map_rule(d)["match"]["ip"]["address"].update({"prefix-list": "nope"}),
+            rf"route-map\.{IMPORT}\.rule\.10\.match\.ip\.address\.prefix-list",
+            "prefix-list nope does not exist",
+        ),
+        (
+            lambda d: _neighbor(d)["route-map"].update({"import": "nope"}),
+            r"neighbor\.10\.10\.0\.101\.route-map\.import",
+            "route-map nope doesn't exist",
+        ),
+        (
+            lambda d: _neighbor(d)["route-map"].update({"export": "nope"}),
+            r"route-map\.export",
+            "route-map nope doesn't exist",
+        ),
+        (lambda d: _rule(d).update({"ge": "28"}), r"rule\.10\.ge", "ge must be greater than prefix length"),
+        (lambda d: _rule(d).update({"ge": "24"}), r"rule\.10\.ge", "ge must be greater than prefix length"),
+        (lambda d: _rule(d).update({"ge": "0"}), r"rule\.10\.ge", "ge must be greater than prefix length"),
+        (lambda d: _rule(d).update({"ge": "30", "le": "29"}), r"rule\.10\.le", "le must be greater than or equal"),
+        (lambda d: _rule(d).update({"ge": "30", "le": "30"}), r"rule\.10\.le", "le must be greater than or equal"),
+        (lambda d: _rule(d).update({"ge": "33"}), r"rule\.10\.ge", "ge must be between 0 and 32"),
+        (lambda d: _rule(d).update({"le": "33"}), r"rule\.10\.le", "le must be between 0 and 32"),
+        (lambda d: _rule(d).update({"action": "accept"}), r"rule\.10\.action", "action must be permit or deny"),
+        (lambda d: _rule(d).pop("prefix"), r"rule\.10\.prefix", "You must specify a prefix"),
+        (lambda d: _rule(d).pop("action"), r"rule\.10\.action", "You must specify an action"),
+        (lambda d: _rule(d).update({"prefix": "192.168.1.240"}), r"rule\.10\.prefix", "not a valid IPv4 network"),
+        (lambda d: _map_rule(d).pop("action"), rf"{IMPORT}\.rule\.10\.action", "you must specify an action"),
+        (
+            lambda d: d["policy"]["prefix-list"][POOLS]["rule"].update({"0": _rule(d, "30")}),
+            r"rule\.0",
+            "rule number must be between 1 and 65535",
+        ),
+        (
+            lambda d: d["policy"]["route-map"][EXPORT]["rule"].update({"65536": {"action": "deny"}}),
+            r"rule\.65536",
+            "rule number must be between 1 and 65535",
+        ),
+        (
+            lambda d: d["policy"]["prefix-list"].update({"metallb_lab": d["policy"]["prefix-list"][POOLS]}),
+            r"prefix-list\.metallb_lab",
+            "prefix-list name must be alpha-numeric",
+        ),
+        (
+            lambda d: d["policy"]["route-map"].update({"in map": d["policy"]["route-map"][EXPORT]}),
+            r"route-map\.in map",
+            "route-map name must be alpha-numeric",
+        ),
+        # Quagga (Quagga/quagga@quagga-1.2.3 lib/plist.c):
+        (lambda d: _rule(d).update({"le": "28"}), r"rule\.10\.le", "Invalid prefix range for 192.168.1.240/28"),
+        (lambda d: _rule(d).update({"le": "20"}), r"rule\.10\.le", "Invalid prefix range"),
+        (lambda d: _rule(d, "30").update({"le": "32"}), r"rule\.30\.le", "Invalid prefix range for 192.168.2.20/32"),
+        (
+            lambda d: d["policy"]["prefix-list"][POOLS]["rule"].update({"40": dict(_rule(d, "20"))}),
+            r"rule\.40",
+            r"prefix-list entry exists \(as rule 20\)",
+        ),
+        (
+            # ``le 32`` after a ``ge`` is no ``le`` to Quagga: rule 40 is rule 10 again.
+            lambda d: (
+                _rule(d, "10").update({"ge": "29"}),
+                _rule(d, "10").pop("le"),
+                d["policy"]["prefix-list"][POOLS]["rule"].update(
+                    {"40": {"action": "permit", "prefix": "192.168.1.240/28", "ge": "29", "le": "32"}}
+                ),
+            ),
+            r"rule\.40",
+            r"entry exists \(as rule 10\)",
+        ),
+    ],
+)
+def test_what_the_usg_refuses_is_refused(change, path, why):
+    with pytest.raises(GatewayRefuses, match=rf"{path}: .*{why}") as refusal:
+        read_config_gateway(_policies_with(change))
+    assert "the gateway would refuse this" in str(refusal.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        (lambda d: _map_rule(d).update({"set": {"local-preference": "200"}}), rf"{IMPORT}\.rule\.10\.set"),
+        (lambda d: _map_rule(d).update({"continue": "20"}), r"rule\.10\.continue"),
+        (lambda d: _map_rule(d)["match"].update({"as-path": "x"}), r"match\.as-path"),
+        (lambda d: _map_rule(d)["match"]["ip"].update({"nexthop": {"prefix-list": POOLS}}), r"match\.ip\.nexthop"),
+        (
+            lambda d: _map_rule(d)["match"]["ip"]["address"].update({"access-list": "1"}),
+            r"match\.ip\.address\.access-list",
+        ),
+        (
+            lambda d: _map_rule(d)["match"]["ip"]["address"].update({"prefix-list": None, "access-list": "1"}),
+            r"match\.ip\.address: only match ip address prefix-list",
+        ),
+        (lambda d: d["policy"].update({"prefix-list6": {}}), r"policy\.prefix-list6"),
+        (lambda d: d["policy"].update({"community-list": {}}), r"policy\.community-list"),
+        (lambda d: _rule(d).update({"le": "0"}), r"rule\.10\.le: le 0"),
+        (lambda d: _rule(d).update({"prefix": "192.168.1.241/28"}), r"rule\.10\.prefix: host bits set"),
+        (lambda d: d["policy"]["prefix-list"][POOLS].pop("rule"), rf"{POOLS}\.rule: a policy without rules"),
+        (lambda d: d["policy"]["route-map"][EXPORT].update({"rule": {}}), rf"{EXPORT}\.rule: a policy without"),
+        (lambda d: _map_rule(d, EXPORT).pop("action"), rf"{EXPORT}\.rule\.10\.action: missing"),
+        (lambda d: _neighbor(d)["route-map"].update({"default": "x"}), r"route-map\.default"),
+    ],
+)
+def test_policy_fields_not_modeled_are_refused(change, path):
+    with pytest.raises(UnmodeledField, match=path):
+        read_config_gateway(_policies_with(change))
+
+
+def test_the_hand_written_policies_fit_the_usg_schema():
+    """The documents above are in a shape the USG's own configuration tree has."""
+    if not USG_SCHEMA.exists():
+        pytest.skip(f"USG schema not available at {USG_SCHEMA} (reference data lives outside the repo)")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    validator = jsonschema.Draft7Validator(yaml.load(USG_SCHEMA.read_text(encoding="utf-8"), Loader=loader))
+    assert [e.message for e in validator.iter_errors(_with_policies())] == []
+    broken = _with_policies()
+    _rule(broken)["prefix"] = {"address": "192.168.1.240/28"}
+    assert list(validator.iter_errors(broken)) != [], "negative control: the schema can fail"
+
+
+def test_the_rendered_filters_of_the_posts_lab_are_translated():
+    """What the renderer writes for Pulumi.lab.yaml (pool 10.10.10.10-10.10.10.250) is the
+    shape above: 11 blocks, the last a /32 without ``le``."""
+    bgp, _ = read_config_gateway(rendered_files("Pulumi.lab.yaml")["config.gateway.json"])
+    assert bgp is not None
+    (pools,) = bgp.prefix_lists
+    assert pools.name == POOLS
+    assert [(r.number, str(r.prefix), r.le) for r in pools.rules][::5] == [
+        (10, "10.10.10.10/31", 32),
+        (60, "10.10.10.128/26", 32),
+        (110, "10.10.10.250/32", None),
+    ]
+    assert [m.name for m in bgp.route_maps] == [IMPORT, EXPORT]
+    assert {(n.route_map_in, n.route_map_out) for n in bgp.neighbors} == {(IMPORT, EXPORT)}
+    assert len(bgp.neighbors) == 4

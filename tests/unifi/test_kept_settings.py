@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from components.artifacts.usg_gateway import config_gateway_document, merge_base, render_config_gateway
 from components.config import Lab, parse_lab
 from components.config.stack_files import read_stack_config
+from components.config.stack_names import filter_names
 from components.unifi.kept_settings import (
     describe_refusal,
     dropped_settings,
@@ -36,15 +37,15 @@ def lab_stack(base: dict[str, Any] | None = None) -> Lab:
     """The post's lab (Pulumi.lab.yaml); with ``base``, as if gateway.baseConfigFile held it."""
     raw = read_stack_config(ROOT / "Pulumi.lab.yaml")
     if base is None:
-        return parse_lab(raw)
+        return parse_lab(raw, stack="lab")
     raw["gateway"]["baseConfigFile"] = "original-copy.json"
     files = {"original-copy.json": json.dumps(base)}
-    return parse_lab(raw, read_file=files.__getitem__)
+    return parse_lab(raw, read_file=files.__getitem__, stack="lab")
 
 
 def owned_by(lab: Lab) -> list[tuple[str, ...]]:
     domain = lab.gateway.dns_domain
-    return owned_paths(lab.gateway.asn, [service.hostname(domain) for service in lab.services])
+    return owned_paths(lab.gateway.asn, [service.hostname(domain) for service in lab.services], lab.filter_names)
 
 
 def with_dns_option(document: dict[str, Any], option: str) -> dict[str, Any]:
@@ -85,13 +86,51 @@ def test_the_stacks_bgp_instance_and_host_names_are_its_own_but_a_users_other_ho
     ]
 
 
-def test_owned_paths_are_the_bgp_instance_and_each_host_name_once_in_order() -> None:
-    assert owned_paths(64512, ["b.lab", "a.lab", "b.lab"]) == [
+def test_owned_paths_are_the_filter_the_bgp_instance_and_each_host_name_once_in_order() -> None:
+    assert owned_paths(64512, ["b.lab", "a.lab", "b.lab"], filter_names("lab")) == [
+        ("policy", "prefix-list", "metallb-lab-pools"),
+        ("policy", "route-map", "metallb-lab-in"),
+        ("policy", "route-map", "metallb-lab-out"),
         ("protocols", "bgp", "64512"),
         ("system", "static-host-mapping", "host-name", "a.lab"),
         ("system", "static-host-mapping", "host-name", "b.lab"),
     ]
-    assert owned_paths(4200000000, []) == [("protocols", "bgp", "4200000000")]
+    assert owned_paths(4200000000, [], filter_names("dev_1"))[3:] == [("protocols", "bgp", "4200000000")]
+
+
+def test_the_stacks_filter_is_its_own_but_a_users_other_policies_are_not() -> None:
+    # An original that already has this stack's filter names (a copy of an earlier install) and
+    # a prefix-list and route-map of the user's own: the stack rewrites its own names, and keeps
+    # the user's only if the installed file still has them.
+    lab = lab_stack()
+    installed = config_gateway_document(lab, lab.pinned_addresses)
+    names = lab.filter_names
+    original = copy.deepcopy(POST_CONFIG_GATEWAY)
+    original["policy"] = {
+        "prefix-list": {
+            names.prefix_list: {"rule": {"10": {"action": "permit", "prefix": "0.0.0.0/0", "le": "32"}}},
+            "vpn-in": {"rule": {"10": {"action": "permit", "prefix": "172.16.0.0/12", "le": "32"}}},
+        },
+        "route-map": {names.route_map_in: {"rule": {"10": {"action": "permit"}}}},
+    }
+    assert dropped_settings(original, installed, owned_by(lab)) == [
+        "policy.prefix-list.vpn-in.rule.10.action",
+        "policy.prefix-list.vpn-in.rule.10.le",
+        "policy.prefix-list.vpn-in.rule.10.prefix",
+    ]
+    assert installed["policy"]["prefix-list"][names.prefix_list]["rule"] == {
+        "10": {"action": "permit", "prefix": "10.10.10.10/31", "le": "32"},
+        "20": {"action": "permit", "prefix": "10.10.10.12/30", "le": "32"},
+        "30": {"action": "permit", "prefix": "10.10.10.16/28", "le": "32"},
+        "40": {"action": "permit", "prefix": "10.10.10.32/27", "le": "32"},
+        "50": {"action": "permit", "prefix": "10.10.10.64/26", "le": "32"},
+        "60": {"action": "permit", "prefix": "10.10.10.128/26", "le": "32"},
+        "70": {"action": "permit", "prefix": "10.10.10.192/27", "le": "32"},
+        "80": {"action": "permit", "prefix": "10.10.10.224/28", "le": "32"},
+        "90": {"action": "permit", "prefix": "10.10.10.240/29", "le": "32"},
+        "100": {"action": "permit", "prefix": "10.10.10.248/31", "le": "32"},
+        "110": {"action": "permit", "prefix": "10.10.10.250/32"},
+    }
 
 
 # --- what a leaf is and what keeps it ---------------------------------------------------------
@@ -214,7 +253,8 @@ def test_refusal_needs_something_to_refuse_and_a_positive_limit() -> None:
 
 ASN = "64512"
 OWNED_HOSTS = ("k8s-dashboard.service", "grafana.lab.home")
-OWNED = owned_paths(int(ASN), OWNED_HOSTS)
+OWNED = owned_paths(int(ASN), OWNED_HOSTS, filter_names("lab"))
+POLICIES = [("prefix-list", "metallb-lab-pools"), ("route-map", "metallb-lab-out"), ("route-map", "mine")]
 KEYS = st.sampled_from(["a", "b", "options", "eth1.10", "a b", "", 'q"', "x[0]", "é", "20", "10.10.0.101"])
 SCALAR = st.sampled_from(["x", "y", "''", "64512"])
 # EdgeOS multi-value nodes hold each value once, so drawn arrays have no repeats.
@@ -227,9 +267,15 @@ DOC = st.dictionaries(KEYS, TREE, max_size=4)
 
 @st.composite
 def originals(draw: st.DrawFn) -> dict[str, Any]:
-    """A user's file: arbitrary settings beside a BGP instance (the stack's AS or another) and
-    host names, the stack's and others, all with arbitrary children."""
+    """A user's file: arbitrary settings beside a BGP instance (the stack's AS or another), host
+    names and routing policies, the stack's and others, all with arbitrary children."""
     document = draw(DOC)
+    policies = draw(st.lists(st.sampled_from(POLICIES), unique=True))
+    if policies:
+        policy: dict[str, dict[str, Any]] = {}
+        for kind, name in policies:
+            policy.setdefault(kind, {})[name] = draw(DOC)
+        document["policy"] = policy
     asns = draw(st.lists(st.sampled_from([ASN, "65000"]), unique=True))
     if asns:
         document["protocols"] = {"bgp": {asn: draw(DOC) for asn in asns}, **draw(DOC)}
@@ -276,7 +322,7 @@ def reversed_order(node: Any) -> Any:
 @st.composite
 def usg_labs(draw: st.DrawFn) -> Lab:
     raw = draw(valid_configs().filter(lambda r: r["gateway"]["kind"] == "usg"))
-    return parse_lab(raw)
+    return parse_lab(raw, stack="lab")
 
 
 _settings = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
