@@ -41,12 +41,28 @@ def maximum_paths(lab: Lab) -> int:
 
 
 def render_bgpd_conf(lab: Lab) -> str:
-    """The gateway's bgpd.conf: the peer-group and its members in config order, then the filter."""
+    """The gateway's bgpd.conf: the filter, then the peer-group and its members in config order."""
     gateway, bgp, names = lab.gateway, lab.bgp, lab.filter_names
     group = names.peer_group
     timers = session_timers(bgp)
-    lines = [
-        HEADER,
+    # The filter comes first: a neighbour bound to a route-map not defined yet holds no map, and
+    # bgpd denies every route from it until its route-map update timer (5 s by default) binds the
+    # map, so a gateway loading the route-maps after `router bgp` drops the nodes' first routes
+    # (FRRouting/frr@frr-8.4.4: bgpd/bgpd.c peer_route_map_set keeps the map looked up when the
+    # neighbour is configured; bgpd/bgp_route.c bgp_input_modifier returns RMAP_DENY while it is
+    # NULL; bgpd/bgp_routemap.c bgp_route_map_update_timer rebinds later).
+    lines = [HEADER, "!"]
+    for rule in prefix_rules(lab):
+        le = "" if rule.le is None else f" le {rule.le}"
+        lines.append(f"ip prefix-list {names.prefix_list} seq {rule.seq} {rule.action} {rule.prefix}{le}")
+    lines += [
+        "!",
+        f"route-map {names.route_map_in} permit 10",
+        f" match ip address prefix-list {names.prefix_list}",
+        "exit",
+        "!",
+        f"route-map {names.route_map_out} deny 10",
+        "exit",
         "!",
         f"router bgp {gateway.asn}",
         f" bgp router-id {gateway.router_id}",
@@ -77,19 +93,6 @@ def render_bgpd_conf(lab: Lab) -> str:
         # iBGP multipath is a separate knob in FRR; without it only one node gets the traffic.
         f"  maximum-paths {'' if lab.ebgp else 'ibgp '}{maximum_paths(lab)}",
         " exit-address-family",
-        "exit",
-        "!",
-    ]
-    for rule in prefix_rules(lab):
-        le = "" if rule.le is None else f" le {rule.le}"
-        lines.append(f"ip prefix-list {names.prefix_list} seq {rule.seq} {rule.action} {rule.prefix}{le}")
-    lines += [
-        "!",
-        f"route-map {names.route_map_in} permit 10",
-        f" match ip address prefix-list {names.prefix_list}",
-        "exit",
-        "!",
-        f"route-map {names.route_map_out} deny 10",
         "exit",
         "",
     ]
