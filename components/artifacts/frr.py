@@ -42,20 +42,36 @@ def maximum_paths(lab: Lab) -> int:
 
 def render_bgpd_conf(lab: Lab) -> str:
     """The gateway's bgpd.conf: the filter, then the peer-group and its members in config order."""
-    gateway, bgp, names = lab.gateway, lab.bgp, lab.filter_names
-    group = names.peer_group
-    timers = session_timers(bgp)
+    gateway = lab.gateway
     # The filter comes first: a neighbour bound to a route-map not defined yet holds no map, and
     # bgpd denies every route from it until its route-map update timer (5 s by default) binds the
     # map, so a gateway loading the route-maps after `router bgp` drops the nodes' first routes
     # (FRRouting/frr@frr-8.4.4: bgpd/bgpd.c peer_route_map_set keeps the map looked up when the
     # neighbour is configured; bgpd/bgp_route.c bgp_input_modifier returns RMAP_DENY while it is
     # NULL; bgpd/bgp_routemap.c bgp_route_map_update_timer rebinds later).
-    lines = [HEADER, "!"]
+    lines = [HEADER, "!", *filter_lines(lab), "!"]
+    lines += router_head_lines(gateway.asn, str(gateway.router_id))
+    lines += peer_group_lines(lab)
+    lines += [" !", " address-family ipv4 unicast", *address_family_lines(lab)]
+    lines += [maximum_paths_line(lab.ebgp, maximum_paths(lab)), *ROUTER_TAIL]
+    return "\n".join(lines)
+
+
+# The parts of bgpd.conf, each also used by the composition of several stacks on one gateway
+# (components/artifacts/shared_gateway.py).
+
+ROUTER_TAIL = (" exit-address-family", "exit", "")
+
+
+def filter_lines(lab: Lab) -> list[str]:
+    """The stack's prefix-list and its two route-maps (before ``router bgp``: see above)."""
+    names = lab.filter_names
+    lines = []
     for rule in prefix_rules(lab):
         le = "" if rule.le is None else f" le {rule.le}"
         lines.append(f"ip prefix-list {names.prefix_list} seq {rule.seq} {rule.action} {rule.prefix}{le}")
-    lines += [
+    return [
+        *lines,
         "!",
         f"route-map {names.route_map_in} permit 10",
         f" match ip address prefix-list {names.prefix_list}",
@@ -63,16 +79,26 @@ def render_bgpd_conf(lab: Lab) -> str:
         "!",
         f"route-map {names.route_map_out} deny 10",
         "exit",
-        "!",
-        f"router bgp {gateway.asn}",
-        f" bgp router-id {gateway.router_id}",
+    ]
+
+
+def router_head_lines(asn: int, router_id: str) -> list[str]:
+    """``router bgp`` and its instance-wide settings."""
+    return [
+        f"router bgp {asn}",
+        f" bgp router-id {router_id}",
         # No "no bgp ebgp-requires-policy": every eBGP session has an import and an export policy
         # (the route-maps below), which is what FRR's RFC 8212 default asks for.
         # Activate the group explicitly below, whatever this FRR version's default is.
         " no bgp default ipv4-unicast",
-        f" neighbor {group} peer-group",
-        f" neighbor {group} remote-as {lab.metallb.asn}",
     ]
+
+
+def peer_group_lines(lab: Lab) -> list[str]:
+    """The stack's peer-group with the session's settings, then its members in config order."""
+    bgp, group = lab.bgp, lab.filter_names.peer_group
+    timers = session_timers(bgp)
+    lines = [f" neighbor {group} peer-group", f" neighbor {group} remote-as {lab.metallb.asn}"]
     if bgp.password is not None:
         lines.append(f" neighbor {group} password {secret_text(bgp.password)}")
     if timers is not None:
@@ -84,16 +110,20 @@ def render_bgpd_conf(lab: Lab) -> str:
         # MetalLB's speakers run BFD with the gateway; its intervals are negotiated per session.
         lines.append(f" neighbor {group} bfd")
     lines += [f" neighbor {node.address} peer-group {group}" for node in lab.peering_nodes]
-    lines += [
-        " !",
-        " address-family ipv4 unicast",
+    return lines
+
+
+def address_family_lines(lab: Lab) -> list[str]:
+    """The stack's lines in ``address-family ipv4 unicast``: the group and its filter."""
+    names = lab.filter_names
+    group = names.peer_group
+    return [
         f"  neighbor {group} activate",
         f"  neighbor {group} route-map {names.route_map_in} in",
         f"  neighbor {group} route-map {names.route_map_out} out",
-        # iBGP multipath is a separate knob in FRR; without it only one node gets the traffic.
-        f"  maximum-paths {'' if lab.ebgp else 'ibgp '}{maximum_paths(lab)}",
-        " exit-address-family",
-        "exit",
-        "",
     ]
-    return "\n".join(lines)
+
+
+def maximum_paths_line(ebgp: bool, paths: int) -> str:
+    # iBGP multipath is a separate knob in FRR; without it only one node gets the traffic.
+    return f"  maximum-paths {'' if ebgp else 'ibgp '}{paths}"
