@@ -1,0 +1,361 @@
+"""Several stacks, one gateway: what each stack's part must not share with another's, and the
+gateway's files as they would be with every stack installed (issue 17).
+
+A home lab often runs two clusters (production and test), each its own Pulumi stack, behind one
+gateway. Each stack renders only its own part (its neighbours or peer-group, its BGP filter, its
+host names); :func:`compose_gateway_files` puts every stack's part into one file after
+:func:`shared_gateway_conflicts` found nothing that the gateway could not hold twice.
+
+**What one gateway holds once** (so every stack must agree on it; anything else is per stack):
+
+* the gateway kind: one file format per gateway.
+* the BGP instance. EdgeOS has one: ``protocols bgp`` is ``tag:1``, at most one AS
+  (vyos/vyatta-cfg-quagga@vyatta/VC6.3-2011.10.04/amd64: templates/protocols/bgp/node.def line 1),
+  and the router id is that instance's ``parameters router-id``
+  (templates/protocols/bgp/node.tag/parameters/router-id/node.def). FRR could run more than one
+  instance only in VRFs, which this program does not render: ``bgp router-id`` is a command of
+  the ``router bgp`` node (FRRouting/frr@frr-8.4.4: bgpd/bgp_vty.c line 1660, installed on
+  BGP_NODE at line 18298). So ``gateway.asn`` and ``gateway.routerId`` must be equal.
+* ``maximum-paths`` (UniFi OS only; a USG never gets it): a setting of the instance's address
+  family, one for eBGP and one for iBGP paths (``struct bgp`` holds ``maxpaths[afi][safi]``
+  with ``maxpaths_ebgp`` and ``maxpaths_ibgp``: bgpd/bgpd.h lines 625-629; the commands
+  bgpd/bgp_vty.c lines 2409-2436, installed on BGP_IPV4_NODE at line 18351). Stacks whose
+  sessions are of the same type (both eBGP or both iBGP) share that one number, so their
+  ``gateway.maximumPaths`` must be equal, or both unset: unset means "one path per peering
+  node", and then the composed file takes the largest such count, which gives each stack's
+  service addresses as many paths as it has nodes, as it would alone.
+* ``no bgp default ipv4-unicast`` is instance-wide too, but every stack renders it alike.
+* USG: the user's base ``config.gateway.json`` (``gateway.baseConfigFile``): there is one file
+  per site, so every stack must merge into the same content (or none).
+
+**Per neighbour or peer-group, free to differ between stacks:** the remote AS (MetalLB's
+``metallb.asn``), the password, the timers, eBGP multihop, BFD (FRR: ``neighbor … password``,
+``ebgp-multihop``, ``timers`` take a peer or peer-group, bgpd/bgp_vty.c lines 5022, 6452 and
+7104; ``neighbor … bfd`` bgpd/bgp_bfd.c line 439; EdgeOS: templates/protocols/bgp/node.tag/
+neighbor/node.tag/{password,timers,ebgp-multihop}/node.def), and the peer address the nodes
+use. ``gateway.dnsDomain`` and ``gateway.dnsTtl`` are per name.
+
+**What two stacks must not share:** an address of a pool (any protocol: the same address in two
+clusters), a node's address (one neighbour cannot be two stacks' peer), a host name or alias
+(one name, one address), and the filter's names (two stacks of the same id would overwrite each
+other's prefix-list and route-maps).
+
+**The composed files.** USG: the base file deep-merged with every stack's part
+(:func:`~components.artifacts.usg_gateway.render_config_gateway`), by the merge that refuses
+different values for one path. UniFi OS: one ``bgpd.conf`` with one ``router bgp``: each stack's
+filter before it, its peer-group inside, its address-family lines, and ``maximum-paths`` once
+per session type; each stack's lines between ``! metallb-unifi stack <id> begin`` and ``… end``
+so that one stack's part can be found and replaced. The DNS records are the union of every
+stack's. Stacks are in the order of their ids, so the bytes do not depend on the order the
+stacks are given in. One stack alone gets exactly the file it gets today, without markers: the
+controller already knows the whole file as that stack's (its description names it), and a
+deployed stack's next ``up`` must not rewrite its gateway for no change in what it does.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address
+from typing import TYPE_CHECKING, Any
+
+from components.config.base_config import base_document
+from components.config.errors import key_path
+from components.config.model import GatewayKind, Lab
+
+from .dns_records import render_dns_records
+from .frr import (
+    HEADER,
+    MAX_PATHS,
+    ROUTER_TAIL,
+    address_family_lines,
+    filter_lines,
+    maximum_paths,
+    maximum_paths_line,
+    peer_group_lines,
+    router_head_lines,
+)
+from .gateway import BGPD_CONF, CONFIG_GATEWAY_JSON, DNS_RECORDS, render_gateway_files
+from .usg_gateway import MergeConflict, merge_base, render_config_gateway
+
+if TYPE_CHECKING:
+    from components.discovery.rules import DiscoveredName
+
+
+@dataclass(frozen=True)
+class GatewayStack:
+    """One stack on the gateway: its lab, the addresses its services have (pinned, and allocated
+    where known), the names it discovered, and the stack file it was read from, where known."""
+
+    lab: Lab
+    addresses: Mapping[str, IPv4Address] = field(default_factory=dict)
+    discovered: Sequence[DiscoveredName] = ()
+    file: str | None = None
+
+    @property
+    def id(self) -> str:
+        return self.lab.filter_names.id
+
+    def __str__(self) -> str:
+        return f"stack {self.lab.stack!r}" + (f" ({self.file})" if self.file else "")
+
+
+class SharedGatewayConflict(ValueError):
+    """The stacks cannot share one gateway; carries every conflict found."""
+
+    def __init__(self, conflicts: Sequence[str]) -> None:
+        self.conflicts = tuple(conflicts)
+        super().__init__(self.report())
+
+    def report(self) -> str:
+        count = len(self.conflicts)
+        lines = [f"these stacks cannot share one gateway ({count} conflict{'s' if count != 1 else ''}):"]
+        lines += [f"  - {conflict}" for conflict in self.conflicts]
+        return "\n".join(lines)
+
+
+def in_order(stacks: Iterable[GatewayStack]) -> list[GatewayStack]:
+    """The stacks by id (then stack name and file, so equal ids still sort the same way)."""
+    return sorted(stacks, key=lambda s: (s.id, s.lab.stack, s.file or ""))
+
+
+# --- conflicts ---------------------------------------------------------------------------------
+
+
+def shared_gateway_conflicts(stacks: Sequence[GatewayStack]) -> list[str]:
+    """Every reason the stacks cannot share one gateway, each naming both stacks and their keys;
+    empty when they can. Every pair of stacks is compared; nothing stops at the first."""
+    conflicts: list[str] = []
+    for a, b in itertools.combinations(in_order(stacks), 2):
+        for check in _PAIR_CHECKS:
+            conflicts += check(a, b)
+    return conflicts
+
+
+def _differs(a: GatewayStack, b: GatewayStack, key: str, value_a: object, value_b: object, why: str) -> list[str]:
+    if value_a == value_b:
+        return []
+    return [f"{key}: {a} has {_show(value_a)}, {b} has {_show(value_b)}; {why}"]
+
+
+def _show(value: object) -> str:
+    return "none" if value is None else str(value)
+
+
+def _same_gateway(a: GatewayStack, b: GatewayStack) -> list[str]:
+    ga, gb = a.lab.gateway, b.lab.gateway
+    conflicts = _differs(
+        a, b, key_path("gateway", "kind"), ga.kind.value, gb.kind.value, "one gateway is of one kind; set the same kind"
+    )
+    conflicts += _differs(
+        a,
+        b,
+        key_path("gateway", "asn"),
+        ga.asn,
+        gb.asn,
+        "a gateway runs one BGP instance, of one AS; set the same gateway.asn in both",
+    )
+    if ga.router_id != gb.router_id:
+        conflicts.append(
+            f"{key_path('gateway', 'routerId')}: {a} has {ga.router_id}, {b} has {gb.router_id} "
+            "(the router id defaults to gateway.peerAddress); a gateway's one BGP instance has one "
+            "router id: set the same gateway.routerId in both"
+        )
+    return conflicts
+
+
+def _maximum_paths(a: GatewayStack, b: GatewayStack) -> list[str]:
+    la, lb = a.lab, b.lab
+    if GatewayKind.UNIFI_OS not in (la.gateway.kind, lb.gateway.kind) or la.gateway.kind is not lb.gateway.kind:
+        return []
+    if la.ebgp != lb.ebgp:
+        return []  # eBGP and iBGP paths are two settings of the instance
+    session = "eBGP" if la.ebgp else "iBGP"
+    return _differs(
+        a,
+        b,
+        key_path("gateway", "maximumPaths"),
+        la.gateway.maximum_paths,
+        lb.gateway.maximum_paths,
+        f"the gateway's one BGP instance has one maximum-paths for {session} sessions; set the same "
+        "gateway.maximumPaths in both, or leave it unset in both (one path per peering node)",
+    )
+
+
+def _base_file(a: GatewayStack, b: GatewayStack) -> list[str]:
+    ga, gb = a.lab.gateway, b.lab.gateway
+    if ga.kind is not GatewayKind.USG or gb.kind is not GatewayKind.USG:
+        return []
+    if ga.base_config_json == gb.base_config_json:
+        return []
+    key = key_path("gateway", "baseConfigFile")
+
+    def which(stack: GatewayStack) -> str:
+        name = stack.lab.gateway.base_config_file
+        return "no base file" if name is None else repr(name)
+
+    same_name = " with different content" if ga.base_config_file == gb.base_config_file else ""
+    return [
+        f"{key}: {a} has {which(a)}, {b} has {which(b)}{same_name}; a site has one config.gateway.json, "
+        "so every stack on its gateway must merge into the same base file: give both a copy of it"
+    ]
+
+
+def _pools(a: GatewayStack, b: GatewayStack) -> list[str]:
+    conflicts = []
+    for i, pool_a in enumerate(a.lab.metallb.pools):
+        for j, range_a in enumerate(pool_a.ranges):
+            for k, pool_b in enumerate(b.lab.metallb.pools):
+                for m, range_b in enumerate(pool_b.ranges):
+                    if range_a.overlaps(range_b):
+                        conflicts.append(
+                            f"{key_path('metallb', 'pools', i, 'addresses', j)} of {a} ({range_a.text}, pool "
+                            f"{pool_a.name!r}) overlaps {key_path('metallb', 'pools', k, 'addresses', m)} of {b} "
+                            f"({range_b.text}, pool {pool_b.name!r}); two clusters must not hand out the same "
+                            "addresses"
+                        )
+    return conflicts
+
+
+def _nodes(a: GatewayStack, b: GatewayStack) -> list[str]:
+    others = {node.address: m for m, node in enumerate(b.lab.nodes)}
+    return [
+        f"{key_path('nodes', i, 'address')} of {a} ({node.address}, node {node.name!r}) is "
+        f"{key_path('nodes', others[node.address], 'address')} of {b} too; one address is one "
+        "neighbour of the gateway, in one cluster"
+        for i, node in enumerate(a.lab.nodes)
+        if node.address in others
+    ]
+
+
+def _names(stack: GatewayStack) -> dict[str, str]:
+    """Every host name and alias the stack gives the gateway → the key it comes from."""
+    domain = stack.lab.gateway.dns_domain
+    names: dict[str, str] = {}
+    for i, service in enumerate(stack.lab.services):
+        names.setdefault(service.hostname(domain), f"{key_path('services', i, 'name')} (its host name)")
+        names.setdefault(service.name, f"{key_path('services', i, 'name')} (its alias)")
+        for j, alias in enumerate(service.aliases):
+            names.setdefault(alias, key_path("services", i, "aliases", j))
+    for entry in stack.discovered:
+        for name in entry.names:
+            names.setdefault(name, f"{key_path('discovery')} (Service {entry.service})")
+    return names
+
+
+def _host_names(a: GatewayStack, b: GatewayStack) -> list[str]:
+    names_a, names_b = _names(a), _names(b)
+    return [
+        f"the name {name!r} is {names_a[name]} of {a} and {names_b[name]} of {b}; "
+        "a name on the gateway has one address: rename one of them"
+        for name in sorted(names_a.keys() & names_b.keys())
+    ]
+
+
+def _filter_names(a: GatewayStack, b: GatewayStack) -> list[str]:
+    if a.id != b.id:
+        return []
+    names = a.lab.filter_names
+    return [
+        f"{key_path('stack')}: {a} and {b} both name their BGP filter on the gateway after stack id "
+        f"{a.id!r} ({names.prefix_list}, {names.route_map_in}, {names.route_map_out}); each would "
+        "overwrite the other's: give one of them another stack name"
+    ]
+
+
+_PAIR_CHECKS: tuple[Callable[[GatewayStack, GatewayStack], list[str]], ...] = (
+    _filter_names,
+    _same_gateway,
+    _maximum_paths,
+    _base_file,
+    _nodes,
+    _pools,
+    _host_names,
+)
+
+
+# --- the composed files -----------------------------------------------------------------------
+
+
+def compose_gateway_files(stacks: Sequence[GatewayStack]) -> dict[str, str]:
+    """File name → content of the gateway's files with every stack installed (the files of their
+    one gateway kind). Raises :class:`SharedGatewayConflict` with every conflict first."""
+    if not stacks:
+        raise ValueError("no stack to compose")
+    conflicts = shared_gateway_conflicts(stacks)
+    if conflicts:
+        raise SharedGatewayConflict(conflicts)
+    ordered = in_order(stacks)
+    if len(ordered) == 1:
+        only = ordered[0]
+        return render_gateway_files(only.lab, only.addresses, only.discovered)
+    if ordered[0].lab.gateway.kind is GatewayKind.USG:
+        return {CONFIG_GATEWAY_JSON: compose_config_gateway_json(ordered)}
+    return {BGPD_CONF: compose_bgpd_conf(ordered), DNS_RECORDS: compose_dns_records_json(ordered)}
+
+
+def compose_config_gateway_json(stacks: Sequence[GatewayStack]) -> str:
+    """The base file with every stack's part merged in (call after the conflict checks)."""
+    ordered = in_order(stacks)
+    document: dict[str, Any] = base_document(ordered[0].lab)
+    for stack in ordered:
+        try:
+            document = merge_base(document, render_config_gateway(stack.lab, stack.addresses, stack.discovered))
+        except MergeConflict as exc:  # not expected once the checks passed; never let one side win
+            others = ", ".join(str(s) for s in ordered if s is not stack)
+            raise SharedGatewayConflict(
+                [f"config.gateway.json: {stack} conflicts with the base file or {others} at {c}" for c in exc.conflicts]
+            ) from exc
+    return json.dumps(document, indent=4, sort_keys=True) + "\n"
+
+
+def marker(stack_id: str, edge: str, indent: str = "") -> str:
+    """The comment line that opens (``begin``) or closes (``end``) one stack's lines."""
+    return f"{indent}! metallb-unifi stack {stack_id} {edge}"
+
+
+def _marked(stack: GatewayStack, lines: Sequence[str], indent: str = "") -> list[str]:
+    return [marker(stack.id, "begin", indent), *lines, marker(stack.id, "end", indent)]
+
+
+def composed_maximum_paths(stacks: Sequence[GatewayStack]) -> list[str]:
+    """The ``maximum-paths`` lines: eBGP first, then iBGP, as FRR writes them, each once."""
+    lines = []
+    for ebgp in (True, False):
+        labs = [s.lab for s in stacks if s.lab.ebgp is ebgp]
+        if labs:
+            # Equal when set (the checks); unset, the largest node count (each stack's own default).
+            paths = min(MAX_PATHS, max(maximum_paths(lab) for lab in labs))
+            lines.append(maximum_paths_line(ebgp, paths))
+    return lines
+
+
+def compose_bgpd_conf(stacks: Sequence[GatewayStack]) -> str:
+    """One bgpd.conf for every stack (call after the conflict checks): each stack's filter before
+    ``router bgp`` (frr.py says why), its peer-group and address-family lines in the one router
+    block, each part between its stack's markers."""
+    ordered = in_order(stacks)
+    gateway = ordered[0].lab.gateway
+    lines = [HEADER, "!"]
+    for stack in ordered:
+        lines += [*_marked(stack, filter_lines(stack.lab)), "!"]
+    lines += router_head_lines(gateway.asn, str(gateway.router_id))
+    for stack in ordered:
+        lines += _marked(stack, peer_group_lines(stack.lab), " ")
+    lines += [" !", " address-family ipv4 unicast"]
+    for stack in ordered:
+        lines += _marked(stack, address_family_lines(stack.lab), "  ")
+    lines += [*composed_maximum_paths(ordered), *ROUTER_TAIL]
+    return "\n".join(lines)
+
+
+def compose_dns_records(stacks: Sequence[GatewayStack]) -> list[dict[str, Any]]:
+    """Every stack's records, by name (no name is in two stacks once the checks passed)."""
+    records = [r for s in stacks for r in render_dns_records(s.lab, s.addresses, s.discovered)]
+    return sorted(records, key=lambda r: str(r["key"]))
+
+
+def compose_dns_records_json(stacks: Sequence[GatewayStack]) -> str:
+    return json.dumps(compose_dns_records(stacks), indent=2, sort_keys=True) + "\n"
