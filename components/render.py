@@ -6,6 +6,10 @@ Writes into ``--out``: ``metallb.yaml`` and ``services.yaml`` (the cluster side)
 ``outputs.json`` (the stack outputs, as far as they are known offline). An invalid config
 exits with status 2, prints every problem and writes nothing; an ``--out`` that cannot take the
 files (a file, a read-only directory) exits with status 3 and changes nothing there.
+
+``--with-stack FILE`` (repeatable) names another stack on the same gateway: the gateway's files
+are then those with every named stack installed (components/artifacts/shared_gateway.py); a
+conflict between the stacks exits with status 2, naming both stack files and the keys.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from components.artifacts.gateway import GATEWAY_FILES, render_gateway_files
 from components.artifacts.metallb import render_metallb_yaml
 from components.artifacts.outputs import render_outputs
 from components.artifacts.services import render_services_yaml
+from components.artifacts.shared_gateway import GatewayStack, SharedGatewayConflict, compose_gateway_files
 from components.config import ConfigError, Lab
 from components.config.model import GatewayKind
 from components.config.secrets import redact_secrets
@@ -121,6 +126,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="`kubectl get services -A -o json` output, read in place of the cluster for metallb-unifi:discovery",
     )
+    parser.add_argument(
+        "--with-stack",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="STACK_FILE",
+        help="another stack on the same gateway (its project defaults from the Pulumi.yaml beside it): "
+        "the gateway's files are rendered with every such stack installed; repeat for more",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -134,8 +148,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     discovered = _discovered(lab, args.services_from)
     if discovered is None:
         return EXIT_INVALID_CONFIG
+    others = _other_stacks(args.with_stack, args.stack_file)
+    if others is None:
+        return EXIT_INVALID_CONFIG
     shown = lab if args.show_secrets else redact_secrets(lab)
     files = render_artifacts(shown, lab.pinned_addresses, discovered)
+    if others:
+        this = GatewayStack(shown, lab.pinned_addresses, discovered, str(args.stack_file))
+        try:
+            files |= compose_gateway_files([this, *(_shown(other, args.show_secrets) for other in others)])
+        except SharedGatewayConflict as error:
+            print(f"{error.report()}\nnothing was written", file=sys.stderr)
+            return EXIT_INVALID_CONFIG
     try:
         write_artifacts(args.out, files, lab.gateway.kind)
     except OutputError as error:
@@ -151,6 +175,42 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _other_stacks(files: Sequence[Path], stack_file: Path) -> list[GatewayStack] | None:
+    """The ``--with-stack`` stacks, each read as ``--stack-file`` is; None (every problem of every
+    file printed) when one is invalid. Their Services' allocated addresses are unknown offline, so
+    only pinned addresses get names, as for this stack."""
+    stacks, valid = [], True
+    seen = {stack_file.resolve()}
+    for path in files:
+        if path.resolve() in seen:
+            print(f"error: --with-stack {path}: given already (as --stack-file or --with-stack)", file=sys.stderr)
+            valid = False
+            continue
+        seen.add(path.resolve())
+        try:
+            other = load_lab(path)
+        except ConfigError as error:
+            print(f"--with-stack {path}: {error.report()}", file=sys.stderr)
+            valid = False
+            continue
+        for warning in other.warnings:
+            print(f"warning: --with-stack {path}: {warning}", file=sys.stderr)
+        unknown = [s.name for s in other.services if s.address is None]
+        if unknown:
+            print(
+                f"not yet known: the addresses and host names of {', '.join(unknown)} of --with-stack {path}",
+                file=sys.stderr,
+            )
+        if other.discovery is not None:
+            print(f"not yet known: the names --with-stack {path} discovers", file=sys.stderr)
+        stacks.append(GatewayStack(other, other.pinned_addresses, (), str(path)))
+    return stacks if valid else None
+
+
+def _shown(stack: GatewayStack, show_secrets: bool) -> GatewayStack:
+    return stack if show_secrets else GatewayStack(redact_secrets(stack.lab), stack.addresses, (), stack.file)
 
 
 def _discovered(lab: Lab, services_from: Path | None) -> tuple[DiscoveredName, ...] | None:

@@ -197,6 +197,11 @@ SHIPPED = {
         },
         [("monitoring", "grafana"), ("registry", "registry"), ("dns", "dns"), ("dns", "dns-tcp")],
     ),
+    "Pulumi.lab-test.yaml": (
+        ["config.gateway.json", "metallb.yaml", "outputs.json", "services.yaml"],
+        {"whoami": ("10.10.11.10", "whoami.test.service")},
+        [("test", "whoami")],
+    ),
     "Pulumi.udm.yaml": (
         ["bgpd.conf", "dns-records.json", "metallb.yaml", "outputs.json", "services.yaml"],
         {"home-assistant": ("10.99.0.10", "home-assistant.k8s.home"), "jellyfin": (None, None)},
@@ -312,3 +317,111 @@ def test_a_misspelt_namespace_exits_2_with_did_you_mean_instead_of_dropping_the_
     assert "metalb-unifi:services: namespace 'metalb-unifi'" in result.stderr
     assert "did you mean metallb-unifi:services?" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+# --- --with-stack: several stacks on one gateway ----------------------------------------------
+
+
+def test_with_stack_writes_this_stacks_files_and_the_gateway_file_with_both_installed(tmp_path: Path) -> None:
+    result = run_render(
+        "--stack-file", "Pulumi.lab.yaml", "--with-stack", "Pulumi.lab-test.yaml", "--out", str(tmp_path / "both")
+    )
+    assert result.returncode == 0, result.stderr
+    alone = run_render("--stack-file", "Pulumi.lab.yaml", "--out", str(tmp_path / "alone"))
+    assert alone.returncode == 0, alone.stderr
+    both, lab = tmp_path / "both", tmp_path / "alone"
+    assert sorted(p.name for p in both.iterdir()) == sorted(p.name for p in lab.iterdir())
+    for name in ("metallb.yaml", "services.yaml", "outputs.json"):  # the cluster side: this stack's only
+        assert (both / name).read_text() == (lab / name).read_text()
+    document = json.loads((both / "config.gateway.json").read_text())
+    assert sorted(document["protocols"]["bgp"]["64512"]["neighbor"]) == sorted(
+        ["10.10.0.200", "10.10.0.101", "10.10.0.102", "10.10.0.103", "10.10.1.11", "10.10.1.12"]
+    )
+    assert sorted(document["system"]["static-host-mapping"]["host-name"]) == [
+        "k8s-dashboard.service",
+        "whoami.test.service",
+    ]
+    # The same gateway file, rendered from the other stack's side.
+    other = run_render(
+        "--stack-file", "Pulumi.lab-test.yaml", "--with-stack", "Pulumi.lab.yaml", "--out", str(tmp_path / "other")
+    )
+    assert other.returncode == 0, other.stderr
+    assert (tmp_path / "other" / "config.gateway.json").read_bytes() == (both / "config.gateway.json").read_bytes()
+
+
+def udm_test_stack(directory: Path, **gateway: object) -> Path:
+    """A second UniFi OS cluster beside Pulumi.udm.yaml, in a project directory of its own."""
+    directory.mkdir()
+    (directory / "Pulumi.yaml").write_text("name: metallb-unifi\nruntime: python\n")
+    config = yaml.safe_load((REPO / "Pulumi.udm.yaml").read_text())["config"]
+    config["metallb-unifi:nodes"] = [{"name": "t1", "address": "192.168.40.11"}]
+    config["metallb-unifi:metallb"]["pools"] = [{"name": "test", "protocol": "bgp", "addresses": ["10.99.1.0/27"]}]
+    config["metallb-unifi:gateway"] |= {"dnsDomain": "test.k8s.home", **gateway}
+    config["metallb-unifi:bgp"] = {"password": "pw-of-the-test-cluster"}
+    config["metallb-unifi:services"] = [
+        {"name": "grafana", "namespace": "monitoring", "address": "10.99.1.10", "ports": [{"port": 3000}]}
+        | {"selector": {"app": "grafana"}}
+    ]
+    stack = directory / "Pulumi.udm-test.yaml"
+    stack.write_text(yaml.safe_dump({"config": config}))
+    return stack
+
+
+def test_with_stack_on_unifi_os_composes_bgpd_conf_and_the_dns_records(tmp_path: Path) -> None:
+    other = udm_test_stack(tmp_path / "test-project")
+    result = run_render("--stack-file", "Pulumi.udm.yaml", "--with-stack", str(other), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "out" / "bgpd.conf").read_text()
+    assert text.count("router bgp 65000\n") == 1
+    assert "! metallb-unifi stack udm begin\n" in text and "! metallb-unifi stack udm-test begin\n" in text
+    assert " neighbor 192.168.40.11 peer-group metallb-udm-test\n" in text
+    # The other stack's secret is a placeholder too.
+    assert " neighbor metallb-udm-test password <secret: metallb-unifi:bgp.password>\n" in text
+    assert "pw-of-the-test-cluster" not in text
+    records = json.loads((tmp_path / "out" / "dns-records.json").read_text())
+    assert [r["key"] for r in records] == [
+        "grafana",
+        "grafana.test.k8s.home",
+        "ha",
+        "home-assistant",
+        "home-assistant.k8s.home",
+    ]
+
+
+def test_conflicting_stacks_exit_2_naming_both_files_and_the_keys_and_write_nothing(tmp_path: Path) -> None:
+    other = udm_test_stack(tmp_path / "test-project", asn=65001, maximumPaths=2)
+    out = tmp_path / "out"
+    result = run_render("--stack-file", "Pulumi.udm.yaml", "--with-stack", str(other), "--out", str(out))
+    assert result.returncode == 2
+    assert not out.exists()
+    lines = result.stderr.splitlines()
+    assert lines[0] == "these stacks cannot share one gateway (2 conflicts):"
+    assert lines[1].startswith(
+        "  - metallb-unifi:gateway.asn: stack 'udm' (Pulumi.udm.yaml) has 65000, "
+        f"stack 'udm-test' ({other}) has 65001; "
+    )
+    assert lines[2].startswith(
+        "  - metallb-unifi:gateway.maximumPaths: stack 'udm' (Pulumi.udm.yaml) has 3, "
+        f"stack 'udm-test' ({other}) has 2; "
+    )
+    assert lines[-1] == "nothing was written"
+
+
+def test_an_invalid_with_stack_exits_2_naming_its_file(tmp_path: Path) -> None:
+    other = udm_test_stack(tmp_path / "test-project")
+    other.write_text(other.read_text().replace("kind: unifi-os", "kind: udm"))
+    out = tmp_path / "out"
+    result = run_render("--stack-file", "Pulumi.udm.yaml", "--with-stack", str(other), "--out", str(out))
+    assert result.returncode == 2
+    assert not out.exists()
+    assert result.stderr.startswith(
+        f"--with-stack {other}: invalid stack config (1 problem):\n  - metallb-unifi:gateway.kind: "
+    )
+
+
+def test_a_stack_file_given_twice_exits_2(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run_render("--stack-file", "Pulumi.lab.yaml", "--with-stack", "./Pulumi.lab.yaml", "--out", str(out))
+    assert result.returncode == 2
+    assert result.stderr == "error: --with-stack Pulumi.lab.yaml: given already (as --stack-file or --with-stack)\n"
+    assert not out.exists()
