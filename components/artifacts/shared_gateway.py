@@ -36,7 +36,8 @@ neighbor/node.tag/{password,timers,ebgp-multihop}/node.def), and the peer addres
 use. ``gateway.dnsDomain`` and ``gateway.dnsTtl`` are per name.
 
 **What two stacks must not share:** an address of a pool (any protocol: the same address in two
-clusters), a node's address (one neighbour cannot be two stacks' peer), a host name or alias
+clusters; nor may one stack's node or gateway peer address lie in the other's pool), a node's
+address (one neighbour cannot be two stacks' peer), a host name or alias
 (one name, one address), and the filter's names (two stacks of the same id would overwrite each
 other's prefix-list and route-maps).
 
@@ -64,6 +65,7 @@ from typing import TYPE_CHECKING, Any
 from components.config.base_config import base_document
 from components.config.errors import key_path
 from components.config.model import GatewayKind, Lab
+from components.config.stack_names import STACK_KEY
 
 from .dns_records import render_dns_records
 from .frr import (
@@ -230,6 +232,25 @@ def _nodes(a: GatewayStack, b: GatewayStack) -> list[str]:
     ]
 
 
+def _addresses_in_pools(a: GatewayStack, b: GatewayStack) -> list[str]:
+    """A node's or the gateway's address of one stack inside a pool of the other (both ways)."""
+    conflicts = []
+    for mine, theirs in ((a, b), (b, a)):
+        gateway = mine.lab.gateway
+        reserved = [(key_path("nodes", i, "address"), node.address) for i, node in enumerate(mine.lab.nodes)]
+        reserved.append((key_path("gateway", "peerAddress"), gateway.peer_address))
+        for key, address in reserved:
+            for k, pool in enumerate(theirs.lab.metallb.pools):
+                for m, address_range in enumerate(pool.ranges):
+                    if address in address_range:
+                        conflicts.append(
+                            f"{key} of {mine} ({address}) lies in {key_path('metallb', 'pools', k, 'addresses', m)} "
+                            f"of {theirs} ({address_range.text}, pool {pool.name!r}); the other cluster could hand "
+                            "that address to a Service"
+                        )
+    return conflicts
+
+
 def _names(stack: GatewayStack) -> dict[str, str]:
     """Every host name and alias the stack gives the gateway → the key it comes from."""
     domain = stack.lab.gateway.dns_domain
@@ -259,7 +280,7 @@ def _filter_names(a: GatewayStack, b: GatewayStack) -> list[str]:
         return []
     names = a.lab.filter_names
     return [
-        f"{key_path('stack')}: {a} and {b} both name their BGP filter on the gateway after stack id "
+        f"{STACK_KEY}: {a} and {b} both name their BGP filter on the gateway after stack id "
         f"{a.id!r} ({names.prefix_list}, {names.route_map_in}, {names.route_map_out}); each would "
         "overwrite the other's: give one of them another stack name"
     ]
@@ -272,6 +293,7 @@ _PAIR_CHECKS: tuple[Callable[[GatewayStack, GatewayStack], list[str]], ...] = (
     _base_file,
     _nodes,
     _pools,
+    _addresses_in_pools,
     _host_names,
 )
 

@@ -376,6 +376,26 @@ CONFLICTS: dict[str, tuple[Callable[[], GatewayStack], list[str]]] = {
             "(Pulumi.lab.yaml) and metallb-unifi:services[0].aliases[0] of stack 'lab-test' (Pulumi.lab-test.yaml); "
         ],
     ),
+    "node-in-the-others-pool": (
+        lambda: lab_test_with(
+            metallb=lambda m: {**m, "pools": [{"name": "test", "protocol": "bgp", "addresses": ["10.10.0.96/28"]}]},
+            services=[],
+        ),
+        [
+            "metallb-unifi:nodes[1].address of stack 'lab' (Pulumi.lab.yaml) (10.10.0.101) lies in "
+            "metallb-unifi:metallb.pools[0].addresses[0] of stack 'lab-test' (Pulumi.lab-test.yaml) (10.10.0.96/28, "
+            "pool 'test'); ",
+            "metallb-unifi:nodes[2].address of stack 'lab' (Pulumi.lab.yaml) (10.10.0.102) lies in ",
+            "metallb-unifi:nodes[3].address of stack 'lab' (Pulumi.lab.yaml) (10.10.0.103) lies in ",
+        ],
+    ),
+    "peer-in-the-others-pool": (
+        lambda: lab_test_with(gateway=lambda g: {**g, "peerAddress": "10.10.10.100"}),
+        [
+            "metallb-unifi:gateway.peerAddress of stack 'lab-test' (Pulumi.lab-test.yaml) (10.10.10.100) lies in "
+            "metallb-unifi:metallb.pools[0].addresses[0] of stack 'lab' (Pulumi.lab.yaml) (10.10.10.10-10.10.10.250"
+        ],
+    ),
 }
 
 
@@ -398,7 +418,7 @@ def test_the_same_stack_id_is_refused_and_every_conflict_is_collected() -> None:
     twin = GatewayStack(lab.lab, lab.addresses, (), "../other-project/Pulumi.lab.yaml")
     conflicts = shared_gateway_conflicts([lab, twin])
     assert conflicts[0].startswith(
-        "metallb-unifi:stack: stack 'lab' (../other-project/Pulumi.lab.yaml) and stack 'lab' (Pulumi.lab.yaml) both "
+        "stack: stack 'lab' (../other-project/Pulumi.lab.yaml) and stack 'lab' (Pulumi.lab.yaml) both "
         "name "
         "their BGP filter on the gateway after stack id 'lab' (metallb-lab-pools, metallb-lab-in, metallb-lab-out)"
     )
@@ -632,7 +652,7 @@ def test_conflicting_pairs_are_refused_naming_both(injection: str, data: st.Data
         "pool": "of stack",
         "node": "metallb-unifi:nodes[",
         "name": "the name ",
-        "stack": "metallb-unifi:stack: ",
+        "stack": "stack: ",
     }[injection]
     if injection == "asn":
         raw["gateway"]["asn"] = raw_a["gateway"]["asn"] % 4294967295 + 1
