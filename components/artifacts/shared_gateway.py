@@ -18,7 +18,7 @@ host names); :func:`compose_gateway_files` puts every stack's part into one file
   BGP_NODE at line 18298). So ``gateway.asn`` and ``gateway.routerId`` must be equal.
 * ``maximum-paths`` (UniFi OS only; a USG never gets it): a setting of the instance's address
   family, one for eBGP and one for iBGP paths (``struct bgp`` holds ``maxpaths[afi][safi]``
-  with ``maxpaths_ebgp`` and ``maxpaths_ibgp``: bgpd/bgpd.h lines 625-629; the commands
+  with ``maxpaths_ebgp`` and ``maxpaths_ibgp``: bgpd/bgpd.h lines 625-630; the commands
   bgpd/bgp_vty.c lines 2409-2436, installed on BGP_IPV4_NODE at line 18351). Stacks whose
   sessions are of the same type (both eBGP or both iBGP) share that one number, so their
   ``gateway.maximumPaths`` must be equal, or both unset: unset means "one path per peering
