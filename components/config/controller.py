@@ -39,9 +39,7 @@ def _default_host(r: Reading) -> str:
 
 
 def _private_key(raw: Any, key: str, problems: Problems) -> Secret | None:
-    if not raw:  # an empty value is unusable, and (so far) not reported
-        return None
-    private_key = secret(raw, key, problems)
+    private_key = secret(raw, key, problems)  # an empty or non-string value is refused there
     if private_key is not None and private_key.value is not None and "PRIVATE KEY-----" not in private_key.value:
         problems.error(key, "must be the text of a private key (-----BEGIN ... PRIVATE KEY-----)")
         return None

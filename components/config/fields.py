@@ -122,8 +122,7 @@ class Section(Generic[M]):
     """The table of one object: ``model`` is called with the parsed fields by attribute, unless a
     ``build`` function makes the object (and may still refuse it, after reporting why).
 
-    ``check_keys`` checks the keys of the raw object (values.mapping, or the top level's own);
-    ``stop_at_first_problem`` ends the reading at the first field that fails."""
+    ``check_keys`` checks the keys of the raw object (values.mapping, or the top level's own)."""
 
     def __init__(
         self,
@@ -131,13 +130,11 @@ class Section(Generic[M]):
         *entries: Field | Rule,
         build: Callable[[Reading], M | None] | None = None,
         check_keys: Callable[..., dict[str, Any] | None] = mapping,
-        stop_at_first_problem: bool = False,
     ) -> None:
         self.model = model
         self.entries = entries
         self.build = build
         self.check_keys = check_keys
-        self.stop_at_first_problem = stop_at_first_problem
         fields = [entry for entry in entries if isinstance(entry, Field)]
         self.required = tuple(f.key for f in fields if f.required)
         self.optional = tuple(f.key for f in fields if not f.required)
@@ -162,8 +159,6 @@ class Section(Generic[M]):
                         break
             else:
                 reading.read(entry)
-                if reading.failed and self.stop_at_first_problem:
-                    break
         return reading
 
 

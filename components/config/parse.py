@@ -257,7 +257,6 @@ _BFD = Section(
     Field("receiveInterval", between(10, 60000), attr="receive_interval_ms"),
     Field("transmitInterval", between(10, 60000), attr="transmit_interval_ms"),
     Field("detectMultiplier", between(2, 255)),
-    stop_at_first_problem=True,  # as it always has: only the first unusable bfd value is reported
 )
 
 _BGP = Section(

@@ -314,7 +314,8 @@ def secret(raw: Any, key: str, problems: Problems) -> Secret | None:
     Pulumi CLI can read it, so offline its value is unknown (None)."""
     if isinstance(raw, Mapping) and set(raw) == {"secure"}:
         return Secret(key=key, value=None)
-    if not isinstance(raw, str) or not raw:
-        problems.error(key, f"must be a string (set it with `pulumi config set --secret`), got {type_name(raw)}")
+    if not isinstance(raw, str) or not raw.strip():
+        got = "an empty string" if isinstance(raw, str) else type_name(raw)
+        problems.error(key, f"must be a string (set it with `pulumi config set --secret`), got {got}")
         return None
     return Secret(key=key, value=raw)

@@ -51,8 +51,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from components.config.values import is_dns_label
 from components.kubernetes.api_client import ApiClient, InputError, Response, kubeconfig_configuration
+from components.kubernetes.service_ref import ServiceRef, add_service_arguments, service_ref
 
 EXIT_ADDRESS = 0
 EXIT_TIMED_OUT = 1
@@ -67,16 +67,6 @@ MIN_REQUEST_TIMEOUT = 0.5
 EVENTS_TIMEOUT = 5.0  # for the one request after the timeout
 RETRYABLE_STATUSES = frozenset({408, 429})  # and every 5xx
 METALLB_CONTROLLER = "kubectl -n metallb-system logs deployment/controller"
-
-
-@dataclass(frozen=True)
-class ServiceRef:
-    namespace: str
-    name: str
-    stack_key: str
-
-    def __str__(self) -> str:
-        return f"{self.namespace}/{self.name}"
 
 
 # --- one answer, pure -------------------------------------------------------------------------
@@ -293,13 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Wait until MetalLB has given the Service its external IP, and print it.",
         epilog="Exit codes: 0 printed, 1 timed out, 2 bad usage/kubeconfig, 3 refused, 4 no such Service.",
     )
-    parser.add_argument("--namespace", required=True)
-    parser.add_argument("--name", required=True)
-    parser.add_argument("--stack-key", required=True, help="the service's key, e.g. metallb-unifi:services[0]")
+    add_service_arguments(parser)
     parser.add_argument("--timeout", type=_positive, required=True, help="how long to wait, in seconds")
     parser.add_argument("--expect", type=_address, help="the pinned address: wait until it is the Service's")
-    parser.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)")
-    parser.add_argument("--context", help="kubeconfig context (default: current-context)")
     parser.add_argument(
         "--interval", type=_positive, default=DEFAULT_INTERVAL, help="first pause, doubling up to 5 (default 1)"
     )
@@ -317,10 +303,7 @@ def main(
     environ = os.environ if environ is None else environ
     parser = build_parser()
     args = parser.parse_args(argv)
-    for flag, value in (("--namespace", args.namespace), ("--name", args.name)):
-        if not is_dns_label(value):  # what namespaces and Service names are
-            parser.error(f"{flag} {value!r} is not a valid Kubernetes name")
-    ref = ServiceRef(args.namespace, args.name, args.stack_key)
+    ref = service_ref(parser, args)
     try:
         with contextlib.ExitStack() as stack:
             configuration = stack.enter_context(kubeconfig_configuration(args.kubeconfig, args.context, environ))

@@ -29,12 +29,11 @@ import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, TextIO
 
 from components.artifacts.metallb import MANAGED_BY
-from components.config.values import is_dns_label
 from components.kubernetes.api_client import ApiClient, InputError, Response, kubeconfig_configuration
+from components.kubernetes.service_ref import ServiceRef, add_service_arguments, service_ref
 
 EXIT_FREE = 0
 EXIT_TAKEN = 1
@@ -53,16 +52,6 @@ class Verdict(enum.Enum):
     OURS = "ours"
     TAKEN = "taken"
     UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True)
-class ServiceRef:
-    namespace: str
-    name: str
-    stack_key: str
-
-    def __str__(self) -> str:
-        return f"{self.namespace}/{self.name}"
 
 
 def verdict(response: Response) -> Verdict:
@@ -130,11 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Fail if the Service the stack is about to create already exists.",
         epilog="Exit codes: 0 absent (or this program's), 1 exists, 2 bad usage/kubeconfig, 3 could not check.",
     )
-    parser.add_argument("--namespace", required=True)
-    parser.add_argument("--name", required=True)
-    parser.add_argument("--stack-key", required=True, help="the service's key, e.g. metallb-unifi:services[0]")
-    parser.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)")
-    parser.add_argument("--context", help="kubeconfig context (default: current-context)")
+    add_service_arguments(parser)
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="request timeout in seconds")
     return parser
 
@@ -150,12 +135,9 @@ def main(
     environ = os.environ if environ is None else environ
     parser = build_parser()
     args = parser.parse_args(argv)
-    for flag, value in (("--namespace", args.namespace), ("--name", args.name)):
-        if not is_dns_label(value):  # what namespaces and Service names are
-            parser.error(f"{flag} {value!r} is not a valid Kubernetes name")
     if not args.timeout > 0:
         parser.error("--timeout must be > 0")
-    ref = ServiceRef(args.namespace, args.name, args.stack_key)
+    ref = service_ref(parser, args)
     try:
         with contextlib.ExitStack() as stack:
             configuration = stack.enter_context(kubeconfig_configuration(args.kubeconfig, args.context, environ))

@@ -62,6 +62,13 @@ def test_session_options_and_what_the_mode_or_gateway_can_express(base, edits, k
     assert_problem(edited(base, *edits), k(key), fragment)
 
 
+def test_every_unusable_bfd_value_is_reported_not_only_the_first() -> None:
+    bfd = {"receiveInterval": 5, "transmitInterval": 70000, "detectMultiplier": 1}
+    raw = edited("unifi-os", (("metallb", "mode"), "frr"), (("bgp", "bfd"), bfd))
+    for key in bfd:
+        assert_problem(raw, k(f"bgp.bfd.{key}"), "")
+
+
 MAX_HOLD = "BGP hold time is at most 65535 seconds"
 USG_HOLD = "a USG accepts a hold time of 0 or 4-65535 seconds"
 METALLB_HOLD = "MetalLB accepts 0 (no keepalives) or at least 3s"

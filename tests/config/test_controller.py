@@ -109,6 +109,13 @@ def test_unifi_os_takes_an_api_key_and_no_ssh() -> None:
         (lab(provisionTimeout="5s"), "controller.provisionTimeout", "out of range"),
         (lab(ssh=ssh(hostKey="AAAA")), "controller.ssh.hostKey", "ssh-keyscan"),
         (lab(ssh=ssh(privateKey="hunter2")), "controller.ssh.privateKey", "PRIVATE KEY"),
+        # Present but empty: refused, not taken as "no SSH" (which would drop the upload silently).
+        (lab(ssh=ssh(privateKey="")), "controller.ssh.privateKey", "got an empty string"),
+        (lab(ssh=ssh(privateKey=" \n")), "controller.ssh.privateKey", "got an empty string"),
+        (lab(ssh=ssh(privateKey=0)), "controller.ssh.privateKey", "must be a string"),
+        (lab(ssh=ssh(privateKey=False)), "controller.ssh.privateKey", "must be a string"),
+        (lab(ssh=ssh(privateKey=[])), "controller.ssh.privateKey", "must be a string"),
+        (lab(ssh=ssh(privateKey={})), "controller.ssh.privateKey", "must be a string"),
         (lab(ssh=ssh(dataDir="unifi")), "controller.ssh.dataDir", "neither a preset"),
         (lab(ssh=ssh(dataDir="/var/lib/unifi")), "controller.ssh.owner", "is required with a custom dataDir"),
         (lab(ssh=ssh(dataDir="linuxserver")), "controller.ssh.hostDataDir", "is required with dataDir linuxserver"),

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import yaml
 
@@ -468,28 +468,7 @@ class ServicesApi:
 
 @contextlib.contextmanager
 def services_api(services: list[dict[str, Any]], **options: Any) -> Iterator[ServicesApi]:
-    api = ServicesApi(services, **options)
-    lock = threading.Lock()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            parts = urllib.parse.urlsplit(self.path)
-            query = urllib.parse.parse_qs(parts.query)
-            with lock:
-                api.requests.append(Request(parts.path, query, self.headers.get("Authorization", "")))
-                status, body = api.answer(parts.path, query)
-            payload = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    with serving(Handler) as port:
-        api.port = port
+    with _answering(ServicesApi(services, **options)) as api:
         yield api
 
 
@@ -548,7 +527,23 @@ class ObjectsApi:
 
 @contextlib.contextmanager
 def objects_api(read: Callable[[str, str], dict[str, Any] | None], **options: Any) -> Iterator[ObjectsApi]:
-    api = ObjectsApi(read, **options)
+    with _answering(ObjectsApi(read, **options)) as api:
+        yield api
+
+
+class _Answers(Protocol):
+    requests: list[Request]
+    port: int
+
+    def answer(self, path: str, query: Mapping[str, list[str]]) -> tuple[int, dict[str, Any]]: ...
+
+
+_A = TypeVar("_A", bound=_Answers)
+
+
+@contextlib.contextmanager
+def _answering(api: _A) -> Iterator[_A]:
+    """Serves ``api`` on a loopback port: each GET is recorded, then answered as JSON."""
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
