@@ -1,5 +1,8 @@
 """``python -m simulator --stack-file Pulumi.lab.yaml``: render the stack, build its lab in
-network namespaces, run the checks, take the lab down. Linux, as root (``make simulate``)."""
+network namespaces, run the checks, take the lab down. Linux, as root (``make simulate``).
+
+``--with-stack Pulumi.lab-test.yaml`` (repeatable) puts other stacks' clusters behind the same
+router, which runs the gateway's files composed with every stack installed."""
 
 from __future__ import annotations
 
@@ -16,24 +19,29 @@ from types import FrameType
 from .checks import Deadlines, run_checks
 from .errors import SimulationError
 from .lab import LabOptions, RunningLab, SpeakerKind, running_lab
-from .plan import LabPlan, plan_lab
-from .rendering import render_stack, stack_facts
+from .plan import LabPlan, plan_stacks
+from .rendering import render_stacks, stack_facts
 
 
 def describe(plan: LabPlan, lab: RunningLab) -> str:
     topology = plan.topology
+    segments = ", ".join(f"{segment.router_address} (nodes {segment.subnet})" for segment in topology.segments)
     lines = [
         f"router {lab.router_ns}: {topology.router_lan_address} (LAN {topology.lan}), "
-        f"{topology.router_node_address} (nodes {topology.node_subnet}); BGP from {plan.router_config_source}",
+        f"{segments}; BGP from {plan.router_config_source}",
         f"workstation {lab.workstation_ns}: {topology.workstation_address}, "
         f"DNS and gateway {topology.router_lan_address}",
     ]
-    for node in plan.nodes:
-        role = "peers" if node.peers else "does not peer"
-        lines.append(f"node {node.name} {lab.node_ns[node.name]}: {node.address}, {role}")
-        if node.rogue_prefixes:
-            rogue = ", ".join(f"{route.prefix} ({route.what})" for route in plan.rogue_routes)
-            lines.append(f"  rogue: also announces {rogue}")
+    several = len(plan.stacks) > 1
+    for stack in plan.stacks:
+        if several:
+            lines.append(f"stack {stack.name}:")
+        for node in stack.nodes:
+            role = "peers" if node.peers else "does not peer"
+            lines.append(f"{'  ' if several else ''}node {node.name} {lab.node_ns[node.name]}: {node.address}, {role}")
+            if node.rogue_routes:
+                rogue = ", ".join(f"{route.prefix} ({route.what})" for route in node.rogue_routes)
+                lines.append(f"{'  ' if several else ''}  rogue: also announces {rogue}")
     return "\n".join(lines)
 
 
@@ -52,6 +60,15 @@ def _wait_for_user(plan: LabPlan, lab: RunningLab) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m simulator", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stack-file", type=Path, required=True, help="e.g. Pulumi.lab.yaml")
+    parser.add_argument(
+        "--with-stack",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="another stack on the same gateway (repeatable): its cluster joins the lab, and the router "
+        "runs the gateway's files composed with every stack installed (render --with-stack)",
+    )
     parser.add_argument("--speaker", choices=[k.value for k in SpeakerKind], default=SpeakerKind.FRR.value)
     parser.add_argument(
         "--services-from",
@@ -65,15 +82,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=[],
         metavar="NAME",
         help="this node's speaker also announces routes the gateway must refuse (a default route, the LAN, "
-        "addresses outside the pools); the `filters` check then proves it does (repeatable)",
+        "addresses outside the pools, another stack's addresses); a node of any stack; the `filters` check then "
+        "proves it does (repeatable)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the lab up until Enter or Ctrl-C, to explore it")
     args = parser.parse_args(argv)
     started = time.monotonic()
     try:
+        stack_files = [args.stack_file, *args.with_stack]
         with tempfile.TemporaryDirectory(prefix="mlu-render-") as rendered:
-            render_stack(args.stack_file, Path(rendered), args.services_from)
-            plan = plan_lab(Path(rendered), stack_facts(args.stack_file), args.rogue_node)
+            outs = [Path(rendered) / str(index) for index in range(len(stack_files))]
+            for out in outs:
+                out.mkdir()
+            render_stacks(stack_files, outs, args.services_from)
+            stacks = [(out, stack_facts(stack_file)) for out, stack_file in zip(outs, stack_files, strict=True)]
+            plan = plan_stacks(stacks, args.rogue_node)
         for note in plan.notes:
             print(f"note: {note}")
         with running_lab(plan, LabOptions(speaker=SpeakerKind(args.speaker))) as lab:

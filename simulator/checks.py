@@ -1,9 +1,11 @@
 """The four checks a user would make on the real lab, each polled until its deadline:
 
 1. ``sessions``: every peering node's session is Established on the router;
-2. ``routes``: each BGP service address is a /32 in the router's kernel table via a node;
+2. ``routes``: each BGP service address is a /32 in the router's kernel table via a node of
+   its own stack;
 3. ``filters`` (with rogue nodes only): each rogue announcement reached the router and was
-   refused, and none is in its BGP table or its routing table;
+   refused, and none is in its BGP table or its routing table (another stack's address stays,
+   from that stack's nodes only);
 4. ``dns``: each host name and alias resolves, through the router, to its address;
 5. ``http``: each service URL answers from the workstation, served by a node holding it.
 """
@@ -43,38 +45,52 @@ def sessions_established(lab: RunningLab) -> Outcome:
 
 
 def routes_installed(lab: RunningLab) -> Outcome:
+    """Each stack's BGP service addresses are routed via that stack's own nodes only."""
     routes = lab.router_routes()
-    announcing = {node.address for node in lab.plan.nodes if node.bgp_addresses}
-    problems = []
-    for service in lab.plan.bgp_services:
-        hops = routes.get(service.address)
-        if not hops:
-            problems.append(f"{service.address} ({service.name}): no route in the router's kernel table")
-        elif not set(hops) <= announcing:
-            problems.append(f"{service.address} ({service.name}): via {_list(hops)}, not via a node")
+    problems, described = [], []
+    several = len(lab.plan.stacks) > 1
+    for stack in lab.plan.stacks:
+        for service in stack.bgp_services:
+            hops = routes.get(service.address)
+            if not hops:
+                problems.append(f"{service.address} ({service.name}): no route in the router's kernel table")
+            elif not set(hops) <= stack.announcing:
+                whose = f"stack {stack.name!r}'s nodes" if several else "a node"
+                problems.append(f"{service.address} ({service.name}): via {_list(hops)}, not via {whose}")
+            else:
+                described.append(f"{service.address} via {_list(hops)}" + (f" ({stack.name})" if several else ""))
     if problems:
         return Outcome(False, "; ".join(problems))
-    described = ", ".join(f"{s.address} via {_list(routes[s.address])}" for s in lab.plan.bgp_services)
-    return Outcome(True, described or "no BGP service addresses to route")
+    return Outcome(True, ", ".join(described) or "no BGP service addresses to route")
 
 
 def rogue_routes_refused(lab: RunningLab, since: int) -> Outcome:
     """Every rogue node's every rogue announcement is in the router's log as refused (past byte
-    ``since``), and no rogue prefix is in its BGP table or has a BGP route in zebra."""
+    ``since``); no rogue prefix is in its BGP table or has a BGP route in zebra, except another
+    stack's address its own nodes announce: that one stays, from those nodes only."""
     denied = lab.router_denied(since)
     table = lab.router_bgp_table()
     rib = lab.router_rib()
+    kernel = lab.router_routes()
     problems, reasons = [], set()
     for node in lab.plan.rogue_nodes:
-        for route in lab.plan.rogue_routes:
-            where = [
-                place
-                for place, found in (
+        for route in node.rogue_routes:
+            paths = table.get(route.prefix, set())
+            checks: tuple[tuple[str, bool], ...]
+            if route.owners:
+                owners = set(route.owners)
+                hops = set(kernel.get(route.prefix.network_address, ()))
+                checks = (
+                    (f"in the router's BGP table from {node.name}", node.address in paths),
+                    ("its owners' paths are gone from the router's BGP table", not paths & owners),
+                    ("routed not only via its owners", not hops or not hops <= owners),
+                )
+            else:
+                checks = (
                     ("in the router's BGP table", route.prefix in table),
                     ("a BGP route in its routing table", "bgp" in rib.get(route.prefix, ())),
                 )
-                if found
-            ]
+            where = [place for place, found in checks if found]
             reason = denied.get((node.address, route.prefix))
             if reason is None:
                 where.append("not (yet) refused by the router")
@@ -84,9 +100,15 @@ def rogue_routes_refused(lab: RunningLab, since: int) -> Outcome:
                 problems.append(f"{route.prefix} ({route.what}) from {node.name}: {', '.join(where)}")
     if problems:
         return Outcome(False, "; ".join(problems))
-    prefixes = ", ".join(str(route.prefix) for route in lab.plan.rogue_routes)
-    names = ", ".join(node.name for node in lab.plan.rogue_nodes)
-    return Outcome(True, f"{names}: {prefixes} refused by the router ({', '.join(sorted(reasons))}), none installed")
+    parts = []
+    for node in lab.plan.rogue_nodes:
+        prefixes = ", ".join(str(route.prefix) for route in node.rogue_routes)
+        parts.append(f"{node.name}: {prefixes}")
+    kept = sorted({str(route.prefix) for node in lab.plan.rogue_nodes for route in node.rogue_routes if route.owners})
+    suffix = f"; {', '.join(kept)} kept from {'its' if len(kept) == 1 else 'their'} own stack's nodes" if kept else ""
+    return Outcome(
+        True, f"{'; '.join(parts)} refused by the router ({', '.join(sorted(reasons))}), none installed{suffix}"
+    )
 
 
 def filters_hold(lab: RunningLab, timeout_s: float) -> Outcome:

@@ -1,7 +1,7 @@
 """Build a :class:`~simulator.plan.LabPlan` in network namespaces, and take it down again.
 
-Namespaces: ``<prefix>router`` (bridge ``br0`` for the nodes, ``lan0`` to the workstation
-unless the gateway sits on the nodes' subnet), ``<prefix>node<i>`` (``eth0``; service
+Namespaces: ``<prefix>router`` (a bridge ``br<i>`` per nodes' subnet, ``lan0`` to the
+workstation unless the gateway sits on a nodes' subnet), ``<prefix>node<i>`` (``eth0``; service
 addresses on ``lo`` as MetalLB's speaker announces them, layer2 ones on ``eth0``) and
 ``<prefix>ws`` (the workstation, resolving through the router's dnsmasq).
 """
@@ -202,15 +202,17 @@ def _build(
     workstation = namespaces.create("ws")
     node_ns = {node.name: namespaces.create(f"node{index}") for index, node in enumerate(plan.nodes)}
 
-    ip("-n", router, "link", "add", "br0", "type", "bridge")
-    ip("-n", router, "link", "set", "br0", "up")
-    node_prefix = topology.node_subnet.prefixlen
-    ip("-n", router, "addr", "add", f"{topology.router_node_address}/{node_prefix}", "dev", "br0")
+    bridges = {}
+    for index, segment in enumerate(topology.segments):
+        bridge = bridges[segment.subnet] = f"br{index}"
+        ip("-n", router, "link", "add", bridge, "type", "bridge")
+        ip("-n", router, "link", "set", bridge, "up")
+        ip("-n", router, "addr", "add", f"{segment.router_address}/{segment.subnet.prefixlen}", "dev", bridge)
     run(["ip", "netns", "exec", router, "sysctl", "-qw", "net.ipv4.ip_forward=1"])
     if topology.shared_segment:
-        _attach(router, "ws0", workstation, bridge=True)
+        _attach(router, "ws0", workstation, bridges[topology.lan])
     else:
-        _attach(router, "lan0", workstation, bridge=False)
+        _attach(router, "lan0", workstation, None)
         ip("-n", router, "addr", "add", f"{topology.router_lan_address}/{topology.lan.prefixlen}", "dev", "lan0")
     ip("-n", workstation, "addr", "add", f"{topology.workstation_address}/{topology.lan.prefixlen}", "dev", "eth0")
     ip("-n", workstation, "route", "add", "default", "via", str(topology.router_lan_address))
@@ -218,9 +220,10 @@ def _build(
 
     for index, node in enumerate(plan.nodes):
         namespace = node_ns[node.name]
-        _attach(router, f"node{index}", namespace, bridge=True)
-        ip("-n", namespace, "addr", "add", f"{node.address}/{node_prefix}", "dev", "eth0")
-        ip("-n", namespace, "route", "add", "default", "via", str(topology.router_node_address))
+        segment = topology.segment_of(node.address)
+        _attach(router, f"node{index}", namespace, bridges[segment.subnet])
+        ip("-n", namespace, "addr", "add", f"{node.address}/{segment.subnet.prefixlen}", "dev", "eth0")
+        ip("-n", namespace, "route", "add", "default", "via", str(segment.router_address))
         for address in node.bgp_addresses:
             ip("-n", namespace, "addr", "add", f"{address}/32", "dev", "lo")
         for address in node.layer2_addresses:
@@ -229,7 +232,7 @@ def _build(
     _start_router(plan, router, processes, workdir / "router")
     speakers = {}
     for node in plan.peering_nodes:
-        password = options.speaker_passwords.get(node.name, plan.peer.password)
+        password = options.speaker_passwords.get(node.name, plan.stack_of(node).peer.password)
         speakers[node.name] = _start_speaker(
             plan, node, node_ns[node.name], options.speaker, password, processes, workdir / node.name
         )
@@ -246,11 +249,11 @@ def _build(
     return RunningLab(plan, workdir, router, workstation, node_ns, speakers, processes)
 
 
-def _attach(router: str, router_side: str, other: str, bridge: bool) -> None:
-    """A veth pair: ``router_side`` in the router (on ``br0`` if ``bridge``), ``eth0`` in ``other``."""
+def _attach(router: str, router_side: str, other: str, bridge: str | None) -> None:
+    """A veth pair: ``router_side`` in the router (on ``bridge`` if any), ``eth0`` in ``other``."""
     ip("-n", router, "link", "add", router_side, "type", "veth", "peer", "name", "eth0", "netns", other)
-    if bridge:
-        ip("-n", router, "link", "set", router_side, "master", "br0")
+    if bridge is not None:
+        ip("-n", router, "link", "set", router_side, "master", bridge)
     ip("-n", router, "link", "set", router_side, "up")
     ip("-n", other, "link", "set", "eth0", "up")
 
@@ -299,12 +302,12 @@ def _start_speaker(
     if kind is SpeakerKind.FRR:
         _frr(namespace, "zebra", speaker_zebra_conf(), directory, processes, f"{node.name} zebra")
         config = frr_speaker_bgpd_conf(
-            node.name, node.address, plan.peer, password, node.bgp_addresses, node.rogue_prefixes
+            node.name, node.address, plan.stack_of(node).peer, password, node.bgp_addresses, node.rogue_prefixes
         )
         # -n: a MetalLB speaker announces, it does not install the routes it hears.
         return _frr(namespace, "bgpd", config, directory, processes, f"{node.name} bgpd", "-n")
     conf = directory / "gobgpd.toml"
-    conf.write_text(gobgp_speaker_conf(node.address, plan.peer, password))
+    conf.write_text(gobgp_speaker_conf(node.address, plan.stack_of(node).peer, password))
     argv = ["ip", "netns", "exec", namespace, "gobgpd", "-f", str(conf), "-t", "toml"]
     argv += ["--api-hosts", GOBGP_API, "--pprof-disable", "--log-plain"]
     daemon = processes.start(f"{node.name} gobgpd", argv, directory / "gobgpd.log")

@@ -43,20 +43,44 @@ class NodePlan:
     bgp_addresses: tuple[IPv4Address, ...]  # announced as /32, next hop the node
     layer2_addresses: tuple[IPv4Address, ...]  # answered on the node's LAN (the elected node)
     http_ports: tuple[int, ...]
-    rogue_prefixes: tuple[IPv4Network, ...] = ()  # announced besides, no gateway should take them
+    rogue_routes: tuple[RogueRoute, ...] = ()  # announced besides, the gateway must not take them from it
+    stack: str = ""  # the stack (cluster) the node belongs to
+
+    @property
+    def rogue_prefixes(self) -> tuple[IPv4Network, ...]:
+        return tuple(route.prefix for route in self.rogue_routes)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One nodes' subnet: a bridge in the router, which holds ``router_address`` on it."""
+
+    subnet: IPv4Network
+    router_address: IPv4Address  # the nodes' default gateway
 
 
 @dataclass(frozen=True)
 class Topology:
-    node_subnet: IPv4Network
-    lan: IPv4Network  # the workstation's side; the node subnet itself when the gateway is on it
+    segments: tuple[Segment, ...]  # one per distinct nodes' subnet, the first stack's first
+    lan: IPv4Network  # the workstation's side; a nodes' subnet itself when the gateway is on it
     router_lan_address: IPv4Address  # the gateway's peerAddress, where DNS answers too
-    router_node_address: IPv4Address  # the nodes' default gateway
     workstation_address: IPv4Address
 
     @property
+    def node_subnet(self) -> IPv4Network:
+        return self.segments[0].subnet
+
+    @property
+    def router_node_address(self) -> IPv4Address:
+        return self.segments[0].router_address
+
+    @property
     def shared_segment(self) -> bool:
-        return self.lan == self.node_subnet
+        """The workstation (and the gateway's address) sits on a nodes' subnet."""
+        return any(self.lan == segment.subnet for segment in self.segments)
+
+    def segment_of(self, address: IPv4Address) -> Segment:
+        return next(segment for segment in self.segments if address in segment.subnet)
 
 
 @dataclass(frozen=True)
@@ -68,29 +92,71 @@ class HttpCheck:
 
 @dataclass(frozen=True)
 class RogueRoute:
-    """A prefix a rogue (or misconfigured) speaker announces that the gateway must not take."""
+    """A prefix a rogue (or misconfigured) speaker announces that the gateway must not take
+    from it. ``owners``: the nodes of another stack that announce it rightly (its service
+    address), whose routes the gateway must keep; empty: nobody should route it."""
 
     prefix: IPv4Network
     what: str
+    owners: tuple[IPv4Address, ...] = ()
+
+
+@dataclass(frozen=True)
+class StackPlan:
+    """One cluster behind the router: its speakers' peer, its nodes and what they serve."""
+
+    name: str
+    peer: SpeakerPeer
+    nodes: tuple[NodePlan, ...]
+    services: tuple[ExpectedService, ...]
+    http_checks: tuple[HttpCheck, ...]
+
+    @property
+    def announcing(self) -> frozenset[IPv4Address]:
+        """The nodes that announce this stack's BGP service addresses."""
+        return frozenset(node.address for node in self.nodes if node.bgp_addresses)
+
+    @property
+    def bgp_services(self) -> tuple[ExpectedService, ...]:
+        announced = {address for node in self.nodes for address in node.bgp_addresses}
+        return tuple(service for service in self.services if service.address in announced)
 
 
 @dataclass(frozen=True)
 class LabPlan:
     kind: GatewayKind
     topology: Topology
-    router_bgpd_conf: str
+    router_bgpd_conf: str  # the gateway's files, composed with every stack installed
     router_config_source: str
     hosts: tuple[HostEntry, ...]
-    peer: SpeakerPeer
-    nodes: tuple[NodePlan, ...]
-    services: tuple[ExpectedService, ...]
-    http_checks: tuple[HttpCheck, ...]
+    stacks: tuple[StackPlan, ...]  # the first is the one of --stack-file
     notes: tuple[str, ...]  # what is not simulated or not checked, and why
-    rogue_routes: tuple[RogueRoute, ...] = ()  # what the rogue nodes announce besides the services
+
+    @property
+    def peer(self) -> SpeakerPeer:
+        """The first stack's peer (with one stack, the peer)."""
+        return self.stacks[0].peer
+
+    @property
+    def nodes(self) -> tuple[NodePlan, ...]:
+        return tuple(node for stack in self.stacks for node in stack.nodes)
+
+    @property
+    def services(self) -> tuple[ExpectedService, ...]:
+        return tuple(service for stack in self.stacks for service in stack.services)
+
+    @property
+    def http_checks(self) -> tuple[HttpCheck, ...]:
+        return tuple(check for stack in self.stacks for check in stack.http_checks)
+
+    @property
+    def rogue_routes(self) -> tuple[RogueRoute, ...]:
+        """What the rogue nodes announce besides the services (each route once)."""
+        return tuple(dict.fromkeys(route for node in self.nodes for route in node.rogue_routes))
 
     @property
     def rogue_nodes(self) -> tuple[NodePlan, ...]:
-        return tuple(node for node in self.nodes if node.rogue_prefixes)
+        return tuple(node for node in self.nodes if node.rogue_routes)
 
     @property
     def peering_nodes(self) -> tuple[NodePlan, ...]:
@@ -98,11 +164,13 @@ class LabPlan:
 
     @property
     def bgp_services(self) -> tuple[ExpectedService, ...]:
-        announced = {address for node in self.nodes for address in node.bgp_addresses}
-        return tuple(service for service in self.services if service.address in announced)
+        return tuple(service for stack in self.stacks for service in stack.bgp_services)
 
     def node(self, name: str) -> NodePlan:
         return next(node for node in self.nodes if node.name == name)
+
+    def stack_of(self, node: NodePlan) -> StackPlan:
+        return next(stack for stack in self.stacks if node in stack.nodes)
 
 
 def plan_lab(rendered: Path, stack: Lab, rogue_nodes: Sequence[str] = ()) -> LabPlan:
@@ -110,90 +178,205 @@ def plan_lab(rendered: Path, stack: Lab, rogue_nodes: Sequence[str] = ()) -> Lab
 
     ``rogue_nodes``: the scenario of a rogue speaker. Each node named announces, besides the
     service addresses, the prefixes of :func:`rogue_routes`, which the gateway must refuse."""
-    metallb = read_metallb((rendered / "metallb.yaml").read_text(encoding="utf-8"))
-    services = read_services((rendered / "services.yaml").read_text(encoding="utf-8"))
-    outputs = (rendered / "outputs.json").read_text(encoding="utf-8")
-    expected = read_expected_services(outputs)
-    # Discovered Services exist in the cluster already: MetalLB announces their addresses too.
-    services += tuple(_discovered_service(d) for d in read_discovered(outputs))
-    if stack.gateway.kind is GatewayKind.USG:
-        bgp, hosts = read_config_gateway((rendered / "config.gateway.json").read_text(encoding="utf-8"))
+    return plan_stacks([(rendered, stack)], rogue_nodes)
+
+
+@dataclass(frozen=True)
+class _Cluster:
+    """One stack's side, read from its rendered directory."""
+
+    lab: Lab
+    metallb: MetalLBSettings
+    services: tuple[LoadBalancedService, ...]
+    expected: tuple[ExpectedService, ...]
+
+
+def plan_stacks(stacks: Sequence[tuple[Path, Lab]], rogue_nodes: Sequence[str] = ()) -> LabPlan:
+    """Several clusters behind one router: each ``(rendered directory, stack)`` gives its
+    cluster's side (``metallb.yaml``, ``services.yaml``, ``outputs.json``); the gateway's files
+    are the first directory's, which ``render --with-stack`` composed with every stack installed.
+    ``rogue_nodes`` may name nodes of any stack; with several stacks a rogue node also announces
+    the other stacks' service addresses and pools."""
+    if not stacks:
+        raise SimulationError("no stack to simulate")
+    clusters = [_read_cluster(rendered, lab) for rendered, lab in stacks]
+    _refuse_unmodeled(clusters)
+    first_dir, first = stacks[0]
+    if first.gateway.kind is GatewayKind.USG:
+        bgp, hosts = read_config_gateway((first_dir / "config.gateway.json").read_text(encoding="utf-8"))
         if bgp is None:
             raise SimulationError("config.gateway.json has no BGP section: no node peers with the gateway")
         bgpd_conf = usg_router_bgpd_conf(bgp)
         source = "config.gateway.json translated to FRR (maximum-paths 1, like the USG)"
     else:
-        hosts = read_dns_records((rendered / "dns-records.json").read_text(encoding="utf-8"))
-        bgpd_conf = (rendered / "bgpd.conf").read_text(encoding="utf-8")
+        hosts = read_dns_records((first_dir / "dns-records.json").read_text(encoding="utf-8"))
+        bgpd_conf = (first_dir / "bgpd.conf").read_text(encoding="utf-8")
         source = "bgpd.conf as rendered"
+    if len(stacks) > 1:
+        source += f", composed with every stack installed ({', '.join(c.lab.stack for c in clusters)})"
     notes: list[str] = []
-    topology = _topology(stack)
-    nodes = _nodes(stack, metallb, services, expected, notes)
-    rogue = rogue_routes(topology, metallb.pools) if rogue_nodes else ()
-    nodes = _with_rogues(nodes, rogue_nodes, tuple(route.prefix for route in rogue))
+    topology = _topology([cluster.lab for cluster in clusters])
+    planned = []
+    for cluster in clusters:
+        nodes = _nodes(cluster.lab, cluster.metallb, cluster.services, cluster.expected, notes)
+        planned.append(
+            StackPlan(
+                name=cluster.lab.stack,
+                peer=cluster.metallb.peer,
+                nodes=nodes,
+                services=cluster.expected,
+                http_checks=_http_checks(cluster.expected, cluster.services, nodes, notes),
+            )
+        )
+    planned = _with_rogues(planned, clusters, topology, rogue_nodes)
     return LabPlan(
-        kind=stack.gateway.kind,
+        kind=first.gateway.kind,
         topology=topology,
         router_bgpd_conf=bgpd_conf,
         router_config_source=source,
         hosts=hosts,
-        peer=metallb.peer,
-        nodes=nodes,
-        services=expected,
-        http_checks=_http_checks(expected, services, nodes, notes),
+        stacks=tuple(planned),
         notes=tuple(notes),
-        rogue_routes=rogue,
     )
 
 
-def rogue_routes(topology: Topology, pools: tuple[AddressPool, ...]) -> tuple[RogueRoute, ...]:
+def _read_cluster(rendered: Path, lab: Lab) -> _Cluster:
+    metallb = read_metallb((rendered / "metallb.yaml").read_text(encoding="utf-8"))
+    services = read_services((rendered / "services.yaml").read_text(encoding="utf-8"))
+    outputs = (rendered / "outputs.json").read_text(encoding="utf-8")
+    # Discovered Services exist in the cluster already: MetalLB announces their addresses too.
+    services += tuple(_discovered_service(d) for d in read_discovered(outputs))
+    return _Cluster(lab, metallb, services, read_expected_services(outputs))
+
+
+def _refuse_unmodeled(clusters: Sequence[_Cluster]) -> None:
+    """What two stacks may share on a real gateway but the lab cannot build (render refuses the
+    rest: different kinds, ASNs, router ids, overlapping pools, one node address twice)."""
+    labs = [cluster.lab for cluster in clusters]
+    peers = {lab.gateway.peer_address for lab in labs}
+    if len(peers) > 1:
+        raise SimulationError(
+            f"the stacks peer with the gateway at different addresses ({', '.join(map(str, sorted(peers)))}): "
+            "the simulator models one gateway address; refusing to simulate"
+        )
+    subnets = {lab.node_subnet for lab in labs}
+    for one in subnets:
+        for other in subnets:
+            if one != other and one.overlaps(other):
+                raise SimulationError(
+                    f"the nodes' subnets {one} and {other} overlap without being equal: the simulator builds "
+                    "one segment per subnet; refusing to simulate"
+                )
+    seen: dict[str, str] = {}
+    for lab in labs:
+        for node in lab.nodes:
+            if node.name in seen:
+                raise SimulationError(
+                    f"node {node.name!r} is in stack {seen[node.name]!r} and in stack {lab.stack!r}: the simulator "
+                    "names nodes by name alone; refusing to simulate"
+                )
+            seen[node.name] = lab.stack
+
+
+def rogue_routes(
+    topology: Topology,
+    pools: tuple[AddressPool, ...],
+    others: Sequence[tuple[tuple[AddressPool, ...], StackPlan]] = (),
+) -> tuple[RogueRoute, ...]:
     """What a rogue speaker announces: a default route, the workstation's LAN, an address just
-    outside the pools, an address in a block another stack's pool could hold (no second stack
-    is simulated yet), and an aggregate one bit wider than the first BGP pool's first block."""
+    outside every pool, and an aggregate one bit wider than the first BGP pool's first block.
+    Alone, it also announces an address in a block another stack's pool could hold; beside other
+    stacks (``others``: each one's pools and plan), each other stack's first BGP service address
+    (its nodes' routes to it must stay) and its first pool block instead."""
     blocks = [block for pool in pools for first, last in pool.ranges for block in summarize_address_range(first, last)]
-    bgp_blocks = [
+    bgp_blocks = _bgp_blocks(pools)
+    if not bgp_blocks:
+        raise SimulationError("a rogue speaker needs a BGP pool to announce around: the stack has none")
+    other_blocks = [
         block
-        for pool in pools
-        if pool.protocol is PoolProtocol.BGP
+        for other_pools, _ in others
+        for pool in other_pools
         for first, last in pool.ranges
         for block in summarize_address_range(first, last)
     ]
-    if not bgp_blocks:
-        raise SimulationError("a rogue speaker needs a BGP pool to announce around: the stack has none")
-    taken = [*blocks, topology.lan, topology.node_subnet]
+    taken = [*blocks, *other_blocks, topology.lan, *(segment.subnet for segment in topology.segments)]
 
     def free(network: IPv4Network) -> bool:
         return not any(network.overlaps(other) for other in taken)
 
     edges = [address for pool in pools for first, last in pool.ranges for address in (last + 1, first - 1)]
     outside = next((IPv4Network(address) for address in edges if free(IPv4Network(address))), None)
-    if outside is not None:
-        taken.append(outside)
-    first = bgp_blocks[0]
-    start = IPv4Network(f"{first.network_address}/24", strict=False).network_address
-    candidates = (IPv4Network(f"{start + step * 256}/24") for step in range(1, 256))
-    other = next((block for block in candidates if free(block)), None)
-    if outside is None or other is None:
+    if outside is None:
         raise SimulationError("no addresses outside the pools, the LAN and the nodes' subnet for a rogue speaker")
-    return (
+    taken.append(outside)
+    first = bgp_blocks[0]
+    routes = [
         RogueRoute(IPv4Network("0.0.0.0/0"), "a default route"),
         RogueRoute(topology.lan, "the workstation's LAN"),
         RogueRoute(outside, "an address outside every pool"),
-        RogueRoute(IPv4Network(other.network_address + 10), f"an address in {other}, a pool another stack could own"),
-        RogueRoute(first.supernet(), f"an aggregate wider than the pool's {first}"),
-    )
+    ]
+    if others:
+        for other_pools, other in others:
+            routes += _other_stacks_routes(other_pools, other)
+    else:
+        start = IPv4Network(f"{first.network_address}/24", strict=False).network_address
+        candidates = (IPv4Network(f"{start + step * 256}/24") for step in range(1, 256))
+        block = next((candidate for candidate in candidates if free(candidate)), None)
+        if block is None:
+            raise SimulationError("no addresses outside the pools, the LAN and the nodes' subnet for a rogue speaker")
+        what = f"an address in {block}, a pool another stack could own"
+        routes.append(RogueRoute(IPv4Network(block.network_address + 10), what))
+    routes.append(RogueRoute(first.supernet(), f"an aggregate wider than the pool's {first}"))
+    return tuple(routes)
+
+
+def _bgp_blocks(pools: tuple[AddressPool, ...]) -> list[IPv4Network]:
+    return [
+        block
+        for pool in pools
+        if pool.protocol is PoolProtocol.BGP
+        for first, last in pool.ranges
+        for block in summarize_address_range(first, last)
+    ]
+
+
+def _other_stacks_routes(pools: tuple[AddressPool, ...], other: StackPlan) -> list[RogueRoute]:
+    """Another stack's real addresses: its first BGP service address, which its own nodes
+    announce too (or, without one, its first BGP pool's first address), and that pool's block."""
+    routes = []
+    blocks = _bgp_blocks(pools) or [
+        block for pool in pools for first, last in pool.ranges for block in summarize_address_range(first, last)
+    ]
+    service = next(iter(other.bgp_services), None)
+    if service is not None:
+        what = f"stack {other.name}'s service address ({service.name})"
+        routes.append(RogueRoute(IPv4Network(service.address), what, tuple(sorted(other.announcing))))
+    elif blocks:
+        routes.append(RogueRoute(IPv4Network(blocks[0].network_address), f"an address of stack {other.name}'s pool"))
+    if blocks and not (service is not None and blocks[0] == IPv4Network(service.address)):
+        routes.append(RogueRoute(blocks[0], f"stack {other.name}'s pool block"))
+    return routes
 
 
 def _with_rogues(
-    nodes: tuple[NodePlan, ...], rogue_nodes: Sequence[str], prefixes: tuple[IPv4Network, ...]
-) -> tuple[NodePlan, ...]:
-    by_name = {node.name: node for node in nodes}
+    stacks: list[StackPlan], clusters: Sequence[_Cluster], topology: Topology, rogue_nodes: Sequence[str]
+) -> list[StackPlan]:
+    by_name = {node.name: node for stack in stacks for node in stack.nodes}
     for name in rogue_nodes:
         if name not in by_name:
             raise SimulationError(f"rogue node {name!r}: no such node (the nodes: {', '.join(by_name)})")
         if not by_name[name].peers:
             raise SimulationError(f"rogue node {name!r} does not peer with the gateway: nothing it says arrives")
-    return tuple(replace(node, rogue_prefixes=prefixes) if node.name in rogue_nodes else node for node in nodes)
+    result = []
+    for index, (stack, cluster) in enumerate(zip(stacks, clusters, strict=True)):
+        if not any(node.name in rogue_nodes for node in stack.nodes):
+            result.append(stack)
+            continue
+        others = [(c.metallb.pools, s) for i, (s, c) in enumerate(zip(stacks, clusters, strict=True)) if i != index]
+        routes = rogue_routes(topology, cluster.metallb.pools, others)
+        nodes = tuple(replace(node, rogue_routes=routes) if node.name in rogue_nodes else node for node in stack.nodes)
+        result.append(replace(stack, nodes=nodes))
+    return result
 
 
 def _discovered_service(discovered: ExpectedService) -> LoadBalancedService:
@@ -204,18 +387,23 @@ def _discovered_service(discovered: ExpectedService) -> LoadBalancedService:
     )
 
 
-def _topology(stack: Lab) -> Topology:
-    subnet = stack.node_subnet
-    peer = stack.gateway.peer_address
-    taken = {node.address for node in stack.nodes} | {peer}
-    if peer in subnet:
-        lan, router_node_address = subnet, peer
-    else:
-        lan = IPv4Network(f"{peer}/24", strict=False)
-        router_node_address = next(host for host in subnet.hosts() if host not in taken)
-    taken.add(router_node_address)
+def _topology(stacks: Sequence[Lab]) -> Topology:
+    """One router: a bridge per distinct nodes' subnet (two stacks on one subnet share it), and
+    the LAN: the subnet the gateway's address is on, or else its own /24 with the workstation."""
+    peer = stacks[0].gateway.peer_address
+    taken = {node.address for stack in stacks for node in stack.nodes} | {peer}
+    subnets = list(dict.fromkeys(stack.node_subnet for stack in stacks))
+    segments = []
+    lan = IPv4Network(f"{peer}/24", strict=False)
+    for subnet in subnets:
+        if peer in subnet:
+            lan, router_address = subnet, peer
+        else:
+            router_address = next(host for host in subnet.hosts() if host not in taken)
+        taken.add(router_address)
+        segments.append(Segment(subnet, router_address))
     workstation = next(host for host in reversed(list(lan.hosts())) if host not in taken)
-    return Topology(subnet, lan, peer, router_node_address, workstation)
+    return Topology(tuple(segments), lan, peer, workstation)
 
 
 def _service_addresses(
@@ -268,6 +456,7 @@ def _nodes(
                 bgp_addresses=tuple(bgp_addresses) if announces else (),
                 layer2_addresses=layer2,
                 http_ports=ports if (announces and bgp_addresses) or layer2 else (),
+                stack=stack.stack,
             )
         )
     return tuple(plans)
