@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from components.artifacts.shared_gateway import GatewayStack, compose_gateway_files
+from components.config.model import Lab
 from components.render import load_lab, render_artifacts
 from simulator import netns
 from simulator.environment import missing_requirements
@@ -34,6 +36,21 @@ def write_rendered(name: str, directory: Path) -> Path:
     for file, content in rendered_files(name).items():
         (directory / file).write_text(content)
     return directory
+
+
+def write_rendered_stacks(names: list[str], directory: Path) -> list[tuple[Path, Lab]]:
+    """What ``render --stack-file A --with-stack B …`` (into the first directory: A's cluster files
+    and the composed gateway's) and ``render --stack-file B`` write, without the subprocesses."""
+    labs = [load_lab(stack_path(name), REPO / "Pulumi.yaml") for name in names]
+    result = []
+    for index, (name, lab) in enumerate(zip(names, labs, strict=True)):
+        out = directory / str(index)
+        out.mkdir()
+        result.append((write_rendered(name, out), lab))
+    composed = compose_gateway_files([GatewayStack(lab, lab.pinned_addresses) for lab in labs])
+    for file, content in composed.items():
+        (result[0][0] / file).write_text(content)
+    return result
 
 
 @pytest.fixture(scope="session")

@@ -4,10 +4,13 @@ from pathlib import Path
 import pytest
 
 from components.config.model import GatewayKind
-from components.render import load_lab
+from components.render import load_lab, render_artifacts
 from simulator.errors import SimulationError, UnmodeledField
-from simulator.plan import LabPlan, RogueRoute, plan_lab
-from tests.simulator.conftest import REPO, stack_path, write_rendered
+from simulator.plan import LabPlan, RogueRoute, Segment, plan_lab, plan_stacks
+from tests.simulator.conftest import REPO, stack_path, write_rendered, write_rendered_stacks
+
+USG_PAIR = ["Pulumi.lab.yaml", "Pulumi.lab-test.yaml"]
+UNIFI_OS_PAIR = ["ebgp-unifi-os", "ibgp-unifi-os"]
 
 
 def _plan(name: str, tmp_path: Path, rogue: tuple[str, ...] = ()) -> LabPlan:
@@ -87,3 +90,94 @@ def test_a_rogue_node_must_be_a_peering_node(tmp_path, name, why):
     stack = "Pulumi.crds.yaml" if name == "cp1" else "Pulumi.lab.yaml"
     with pytest.raises(SimulationError, match=why):
         _plan(stack, tmp_path, (name,))
+
+
+def test_two_usg_stacks_on_two_subnets_get_a_bridge_each(tmp_path):
+    plan = plan_stacks(write_rendered_stacks(USG_PAIR, tmp_path))
+    assert [stack.name for stack in plan.stacks] == ["lab", "lab-test"]
+    assert plan.topology.segments == (
+        Segment(IPv4Network("10.10.0.0/24"), IPv4Address("10.10.0.1")),
+        Segment(IPv4Network("10.10.1.0/24"), IPv4Address("10.10.1.1")),
+    )
+    assert not plan.topology.shared_segment
+    assert (plan.topology.router_lan_address, plan.topology.workstation_address) == (
+        IPv4Address("192.168.1.1"),
+        IPv4Address("192.168.1.254"),
+    )
+    lab, test = plan.stacks
+    assert [n.name for n in test.nodes] == ["test1", "test2"] and {n.stack for n in test.nodes} == {"lab-test"}
+    assert test.announcing == {IPv4Address("10.10.1.11"), IPv4Address("10.10.1.12")}
+    assert [s.address for s in test.bgp_services] == [IPv4Address("10.10.11.10")]
+    assert [s.address for s in lab.bgp_services] == [IPv4Address("10.10.10.10")]
+    assert [c.answering_nodes for c in plan.http_checks] == [tuple(n.name for n in lab.nodes), ("test1", "test2")]
+    # The router runs the composed file: both stacks' neighbours, each through its own route-map.
+    conf = plan.router_bgpd_conf
+    assert "  neighbor 10.10.0.101 route-map metallb-lab-in in" in conf
+    assert "  neighbor 10.10.1.11 route-map metallb-lab-test-in in" in conf
+    assert {h.name for h in plan.hosts} >= {"k8s-dashboard.service", "whoami.test.service"}
+    assert "composed with every stack installed (lab, lab-test)" in plan.router_config_source
+
+
+def test_two_unifi_os_stacks_on_one_subnet_share_its_bridge(tmp_path):
+    plan = plan_stacks(write_rendered_stacks(UNIFI_OS_PAIR, tmp_path))
+    assert plan.topology.segments == (Segment(IPv4Network("10.40.0.0/24"), IPv4Address("10.40.0.1")),)
+    assert plan.topology.lan == IPv4Network("192.168.40.0/24")
+    ebgp, ibgp = plan.stacks
+    assert (ebgp.peer.ebgp, ibgp.peer.ebgp) == (True, False)
+    assert plan.router_bgpd_conf == (tmp_path / "0" / "bgpd.conf").read_text()  # as composed
+    assert "  maximum-paths ibgp 2" in plan.router_bgpd_conf.splitlines()
+    assert {h.name for h in plan.hosts} >= {"home-assistant.k8s.home", "whoami.test.k8s.home"}
+
+
+def test_beside_another_stack_a_rogue_announces_its_real_addresses(tmp_path):
+    plan = plan_stacks(write_rendered_stacks(USG_PAIR, tmp_path), ("test1",))
+    lab_nodes = tuple(sorted(node.address for node in plan.stacks[0].nodes))
+    assert plan.node("test1").rogue_routes == (
+        RogueRoute(IPv4Network("0.0.0.0/0"), "a default route"),
+        RogueRoute(IPv4Network("192.168.1.0/24"), "the workstation's LAN"),
+        RogueRoute(IPv4Network("10.10.11.51/32"), "an address outside every pool"),
+        # lab's service address: lab's own nodes announce it, and their routes must stay
+        RogueRoute(IPv4Network("10.10.10.10/32"), "stack lab's service address (k8s-dashboard)", lab_nodes),
+        RogueRoute(IPv4Network("10.10.10.10/31"), "stack lab's pool block"),
+        RogueRoute(IPv4Network("10.10.11.8/30"), "an aggregate wider than the pool's 10.10.11.10/31"),
+    )
+    assert [node.name for node in plan.rogue_nodes] == ["test1"]
+    # A rogue of the first stack gets the second's; "outside every pool" stays clear of both.
+    (tmp_path / "again").mkdir()
+    other = plan_stacks(write_rendered_stacks(USG_PAIR, tmp_path / "again"), ("worker1",))
+    routes = {route.prefix: route for route in other.node("worker1").rogue_routes}
+    assert routes[IPv4Network("10.10.11.10/32")].owners == (IPv4Address("10.10.1.11"), IPv4Address("10.10.1.12"))
+    assert IPv4Network("10.10.10.251/32") in routes
+    assert not any("another stack could own" in route.what for route in routes.values())
+
+
+def _variant(tmp_path: Path, name: str, source: str, old: str, new: str) -> Path:
+    path = tmp_path / f"{name}.yaml"
+    text = stack_path(source).read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "why"),
+    [
+        ("peerAddress: 192.168.1.1", "peerAddress: 192.168.2.1", "different addresses"),
+        ("{name: test1,", "{name: worker1,", "node 'worker1' is in stack 'lab' and in stack 'other'"),
+        ("address: 10.10.1.1", "address: 10.10.0.1", None),  # one subnet for both: modeled
+    ],
+)
+def test_what_a_shared_lab_cannot_build_is_refused(tmp_path, old, new, why):
+    (tmp_path / "lab").mkdir()
+    (tmp_path / "other").mkdir()
+    lab = load_lab(stack_path("Pulumi.lab.yaml"), REPO / "Pulumi.yaml")
+    other = load_lab(_variant(tmp_path, "other", "Pulumi.lab-test.yaml", old, new), REPO / "Pulumi.yaml")
+    for file, content in render_artifacts(other, other.pinned_addresses).items():
+        (tmp_path / "other" / file).write_text(content)
+    stacks = [(write_rendered("Pulumi.lab.yaml", tmp_path / "lab"), lab), (tmp_path / "other", other)]
+    if why is None:
+        plan = plan_stacks(stacks)
+        assert [segment.subnet for segment in plan.topology.segments] == [IPv4Network("10.10.0.0/24")]
+        return
+    with pytest.raises(SimulationError, match=why):
+        plan_stacks(stacks)

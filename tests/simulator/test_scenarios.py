@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
-from ipaddress import IPv4Network
+from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
 import pytest
@@ -18,9 +20,9 @@ from simulator.__main__ import main as simulate
 from simulator.checks import Deadlines, names_resolve, routes_installed, run_checks, serving_node
 from simulator.errors import CheckFailed, RenderRefused
 from simulator.lab import LabOptions, RunningLab, SpeakerKind, running_lab
-from simulator.plan import LabPlan, plan_lab
+from simulator.plan import LabPlan, plan_lab, plan_stacks
 from simulator.polling import Outcome, holds_for, wait_for
-from simulator.rendering import render_stack, stack_facts
+from simulator.rendering import PROJECT_FILE, REPO_ROOT, render_stack, render_stacks, stack_facts
 from tests.simulator.conftest import STACKS, stack_path
 
 pytestmark = pytest.mark.usefixtures("lab_environment")
@@ -271,3 +273,132 @@ def test_the_rogue_scenario_from_the_command_line(capsys):
     assert "  rogue: also announces 0.0.0.0/0 (a default route), 192.168.1.0/24 (the workstation's LAN)" in out
     assert "ok   filters: worker1: 0.0.0.0/0, 192.168.1.0/24, 10.10.10.251/32, 10.10.11.10/32, 10.10.10.8/30 " in out
     assert "ok   http: http://k8s-dashboard.service/ from worker1" in out
+
+
+USG_PAIR = ("Pulumi.lab.yaml", "Pulumi.lab-test.yaml")
+UNIFI_OS_PAIR = ("ebgp-unifi-os", "ibgp-unifi-os")
+
+
+def _plan_stacks(
+    stacks: tuple[str, ...], tmp_path: Path, edit: Callable[[Path], None] | None = None, rogue: tuple[str, ...] = ()
+) -> LabPlan:
+    """As ``python -m simulator --stack-file A --with-stack B`` plans it: the gateway's files
+    from ``render --with-stack`` (into the first directory), each stack's cluster from its own."""
+    outs = [tmp_path / str(index) for index in range(len(stacks))]
+    for out in outs:
+        out.mkdir()
+    render_stacks([stack_path(stack) for stack in stacks], outs)
+    if edit is not None:
+        edit(outs[0])
+    return plan_stacks([(out, stack_facts(stack_path(stack))) for out, stack in zip(outs, stacks, strict=True)], rogue)
+
+
+@pytest.mark.parametrize(
+    ("stacks", "rogue", "speaker"),
+    [
+        pytest.param(USG_PAIR, "test1", SpeakerKind.FRR, id="usg-frr"),
+        pytest.param(UNIFI_OS_PAIR, "t2", SpeakerKind.FRR, id="unifi-os-frr"),
+        pytest.param(UNIFI_OS_PAIR, "k1", SpeakerKind.GOBGP, id="unifi-os-gobgp"),
+    ],
+)
+def test_two_clusters_behind_one_gateway_each_reach_only_their_own_addresses(tmp_path, stacks, rogue, speaker):
+    """Scenario 8 (issue 17): two stacks' clusters behind one router running the gateway's files
+    composed with both installed (the USG's translated, UniFi OS's as written). Every session is
+    up, each stack's service routes go via its own nodes only, every name resolves and every URL
+    answers. A rogue node of one stack also announces the other stack's service address and pool
+    block: the router refuses them from it (its stack's import route-map accepts its own pools
+    only) and keeps the other stack's own route to that address."""
+    plan = _plan_stacks(stacks, tmp_path, rogue=(rogue,))
+    deadlines = GOBGP_DEADLINES if speaker is SpeakerKind.GOBGP else Deadlines()
+    with running_lab(plan, LabOptions(speaker=speaker)) as lab:
+        results = dict(run_checks(lab, deadlines))
+        table, routes, denied = lab.router_bgp_table(), lab.router_routes(), lab.router_denied()
+    assert results["sessions"].detail == f"{len(plan.peering_nodes)} sessions Established"
+    for stack in plan.stacks:
+        for service in stack.bgp_services:
+            assert table[IPv4Network(service.address)] <= stack.announcing, f"{service.name}: a path from elsewhere"
+            assert set(routes[service.address]) <= stack.announcing
+    rogue_node = plan.node(rogue)
+    (owned,) = [route for route in rogue_node.rogue_routes if route.owners]
+    other = next(stack for stack in plan.stacks if stack.name != rogue_node.stack)
+    assert owned.prefix == IPv4Network(other.bgp_services[0].address) and set(owned.owners) == other.announcing
+    for route in rogue_node.rogue_routes:
+        assert denied[(rogue_node.address, route.prefix)] == "route-map", f"{route.prefix} ({route.what})"
+        assert rogue_node.address not in table.get(route.prefix, set())
+    assert table[owned.prefix], "the other stack's own route to its address stays"
+    assert all(f"{check.url} from " in results["http"].detail for check in plan.http_checks)
+    assert len(plan.http_checks) == 2
+
+
+def test_two_clusters_from_the_command_line(capsys):
+    """`make simulate STACKS=lab,lab-test ROGUE=worker2`: a rogue of the first stack this time."""
+    argv = ["--stack-file", str(stack_path(USG_PAIR[0])), "--with-stack", str(stack_path(USG_PAIR[1]))]
+    started = time.monotonic()
+    assert simulate([*argv, "--rogue-node", "worker2"]) == 0
+    print(f"two USG clusters, FRR speakers: {time.monotonic() - started:.1f}s")
+    out = capsys.readouterr().out
+    assert "10.10.0.1 (nodes 10.10.0.0/24), 10.10.1.1 (nodes 10.10.1.0/24)" in out
+    assert "stack lab-test:\n  node test1 " in out
+    assert "ok   sessions: 6 sessions Established" in out
+    assert "ok   routes: 10.10.10.10 via 10.10.0.101 (lab), 10.10.11.10 via 10.10.1.11 (lab-test)" in out
+    assert "10.10.11.10/32 kept from its own stack's nodes" in out
+    assert "ok   dns: 4 names resolve" in out
+    assert "http://k8s-dashboard.service/ from worker1, http://whoami.test.service/ from test1" in out
+
+
+def _no_import_policy_for_lab_test(directory: Path) -> None:
+    """The composed config.gateway.json without lab-test's neighbours' route-maps."""
+    path = directory / "config.gateway.json"
+    document = json.loads(path.read_text())
+    neighbors = document["protocols"]["bgp"]["64512"]["neighbor"]
+    for address in ("10.10.1.11", "10.10.1.12"):
+        assert neighbors[address].pop("route-map")["import"] == "metallb-lab-test-in"
+    path.write_text(json.dumps(document))
+
+
+def test_without_its_import_policy_another_clusters_rogue_is_taken(tmp_path):
+    """Scenario 8, negative control: lab-test's neighbours without their import route-map; its
+    rogue test1's announcement of lab's service address reaches the router's BGP table, and the
+    filters check names it."""
+    plan = _plan_stacks(USG_PAIR, tmp_path, _no_import_policy_for_lab_test, rogue=("test1",))
+    with running_lab(plan) as lab:
+        with pytest.raises(CheckFailed) as failure:
+            run_checks(lab, Deadlines(filters_s=2.0))
+        table = lab.router_bgp_table()
+    assert failure.value.check == "filters"
+    assert (
+        "10.10.10.10/32 (stack lab's service address (k8s-dashboard)) from test1: in the router's BGP table from test1"
+        in failure.value.detail
+    )
+    assert IPv4Address("10.10.1.11") in table[IPv4Network("10.10.10.10/32")]
+
+
+def test_stacks_that_cannot_share_a_gateway_build_no_lab(tmp_path, capsys):
+    """Conflicting stacks: the simulator stops before building anything, with the conflicts
+    render --with-stack prints (here: another gateway AS, and a pool overlapping lab's)."""
+    clash = tmp_path / "lab-clash.yaml"
+    text = stack_path("Pulumi.lab-test.yaml").read_text()
+    clash.write_text(
+        text.replace("asn: 64512\n    peerAddress", "asn: 64513\n    peerAddress").replace(
+            "10.10.11.50", '10.10.11.50", "10.10.10.200/32'
+        )
+    )
+    ours = f"mlu-{os.getpid()}-"
+    before = netns.existing(ours)
+    lab = str(stack_path("Pulumi.lab.yaml"))
+    assert simulate(["--stack-file", lab, "--with-stack", str(clash), "--rogue-node", "test1"]) == 1
+    err = capsys.readouterr().err
+    options = ["--with-stack", str(clash), "--out", str(tmp_path / "out"), "--show-secrets"]
+    rendered = subprocess.run(
+        [sys.executable, "-m", "components.render", "--stack-file", lab, "--project-file", str(PROJECT_FILE), *options],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert rendered.returncode == 2
+    assert "these stacks cannot share one gateway (2 conflicts):" in rendered.stderr
+    assert "metallb-unifi:gateway.asn" in rendered.stderr
+    assert rendered.stderr.strip() in err and "no lab was built" in err
+    assert netns.existing(ours) == before
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
