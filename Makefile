@@ -1,14 +1,21 @@
 # Linux, as root, with Debian's frr, gobgpd and dnsmasq: apt-get install -y frr gobgpd dnsmasq-base
 STACK ?= lab
+# STACKS=lab,lab-test: several clusters behind one gateway (the first is --stack-file); overrides STACK
+STACKS ?=
 SPEAKER ?= frr
 PYTHON ?= venv/bin/python
 # SERVICES=dump.json: `kubectl get services -A -o json` output, the cluster's Services for discovery
+# (of the first stack)
 SERVICES ?=
-# ROGUE=worker1: that node's speaker also announces routes the gateway must refuse (several: ROGUE="a b")
+# ROGUE=worker1: that node's speaker also announces routes the gateway must refuse (several: ROGUE="a b";
+# nodes of any of the STACKS)
 ROGUE ?=
+
+comma := ,
+stack_list = $(if $(strip $(STACKS)),$(subst $(comma), ,$(STACKS)),$(STACK))
 
 .PHONY: simulate
 # Render Pulumi.$(STACK).yaml, run its lab in network namespaces with real BGP and DNS daemons,
 # check it as a user would, and take it down. KEEP=1 keeps it up to explore until Enter.
 simulate:
-	$(PYTHON) -m simulator --stack-file Pulumi.$(STACK).yaml --speaker $(SPEAKER) $(if $(KEEP),--keep) $(if $(SERVICES),--services-from $(SERVICES)) $(foreach node,$(ROGUE),--rogue-node $(node))
+	$(PYTHON) -m simulator --stack-file Pulumi.$(firstword $(stack_list)).yaml $(foreach stack,$(wordlist 2,$(words $(stack_list)),$(stack_list)),--with-stack Pulumi.$(stack).yaml) --speaker $(SPEAKER) $(if $(KEEP),--keep) $(if $(SERVICES),--services-from $(SERVICES)) $(foreach node,$(ROGUE),--rogue-node $(node))
