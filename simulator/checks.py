@@ -82,8 +82,9 @@ def rogue_routes_refused(lab: RunningLab, since: int) -> Outcome:
                 hops = set(kernel.get(route.prefix.network_address, ()))
                 checks = (
                     (f"in the router's BGP table from {node.name}", node.address in paths),
-                    ("its owners' paths are gone from the router's BGP table", not paths & owners),
-                    ("routed not only via its owners", not hops or not hops <= owners),
+                    ("its own stack's paths are gone from the router's BGP table", not paths & owners),
+                    ("its own stack's route is gone from the router's kernel table", not hops),
+                    (f"routed via {_list(sorted(hops - owners))}, not its own stack's nodes", bool(hops - owners)),
                 )
             else:
                 checks = (
