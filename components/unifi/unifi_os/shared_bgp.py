@@ -324,6 +324,18 @@ def _position(found: Sequence[Block], indent: str, ident: str, default: int) -> 
     return default
 
 
+def _same_as(lines: Sequence[str], routers: Sequence[int], asn: int) -> None:
+    for index in routers:
+        theirs = int(_ROUTER.match(lines[index]).group(1))  # type: ignore[union-attr]
+        if theirs != asn:
+            raise SharedBgpRefusal(
+                f"the gateway's BGP config runs 'router bgp {theirs}' (line {index + 1}) and this stack's gateway.asn "
+                f"is {asn}; a gateway runs one BGP instance, and the controller's upload replaces the whole config; "
+                "nothing was changed: set gateway.asn to that AS, or remove that config in UniFi Network's BGP "
+                "settings (or copy what you need of it into the stack), then run again"
+            )
+
+
 def splice(text: str, ours: StackPart) -> str:
     """``text`` (the user's lines, other stacks' blocks, maybe ours) with our blocks in place;
     every other line kept byte for byte. Refused: no ``router bgp``, one of another AS, a
@@ -339,15 +351,7 @@ def splice(text: str, ours: StackPart) -> str:
             f"add 'router bgp {ours.asn}' to it in UniFi Network's BGP settings, or remove it, then run again"
         )
     r = routers[0]
-    for index in routers:
-        asn = int(_ROUTER.match(lines[index]).group(1))  # type: ignore[union-attr]
-        if asn != ours.asn:
-            raise SharedBgpRefusal(
-                f"the gateway's BGP config runs 'router bgp {asn}' (line {index + 1}) and this stack's gateway.asn is "
-                f"{ours.asn}; a gateway runs one BGP instance, and the controller's upload replaces the whole config; "
-                "nothing was changed: set gateway.asn to that AS, or remove that config in UniFi Network's BGP "
-                "settings (or copy what you need of it into the stack), then run again"
-            )
+    _same_as(lines, routers, ours.asn)
     end = next((i for i in range(r + 1, len(lines)) if lines[i] and not lines[i].startswith(" ")), len(lines))
     while end > r + 1 and not lines[end - 1]:
         end -= 1  # a router block running to the end of the text: before its trailing newline
@@ -408,11 +412,17 @@ class Result:
 def join(text: str, description: str, ours_conf: str, stack: str) -> Result:
     """The live text (in force, not this stack's alone) with this stack's part in it."""
     ident = stack_id(stack)
+    lines = text.split("\n")
+    found = blocks(lines)
+    wanted = next((m for m in map(_ROUTER.match, ours_conf.split("\n")) if m), None)
+    if wanted is not None:  # another AS is refused first, whatever else the text holds
+        inside = _inside(found)
+        routers = [i for i, line in enumerate(lines) if i not in inside and _ROUTER.match(line)]
+        _same_as(lines, [i for i in routers if "vrf" not in lines[i].split()], int(wanted.group(1)))
     ours = parse_rendered(ours_conf, ident)
     named = owners(description)
     names, kept = named if named is not None else ([], description)
-    lines = text.split("\n")
-    if named is not None and kept is None and not blocks(lines):
+    if named is not None and kept is None and not found:
         # Another stack alone, marker-less: recover its part from its description and text.
         other = names[0]
         if len(names) != 1 or stack_id(other) == ident:
