@@ -43,8 +43,13 @@ class V2Api(Protocol):
 
 
 def mask_passwords(conf: str) -> str:
-    """bgpd.conf text fit to print: every ``neighbor X password Y`` keeps its ``neighbor X password``."""
-    return _PASSWORD_LINE.sub(lambda m: m.group(1) + "<redacted>", conf)
+    """bgpd.conf text fit to print: every ``neighbor X password Y`` keeps its ``neighbor X password``,
+    the original a stack handed on (it may hold passwords) only its size."""
+    lines = [
+        f"{shared_bgp.ORIGINAL}<kept, {len(line)} characters>" if line.startswith(shared_bgp.ORIGINAL) else line
+        for line in conf.split("\n")
+    ]
+    return _PASSWORD_LINE.sub(lambda m: m.group(1) + "<redacted>", "\n".join(lines))
 
 
 def bgp_passwords(conf: str) -> list[str]:
@@ -165,6 +170,10 @@ def plan_bgp(current: BgpConfig | None, inputs: ApplyInputs, state: StackState |
     ours = {inputs.description} | ({state.description} if state is not None else set())
     merged = {**current.server_fields(), **desired}
     if is_alone(current, ours):
+        # Alone after the others left: the original handed on stays at the top of the text.
+        _, _, line = shared_bgp.split_original(current.text)
+        desired = {**desired, "frr_bgpd_config": shared_bgp.with_original(inputs.bgpd_conf, line)}
+        merged = {**current.server_fields(), **desired}
         if all(current.raw.get(key) == value for key, value in desired.items()):
             return BgpPlan("unchanged", None, carried)
         return BgpPlan("update", merged, carried)
@@ -181,6 +190,10 @@ def plan_bgp(current: BgpConfig | None, inputs: ApplyInputs, state: StackState |
             "in UniFi Network (or the stack names)"
         )
     body = {**current.raw, "enabled": True, "description": joined.description, "frr_bgpd_config": joined.text}
+    if not isinstance(body.get("uploaded_file_name"), str) or not body["uploaded_file_name"]:
+        body["uploaded_file_name"] = (
+            BGPD_FILE_NAME  # the POST requires one (go-unifi's probe, "uploadedFileName required")
+        )
     if joined.description == inputs.description and not shared_bgp.has_markers(joined.text):
         body["uploaded_file_name"] = BGPD_FILE_NAME  # alone again: exactly what create writes
     if body == current.raw:

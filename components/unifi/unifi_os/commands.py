@@ -225,7 +225,8 @@ def _plan_removal(current: BgpConfig | None, state: StackState, stack: str) -> _
     if not alone:
         try:
             on = shared_bgp.stack_ids(current.text)
-            left = shared_bgp.leave(current.text, current.description, stack) if stack_id(stack) in on else None
+            mine = stack_id(stack) in on
+            left = shared_bgp.leave(current.text, current.description, stack, state.previous_bgp) if mine else None
         except shared_bgp.SharedBgpRefusal as exc:
             return _Removal("none", None, f"warning: {exc}: the BGP config was left as is")
         if left is None:
@@ -238,17 +239,23 @@ def _plan_removal(current: BgpConfig | None, state: StackState, stack: str) -> _
             body = {**current.raw, "description": left.description, "frr_bgpd_config": left.text}
             if not shared_bgp.has_markers(left.text):
                 body["uploaded_file_name"] = "bgpd.conf"
-            return _Removal("post", body, f"bgp: took this stack's part out; left: {left.description!r}")
+            said = f"bgp: took this stack's part out; left: {left.description!r}"
+            if state.previous_bgp is not None:
+                said += "; the config it took over goes back when the last stack leaves"
+            return _Removal("post", body, said)
         if left.kind == "kept":
             body = {**current.raw, "description": left.description, "frr_bgpd_config": left.text}
-            return _Removal(
-                "post", body, f"bgp: took this stack's part out; your config is as it was ({left.description!r})"
-            )
-    if state.previous_bgp is not None:
+            said = f"bgp: took this stack's part out; your own config is as it was ({left.description!r})"
+            return _Removal("post", body, said)
+        handed = left.original
+    else:
+        handed = shared_bgp.split_original(current.text)[1]
+    previous = state.previous_bgp if state.previous_bgp is not None else handed
+    if previous is not None:
         return _Removal(
             "post",
-            restore_body(current, state.previous_bgp),
-            f"bgp: put back the config the gateway had before ({BgpConfig(state.previous_bgp).describe()})",
+            restore_body(current, previous),
+            f"bgp: put back the config the gateway had before ({BgpConfig(previous).describe()})",
         )
     return _Removal("delete", None, f"bgp: deleted config {current.description!r}")
 

@@ -31,11 +31,14 @@ depends only on who is there. A stack's lines are found by its markers (its id i
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from ipaddress import IPv4Network
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from components.artifacts.frr import HEADER, ROUTER_TAIL, router_head_lines
 from components.artifacts.shared_gateway import marker
@@ -44,6 +47,7 @@ from components.config.stack_names import stack_id
 ONE: Final = "metallb-unifi stack "
 SEVERAL: Final = "metallb-unifi stacks "
 KEPT: Final = " + "
+ORIGINAL: Final = "! metallb-unifi original "
 _ROUTER = re.compile(r"^router bgp (\d+)(.*)$")
 _ROUTER_ID = re.compile(r"^\s+bgp router-id (\S+)\s*$")
 _MAX_PATHS = re.compile(r"^\s+maximum-paths (ibgp )?(\d+)\b.*$")
@@ -79,6 +83,38 @@ def owners(description: str) -> tuple[list[str], str | None] | None:
     if not names or any(not n or " " in n or "," in n for n in names):
         return None
     return names, (kept if sep else None)
+
+
+# --- the original a leaving stack hands on ------------------------------------------------------
+
+
+def split_original(text: str) -> tuple[str, dict[str, Any] | None, str | None]:
+    """(the text without its first line ``! metallb-unifi original <base64 JSON>``, that config,
+    the line); the text as it is, None, None without one. The first stack that took over a
+    config not in force keeps it in its state; when it leaves before the others, it hands it on
+    in this comment line (FRR ignores it), and the last one out puts it back."""
+    first, _, rest = text.partition("\n")
+    if not first.startswith(ORIGINAL):
+        return text, None, None
+    try:
+        config = json.loads(base64.b64decode(first.removeprefix(ORIGINAL), validate=True))
+    except (ValueError, binascii.Error):
+        config = None
+    if not isinstance(config, dict):
+        raise SharedBgpRefusal(
+            "the gateway's BGP config starts with a metallb-unifi original line that cannot be read; nothing was "
+            "changed: remove that line in UniFi Network's BGP settings, then run again"
+        )
+    return rest, config, first
+
+
+def original_line(config: dict[str, Any]) -> str:
+    encoded = base64.b64encode(json.dumps(config, sort_keys=True, separators=(",", ":")).encode()).decode()
+    return ORIGINAL + encoded
+
+
+def with_original(text: str, line: str | None) -> str:
+    return text if line is None else f"{line}\n{text}"
 
 
 # --- markers ----------------------------------------------------------------------------------
@@ -411,6 +447,12 @@ class Result:
 
 def join(text: str, description: str, ours_conf: str, stack: str) -> Result:
     """The live text (in force, not this stack's alone) with this stack's part in it."""
+    text, _, line = split_original(text)
+    result = _join(text, description, ours_conf, stack)
+    return Result(with_original(result.text, line), result.description)
+
+
+def _join(text: str, description: str, ours_conf: str, stack: str) -> Result:
     ident = stack_id(stack)
     lines = text.split("\n")
     found = blocks(lines)
@@ -469,9 +511,22 @@ class Leave:
     kind: Literal["rewrite", "kept", "original"]
     text: str = ""
     description: str = ""
+    original: dict[str, Any] | None = None  # handed on in the text by a stack that left before
 
 
-def leave(text: str, description: str, stack: str) -> Leave:
+def leave(text: str, description: str, stack: str, handing: dict[str, Any] | None = None) -> Leave:
+    """What is left when the stack goes; ``handing``: the original it holds, handed on in the
+    text when other stacks stay."""
+    text, original, line = split_original(text)
+    left = _leave(text, description, stack)
+    if left.kind == "rewrite":
+        if line is None and handing is not None:
+            line = original_line(handing)
+        return replace(left, text=with_original(left.text, line))
+    return replace(left, original=original)
+
+
+def _leave(text: str, description: str, stack: str) -> Leave:
     ident = stack_id(stack)
     named = owners(description)
     names, kept = named if named is not None else ([], description)
