@@ -221,8 +221,17 @@ def every_text() -> list[Any]:
     return texts
 
 
+def handed_on() -> Any:
+    both = join(CONF["udm"], sb.describe(["udm"]), "udm-test")
+    original = {"enabled": False, "description": "draft", "frr_bgpd_config": "router bgp 1\n"}
+    left = sb.leave(both.text, both.description, "udm", handing=original)
+    assert sb.split_original(left.text) == (CONF["udm-test"], original, left.text.split("\n")[0])
+    assert sb.leave(left.text, left.description, "udm-test") == sb.Leave("original", original=original)
+    return pytest.param(left.text, id="original-handed-on")
+
+
 @needs_vtysh
-@pytest.mark.parametrize("text", every_text())
+@pytest.mark.parametrize("text", [*every_text(), handed_on()])
 def test_vtysh_accepts_every_text_written(text: str, tmp_path: Path) -> None:
     result = vtysh_check(text, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -475,8 +475,8 @@ def _join(text: str, description: str, ours_conf: str, stack: str) -> Result:
             theirs = parse_rendered(text, stack_id(other))
         except SharedBgpRefusal:
             raise SharedBgpRefusal(
-                f"the gateway's BGP config is stack {other}'s, but not as metallb-unifi renders it (edited by hand?); "
-                f"nothing was changed: run pulumi up for stack {other} first, then this one"
+                f"the gateway's BGP config is stack {other}'s, but not as this release renders it (edited by hand, or "
+                f"from an older release?); nothing was changed: run pulumi up for stack {other} first, then this one"
             ) from None
         return _stacks([theirs, ours], [other, stack], ours)
     parts = composed_parts(text) if kept is None else None
