@@ -130,6 +130,15 @@ def test_stacks_that_cannot_share_the_gateway_are_refused_naming_both() -> None:
     assert "pool 10.99.0.0/28 overlaps stack udm's 10.99.0.0/26" in text
 
 
+def test_stacks_in_a_kept_config_that_cannot_share_the_gateway_are_refused_too() -> None:
+    raw = udm_test_raw()
+    raw["nodes"] = [{"name": "t1", "address": "192.168.30.12"}]
+    conf = render_bgpd_conf(parse_lab(raw, stack="udm-test"))
+    one = join(FOREIGN, "my bgp", "udm")
+    with pytest.raises(sb.SharedBgpRefusal, match=r"192\.168\.30\.12 is a neighbour of stack udm too"):
+        sb.join(one.text, one.description, conf, "udm-test")
+
+
 def test_another_stacks_hand_edited_file_is_refused() -> None:
     edited = CONF["udm"].replace(" neighbor 192.168.30.13", " neighbor 192.168.30.14")
     with pytest.raises(sb.SharedBgpRefusal, match="run pulumi up for stack udm first"):

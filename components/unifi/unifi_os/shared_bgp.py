@@ -324,6 +324,13 @@ def _conflicts(ours: StackPart, others: Sequence[StackPart]) -> list[str]:
                 f"stack {other.id} has '{other.max_paths.strip()}', this stack '{ours.max_paths.strip()}'; the "
                 "instance has one for each session type: set the same gateway.maximumPaths in both stacks"
             )
+    return found + _overlaps(ours, others)
+
+
+def _overlaps(ours: StackPart, others: Sequence[StackPart]) -> list[str]:
+    """A node address or a pool another stack on the gateway has too."""
+    found = []
+    for other in others:
         for node in sorted(set(ours.nodes()) & set(other.nodes())):
             found.append(
                 f"the node address {node} is a neighbour of stack {other.id} too; one address is one neighbour"
@@ -333,6 +340,15 @@ def _conflicts(ours: StackPart, others: Sequence[StackPart]) -> list[str]:
                 if mine.overlaps(theirs):
                     found.append(f"this stack's pool {mine} overlaps stack {other.id}'s {theirs}")
     return found
+
+
+def _refuse_conflicts(conflicts: Sequence[str]) -> None:
+    if conflicts:
+        raise SharedBgpRefusal(
+            f"this stack cannot share the gateway with the stacks on it ({len(conflicts)} conflict"
+            f"{'s' if len(conflicts) != 1 else ''}): {'; '.join(conflicts)}; nothing was changed "
+            "(render --with-stack shows every conflict offline)"
+        )
 
 
 # --- a configuration of someone else's, kept --------------------------------------------------
@@ -421,6 +437,11 @@ def splice(text: str, ours: StackPart) -> str:
             )
         if index not in inside:
             max_paths = []
+    others = []
+    for ident in sorted({b.stack for b in found}):
+        mine_of = {b.indent: tuple(lines[b.begin + 1 : b.end]) for b in found if b.stack == ident}
+        others.append(replace(ours, id=ident, filter=mine_of.get("", ()), router=mine_of.get(" ", ())))
+    _refuse_conflicts(_overlaps(ours, others))
     inserts: list[tuple[int, list[str]]] = []
     filter_at = _position(found, "", ours.id, r)
     inserts.append((filter_at, _marked(ours.id, ours.filter, "")))
@@ -492,13 +513,7 @@ def _join(text: str, description: str, ours_conf: str, stack: str) -> Result:
 
 
 def _stacks(parts: Sequence[StackPart], names: Sequence[str], ours: StackPart) -> Result:
-    conflicts = _conflicts(ours, [p for p in parts if p.id != ours.id])
-    if conflicts:
-        raise SharedBgpRefusal(
-            f"this stack cannot share the gateway with the stacks on it ({len(conflicts)} conflict"
-            f"{'s' if len(conflicts) != 1 else ''}): {'; '.join(conflicts)}; nothing was changed "
-            "(render --with-stack shows every conflict offline)"
-        )
+    _refuse_conflicts(_conflicts(ours, [p for p in parts if p.id != ours.id]))
     return Result(compose(parts), describe(names))
 
 
