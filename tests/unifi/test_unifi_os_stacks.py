@@ -96,6 +96,8 @@ def test_two_stacks_share_the_gateway_and_the_last_one_out_puts_back_the_origina
     b1 = run(fake, certs, "apply", "udm-test", records=B_RECORDS)
     assert b1.returncode == 0, b1.stderr
     assert live(fake) == (COMPOSED, "metallb-unifi stacks udm, udm-test")
+    shown = run(fake, certs, "status", "udm", previous=a1).stdout
+    assert "description 'metallb-unifi stacks udm, udm-test' (shared: this stack's blocks are in it)" in shown
     assert names(fake) == {
         "nas.lan": "192.168.1.5",
         "web.k8s.home": "10.99.0.10",

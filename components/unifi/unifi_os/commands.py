@@ -293,8 +293,17 @@ def remove(client: V2Api, site: str, state: StackState, say: Say) -> None:
     say(removal.said)
 
 
-def _print_bgp(config: BgpConfig, description: str, say: Say) -> None:
-    whose = "this stack's" if config.description == description else "not this stack's"
+def _print_bgp(config: BgpConfig, description: str, stack: str, say: Say) -> None:
+    try:
+        shared = stack_id(stack) in shared_bgp.stack_ids(config.text)
+    except shared_bgp.SharedBgpRefusal:
+        shared = False
+    if shared:
+        whose = "shared: this stack's blocks are in it"
+    elif config.description == description:
+        whose = "this stack's"
+    else:
+        whose = "not this stack's"
     say(f"bgp: {'enabled' if config.enabled else 'disabled'}, description {config.description!r} ({whose})")
     for line in mask_passwords(config.text).splitlines():
         say(f"  {line}")
@@ -317,7 +326,7 @@ def status(client: V2Api, site: str, stack: str, state: StackState | None, say: 
         if config is None:
             say("bgp: no config")
         else:
-            _print_bgp(config, description, say)
+            _print_bgp(config, description, stack, say)
     records = list_records(client, site)
     if state is not None:
         _print_records(
