@@ -37,6 +37,7 @@ EXIT_DNS_CONFLICT: Final = 19
 EXIT_BGP_UNSUPPORTED: Final = 20
 EXIT_NOT_UNIFI_OS: Final = 21
 EXIT_SETTINGS_DROPPED: Final = 22
+EXIT_BGP_CHANGED: Final = 23
 
 EXIT_CODES: Final[Mapping[int, str]] = {
     EXIT_OK: "provisioned (or status printed, or nothing to do)",
@@ -64,14 +65,17 @@ EXIT_CODES: Final[Mapping[int, str]] = {
     "provisioned",
     EXIT_GATEWAY_DOWN: "rolled back, but the gateway did not come back with the original either (or restoring it "
     "failed): check the gateway",
-    EXIT_BGP_NOT_OURS: "unifi-os: the gateway has a BGP config in force this stack did not upload (remove it in "
-    "UniFi Network, or copy what you need into the stack)",
+    EXIT_BGP_NOT_OURS: "unifi-os: the gateway has a BGP config in force this stack cannot add its part to (another "
+    "AS, no `router bgp`, a router id or maximum-paths of its own, a stack it cannot share the gateway with): the "
+    "message names the line and what to do",
     EXIT_DNS_CONFLICT: "unifi-os: a DNS record the stack wants exists and is not the stack's",
     EXIT_BGP_UNSUPPORTED: "unifi-os: the site's gateway cannot run BGP (`api.err.BgpUnsupportedDevice`, on the GET "
     "or only on the POST); nothing was written",
     EXIT_NOT_UNIFI_OS: "unifi-os: the controller is a classic controller, not a UniFi OS console",
     EXIT_SETTINGS_DROPPED: "`check-original`: installing the stack's file would drop settings of your original "
     "`config.gateway.json` (or the original is not a JSON object)",
+    EXIT_BGP_CHANGED: "unifi-os: the gateway's BGP config kept changing between this run's read and its write "
+    "(another stack's `up` or someone in UniFi Network); nothing of it was overwritten: run again",
 }
 
 
@@ -192,6 +196,11 @@ class NotUnifiOsError(UnifiError):
 class SettingsDroppedError(UnifiError):
     exit_code = EXIT_SETTINGS_DROPPED
     cause = "your config.gateway.json settings"
+
+
+class BgpChangedError(UnifiError):
+    exit_code = EXIT_BGP_CHANGED
+    cause = "BGP config changed meanwhile"
 
 
 class V2ApiError(ApiError):

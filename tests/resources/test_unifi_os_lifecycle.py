@@ -105,19 +105,44 @@ def test_create_noop_change_and_destroy(udm: Callable[..., Udm]) -> None:
     assert {k: env.fake.bgp[k] for k in USERS_BGP} == USERS_BGP  # the user's config is back
 
 
-def test_a_foreign_bgp_config_is_refused_and_nothing_changes(udm: Callable[..., Udm]) -> None:
+def test_a_foreign_bgp_config_of_another_as_is_refused_and_nothing_changes(udm: Callable[..., Udm]) -> None:
     theirs = {
         "enabled": True,
         "description": "mine",
-        "frr_bgpd_config": "router bgp 65000\n",
+        "frr_bgpd_config": "router bgp 64999\n",
         "uploaded_file_name": "bgpd.conf",
     }
     env = udm(bgp_config=dict(theirs), dns_records=[dict(FOREIGN_RECORD)])
 
     with pytest.raises(StepFailed) as failure:
         env.up()
-    assert "mine" in failure.value.stderr
+    assert "'router bgp 64999' (line 1)" in failure.value.stderr and "'mine'" in failure.value.stderr
     assert env.fake.bgp is not None and env.fake.bgp["frr_bgpd_config"] == theirs["frr_bgpd_config"]
+    assert env.records() == {"nas.lan": "192.168.1.5"}
+
+
+def test_a_foreign_bgp_config_of_the_same_as_is_kept_and_comes_back_on_destroy(udm: Callable[..., Udm]) -> None:
+    theirs = {
+        "enabled": True,
+        "description": "mine",
+        "frr_bgpd_config": "router bgp 65000\n neighbor 192.168.5.1 remote-as 65001\nexit\n",
+        "uploaded_file_name": "frr.conf",
+    }
+    env = udm(bgp_config=dict(theirs), dns_records=[dict(FOREIGN_RECORD)])
+
+    steps, _, _ = env.up()
+    assert steps == [("create", "unifi-os-bgp-and-dns")]
+    assert env.fake.bgp is not None and env.fake.bgp["description"] == "metallb-unifi stack test + mine"
+    live = env.fake.bgp["frr_bgpd_config"]
+    assert " neighbor 192.168.5.1 remote-as 65001\n" in live and "! metallb-unifi stack test begin" in live
+    assert BGP_PASSWORD in live and "route-map metallb-test-in permit 10" in live
+
+    writes = len(env.fake.stats.v2_writes)
+    steps, _, _ = env.up()
+    assert steps == [] and len(env.fake.stats.v2_writes) == writes
+
+    env.engine.destroy()
+    assert env.fake.bgp == {**theirs, "_id": env.fake.bgp["_id"], "site_id": "site-default"}  # byte for byte
     assert env.records() == {"nas.lan": "192.168.1.5"}
 
 

@@ -111,6 +111,9 @@ class Scenario:
     bgp_unsupported_on_get: bool = False  # with bgp_supported False: the GET answers that 404 too
     bgp_config: dict[str, Any] | None = None  # the site's BGP config before the test
     bgp_get_as_object: bool = False  # GET bgp/config answers the object (404 without one), not the list
+    # Another writer: right after the n-th GET of bgp/config is answered, the config becomes the
+    # n-th entry (None: no change then), as if another stack's run or the UI wrote it meanwhile.
+    bgp_after_gets: tuple[dict[str, Any] | None, ...] = ()
     dns_put_refused: bool = False  # PUT static-dns/<id> answers 405 (consoles without PUT)
     dns_records: list[dict[str, Any]] = field(default_factory=list)  # records before the test (with their _id)
     expire_v2_session_once: bool = False  # the first v2 request gets 401 and the session is dropped
@@ -152,6 +155,7 @@ class FakeController:
         self.failing = False  # the current provision never comes back (bad config)
         self.api_calls = 0
         self.bgp: dict[str, Any] | None = dict(scenario.bgp_config) if scenario.bgp_config is not None else None
+        self.bgp_gets = 0
         self.dns: dict[str, dict[str, Any]] = {str(r["_id"]): dict(r) for r in scenario.dns_records}
         self.next_id = 0
         controller = self
@@ -531,11 +535,19 @@ class FakeController:
                 # without a capable gateway only the POST was seen refusing
                 # (jamesbraid/go-unifi@e255518:cmd/fields/gateway_probe_integration_test.go)
                 return unsupported if sc.bgp_unsupported_on_get else (200, [])
+            answer: tuple[int, Any]
             if sc.bgp_get_as_object:
                 if self.bgp is None:
-                    return 404, self._v2_error("api.err.NotFound", "BGP config not found")
-                return 200, self.bgp
-            return 200, [self.bgp] if self.bgp is not None else []
+                    answer = 404, self._v2_error("api.err.NotFound", "BGP config not found")
+                else:
+                    answer = 200, self.bgp
+            else:
+                answer = 200, [self.bgp] if self.bgp is not None else []
+            self.bgp_gets += 1
+            if self.bgp_gets <= len(sc.bgp_after_gets) and sc.bgp_after_gets[self.bgp_gets - 1] is not None:
+                # A new object: the answer above still holds what was there when it was read.
+                self.bgp = {**(self.bgp or {}), **(sc.bgp_after_gets[self.bgp_gets - 1] or {})}
+            return answer
         if not sc.bgp_supported:
             return unsupported
         if method == "POST":

@@ -59,16 +59,16 @@ INPUTS = ApplyInputs("metallb-unifi stack lab", CONF, (DesiredRecord("a.lan", "1
 
 
 def test_plan_bgp() -> None:
-    assert plan_bgp(None, INPUTS, None).action == "create"
+    assert plan_bgp(None, INPUTS, None, "lab").action == "create"
     ours = BgpConfig({"_id": "x", "enabled": True, "description": INPUTS.description, "frr_bgpd_config": "old"})
-    plan = plan_bgp(ours, INPUTS, None)  # a create that failed after writing it: adopted, not refused
+    plan = plan_bgp(ours, INPUTS, None, "lab")  # a create that failed after writing it: adopted, not refused
     assert plan.action == "update" and plan.body is not None and plan.body["_id"] == "x"
     theirs = BgpConfig({"enabled": True, "description": "mine", "frr_bgpd_config": "router bgp 1\n"})
     with pytest.raises(BgpNotOursError, match="'mine'"):
-        plan_bgp(theirs, INPUTS, None)
+        plan_bgp(theirs, INPUTS, None, "lab")
     # the config first taken over stays the one to put back
     state = StackState("lab", INPUTS.description, {"description": "first"}, {})
-    assert plan_bgp(ours, INPUTS, state).previous_bgp == {"description": "first"}
+    assert plan_bgp(ours, INPUTS, state, "lab").previous_bgp == {"description": "first"}
 
 
 def test_plan_dns() -> None:

@@ -9,9 +9,14 @@ the list back); the object itself and a 404 are read as well. Without a gateway 
 ``api.err.BgpUnsupportedDevice`` (404) may come on the GET or only on the POST
 (jamesbraid/go-unifi@e255518:cmd/fields/gateway_probe_integration_test.go, the POST sweep): both
 are exit 20, and the POST is the first write of a run, so nothing is written then. A config is
-this stack's when its description is the stack's; one with no text or disabled is not in force
-and may be taken over (it is put back on ``remove``); any other is the user's, and ``apply``
-refuses to touch it.
+this stack's alone when its description is the stack's and its text has no stack markers; one
+with no text or disabled is not in force and may be taken over (it is put back on ``remove``).
+Any other (another stack's, several stacks', or the user's own in force) is one text that several
+writers share: the stack adds or replaces only its marked blocks in it (``shared_bgp``), or is
+refused (exit 18) when it cannot. The fields (ubiquiti-community/go-unifi@2831d44:
+unifi/bgp_config.generated.go, ``BGPConfig``) hold no revision or etag, and the POST has no
+condition: a change by another writer is detected by reading again just before the write
+(``commands``), not prevented.
 """
 
 from __future__ import annotations
@@ -21,8 +26,12 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal, Protocol
 
 from components.unifi.errors import ApiError, BgpNotOursError, BgpUnsupportedError, V2ApiError
+from components.unifi.unifi_os import shared_bgp
 from components.unifi.unifi_os.inputs import BGPD_FILE_NAME, ApplyInputs
 from components.unifi.unifi_os.state import StackState
+
+# The description field's limit (go-unifi@2831d44: unifi/bgp_config.generated.go, ".{0,128}").
+DESCRIPTION_MAX: Final = 128
 
 UNSUPPORTED_CODE: Final = "api.err.BgpUnsupportedDevice"
 _PASSWORD_LINE = re.compile(r"(?im)^([ \t]*neighbor[ \t]+\S+[ \t]+password[ \t]+)(\S.*?)[ \t]*$")
@@ -34,8 +43,13 @@ class V2Api(Protocol):
 
 
 def mask_passwords(conf: str) -> str:
-    """bgpd.conf text fit to print: every ``neighbor X password Y`` keeps its ``neighbor X password``."""
-    return _PASSWORD_LINE.sub(lambda m: m.group(1) + "<redacted>", conf)
+    """bgpd.conf text fit to print: every ``neighbor X password Y`` keeps its ``neighbor X password``,
+    the original a stack handed on (it may hold passwords) only its size."""
+    lines = [
+        f"{shared_bgp.ORIGINAL}<kept, {len(line)} characters>" if line.startswith(shared_bgp.ORIGINAL) else line
+        for line in conf.split("\n")
+    ]
+    return _PASSWORD_LINE.sub(lambda m: m.group(1) + "<redacted>", "\n".join(lines))
 
 
 def bgp_passwords(conf: str) -> list[str]:
@@ -120,7 +134,7 @@ def delete_bgp(client: V2Api, site: str) -> None:
 
 @dataclass(frozen=True)
 class BgpPlan:
-    action: Literal["create", "update", "take over", "unchanged"]
+    action: Literal["create", "update", "take over", "join", "unchanged"]
     body: dict[str, Any] | None  # what to POST; None: unchanged
     previous_bgp: dict[str, Any] | None  # what remove puts back
 
@@ -138,8 +152,13 @@ def is_stacks(config: BgpConfig, descriptions: set[str]) -> bool:
     return config.description in descriptions
 
 
-def plan_bgp(current: BgpConfig | None, inputs: ApplyInputs, state: StackState | None) -> BgpPlan:
-    """What to write; raises ``BgpNotOursError`` for a config in force that is not the stack's.
+def is_alone(config: BgpConfig, descriptions: set[str]) -> bool:
+    """The config is one stack's alone, as today: its description, no markers in its text."""
+    return is_stacks(config, descriptions) and not shared_bgp.has_markers(config.text)
+
+
+def plan_bgp(current: BgpConfig | None, inputs: ApplyInputs, state: StackState | None, stack: str) -> BgpPlan:
+    """What to write; raises ``BgpNotOursError`` for a config in force the stack cannot add its part to.
 
     A config with the stack's description is the stack's even without a state: a create that
     failed after writing it left no state behind, and its retry must not be refused.
@@ -150,17 +169,36 @@ def plan_bgp(current: BgpConfig | None, inputs: ApplyInputs, state: StackState |
         return BgpPlan("create", desired, carried)
     ours = {inputs.description} | ({state.description} if state is not None else set())
     merged = {**current.server_fields(), **desired}
-    if is_stacks(current, ours):
+    if is_alone(current, ours):
+        # Alone after the others left: the original handed on stays at the top of the text.
+        _, _, line = shared_bgp.split_original(current.text)
+        desired = {**desired, "frr_bgpd_config": shared_bgp.with_original(inputs.bgpd_conf, line)}
+        merged = {**current.server_fields(), **desired}
         if all(current.raw.get(key) == value for key, value in desired.items()):
             return BgpPlan("unchanged", None, carried)
         return BgpPlan("update", merged, carried)
-    if not current.in_force():
+    if not current.in_force() and shared_bgp.owners(current.description) is None:
         return BgpPlan("take over", merged, carried if carried is not None else current.restorable())
-    raise BgpNotOursError(
-        f"the gateway has a BGP config this stack did not upload ({current.describe()}); "
-        "nothing was changed: remove it in UniFi Network's BGP settings, or copy what you need of it "
-        "into the stack first, then run again"
-    )
+    try:
+        joined = shared_bgp.join(current.text, current.description, inputs.bgpd_conf, stack)
+    except shared_bgp.SharedBgpRefusal as exc:
+        raise BgpNotOursError(f"{exc} ({current.describe()})") from None
+    if len(joined.description) > DESCRIPTION_MAX:
+        raise BgpNotOursError(
+            f"the BGP config's description would be {joined.description!r}, longer than the {DESCRIPTION_MAX} "
+            "characters the controller takes; nothing was changed: shorten the description of your own BGP config "
+            "in UniFi Network (or the stack names)"
+        )
+    body = {**current.raw, "enabled": True, "description": joined.description, "frr_bgpd_config": joined.text}
+    if not isinstance(body.get("uploaded_file_name"), str) or not body["uploaded_file_name"]:
+        body["uploaded_file_name"] = (
+            BGPD_FILE_NAME  # the POST requires one (go-unifi's probe, "uploadedFileName required")
+        )
+    if joined.description == inputs.description and not shared_bgp.has_markers(joined.text):
+        body["uploaded_file_name"] = BGPD_FILE_NAME  # alone again: exactly what create writes
+    if body == current.raw:
+        return BgpPlan("unchanged", None, carried)
+    return BgpPlan("join", body, carried)
 
 
 def restore_body(current: BgpConfig, previous: dict[str, Any]) -> dict[str, Any]:

@@ -16,10 +16,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Final, TypeVar
 
-from components.unifi.errors import BgpUnsupportedError, UnifiError
+from components.config.stack_names import stack_id
+from components.unifi.errors import BgpChangedError, BgpUnsupportedError, UnifiError
+from components.unifi.unifi_os import shared_bgp
 from components.unifi.unifi_os.bgp import (
     BgpConfig,
+    BgpPlan,
     V2Api,
     delete_bgp,
     mask_passwords,
@@ -42,7 +46,38 @@ from components.unifi.unifi_os.inputs import ApplyInputs, DesiredRecord
 from components.unifi.unifi_os.state import StackState, default_description
 
 Say = Callable[[str], None]
-_DONE = {"create": "created", "update": "updated", "take over": "wrote", "unchanged": "kept"}
+_DONE = {
+    "create": "created",
+    "update": "updated",
+    "take over": "wrote",
+    "join": "wrote its part of",
+    "unchanged": "kept",
+}
+# How many times a run plans again from a BGP config that changed between its read and its write.
+REPLANS: Final = 2
+Plan = TypeVar("Plan")
+
+
+def recheck(
+    client: V2Api, site: str, seen: BgpConfig | None, plan: Plan, plan_of: Callable[[BgpConfig | None], Plan], say: Say
+) -> tuple[BgpConfig | None, Plan]:
+    """Read the BGP config again just before writing it: unchanged, the plan stands; changed (by
+    another stack's run, or in UniFi Network), plan again from what is there now, up to
+    ``REPLANS`` times, then give up without writing. The API has no revision or condition on its
+    POST, so what is left is the time between this read and the write that follows it."""
+    for attempt in range(REPLANS + 1):
+        now = read_bgp(client, site)
+        if now == seen:
+            return seen, plan
+        if attempt == REPLANS:
+            break
+        say("bgp: the config changed since this run read it (another stack, or UniFi Network): planning again")
+        seen, plan = now, plan_of(now)
+    raise BgpChangedError(
+        f"the gateway's BGP config changed between this run's read and its write {REPLANS + 1} times in a row "
+        "(another stack's up or destroy, or someone in UniFi Network); nothing of it was overwritten: run again "
+        "once the other writer is done"
+    )
 
 
 @dataclass
@@ -116,10 +151,15 @@ def _update(
 
 
 def apply(client: V2Api, site: str, stack: str, inputs: ApplyInputs, state: StackState | None, say: Say) -> StackState:
+    def plan_of(current: BgpConfig | None) -> BgpPlan:
+        return plan_bgp(current, inputs, state, stack)
+
     current_bgp = read_bgp(client, site)
-    bgp = plan_bgp(current_bgp, inputs, state)
+    bgp = plan_of(current_bgp)
     existing = list_records(client, site)
     dns = plan_dns(existing, inputs.records, *((state.records, state.contents) if state is not None else ({}, {})))
+    if bgp.body is not None:
+        current_bgp, bgp = recheck(client, site, current_bgp, bgp, plan_of, say)
     for name in dns.left_alone:
         # stderr: the console shows it (stdout carries the state, not echoed).
         print(
@@ -169,8 +209,60 @@ def apply(client: V2Api, site: str, stack: str, inputs: ApplyInputs, state: Stac
     )
 
 
+@dataclass(frozen=True)
+class _Removal:
+    """What ``remove`` does to the BGP config: ``("post", body)``, ``("delete", None)``, or nothing."""
+
+    kind: str  # "post" | "delete" | "none"
+    body: dict[str, Any] | None
+    said: str
+
+
+def _plan_removal(current: BgpConfig | None, state: StackState, stack: str) -> _Removal:
+    if current is None:
+        return _Removal("none", None, "bgp: the gateway has no BGP config: nothing to remove")
+    alone = current.description == state.description and not shared_bgp.has_markers(current.text)
+    if not alone:
+        try:
+            on = shared_bgp.stack_ids(current.text)
+            mine = stack_id(stack) in on
+            left = shared_bgp.leave(current.text, current.description, stack, state.previous_bgp) if mine else None
+        except shared_bgp.SharedBgpRefusal as exc:
+            return _Removal("none", None, f"warning: {exc}: the BGP config was left as is")
+        if left is None:
+            return _Removal(
+                "none",
+                None,
+                f"warning: the gateway's BGP config is not this stack's any more ({current.describe()}): left as is",
+            )
+        if left.kind == "rewrite":
+            body = {**current.raw, "description": left.description, "frr_bgpd_config": left.text}
+            if not shared_bgp.has_markers(left.text):
+                body["uploaded_file_name"] = "bgpd.conf"
+            said = f"bgp: took this stack's part out; left: {left.description!r}"
+            if state.previous_bgp is not None:
+                said += "; the config it took over goes back when the last stack leaves"
+            return _Removal("post", body, said)
+        if left.kind == "kept":
+            body = {**current.raw, "description": left.description, "frr_bgpd_config": left.text}
+            said = f"bgp: took this stack's part out; your own config is as it was ({left.description!r})"
+            return _Removal("post", body, said)
+        handed = left.original
+    else:
+        handed = shared_bgp.split_original(current.text)[1]
+    previous = state.previous_bgp if state.previous_bgp is not None else handed
+    if previous is not None:
+        return _Removal(
+            "post",
+            restore_body(current, previous),
+            f"bgp: put back the config the gateway had before ({BgpConfig(previous).describe()})",
+        )
+    return _Removal("delete", None, f"bgp: deleted config {current.description!r}")
+
+
 def remove(client: V2Api, site: str, state: StackState, say: Say) -> None:
-    """Delete the stack's records, then put back the BGP config it took over (or delete its own)."""
+    """Delete the stack's records, then take its part out of the BGP config: other stacks' parts
+    stay; the last stack out puts back the config the first one found (or deletes it)."""
     by_id = {record.id: record for record in list_records(client, site)}
     for key, record_id in sorted(state.records.items()):
         record = by_id.get(record_id)
@@ -186,20 +278,32 @@ def remove(client: V2Api, site: str, state: StackState, say: Say) -> None:
     except BgpUnsupportedError:
         say("warning: this site's gateway cannot run BGP (any more): no BGP config to remove")
         return
-    if current is None:
-        say("bgp: the gateway has no BGP config: nothing to remove")
-    elif current.description != state.description:
-        say(f"warning: the gateway's BGP config is not this stack's any more ({current.describe()}): left as is")
-    elif state.previous_bgp is not None:
-        write_bgp(client, site, restore_body(current, state.previous_bgp))
-        say(f"bgp: put back the config the gateway had before ({BgpConfig(state.previous_bgp).describe()})")
-    else:
+
+    def plan_of(config: BgpConfig | None) -> _Removal:
+        return _plan_removal(config, state, state.stack)
+
+    removal = plan_of(current)
+    if removal.kind != "none":
+        current, removal = recheck(client, site, current, removal, plan_of, say)
+    if removal.kind == "post":
+        assert removal.body is not None
+        write_bgp(client, site, removal.body)
+    elif removal.kind == "delete":
         delete_bgp(client, site)
-        say(f"bgp: deleted config {state.description!r}")
+    say(removal.said)
 
 
-def _print_bgp(config: BgpConfig, description: str, say: Say) -> None:
-    whose = "this stack's" if config.description == description else "not this stack's"
+def _print_bgp(config: BgpConfig, description: str, stack: str, say: Say) -> None:
+    try:
+        shared = stack_id(stack) in shared_bgp.stack_ids(config.text)
+    except shared_bgp.SharedBgpRefusal:
+        shared = False
+    if shared:
+        whose = "shared: this stack's blocks are in it"
+    elif config.description == description:
+        whose = "this stack's"
+    else:
+        whose = "not this stack's"
     say(f"bgp: {'enabled' if config.enabled else 'disabled'}, description {config.description!r} ({whose})")
     for line in mask_passwords(config.text).splitlines():
         say(f"  {line}")
@@ -222,7 +326,7 @@ def status(client: V2Api, site: str, stack: str, state: StackState | None, say: 
         if config is None:
             say("bgp: no config")
         else:
-            _print_bgp(config, description, say)
+            _print_bgp(config, description, stack, say)
     records = list_records(client, site)
     if state is not None:
         _print_records(

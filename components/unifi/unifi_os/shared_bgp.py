@@ -1,0 +1,561 @@
+"""Several stacks in the site's one BGP configuration text (issue 17): pure functions, no I/O.
+
+The controller holds one ``frr_bgpd_config`` per site, so every stack on the gateway shares one
+text. Each stack owns its lines between ``! metallb-unifi stack <id> begin`` / ``… end`` markers,
+in the format :mod:`components.artifacts.shared_gateway` composes (its :func:`marker`), three
+times: its filter before ``router bgp``, its peer-group in the router block, its address-family
+lines. ``router bgp`` stays one.
+
+Three shapes of text, told apart by what the text itself holds:
+
+* **one stack alone, without markers**: exactly the stack's rendered ``bgpd.conf`` (today's
+  file), owned as today through the description ``metallb-unifi stack <stack>``. It stays
+  marker-less until a second stack arrives, as :func:`compose_gateway_files` renders one stack
+  alone: an upgraded deployment is recognised by its description and text and needs no write.
+* **stacks only**: the composition :func:`compose` of every stack's part, byte for byte as
+  ``compose_bgpd_conf`` lays it out (shared ``router bgp`` head and ``maximum-paths`` outside
+  the markers). Recognised by reparsing it: every stack's part is recovered from its markers and
+  composing them again gives the text back. When a stack leaves and one is left, the text goes
+  back to that stack's marker-less file.
+* **a configuration of someone else's, kept** (its ``router bgp`` has the stack's AS): every
+  line of it stays byte for byte; each stack's lines, including ``bgp router-id`` and
+  ``maximum-paths`` when the user's lines do not set them, are inside the stack's markers, so
+  removing every stack's blocks gives back exactly the user's text.
+
+Who owns the text is said by the description: ``metallb-unifi stack <name>`` (one stack),
+``metallb-unifi stacks <a>, <b>`` (several, by name), each followed by `` + <the user's
+description>`` when a configuration of the user's is kept. Names are sorted, so the description
+depends only on who is there. A stack's lines are found by its markers (its id is
+``stack_id(<name>)``), never by the description alone.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from ipaddress import IPv4Network
+from typing import Any, Final, Literal
+
+from components.artifacts.frr import HEADER, ROUTER_TAIL, router_head_lines
+from components.artifacts.shared_gateway import marker
+from components.config.stack_names import stack_id
+
+ONE: Final = "metallb-unifi stack "
+SEVERAL: Final = "metallb-unifi stacks "
+KEPT: Final = " + "
+ORIGINAL: Final = "! metallb-unifi original "
+_ROUTER = re.compile(r"^router bgp (\d+)(.*)$")
+_ROUTER_ID = re.compile(r"^\s+bgp router-id (\S+)\s*$")
+_MAX_PATHS = re.compile(r"^\s+maximum-paths (ibgp )?(\d+)\b.*$")
+_AF_V4 = " address-family ipv4 unicast"
+_AF_END = " exit-address-family"
+
+
+class SharedBgpRefusal(ValueError):
+    """The stack's part cannot go into (or come out of) the live text; the message says why and
+    what to do. Nothing was written."""
+
+
+# --- the description --------------------------------------------------------------------------
+
+
+def describe(names: Sequence[str], kept: str | None = None) -> str:
+    """The description of a text holding ``names``' parts (and a kept configuration's)."""
+    ordered = sorted(set(names))
+    head = ONE + ordered[0] if len(ordered) == 1 else SEVERAL + ", ".join(ordered)
+    return head if kept is None else head + KEPT + kept
+
+
+def owners(description: str) -> tuple[list[str], str | None] | None:
+    """(the stacks' names, the kept configuration's description or None); None when the
+    description is none of ours."""
+    head, sep, kept = description.partition(KEPT)
+    if head.startswith(SEVERAL):
+        names = [n for n in head.removeprefix(SEVERAL).split(", ") if n]
+    elif head.startswith(ONE):
+        names = [head.removeprefix(ONE)]
+    else:
+        return None
+    if not names or any(not n or " " in n or "," in n for n in names):
+        return None
+    return names, (kept if sep else None)
+
+
+# --- the original a leaving stack hands on ------------------------------------------------------
+
+
+def split_original(text: str) -> tuple[str, dict[str, Any] | None, str | None]:
+    """(the text without its first line ``! metallb-unifi original <base64 JSON>``, that config,
+    the line); the text as it is, None, None without one. The first stack that took over a
+    config not in force keeps it in its state; when it leaves before the others, it hands it on
+    in this comment line (FRR ignores it), and the last one out puts it back."""
+    first, _, rest = text.partition("\n")
+    if not first.startswith(ORIGINAL):
+        return text, None, None
+    try:
+        config = json.loads(base64.b64decode(first.removeprefix(ORIGINAL), validate=True))
+    except (ValueError, binascii.Error):
+        config = None
+    if not isinstance(config, dict):
+        raise SharedBgpRefusal(
+            "the gateway's BGP config starts with a metallb-unifi original line that cannot be read; nothing was "
+            "changed: remove that line in UniFi Network's BGP settings, then run again"
+        )
+    return rest, config, first
+
+
+def original_line(config: dict[str, Any]) -> str:
+    encoded = base64.b64encode(json.dumps(config, sort_keys=True, separators=(",", ":")).encode()).decode()
+    return ORIGINAL + encoded
+
+
+def with_original(text: str, line: str | None) -> str:
+    return text if line is None else f"{line}\n{text}"
+
+
+# --- markers ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Block:
+    stack: str  # the stack id
+    indent: str
+    begin: int  # index of the begin marker line
+    end: int  # index of the end marker line
+
+
+def _marker_of(line: str) -> tuple[str, str, str] | None:
+    stripped = line.lstrip(" ")
+    indent = line[: len(line) - len(stripped)]
+    for edge in ("begin", "end"):
+        head, _, tail = marker("\0", edge).partition("\0")
+        if stripped.startswith(head) and stripped.endswith(tail) and len(stripped) > len(head) + len(tail):
+            ident = stripped[len(head) : -len(tail)]
+            if marker(ident, edge, indent) == line:
+                return ident, edge, indent
+    return None
+
+
+def blocks(lines: Sequence[str]) -> list[Block]:
+    """Every stack's marked blocks, in order; a marker without its pair is refused."""
+    found: list[Block] = []
+    open_: tuple[str, str, int] | None = None
+    for index, line in enumerate(lines):
+        mark = _marker_of(line)
+        if mark is None:
+            continue
+        ident, edge, indent = mark
+        if edge == "begin" and open_ is None:
+            open_ = (ident, indent, index)
+        elif edge == "end" and open_ is not None and open_[:2] == (ident, indent):
+            found.append(Block(ident, indent, open_[2], index))
+            open_ = None
+        else:
+            raise SharedBgpRefusal(
+                f"the gateway's BGP config has a metallb-unifi marker out of place at line {index + 1} "
+                f"({line.strip()!r}); nothing was changed: fix or remove that marker in UniFi Network's BGP "
+                "settings, then run again"
+            )
+    if open_ is not None:
+        raise SharedBgpRefusal(
+            f"the gateway's BGP config opens stack {open_[0]}'s block at line {open_[2] + 1} and never closes it; "
+            "nothing was changed: fix it in UniFi Network's BGP settings, then run again"
+        )
+    return found
+
+
+def has_markers(text: str) -> bool:
+    return any(_marker_of(line) is not None for line in text.split("\n"))
+
+
+def stack_ids(text: str) -> set[str]:
+    return {block.stack for block in blocks(text.split("\n"))}
+
+
+# --- one stack's part -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StackPart:
+    """One stack's lines, recovered from its rendered bgpd.conf or from its marked blocks."""
+
+    id: str
+    asn: int
+    router_id: str
+    filter: tuple[str, ...]
+    router: tuple[str, ...]
+    af: tuple[str, ...]
+    max_paths: str  # its maximum-paths line
+
+    @property
+    def remote_as(self) -> int | None:
+        for line in self.router:
+            match = re.fullmatch(rf" neighbor metallb-{re.escape(self.id)} remote-as (\d+)", line)
+            if match:
+                return int(match.group(1))
+        return None
+
+    @property
+    def ebgp(self) -> bool:
+        return self.remote_as != self.asn
+
+    def nodes(self) -> list[str]:
+        suffix = f" peer-group metallb-{self.id}"
+        return [line.split()[1] for line in self.router if line.endswith(suffix) and len(line.split()) == 4]
+
+    def pools(self) -> list[IPv4Network]:
+        found = []
+        for line in self.filter:
+            words = line.split()
+            if words[:2] == ["ip", "prefix-list"] and len(words) >= 7 and words[5] == "permit":
+                found.append(IPv4Network(words[6], strict=False))
+        return found
+
+
+def render_alone(part: StackPart) -> str:
+    """The stack's marker-less file (what ``render_bgpd_conf`` renders)."""
+    lines = [HEADER, "!", *part.filter, "!", *router_head_lines(part.asn, part.router_id), *part.router]
+    lines += [" !", _AF_V4, *part.af, part.max_paths, *ROUTER_TAIL]
+    return "\n".join(lines)
+
+
+def parse_rendered(conf: str, ident: str) -> StackPart:
+    """The part of a stack's rendered (marker-less) bgpd.conf; refused unless rendering the part
+    again gives ``conf`` back byte for byte."""
+    lines = conf.split("\n")
+    routers = [i for i, line in enumerate(lines) if _ROUTER.match(line)]
+    try:
+        r = routers[0]
+        asn = int(_ROUTER.match(lines[r]).group(1))  # type: ignore[union-attr]
+        router_id = _ROUTER_ID.match(lines[r + 1]).group(1)  # type: ignore[union-attr]
+        af = lines.index(_AF_V4, r)
+        max_line = next(i for i in range(af, len(lines)) if _MAX_PATHS.match(lines[i]))
+        part = StackPart(
+            id=ident,
+            asn=asn,
+            router_id=router_id,
+            filter=tuple(lines[2 : r - 1]),
+            router=tuple(lines[r + 3 : af - 1]),
+            af=tuple(lines[af + 1 : max_line]),
+            max_paths=lines[max_line],
+        )
+    except (IndexError, AttributeError, ValueError, StopIteration):
+        raise SharedBgpRefusal(f"stack {ident}'s bgpd.conf is not laid out as metallb-unifi renders it") from None
+    if len(routers) != 1 or render_alone(part) != conf or part.remote_as is None:
+        raise SharedBgpRefusal(f"stack {ident}'s bgpd.conf is not laid out as metallb-unifi renders it")
+    return part
+
+
+# --- several stacks, no one else's lines ------------------------------------------------------
+
+
+def _marked(ident: str, lines: Sequence[str], indent: str) -> list[str]:
+    return [marker(ident, "begin", indent), *lines, marker(ident, "end", indent)]
+
+
+def _max_paths_lines(parts: Sequence[StackPart]) -> list[str]:
+    ebgp = sorted({p.max_paths for p in parts if p.ebgp})
+    ibgp = sorted({p.max_paths for p in parts if not p.ebgp})
+    return [*ebgp, *ibgp]
+
+
+def compose(parts: Sequence[StackPart]) -> str:
+    """Several stacks' parts in one text, laid out as ``compose_bgpd_conf`` lays them out."""
+    ordered = sorted(parts, key=lambda p: p.id)
+    lines = [HEADER, "!"]
+    for part in ordered:
+        lines += [*_marked(part.id, part.filter, ""), "!"]
+    lines += router_head_lines(ordered[0].asn, ordered[0].router_id)
+    for part in ordered:
+        lines += _marked(part.id, part.router, " ")
+    lines += [" !", _AF_V4]
+    for part in ordered:
+        lines += _marked(part.id, part.af, "  ")
+    lines += [*_max_paths_lines(ordered), *ROUTER_TAIL]
+    return "\n".join(lines)
+
+
+def composed_parts(text: str) -> list[StackPart] | None:
+    """Every stack's part when ``text`` is exactly a composition of stacks' parts (no line of
+    anyone else's); None otherwise."""
+    lines = text.split("\n")
+    found = blocks(lines)
+    routers = [line for line in lines if _ROUTER.match(line)]
+    ids = sorted({b.stack for b in found})
+    if len(ids) < 2 or len(routers) != 1:
+        return None
+    asn = int(_ROUTER.match(routers[0]).group(1))  # type: ignore[union-attr]
+    router_ids = [m.group(1) for m in map(_ROUTER_ID.match, lines) if m]
+    shared_max = [line for line in lines if _MAX_PATHS.match(line)]
+    if len(router_ids) != 1:
+        return None
+    parts = []
+    for ident in ids:
+        mine = {b.indent: tuple(lines[b.begin + 1 : b.end]) for b in found if b.stack == ident}
+        part = StackPart(ident, asn, router_ids[0], mine.get("", ()), mine.get(" ", ()), mine.get("  ", ()), "")
+        if part.remote_as is None:
+            return None
+        wanted = [line for line in shared_max if ("ibgp" not in line) == part.ebgp]
+        if len(wanted) != 1:
+            return None
+        parts.append(replace(part, max_paths=wanted[0]))
+    return parts if compose(parts) == text else None
+
+
+def _conflicts(ours: StackPart, others: Sequence[StackPart]) -> list[str]:
+    found = []
+    for other in others:
+        if other.asn != ours.asn:
+            found.append(
+                f"stack {other.id}'s router bgp {other.asn} is not this stack's gateway.asn {ours.asn}; a gateway "
+                "runs one BGP instance: set the same gateway.asn in both stacks"
+            )
+        if other.router_id != ours.router_id:
+            found.append(
+                f"stack {other.id} sets bgp router-id {other.router_id}, this stack {ours.router_id}; the one "
+                "instance has one router id: set the same gateway.routerId in both stacks"
+            )
+        if other.ebgp == ours.ebgp and other.max_paths != ours.max_paths:
+            found.append(
+                f"stack {other.id} has '{other.max_paths.strip()}', this stack '{ours.max_paths.strip()}'; the "
+                "instance has one for each session type: set the same gateway.maximumPaths in both stacks"
+            )
+    return found + _overlaps(ours, others)
+
+
+def _overlaps(ours: StackPart, others: Sequence[StackPart]) -> list[str]:
+    """A node address or a pool another stack on the gateway has too."""
+    found = []
+    for other in others:
+        for node in sorted(set(ours.nodes()) & set(other.nodes())):
+            found.append(
+                f"the node address {node} is a neighbour of stack {other.id} too; one address is one neighbour"
+            )
+        for mine in ours.pools():
+            for theirs in other.pools():
+                if mine.overlaps(theirs):
+                    found.append(f"this stack's pool {mine} overlaps stack {other.id}'s {theirs}")
+    return found
+
+
+def _refuse_conflicts(conflicts: Sequence[str]) -> None:
+    if conflicts:
+        raise SharedBgpRefusal(
+            f"this stack cannot share the gateway with the stacks on it ({len(conflicts)} conflict"
+            f"{'s' if len(conflicts) != 1 else ''}): {'; '.join(conflicts)}; nothing was changed "
+            "(render --with-stack shows every conflict offline)"
+        )
+
+
+# --- a configuration of someone else's, kept --------------------------------------------------
+
+
+def _inside(found: Sequence[Block]) -> set[int]:
+    return {i for b in found for i in range(b.begin, b.end + 1)}
+
+
+def strip_stack(text: str, ident: str) -> str:
+    """``text`` without stack ``ident``'s blocks (markers included)."""
+    lines = text.split("\n")
+    gone = {i for b in blocks(lines) if b.stack == ident for i in range(b.begin, b.end + 1)}
+    return "\n".join(line for i, line in enumerate(lines) if i not in gone)
+
+
+def _position(found: Sequence[Block], indent: str, ident: str, default: int) -> int:
+    """Where stack ``ident``'s block of this ``indent`` goes: in id order among the others'."""
+    same = [b for b in found if b.indent == indent]
+    later = [b for b in same if b.stack > ident]
+    if later:
+        return later[0].begin
+    if same:
+        return same[-1].end + 1
+    return default
+
+
+def _same_as(lines: Sequence[str], routers: Sequence[int], asn: int) -> None:
+    for index in routers:
+        theirs = int(_ROUTER.match(lines[index]).group(1))  # type: ignore[union-attr]
+        if theirs != asn:
+            raise SharedBgpRefusal(
+                f"the gateway's BGP config runs 'router bgp {theirs}' (line {index + 1}) and this stack's gateway.asn "
+                f"is {asn}; a gateway runs one BGP instance, and the controller's upload replaces the whole config; "
+                "nothing was changed: set gateway.asn to that AS, or remove that config in UniFi Network's BGP "
+                "settings (or copy what you need of it into the stack), then run again"
+            )
+
+
+def splice(text: str, ours: StackPart) -> str:
+    """``text`` (the user's lines, other stacks' blocks, maybe ours) with our blocks in place;
+    every other line kept byte for byte. Refused: no ``router bgp``, one of another AS, a
+    ``bgp router-id`` or ``maximum-paths`` of the user's that differs from ours."""
+    lines = strip_stack(text, ours.id).split("\n")
+    found = blocks(lines)
+    inside = _inside(found)
+    mine = [i for i in range(len(lines)) if i not in inside]
+    routers = [i for i in mine if _ROUTER.match(lines[i]) and "vrf" not in lines[i].split()]
+    if not routers:
+        raise SharedBgpRefusal(
+            "the gateway's BGP config has no 'router bgp' to add this stack's neighbours to; nothing was changed: "
+            f"add 'router bgp {ours.asn}' to it in UniFi Network's BGP settings, or remove it, then run again"
+        )
+    r = routers[0]
+    _same_as(lines, routers, ours.asn)
+    end = next((i for i in range(r + 1, len(lines)) if lines[i] and not lines[i].startswith(" ")), len(lines))
+    while end > r + 1 and not lines[end - 1]:
+        end -= 1  # a router block running to the end of the text: before its trailing newline
+    body = [i for i in range(r + 1, end) if i not in inside]
+    head: list[str] = []
+    for index in [*body, *sorted(inside)]:
+        match = _ROUTER_ID.match(lines[index])
+        if match and match.group(1) != ours.router_id:
+            whose = "the gateway's BGP config" if index not in inside else "another stack on the gateway"
+            raise SharedBgpRefusal(
+                f"{whose} sets '{lines[index].strip()}' (line {index + 1}) and this stack's router "
+                f"id is {ours.router_id}; nothing was changed: set gateway.routerId to {match.group(1)}, or change "
+                "that line in UniFi Network's BGP settings, then run again"
+            )
+    if not any(_ROUTER_ID.match(lines[i]) for i in body):
+        head.append(f" bgp router-id {ours.router_id}")  # in each stack's block: any one may leave first
+    af_start = next((i for i in body if lines[i] == _AF_V4), None)
+    af_end = None if af_start is None else next((i for i in body if i > af_start and lines[i] == _AF_END), None)
+    max_paths = [ours.max_paths]
+    user_af = [] if af_start is None or af_end is None else [i for i in range(af_start + 1, af_end) if i not in inside]
+    for index in [*user_af, *sorted(inside)]:
+        match = _MAX_PATHS.match(lines[index])
+        if not match or (match.group(1) is None) != ours.ebgp:
+            continue
+        if lines[index].strip() != ours.max_paths.strip():
+            whose = "the gateway's BGP config" if index not in inside else "another stack on the gateway"
+            raise SharedBgpRefusal(
+                f"{whose} sets '{lines[index].strip()}' (line {index + 1}) and this stack "
+                f"'{ours.max_paths.strip()}'; the instance has one for each session type; nothing was changed: "
+                "set gateway.maximumPaths to the same, or change that line in UniFi Network's BGP settings"
+            )
+        if index not in inside:
+            max_paths = []
+    others = []
+    for ident in sorted({b.stack for b in found}):
+        mine_of = {b.indent: tuple(lines[b.begin + 1 : b.end]) for b in found if b.stack == ident}
+        others.append(replace(ours, id=ident, filter=mine_of.get("", ()), router=mine_of.get(" ", ())))
+    _refuse_conflicts(_overlaps(ours, others))
+    inserts: list[tuple[int, list[str]]] = []
+    filter_at = _position(found, "", ours.id, r)
+    inserts.append((filter_at, _marked(ours.id, ours.filter, "")))
+    if af_start is not None and af_end is not None:
+        router_at = _position(found, " ", ours.id, af_start)
+        inserts.append((router_at, _marked(ours.id, [*head, *ours.router], " ")))
+        inserts.append((_position(found, "  ", ours.id, af_end), _marked(ours.id, [*ours.af, *max_paths], "  ")))
+    else:
+        own_af = [_AF_V4, *ours.af, *max_paths, _AF_END]
+        inserts.append((_position(found, " ", ours.id, end), _marked(ours.id, [*head, *ours.router, *own_af], " ")))
+    for at, new in sorted(inserts, key=lambda item: item[0], reverse=True):
+        lines[at:at] = new
+    return "\n".join(lines)
+
+
+# --- the whole step ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Result:
+    text: str
+    description: str
+
+
+def join(text: str, description: str, ours_conf: str, stack: str) -> Result:
+    """The live text (in force, not this stack's alone) with this stack's part in it."""
+    text, _, line = split_original(text)
+    result = _join(text, description, ours_conf, stack)
+    return Result(with_original(result.text, line), result.description)
+
+
+def _join(text: str, description: str, ours_conf: str, stack: str) -> Result:
+    ident = stack_id(stack)
+    lines = text.split("\n")
+    found = blocks(lines)
+    wanted = next((m for m in map(_ROUTER.match, ours_conf.split("\n")) if m), None)
+    if wanted is not None:  # another AS is refused first, whatever else the text holds
+        inside = _inside(found)
+        routers = [i for i, line in enumerate(lines) if i not in inside and _ROUTER.match(line)]
+        _same_as(lines, [i for i in routers if "vrf" not in lines[i].split()], int(wanted.group(1)))
+    ours = parse_rendered(ours_conf, ident)
+    named = owners(description)
+    names, kept = named if named is not None else ([], description)
+    if named is not None and kept is None and not found:
+        # Another stack alone, marker-less: recover its part from its description and text.
+        other = names[0]
+        if len(names) != 1 or stack_id(other) == ident:
+            raise SharedBgpRefusal(
+                f"the gateway's BGP config (description {description!r}) is not laid out as expected"
+            )
+        try:
+            theirs = parse_rendered(text, stack_id(other))
+        except SharedBgpRefusal:
+            raise SharedBgpRefusal(
+                f"the gateway's BGP config is stack {other}'s, but not as this release renders it (edited by hand, or "
+                f"from an older release?); nothing was changed: run pulumi up for stack {other} first, then this one"
+            ) from None
+        return _stacks([theirs, ours], [other, stack], ours)
+    parts = composed_parts(text) if kept is None else None
+    if parts is not None:
+        others = [p for p in parts if p.id != ident]
+        names = [n for n in names if stack_id(n) != ident]
+        if not others:
+            return Result(ours_conf, describe([stack]))
+        return _stacks([*others, ours], [*names, stack], ours)
+    # Someone else's configuration (maybe with stacks' blocks in it): keep every line of it.
+    new_text = splice(text, ours)
+    return Result(new_text, describe([*[n for n in names if n != stack], stack], kept))
+
+
+def _stacks(parts: Sequence[StackPart], names: Sequence[str], ours: StackPart) -> Result:
+    _refuse_conflicts(_conflicts(ours, [p for p in parts if p.id != ours.id]))
+    return Result(compose(parts), describe(names))
+
+
+@dataclass(frozen=True)
+class Leave:
+    """What a stack's ``remove`` writes: ``rewrite`` the text (other stacks stay), put back the
+    user's kept configuration (``kept``), or the original the first stack found (``original``:
+    the caller's state says what that was)."""
+
+    kind: Literal["rewrite", "kept", "original"]
+    text: str = ""
+    description: str = ""
+    original: dict[str, Any] | None = None  # handed on in the text by a stack that left before
+
+
+def leave(text: str, description: str, stack: str, handing: dict[str, Any] | None = None) -> Leave:
+    """What is left when the stack goes; ``handing``: the original it holds, handed on in the
+    text when other stacks stay."""
+    text, original, line = split_original(text)
+    left = _leave(text, description, stack)
+    if left.kind == "rewrite":
+        if line is None and handing is not None:
+            line = original_line(handing)
+        return replace(left, text=with_original(left.text, line))
+    return replace(left, original=original)
+
+
+def _leave(text: str, description: str, stack: str) -> Leave:
+    ident = stack_id(stack)
+    named = owners(description)
+    names, kept = named if named is not None else ([], description)
+    names = [n for n in names if n != stack]
+    parts = composed_parts(text) if kept is None else None
+    if parts is not None:
+        left = [p for p in parts if p.id != ident]
+        if len(left) == 1:
+            name = next((n for n in names if stack_id(n) == left[0].id), left[0].id)
+            return Leave("rewrite", render_alone(left[0]), describe([name]))
+        return Leave("rewrite", compose(left), describe(names))
+    stripped = strip_stack(text, ident)
+    if stack_ids(stripped):
+        return Leave("rewrite", stripped, describe(names, kept))
+    if kept is not None:
+        return Leave("kept", stripped, kept)
+    return Leave("original")

@@ -1,0 +1,246 @@
+"""Several stacks in the site's one BGP config text (components/unifi/unifi_os/shared_bgp.py):
+each stack's blocks in and out, everything else byte for byte, every text valid FRR."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from components.artifacts.frr import render_bgpd_conf
+from components.artifacts.shared_gateway import GatewayStack, compose_bgpd_conf
+from components.config import Lab, parse_lab
+from components.config.stack_names import stack_id
+from components.unifi.unifi_os import shared_bgp as sb
+from tests.artifacts.test_frr import needs_vtysh, vtysh_check
+from tests.artifacts.test_shared_gateway import raw_of, udm_test_raw
+
+
+def udm() -> Lab:
+    return parse_lab(raw_of("udm"), stack="udm")
+
+
+def udm_test() -> Lab:
+    return parse_lab(udm_test_raw(), stack="udm-test")
+
+
+def third() -> Lab:
+    """A third eBGP cluster with a hashed stack id (``dev_1`` is not an id as it is)."""
+    raw = copy.deepcopy(udm_test_raw())
+    raw["nodes"] = [{"name": "d1", "address": "192.168.50.11"}]
+    raw["metallb"]["pools"] = [{"name": "dev", "protocol": "bgp", "addresses": ["10.99.2.0/28"]}]
+    raw["bgp"] = {}
+    raw["services"] = []
+    return parse_lab(raw, stack="dev_1")
+
+
+LABS: dict[str, Callable[[], Lab]] = {"udm": udm, "udm-test": udm_test, "dev_1": third}
+CONF = {name: render_bgpd_conf(make()) for name, make in LABS.items()}
+
+FOREIGN = """frr defaults traditional
+hostname udm
+!
+ip prefix-list mine seq 5 permit 10.1.0.0/24
+!
+router bgp 65000
+ bgp router-id 192.168.30.1
+ neighbor 10.0.0.9 remote-as 65001
+ !
+ address-family ipv4 unicast
+  network 10.1.0.0/24
+  neighbor 10.0.0.9 activate
+ exit-address-family
+exit
+!
+"""
+FOREIGN_NO_AF = "router bgp 65000\n neighbor 10.0.0.9 remote-as 65001\n"
+
+
+def gateway_stack(name: str) -> GatewayStack:
+    lab = LABS[name]()
+    return GatewayStack(lab, lab.pinned_addresses)
+
+
+def join(text: str | None, description: str, name: str) -> sb.Result:
+    """What apply writes: a stack alone on an empty gateway, or with what is there."""
+    if text is None:
+        return sb.Result(CONF[name], sb.describe([name]))
+    return sb.join(text, description, CONF[name], name)
+
+
+def test_a_second_stack_composes_exactly_as_render_with_stack_does() -> None:
+    both = join(CONF["udm"], sb.describe(["udm"]), "udm-test")
+    assert both.text == compose_bgpd_conf([gateway_stack("udm"), gateway_stack("udm-test")])
+    assert both.description == "metallb-unifi stacks udm, udm-test"
+    # The first stack's next apply with nothing changed gives the same bytes: no write.
+    assert sb.join(both.text, both.description, CONF["udm"], "udm") == both
+
+
+def test_the_last_stack_but_one_leaving_gives_back_the_others_marker_less_file() -> None:
+    both = join(CONF["udm"], sb.describe(["udm"]), "udm-test")
+    assert sb.leave(both.text, both.description, "udm") == sb.Leave(
+        "rewrite", CONF["udm-test"], "metallb-unifi stack udm-test"
+    )
+    assert sb.leave(both.text, both.description, "udm-test").text == CONF["udm"]
+
+
+def test_a_foreign_config_of_the_same_as_is_kept_byte_for_byte() -> None:
+    one = join(FOREIGN, "my bgp", "udm")
+    assert one.description == "metallb-unifi stack udm + my bgp"
+    assert sb.strip_stack(one.text, "udm") == FOREIGN
+    assert "maximum-paths 3" in one.text and one.text.count("bgp router-id") == 1  # the user's router id
+    two = join(one.text, one.description, "udm-test")
+    assert two.description == "metallb-unifi stacks udm, udm-test + my bgp"
+    left = sb.leave(two.text, two.description, "udm")
+    assert left.kind == "rewrite" and left.description == "metallb-unifi stack udm-test + my bgp"
+    assert sb.leave(left.text, left.description, "udm-test") == sb.Leave("kept", FOREIGN, "my bgp")
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (FOREIGN.replace("router bgp 65000", "router bgp 64512"), "runs 'router bgp 64512' (line 6)"),
+        (FOREIGN.replace("router-id 192.168.30.1", "router-id 10.0.0.1"), "sets 'bgp router-id 10.0.0.1' (line 7)"),
+        (FOREIGN.replace("  network 10", "  maximum-paths 8\n  network 10"), "sets 'maximum-paths 8' (line 11)"),
+        ("ip prefix-list mine seq 5 permit 10.1.0.0/24\n", "has no 'router bgp'"),
+        (FOREIGN.replace("hostname udm", "! metallb-unifi stack x begin"), "never closes it"),
+    ],
+)
+def test_a_foreign_config_that_cannot_hold_the_stack_is_refused_naming_the_line(text: str, said: str) -> None:
+    with pytest.raises(sb.SharedBgpRefusal, match="nothing was changed") as caught:
+        join(text, "my bgp", "udm")
+    assert said in str(caught.value)
+
+
+def test_stacks_that_cannot_share_the_gateway_are_refused_naming_both() -> None:
+    raw = udm_test_raw()
+    raw["nodes"] = [{"name": "t1", "address": "192.168.30.11"}]
+    raw["metallb"]["pools"][0]["addresses"] = ["10.99.0.0/28"]
+    raw["services"] = []
+    conf = render_bgpd_conf(parse_lab(raw, stack="udm-test"))
+    with pytest.raises(sb.SharedBgpRefusal) as caught:
+        sb.join(CONF["udm"], sb.describe(["udm"]), conf, "udm-test")
+    text = str(caught.value)
+    assert "2 conflicts" in text and "192.168.30.11 is a neighbour of stack udm" in text
+    assert "pool 10.99.0.0/28 overlaps stack udm's 10.99.0.0/26" in text
+
+
+def test_stacks_in_a_kept_config_that_cannot_share_the_gateway_are_refused_too() -> None:
+    raw = udm_test_raw()
+    raw["nodes"] = [{"name": "t1", "address": "192.168.30.12"}]
+    conf = render_bgpd_conf(parse_lab(raw, stack="udm-test"))
+    one = join(FOREIGN, "my bgp", "udm")
+    with pytest.raises(sb.SharedBgpRefusal, match=r"192\.168\.30\.12 is a neighbour of stack udm too"):
+        sb.join(one.text, one.description, conf, "udm-test")
+
+
+def test_another_stacks_hand_edited_file_is_refused() -> None:
+    edited = CONF["udm"].replace(" neighbor 192.168.30.13", " neighbor 192.168.30.14")
+    with pytest.raises(sb.SharedBgpRefusal, match="run pulumi up for stack udm first"):
+        sb.join(edited + "! mine\n", sb.describe(["udm"]), CONF["udm-test"], "udm-test")
+
+
+def test_the_description_says_who_is_there_whatever_the_order() -> None:
+    assert sb.describe(["b", "a"]) == sb.describe(["a", "b"]) == "metallb-unifi stacks a, b"
+    assert sb.owners("metallb-unifi stacks a, b + x + y") == (["a", "b"], "x + y")
+    assert sb.owners("metallb-unifi stack a") == (["a"], None)
+    assert sb.owners("metallb-unifi stack a + ") == (["a"], "")
+    assert sb.owners("my bgp") is None
+
+
+# --- any order of joins and leaves, on any base -----------------------------------------------
+
+BASES = st.sampled_from([None, FOREIGN, FOREIGN_NO_AF])
+STEPS = st.lists(st.tuples(st.sampled_from(sorted(LABS)), st.booleans()), min_size=1, max_size=8)
+
+
+def run_steps(base: str | None, steps: list[tuple[str, bool]]) -> list[tuple[str | None, str, set[str]]]:
+    """Each step: a stack applies (True) or is removed (False); the texts after each, with who is on."""
+    text, description, on = base, "my bgp" if base is not None else "", set[str]()
+    seen = []
+    for name, applying in steps:
+        if applying:
+            alone = text is None or (sb.owners(description) == ([name], None) and not sb.has_markers(text))
+            result = join(None, "", name) if alone else join(text, description, name)
+            text, description = result.text, result.description
+            on.add(name)
+        elif name in on:
+            left = sb.leave(text or "", description, name)
+            on.discard(name)
+            if left.kind == "original":
+                text, description = None, ""
+            else:
+                text, description = left.text, left.description
+        seen.append((text, description, set(on)))
+    return seen
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(base=BASES, steps=STEPS)
+def test_every_step_holds_exactly_the_stacks_on_and_every_other_line(
+    base: str | None, steps: list[tuple[str, bool]]
+) -> None:
+    for text, description, on in run_steps(base, steps):
+        if not on:
+            assert text == base  # the last one out leaves what the first one found
+            assert description == ("my bgp" if base is not None else "")
+            continue
+        assert text is not None
+        assert sb.owners(description) is not None and set(sb.owners(description)[0]) == on  # type: ignore[index]
+        if base is None and len(on) == 1:
+            assert text == CONF[next(iter(on))]  # one stack alone: today's file
+            continue
+        ids = {stack_id(name) for name in on}
+        assert sb.stack_ids(text) == ids
+        rest = text
+        for ident in ids:
+            rest = sb.strip_stack(rest, ident)
+        if base is not None:
+            assert rest == base  # every line of the user's, byte for byte
+        else:
+            assert text == compose_bgpd_conf([gateway_stack(name) for name in on])
+        # Each stack's own lines are exactly its rendered ones.
+        for name in on:
+            part = sb.parse_rendered(CONF[name], stack_id(name))
+            assert all(line in text.split("\n") for line in (*part.filter, *part.router, *part.af))
+
+
+@settings(max_examples=20, deadline=None)
+@given(base=BASES, order=st.permutations(sorted(LABS)))
+def test_the_text_does_not_depend_on_the_order_the_stacks_came_in(base: str | None, order: list[str]) -> None:
+    first = run_steps(base, [(name, True) for name in sorted(LABS)])[-1][:2]
+    assert run_steps(base, [(name, True) for name in order])[-1][:2] == first
+
+
+# --- FRR's own parser -------------------------------------------------------------------------
+
+
+def every_text() -> list[Any]:
+    texts = []
+    for base in (None, FOREIGN, FOREIGN_NO_AF):
+        steps = [("udm", True), ("dev_1", True), ("udm-test", True), ("udm", False), ("dev_1", False)]
+        for index, (text, _, on) in enumerate(run_steps(base, steps)):
+            if text is not None:
+                texts.append(pytest.param(text, id=f"{'empty' if base is None else 'foreign'}-{index}-{len(on)}"))
+    return texts
+
+
+def handed_on() -> Any:
+    both = join(CONF["udm"], sb.describe(["udm"]), "udm-test")
+    original = {"enabled": False, "description": "draft", "frr_bgpd_config": "router bgp 1\n"}
+    left = sb.leave(both.text, both.description, "udm", handing=original)
+    assert sb.split_original(left.text) == (CONF["udm-test"], original, left.text.split("\n")[0])
+    assert sb.leave(left.text, left.description, "udm-test") == sb.Leave("original", original=original)
+    return pytest.param(left.text, id="original-handed-on")
+
+
+@needs_vtysh
+@pytest.mark.parametrize("text", [*every_text(), handed_on()])
+def test_vtysh_accepts_every_text_written(text: str, tmp_path: Path) -> None:
+    result = vtysh_check(text, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
