@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import yaml
 
@@ -415,11 +415,15 @@ class Request:
     authorization: str
 
 
-@dataclass
-class ServicesApi:
-    services: list[dict[str, Any]]
-    forbidden: set[str | None] = field(default_factory=set)  # namespaces refused; None = cluster-wide
-    expire: int = 0  # how many continued requests answer 410 first
+def lab_kubeconfig(path: Path, server: str) -> Path:
+    """A kubeconfig of one context, ``lab``, reaching ``server`` as user ``ci`` with :data:`TOKEN`."""
+    return write_kubeconfig(path, {"lab": {"server": server}}, {"ci": {"token": TOKEN}}, {"lab": ("lab", "ci")}, "lab")
+
+
+@dataclass(kw_only=True)
+class _Served:
+    """A loopback API stand-in: what it was asked, and the port it answers on (see :func:`_answering`)."""
+
     requests: list[Request] = field(default_factory=list)
     port: int = 0
 
@@ -428,9 +432,17 @@ class ServicesApi:
         return f"http://127.0.0.1:{self.port}"
 
     def kubeconfig(self, path: Path) -> Path:
-        return write_kubeconfig(
-            path, {"lab": {"server": self.url}}, {"ci": {"token": TOKEN}}, {"lab": ("lab", "ci")}, "lab"
-        )
+        return lab_kubeconfig(path, self.url)
+
+    def answer(self, path: str, query: Mapping[str, list[str]]) -> tuple[int, dict[str, Any]]:
+        raise NotImplementedError
+
+
+@dataclass
+class ServicesApi(_Served):
+    services: list[dict[str, Any]]
+    forbidden: set[str | None] = field(default_factory=set)  # namespaces refused; None = cluster-wide
+    expire: int = 0  # how many continued requests answer 410 first
 
     def answer(self, path: str, query: Mapping[str, list[str]]) -> tuple[int, dict[str, Any]]:
         if path == "/api/v1/services":
@@ -490,24 +502,13 @@ def not_found(resource: str, name: str) -> dict[str, Any]:
 
 
 @dataclass
-class ObjectsApi:
+class ObjectsApi(_Served):
     """Serves GETs of Services from ``read`` ((namespace, name) → the object as a GET returns it,
     or None), at the time of each request, and each Service's Events from ``events`` (by
     (namespace, name), for ``involvedObject.name`` in the field selector)."""
 
     read: Callable[[str, str], dict[str, Any] | None]
     events: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
-    requests: list[Request] = field(default_factory=list)
-    port: int = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def kubeconfig(self, path: Path) -> Path:
-        return write_kubeconfig(
-            path, {"lab": {"server": self.url}}, {"ci": {"token": TOKEN}}, {"lab": ("lab", "ci")}, "lab"
-        )
 
     def answer(self, path: str, query: Mapping[str, list[str]]) -> tuple[int, dict[str, Any]]:
         segments = path.strip("/").split("/")
@@ -531,14 +532,7 @@ def objects_api(read: Callable[[str, str], dict[str, Any] | None], **options: An
         yield api
 
 
-class _Answers(Protocol):
-    requests: list[Request]
-    port: int
-
-    def answer(self, path: str, query: Mapping[str, list[str]]) -> tuple[int, dict[str, Any]]: ...
-
-
-_A = TypeVar("_A", bound=_Answers)
+_A = TypeVar("_A", bound=_Served)
 
 
 @contextlib.contextmanager

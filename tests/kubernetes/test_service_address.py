@@ -15,7 +15,7 @@ import pytest
 
 from components.kubernetes.api_client import Response
 from components.kubernetes.service_address import Seen, newest_warning, wait_for_address
-from tests.kubernetes.kube_api import TOKEN, FakeApi, fake_api, free_port, lb_service, write_kubeconfig
+from tests.kubernetes.kube_api import TOKEN, FakeApi, fake_api, free_port, lab_kubeconfig, lb_service
 from tests.program_harness import REPO
 
 KEY = "metallb-unifi:services[1]"
@@ -81,9 +81,7 @@ def events(*items: dict[str, Any]) -> tuple[int, str]:
 
 
 def kubeconfig_for(tmp_path: Path, server: str) -> Path:
-    return write_kubeconfig(
-        tmp_path / "config", {"lab": {"server": server}}, {"ci": {"token": TOKEN}}, {"lab": ("lab", "ci")}, "lab"
-    )
+    return lab_kubeconfig(tmp_path / "config", server)
 
 
 def run_wait(kubeconfig: Path, *extra: str, timeout: str = "5") -> subprocess.CompletedProcess[str]:

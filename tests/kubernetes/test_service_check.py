@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REFERENCE
-from tests.kubernetes.kube_api import TOKEN, FakeApi, fake_api, free_port, write_kubeconfig
+from tests.kubernetes.kube_api import TOKEN, FakeApi, fake_api, free_port, lab_kubeconfig
 from tests.program_harness import REPO, run_program, stack_config
 
 KEY = "metallb-unifi:services[2]"
@@ -65,9 +65,7 @@ def run_check(kubeconfig: Path, *extra: str) -> subprocess.CompletedProcess[str]
 
 
 def kubeconfig_for(tmp_path: Path, server: str) -> Path:
-    return write_kubeconfig(
-        tmp_path / "config", {"lab": {"server": server}}, {"ci": {"token": TOKEN}}, {"lab": ("lab", "ci")}, "lab"
-    )
+    return lab_kubeconfig(tmp_path / "config", server)
 
 
 def check_against(tmp_path: Path, status: int, body: str) -> tuple[subprocess.CompletedProcess[str], FakeApi]:

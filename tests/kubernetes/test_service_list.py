@@ -9,7 +9,7 @@ import pytest
 
 from components.config.model import KubernetesAccess
 from components.kubernetes.service_list import ServiceListError, list_services
-from tests.kubernetes.kube_api import TOKEN, free_port, lb_service, services_api, write_kubeconfig
+from tests.kubernetes.kube_api import TOKEN, free_port, lab_kubeconfig, lb_service, services_api
 
 SERVICES = [
     lb_service("monitoring", "grafana", "192.168.50.201", annotations={"metallb-unifi.io/hostname": "grafana"}),
@@ -89,9 +89,7 @@ def test_forbidden_in_one_namespace_names_it_and_lists_nothing(tmp_path: Path) -
 def test_an_unreachable_server_is_an_error_naming_it(tmp_path: Path) -> None:
     port = free_port()
     server = f"http://127.0.0.1:{port}"
-    config = write_kubeconfig(
-        tmp_path / "c", {"lab": {"server": server}}, {"ci": {"token": TOKEN}}, {"lab": ("lab", "ci")}, "lab"
-    )
+    config = lab_kubeconfig(tmp_path / "c", server)
     with pytest.raises(ServiceListError) as caught:
         list_services(KubernetesAccess(kubeconfig=str(config)), (), {})
     assert str(caught.value) == f"cannot list Services cluster-wide at {server}: connection refused by 127.0.0.1:{port}"

@@ -40,6 +40,7 @@ from tests.kubernetes.kube_api import (
     Seen,
     fake_api,
     free_port,
+    lab_kubeconfig,
     write_kubeconfig,
 )
 from tests.tls import self_signed_certificate
@@ -335,9 +336,7 @@ def test_cli_crd_not_established_yet_is_retried() -> None:
 
 def test_cli_with_a_kubeconfig_over_plain_http(tmp_path: Path) -> None:
     with fake_api((503, "unavailable"), (201, "{}")) as api:
-        kubeconfig = write_kubeconfig(
-            tmp_path / "config", {"lab": {"server": api.url}}, {"ci": {"token": TOKEN}}, {"lab": ("lab", "ci")}, "lab"
-        )
+        kubeconfig = lab_kubeconfig(tmp_path / "config", api.url)
         done = run_gate("--interval", "0.05", env={"KUBECONFIG": str(kubeconfig)})
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("webhook ready after 2 attempts")
@@ -363,9 +362,7 @@ def test_cli_with_a_kubeconfig_over_tls_with_ca_data(tmp_path: Path) -> None:
         assert done.stdout.startswith("webhook ready after 2 attempts")
         assert api.seen[-1].headers["authorization"] == f"Bearer {TOKEN}"
         # Without the CA the server is not trusted: a configuration problem, not a race.
-        unverified = write_kubeconfig(
-            tmp_path / "bad", {"lab": {"server": api.url}}, {"ci": {"token": TOKEN}}, {"lab": ("lab", "ci")}, "lab"
-        )
+        unverified = lab_kubeconfig(tmp_path / "bad", api.url)
         refused = run_gate("--kubeconfig", str(unverified), "--interval", "0.05")
     assert refused.returncode == 3, refused.stderr
     assert "TLS verification of 127.0.0.1" in refused.stderr
