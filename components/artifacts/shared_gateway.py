@@ -4,7 +4,10 @@ gateway's files as they would be with every stack installed (issue 17).
 A home lab often runs two clusters (production and test), each its own Pulumi stack, behind one
 gateway. Each stack renders only its own part (its neighbours or peer-group, its BGP filter, its
 host names); :func:`compose_gateway_files` puts every stack's part into one file after
-:func:`shared_gateway_conflicts` found nothing that the gateway could not hold twice.
+:func:`shared_gateway_conflicts` found nothing that the gateway could not hold twice. The checks
+read each stack's :class:`~components.artifacts.stack_claims.StackClaims` (:func:`claims_conflicts`),
+not its lab, so a stack can be checked against claims documents other stacks stored on the
+controller, whose stack configs are not at hand.
 
 **What one gateway holds once** (so every stack must agree on it; anything else is per stack):
 
@@ -80,6 +83,7 @@ from .frr import (
     router_head_lines,
 )
 from .gateway import BGPD_CONF, CONFIG_GATEWAY_JSON, DNS_RECORDS, render_gateway_files
+from .stack_claims import StackClaims, lab_claims
 from .usg_gateway import MergeConflict, merge_base, render_config_gateway
 
 if TYPE_CHECKING:
@@ -126,17 +130,29 @@ def in_order(stacks: Iterable[GatewayStack]) -> list[GatewayStack]:
 # --- conflicts ---------------------------------------------------------------------------------
 
 
+def stack_claims(stack: GatewayStack) -> StackClaims:
+    """What ``stack`` holds on the gateway, as the conflict checks read it."""
+    return lab_claims(stack.lab, stack.discovered, stack.file)
+
+
 def shared_gateway_conflicts(stacks: Sequence[GatewayStack]) -> list[str]:
     """Every reason the stacks cannot share one gateway, each naming both stacks and their keys;
     empty when they can. Every pair of stacks is compared; nothing stops at the first."""
+    return claims_conflicts([stack_claims(stack) for stack in stacks])
+
+
+def claims_conflicts(claims: Sequence[StackClaims]) -> list[str]:
+    """:func:`shared_gateway_conflicts` of the stacks these are the claims of (from their labs,
+    or read back from the documents stored on the controller)."""
+    ordered = sorted(claims, key=lambda c: (c.id, c.stack, c.file or ""))  # as in_order
     conflicts: list[str] = []
-    for a, b in itertools.combinations(in_order(stacks), 2):
+    for a, b in itertools.combinations(ordered, 2):
         for check in _PAIR_CHECKS:
             conflicts += check(a, b)
     return conflicts
 
 
-def _differs(a: GatewayStack, b: GatewayStack, key: str, value_a: object, value_b: object, why: str) -> list[str]:
+def _differs(a: StackClaims, b: StackClaims, key: str, value_a: object, value_b: object, why: str) -> list[str]:
     if value_a == value_b:
         return []
     return [f"{key}: {a} has {_show(value_a)}, {b} has {_show(value_b)}; {why}"]
@@ -146,70 +162,71 @@ def _show(value: object) -> str:
     return "none" if value is None else str(value)
 
 
-def _same_gateway(a: GatewayStack, b: GatewayStack) -> list[str]:
-    ga, gb = a.lab.gateway, b.lab.gateway
+def _same_gateway(a: StackClaims, b: StackClaims) -> list[str]:
     conflicts = _differs(
-        a, b, key_path("gateway", "kind"), ga.kind.value, gb.kind.value, "one gateway is of one kind; set the same kind"
+        a,
+        b,
+        key_path("gateway", "kind"),
+        a.gateway_kind,
+        b.gateway_kind,
+        "one gateway is of one kind; set the same kind",
     )
     conflicts += _differs(
         a,
         b,
         key_path("gateway", "asn"),
-        ga.asn,
-        gb.asn,
+        a.asn,
+        b.asn,
         "a gateway runs one BGP instance, of one AS; set the same gateway.asn in both",
     )
-    if ga.router_id != gb.router_id:
+    if a.router_id != b.router_id:
         conflicts.append(
-            f"{key_path('gateway', 'routerId')}: {a} has {ga.router_id}, {b} has {gb.router_id} "
+            f"{key_path('gateway', 'routerId')}: {a} has {a.router_id}, {b} has {b.router_id} "
             "(the router id defaults to gateway.peerAddress); a gateway's one BGP instance has one "
             "router id: set the same gateway.routerId in both"
         )
     return conflicts
 
 
-def _maximum_paths(a: GatewayStack, b: GatewayStack) -> list[str]:
-    la, lb = a.lab, b.lab
-    if GatewayKind.UNIFI_OS not in (la.gateway.kind, lb.gateway.kind) or la.gateway.kind is not lb.gateway.kind:
+def _maximum_paths(a: StackClaims, b: StackClaims) -> list[str]:
+    if GatewayKind.UNIFI_OS.value not in (a.gateway_kind, b.gateway_kind) or a.gateway_kind != b.gateway_kind:
         return []
-    if la.ebgp != lb.ebgp:
+    if a.ebgp != b.ebgp:
         return []  # eBGP and iBGP paths are two settings of the instance
-    session = "eBGP" if la.ebgp else "iBGP"
+    session = "eBGP" if a.ebgp else "iBGP"
     return _differs(
         a,
         b,
         key_path("gateway", "maximumPaths"),
-        la.gateway.maximum_paths,
-        lb.gateway.maximum_paths,
+        a.maximum_paths,
+        b.maximum_paths,
         f"the gateway's one BGP instance has one maximum-paths for {session} sessions; set the same "
         "gateway.maximumPaths in both, or leave it unset in both (one path per peering node)",
     )
 
 
-def _base_file(a: GatewayStack, b: GatewayStack) -> list[str]:
-    ga, gb = a.lab.gateway, b.lab.gateway
-    if ga.kind is not GatewayKind.USG or gb.kind is not GatewayKind.USG:
+def _base_file(a: StackClaims, b: StackClaims) -> list[str]:
+    if a.gateway_kind != GatewayKind.USG.value or b.gateway_kind != GatewayKind.USG.value:
         return []
-    if ga.base_config_json == gb.base_config_json:
+    if a.base_file_sha256 == b.base_file_sha256:
         return []
     key = key_path("gateway", "baseConfigFile")
 
-    def which(stack: GatewayStack) -> str:
-        name = stack.lab.gateway.base_config_file
-        return "no base file" if name is None else repr(name)
+    def which(claims: StackClaims) -> str:
+        return "no base file" if claims.base_file is None else repr(claims.base_file)
 
-    same_name = " with different content" if ga.base_config_file == gb.base_config_file else ""
+    same_name = " with different content" if a.base_file == b.base_file else ""
     return [
         f"{key}: {a} has {which(a)}, {b} has {which(b)}{same_name}; a site has one config.gateway.json, "
         "so every stack on its gateway must merge into the same base file: give both a copy of it"
     ]
 
 
-def _pools(a: GatewayStack, b: GatewayStack) -> list[str]:
+def _pools(a: StackClaims, b: StackClaims) -> list[str]:
     conflicts = []
-    for i, pool_a in enumerate(a.lab.metallb.pools):
+    for i, pool_a in enumerate(a.pools):
         for j, range_a in enumerate(pool_a.ranges):
-            for k, pool_b in enumerate(b.lab.metallb.pools):
+            for k, pool_b in enumerate(b.pools):
                 for m, range_b in enumerate(pool_b.ranges):
                     if range_a.overlaps(range_b):
                         conflicts.append(
@@ -221,26 +238,25 @@ def _pools(a: GatewayStack, b: GatewayStack) -> list[str]:
     return conflicts
 
 
-def _nodes(a: GatewayStack, b: GatewayStack) -> list[str]:
-    others = {node.address: m for m, node in enumerate(b.lab.nodes)}
+def _nodes(a: StackClaims, b: StackClaims) -> list[str]:
+    others = {node.address: m for m, node in enumerate(b.nodes)}
     return [
         f"{key_path('nodes', i, 'address')} of {a} ({node.address}, node {node.name!r}) is "
         f"{key_path('nodes', others[node.address], 'address')} of {b} too; one address is one "
         "neighbour of the gateway, in one cluster"
-        for i, node in enumerate(a.lab.nodes)
+        for i, node in enumerate(a.nodes)
         if node.address in others
     ]
 
 
-def _addresses_in_pools(a: GatewayStack, b: GatewayStack) -> list[str]:
+def _addresses_in_pools(a: StackClaims, b: StackClaims) -> list[str]:
     """A node's or the gateway's address of one stack inside a pool of the other (both ways)."""
     conflicts = []
     for mine, theirs in ((a, b), (b, a)):
-        gateway = mine.lab.gateway
-        reserved = [(key_path("nodes", i, "address"), node.address) for i, node in enumerate(mine.lab.nodes)]
-        reserved.append((key_path("gateway", "peerAddress"), gateway.peer_address))
+        reserved = [(key_path("nodes", i, "address"), node.address) for i, node in enumerate(mine.nodes)]
+        reserved.append((key_path("gateway", "peerAddress"), mine.peer_address))
         for key, address in reserved:
-            for k, pool in enumerate(theirs.lab.metallb.pools):
+            for k, pool in enumerate(theirs.pools):
                 for m, address_range in enumerate(pool.ranges):
                     if address in address_range:
                         conflicts.append(
@@ -251,23 +267,8 @@ def _addresses_in_pools(a: GatewayStack, b: GatewayStack) -> list[str]:
     return conflicts
 
 
-def _names(stack: GatewayStack) -> dict[str, str]:
-    """Every host name and alias the stack gives the gateway → the key it comes from."""
-    domain = stack.lab.gateway.dns_domain
-    names: dict[str, str] = {}
-    for i, service in enumerate(stack.lab.services):
-        names.setdefault(service.hostname(domain), f"{key_path('services', i, 'name')} (its host name)")
-        names.setdefault(service.name, f"{key_path('services', i, 'name')} (its alias)")
-        for j, alias in enumerate(service.aliases):
-            names.setdefault(alias, key_path("services", i, "aliases", j))
-    for entry in stack.discovered:
-        for name in entry.names:
-            names.setdefault(name, f"{key_path('discovery')} (Service {entry.service})")
-    return names
-
-
-def _host_names(a: GatewayStack, b: GatewayStack) -> list[str]:
-    names_a, names_b = _names(a), _names(b)
+def _host_names(a: StackClaims, b: StackClaims) -> list[str]:
+    names_a, names_b = a.names, b.names
     return [
         f"the name {name!r} is {names_a[name]} of {a} and {names_b[name]} of {b}; "
         "a name on the gateway has one address: rename one of them"
@@ -275,10 +276,10 @@ def _host_names(a: GatewayStack, b: GatewayStack) -> list[str]:
     ]
 
 
-def _filter_names(a: GatewayStack, b: GatewayStack) -> list[str]:
+def _filter_names(a: StackClaims, b: StackClaims) -> list[str]:
     if a.id != b.id:
         return []
-    names = a.lab.filter_names
+    names = a.filter_names
     return [
         f"{STACK_KEY}: {a} and {b} both name their BGP filter on the gateway after stack id "
         f"{a.id!r} ({names.prefix_list}, {names.route_map_in}, {names.route_map_out}); each would "
@@ -286,7 +287,7 @@ def _filter_names(a: GatewayStack, b: GatewayStack) -> list[str]:
     ]
 
 
-_PAIR_CHECKS: tuple[Callable[[GatewayStack, GatewayStack], list[str]], ...] = (
+_PAIR_CHECKS: tuple[Callable[[StackClaims, StackClaims], list[str]], ...] = (
     _filter_names,
     _same_gateway,
     _maximum_paths,
