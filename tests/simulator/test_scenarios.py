@@ -338,12 +338,12 @@ def test_two_clusters_from_the_command_line(capsys):
     print(f"two USG clusters, FRR speakers: {time.monotonic() - started:.1f}s")
     out = capsys.readouterr().out
     assert "10.10.0.1 (nodes 10.10.0.0/24), 10.10.1.1 (nodes 10.10.1.0/24)" in out
-    assert "stack lab-test:\n  node test1 " in out
+    assert "stack lab-test:\n  node lab-test/test1 " in out
     assert "ok   sessions: 6 sessions Established" in out
     assert "ok   routes: 10.10.10.10 via 10.10.0.101 (lab), 10.10.11.10 via 10.10.1.11 (lab-test)" in out
     assert "10.10.11.10/32 kept from its own stack's nodes" in out
     assert "ok   dns: 4 names resolve" in out
-    assert "http://k8s-dashboard.service/ from worker1, http://whoami.test.service/ from test1" in out
+    assert "http://k8s-dashboard.service/ from lab/worker1, http://whoami.test.service/ from lab-test/test1" in out
 
 
 def _no_import_policy_for_lab_test(directory: Path) -> None:
@@ -367,8 +367,8 @@ def test_without_its_import_policy_another_clusters_rogue_is_taken(tmp_path):
         table = lab.router_bgp_table()
     assert failure.value.check == "filters"
     assert (
-        "10.10.10.10/32 (stack lab's service address (k8s-dashboard)) from test1: in the router's BGP table from test1"
-        in failure.value.detail
+        "10.10.10.10/32 (stack lab's service address (k8s-dashboard)) from lab-test/test1: "
+        "in the router's BGP table from lab-test/test1" in failure.value.detail
     )
     assert IPv4Address("10.10.1.11") in table[IPv4Network("10.10.10.10/32")]
 
