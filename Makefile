@@ -8,7 +8,7 @@ PYTHON ?= venv/bin/python
 # (of the first stack)
 SERVICES ?=
 # ROGUE=worker1: that node's speaker also announces routes the gateway must refuse (several: ROGUE="a b";
-# nodes of any of the STACKS)
+# nodes of any of the STACKS, STACK/NODE for a name several STACKS have)
 ROGUE ?=
 
 comma := ,

@@ -38,7 +38,7 @@ def describe(plan: LabPlan, lab: RunningLab) -> str:
             lines.append(f"stack {stack.name}:")
         for node in stack.nodes:
             role = "peers" if node.peers else "does not peer"
-            lines.append(f"{'  ' if several else ''}node {node.name} {lab.node_ns[node.name]}: {node.address}, {role}")
+            lines.append(f"{'  ' if several else ''}node {node.label} {lab.node_ns[node.key]}: {node.address}, {role}")
             if node.rogue_routes:
                 rogue = ", ".join(f"{route.prefix} ({route.what})" for route in node.rogue_routes)
                 lines.append(f"{'  ' if several else ''}  rogue: also announces {rogue}")
@@ -80,10 +80,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--rogue-node",
         action="append",
         default=[],
-        metavar="NAME",
+        metavar="NODE",
         help="this node's speaker also announces routes the gateway must refuse (a default route, the LAN, "
-        "addresses outside the pools, another stack's addresses); a node of any stack; the `filters` check then "
-        "proves it does (repeatable)",
+        "addresses outside the pools, another stack's addresses); a node of any stack, as STACK/NAME or a name "
+        "only one stack's nodes have; the `filters` check then proves it does (repeatable)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the lab up until Enter or Ctrl-C, to explore it")
     args = parser.parse_args(argv)

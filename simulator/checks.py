@@ -35,7 +35,7 @@ class Deadlines:
 def sessions_established(lab: RunningLab) -> Outcome:
     states = lab.router_sessions()
     problems = [
-        f"{node.name} ({node.address}): {states.get(node.address, 'no such neighbour on the router')}"
+        f"{node.label} ({node.address}): {states.get(node.address, 'no such neighbour on the router')}"
         for node in lab.plan.peering_nodes
         if states.get(node.address) != "Established"
     ]
@@ -81,7 +81,7 @@ def rogue_routes_refused(lab: RunningLab, since: int) -> Outcome:
                 owners = set(route.owners)
                 hops = set(kernel.get(route.prefix.network_address, ()))
                 checks = (
-                    (f"in the router's BGP table from {node.name}", node.address in paths),
+                    (f"in the router's BGP table from {node.label}", node.address in paths),
                     ("its own stack's paths are gone from the router's BGP table", not paths & owners),
                     ("its own stack's route is gone from the router's kernel table", not hops),
                     (f"routed via {_list(sorted(hops - owners))}, not its own stack's nodes", bool(hops - owners)),
@@ -98,13 +98,13 @@ def rogue_routes_refused(lab: RunningLab, since: int) -> Outcome:
             else:
                 reasons.add(reason)
             if where:
-                problems.append(f"{route.prefix} ({route.what}) from {node.name}: {', '.join(where)}")
+                problems.append(f"{route.prefix} ({route.what}) from {node.label}: {', '.join(where)}")
     if problems:
         return Outcome(False, "; ".join(problems))
     parts = []
     for node in lab.plan.rogue_nodes:
         prefixes = ", ".join(str(route.prefix) for route in node.rogue_routes)
-        parts.append(f"{node.name}: {prefixes}")
+        parts.append(f"{node.label}: {prefixes}")
     kept = sorted({str(route.prefix) for node in lab.plan.rogue_nodes for route in node.rogue_routes if route.owners})
     suffix = f"; {', '.join(kept)} kept from {'its' if len(kept) == 1 else 'their'} own stack's nodes" if kept else ""
     return Outcome(

@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ from .configs import (
 )
 from .errors import SimulationError
 from .netns import Namespaces, ip, run, unique_prefix
-from .plan import LabPlan, NodePlan
+from .plan import LabPlan, NodeKey, NodePlan
 from .processes import Daemon, Processes
 from .rendering import REPO_ROOT
 
@@ -58,8 +58,9 @@ class SpeakerKind(enum.Enum):
 @dataclass(frozen=True)
 class LabOptions:
     speaker: SpeakerKind = SpeakerKind.FRR
-    # Fault injection: a node whose speaker uses another password than the rendered one.
-    speaker_passwords: Mapping[str, str] = field(default_factory=dict)
+    # Fault injection: a node whose speaker uses another password than the rendered one. Keys
+    # as LabPlan.node takes them: ``<stack>/<name>``, a name only one stack's nodes have, a NodeKey.
+    speaker_passwords: Mapping[str | NodeKey, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -68,8 +69,8 @@ class RunningLab:
     workdir: Path
     router_ns: str
     workstation_ns: str
-    node_ns: dict[str, str]
-    speakers: dict[str, Daemon]
+    node_ns: dict[NodeKey, str]
+    speakers: dict[NodeKey, Daemon]
     processes: Processes
 
     # --- the router's view ---------------------------------------------------------------
@@ -141,17 +142,20 @@ class RunningLab:
 
     # --- faults ----------------------------------------------------------------------------
 
-    def link_down(self, node: str) -> None:
-        ip("-n", self.node_ns[node], "link", "set", "eth0", "down")
+    # A node is named as LabPlan.node takes it: its label, ``<stack>/<name>``, or a NodeKey.
 
-    def kill_speaker(self, node: str) -> None:
+    def link_down(self, node: str | NodeKey) -> None:
+        ip("-n", self.node_ns[self.plan.node(node).key], "link", "set", "eth0", "down")
+
+    def kill_speaker(self, node: str | NodeKey) -> None:
         """SIGKILL: the speaker sends no NOTIFICATION; with the link down not even a FIN."""
-        speaker = self.speakers[node]
+        speaker = self.speakers[self.plan.node(node).key]
         speaker.process.kill()
         speaker.process.wait()
 
     def node_of(self, address: IPv4Address) -> str:
-        return next(node.name for node in self.plan.nodes if node.address == address)
+        """The label of the node at ``address`` (addresses are distinct across stacks)."""
+        return next(node.label for node in self.plan.nodes if node.address == address)
 
 
 @contextlib.contextmanager
@@ -159,6 +163,11 @@ def running_lab(plan: LabPlan, options: LabOptions | None = None) -> Iterator[Ru
     """The lab, up; everything started is stopped and every namespace deleted on exit, also
     when building or a check fails (and at interpreter exit, should the process be interrupted)."""
     options = options or LabOptions()
+    # Before anything is built: a password for no such node, or for an ambiguous name, is an error.
+    passwords: dict[str | NodeKey, str] = {
+        plan.node(node, "speaker password for").key: pw for node, pw in options.speaker_passwords.items()
+    }
+    options = replace(options, speaker_passwords=passwords)
     environment.require(gobgp=options.speaker is SpeakerKind.GOBGP)
     validate_frr_config(plan.router_bgpd_conf)
     namespaces = Namespaces(unique_prefix())
@@ -200,7 +209,7 @@ def _build(
     topology = plan.topology
     router = namespaces.create("router")
     workstation = namespaces.create("ws")
-    node_ns = {node.name: namespaces.create(f"node{index}") for index, node in enumerate(plan.nodes)}
+    node_ns = {node.key: namespaces.create(f"node{index}") for index, node in enumerate(plan.nodes)}
 
     bridges = {}
     for index, segment in enumerate(topology.segments):
@@ -219,7 +228,7 @@ def _build(
     namespaces.set_resolver(workstation, str(topology.router_lan_address))
 
     for index, node in enumerate(plan.nodes):
-        namespace = node_ns[node.name]
+        namespace = node_ns[node.key]
         segment = topology.segment_of(node.address)
         _attach(router, f"node{index}", namespace, bridges[segment.subnet])
         ip("-n", namespace, "addr", "add", f"{node.address}/{segment.subnet.prefixlen}", "dev", "eth0")
@@ -232,21 +241,29 @@ def _build(
     _start_router(plan, router, processes, workdir / "router")
     speakers = {}
     for node in plan.peering_nodes:
-        password = options.speaker_passwords.get(node.name, plan.stack_of(node).peer.password)
-        speakers[node.name] = _start_speaker(
-            plan, node, node_ns[node.name], options.speaker, password, processes, workdir / node.name
+        password = options.speaker_passwords.get(node.key, plan.stack_of(node).peer.password)
+        speakers[node.key] = _start_speaker(
+            plan, node, node_ns[node.key], options.speaker, password, processes, _node_dir(workdir, node)
         )
     for node in plan.nodes:
         if node.http_ports:
+            log = _node_dir(workdir, node).with_name(f"http-{node.name}.log")
+            log.parent.mkdir(parents=True, exist_ok=True)
             processes.start(
-                f"HTTP on {node.name}",
-                ["ip", "netns", "exec", node_ns[node.name], sys.executable, "-m", "simulator.node_http", node.name]
+                f"HTTP on {node.label}",
+                ["ip", "netns", "exec", node_ns[node.key], sys.executable, "-m", "simulator.node_http", node.label]
                 + [str(port) for port in node.http_ports],
-                workdir / f"http-{node.name}.log",
+                log,
                 cwd=REPO_ROOT,
             )
     processes.check_alive()
     return RunningLab(plan, workdir, router, workstation, node_ns, speakers, processes)
+
+
+def _node_dir(workdir: Path, node: NodePlan) -> Path:
+    """``<workdir>/<name>``, or ``<workdir>/<stack>/<name>`` beside other stacks (whose nodes
+    may have the same names)."""
+    return workdir / node.stack / node.name if node.qualified else workdir / node.name
 
 
 def _attach(router: str, router_side: str, other: str, bridge: str | None) -> None:
@@ -298,25 +315,25 @@ def _start_speaker(
     processes: Processes,
     directory: Path,
 ) -> Daemon:
-    directory.mkdir()
+    directory.mkdir(parents=True)
     if kind is SpeakerKind.FRR:
-        _frr(namespace, "zebra", speaker_zebra_conf(), directory, processes, f"{node.name} zebra")
+        _frr(namespace, "zebra", speaker_zebra_conf(), directory, processes, f"{node.label} zebra")
         config = frr_speaker_bgpd_conf(
             node.name, node.address, plan.stack_of(node).peer, password, node.bgp_addresses, node.rogue_prefixes
         )
         # -n: a MetalLB speaker announces, it does not install the routes it hears.
-        return _frr(namespace, "bgpd", config, directory, processes, f"{node.name} bgpd", "-n")
+        return _frr(namespace, "bgpd", config, directory, processes, f"{node.label} bgpd", "-n")
     conf = directory / "gobgpd.toml"
     conf.write_text(gobgp_speaker_conf(node.address, plan.stack_of(node).peer, password))
     argv = ["ip", "netns", "exec", namespace, "gobgpd", "-f", str(conf), "-t", "toml"]
     argv += ["--api-hosts", GOBGP_API, "--pprof-disable", "--log-plain"]
-    daemon = processes.start(f"{node.name} gobgpd", argv, directory / "gobgpd.log")
+    daemon = processes.start(f"{node.label} gobgpd", argv, directory / "gobgpd.log")
     host, port = GOBGP_API.split(":")
     for prefix in [IPv4Network(address) for address in node.bgp_addresses] + list(node.rogue_prefixes):
         # The config file cannot hold routes: add each through the API once gobgpd serves it.
         add = ["ip", "netns", "exec", namespace, "gobgp", "-u", host, "-p", port, "global", "rib", "add"]
         add += ["-a", "ipv4", str(prefix), "nexthop", str(node.address)]
-        _wait_until(functools.partial(_succeeds, add), f"{node.name}'s gobgpd to take {prefix}", processes)
+        _wait_until(functools.partial(_succeeds, add), f"{node.label}'s gobgpd to take {prefix}", processes)
     return daemon
 
 

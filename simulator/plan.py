@@ -35,6 +35,17 @@ from .translate.usg import read_config_gateway
 EXCLUDE_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
 
 
+@dataclass(frozen=True, order=True)
+class NodeKey:
+    """A node as the lab keys it: two stacks' clusters may each have a node of one name."""
+
+    stack: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.stack}/{self.name}"
+
+
 @dataclass(frozen=True)
 class NodePlan:
     name: str
@@ -45,6 +56,16 @@ class NodePlan:
     http_ports: tuple[int, ...]
     rogue_routes: tuple[RogueRoute, ...] = ()  # announced besides, the gateway must not take them from it
     stack: str = ""  # the stack (cluster) the node belongs to
+    qualified: bool = False  # several stacks are simulated: reports name the node with its stack
+
+    @property
+    def key(self) -> NodeKey:
+        return NodeKey(self.stack, self.name)
+
+    @property
+    def label(self) -> str:
+        """How reports name the node: ``<stack>/<name>`` beside other stacks, else its name."""
+        return str(self.key) if self.qualified else self.name
 
     @property
     def rogue_prefixes(self) -> tuple[IPv4Network, ...]:
@@ -87,7 +108,7 @@ class Topology:
 class HttpCheck:
     service: str
     url: str
-    answering_nodes: tuple[str, ...]
+    answering_nodes: tuple[str, ...]  # their labels, as each node's HTTP server names itself
 
 
 @dataclass(frozen=True)
@@ -166,11 +187,31 @@ class LabPlan:
     def bgp_services(self) -> tuple[ExpectedService, ...]:
         return tuple(service for stack in self.stacks for service in stack.bgp_services)
 
-    def node(self, name: str) -> NodePlan:
-        return next(node for node in self.nodes if node.name == name)
+    def node(self, reference: str | NodeKey, what: str = "node") -> NodePlan:
+        """The node ``reference`` names: a :class:`NodeKey`, ``<stack>/<name>``, or a bare name
+        that only one stack's nodes have. Raises :class:`SimulationError` (its first words
+        ``what``) for no such node or a name several stacks have."""
+        if isinstance(reference, NodeKey):
+            found = [node for node in self.nodes if node.key == reference]
+        elif "/" in reference:
+            stack, _, name = reference.rpartition("/")
+            found = [node for node in self.nodes if (node.stack, node.name) == (stack, name)]
+        else:
+            found = [node for node in self.nodes if node.name == reference]
+        if len(found) > 1:
+            choices = " or ".join(str(node.key) for node in found)
+            raise SimulationError(
+                f"{what} {str(reference)!r}: ambiguous, stacks {', '.join(node.stack for node in found)} each have "
+                f"a node of that name: say {choices}"
+            )
+        if not found:
+            raise SimulationError(
+                f"{what} {str(reference)!r}: no such node (the nodes: {', '.join(n.label for n in self.nodes)})"
+            )
+        return found[0]
 
     def stack_of(self, node: NodePlan) -> StackPlan:
-        return next(stack for stack in self.stacks if node in stack.nodes)
+        return next(stack for stack in self.stacks if stack.name == node.stack)
 
 
 def plan_lab(rendered: Path, stack: Lab, rogue_nodes: Sequence[str] = ()) -> LabPlan:
@@ -195,8 +236,10 @@ def plan_stacks(stacks: Sequence[tuple[Path, Lab]], rogue_nodes: Sequence[str] =
     """Several clusters behind one router: each ``(rendered directory, stack)`` gives its
     cluster's side (``metallb.yaml``, ``services.yaml``, ``outputs.json``); the gateway's files
     are the first directory's, which ``render --with-stack`` composed with every stack installed.
-    ``rogue_nodes`` may name nodes of any stack; with several stacks a rogue node also announces
-    the other stacks' service addresses and pools."""
+    ``rogue_nodes`` may name nodes of any stack (``<stack>/<name>``, or a name only one stack's
+    nodes have); with several stacks a rogue node also announces the other stacks' service
+    addresses and pools. Two stacks' nodes may share names (not addresses): beside other stacks,
+    reports name each node ``<stack>/<name>`` (:attr:`NodePlan.label`)."""
     if not stacks:
         raise SimulationError("no stack to simulate")
     clusters = [_read_cluster(rendered, lab) for rendered, lab in stacks]
@@ -217,8 +260,9 @@ def plan_stacks(stacks: Sequence[tuple[Path, Lab]], rogue_nodes: Sequence[str] =
     notes: list[str] = []
     topology = _topology([cluster.lab for cluster in clusters])
     planned = []
+    qualified = len(clusters) > 1
     for cluster in clusters:
-        nodes = _nodes(cluster.lab, cluster.metallb, cluster.services, cluster.expected, notes)
+        nodes = _nodes(cluster.lab, cluster.metallb, cluster.services, cluster.expected, notes, qualified)
         planned.append(
             StackPlan(
                 name=cluster.lab.stack,
@@ -251,7 +295,8 @@ def _read_cluster(rendered: Path, lab: Lab) -> _Cluster:
 
 def _refuse_unmodeled(clusters: Sequence[_Cluster]) -> None:
     """What two stacks may share on a real gateway but the lab cannot build (render refuses the
-    rest: different kinds, ASNs, router ids, overlapping pools, one node address twice)."""
+    rest: different kinds, ASNs, router ids, overlapping pools, one node address twice). Node
+    names may repeat across stacks: the lab keys nodes by stack and name (:class:`NodeKey`)."""
     labs = [cluster.lab for cluster in clusters]
     peers = {lab.gateway.peer_address for lab in labs}
     if len(peers) > 1:
@@ -267,15 +312,6 @@ def _refuse_unmodeled(clusters: Sequence[_Cluster]) -> None:
                     f"the nodes' subnets {one} and {other} overlap without being equal: the simulator builds "
                     "one segment per subnet; refusing to simulate"
                 )
-    seen: dict[str, str] = {}
-    for lab in labs:
-        for node in lab.nodes:
-            if node.name in seen:
-                raise SimulationError(
-                    f"node {node.name!r} is in stack {seen[node.name]!r} and in stack {lab.stack!r}: the simulator "
-                    "names nodes by name alone; refusing to simulate"
-                )
-            seen[node.name] = lab.stack
 
 
 def rogue_routes(
@@ -361,20 +397,21 @@ def _other_stacks_routes(pools: tuple[AddressPool, ...], other: StackPlan) -> li
 def _with_rogues(
     stacks: list[StackPlan], clusters: Sequence[_Cluster], topology: Topology, rogue_nodes: Sequence[str]
 ) -> list[StackPlan]:
-    by_name = {node.name: node for stack in stacks for node in stack.nodes}
-    for name in rogue_nodes:
-        if name not in by_name:
-            raise SimulationError(f"rogue node {name!r}: no such node (the nodes: {', '.join(by_name)})")
-        if not by_name[name].peers:
-            raise SimulationError(f"rogue node {name!r} does not peer with the gateway: nothing it says arrives")
+    everyone = LabPlan(GatewayKind.USG, topology, "", "", (), tuple(stacks), ())  # to resolve the names only
+    rogues = set()
+    for reference in rogue_nodes:
+        node = everyone.node(reference, "rogue node")
+        if not node.peers:
+            raise SimulationError(f"rogue node {reference!r} does not peer with the gateway: nothing it says arrives")
+        rogues.add(node.key)
     result = []
     for index, (stack, cluster) in enumerate(zip(stacks, clusters, strict=True)):
-        if not any(node.name in rogue_nodes for node in stack.nodes):
+        if not any(node.key in rogues for node in stack.nodes):
             result.append(stack)
             continue
         others = [(c.metallb.pools, s) for i, (s, c) in enumerate(zip(stacks, clusters, strict=True)) if i != index]
         routes = rogue_routes(topology, cluster.metallb.pools, others)
-        nodes = tuple(replace(node, rogue_routes=routes) if node.name in rogue_nodes else node for node in stack.nodes)
+        nodes = tuple(replace(node, rogue_routes=routes) if node.key in rogues else node for node in stack.nodes)
         result.append(replace(stack, nodes=nodes))
     return result
 
@@ -437,6 +474,7 @@ def _nodes(
     services: tuple[LoadBalancedService, ...],
     expected: tuple[ExpectedService, ...],
     notes: list[str],
+    qualified: bool = False,
 ) -> tuple[NodePlan, ...]:
     bgp_addresses, layer2_addresses = _service_addresses(metallb, services, notes)
     ports = _http_ports(expected, services)
@@ -457,6 +495,7 @@ def _nodes(
                 layer2_addresses=layer2,
                 http_ports=ports if (announces and bgp_addresses) or layer2 else (),
                 stack=stack.stack,
+                qualified=qualified,
             )
         )
     return tuple(plans)
@@ -496,7 +535,7 @@ def _http_checks(
     checks = []
     for service in expected:
         holders = tuple(
-            node.name
+            node.label
             for node in nodes
             if service.address in node.bgp_addresses or service.address in node.layer2_addresses
         )

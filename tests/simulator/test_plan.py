@@ -1,3 +1,4 @@
+import re
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
@@ -6,11 +7,13 @@ import pytest
 from components.config.model import GatewayKind
 from components.render import load_lab, render_artifacts
 from simulator.errors import SimulationError, UnmodeledField
-from simulator.plan import LabPlan, RogueRoute, Segment, plan_lab, plan_stacks
+from simulator.lab import LabOptions, running_lab
+from simulator.plan import LabPlan, NodeKey, RogueRoute, Segment, plan_lab, plan_stacks
 from tests.simulator.conftest import REPO, stack_path, write_rendered, write_rendered_stacks
 
 USG_PAIR = ["Pulumi.lab.yaml", "Pulumi.lab-test.yaml"]
 UNIFI_OS_PAIR = ["ebgp-unifi-os", "ibgp-unifi-os"]
+SAME_NAMES_PAIR = ["Pulumi.lab.yaml", "lab-twin"]  # both clusters have a master and a worker1
 
 
 def _plan(name: str, tmp_path: Path, rogue: tuple[str, ...] = ()) -> LabPlan:
@@ -109,7 +112,11 @@ def test_two_usg_stacks_on_two_subnets_get_a_bridge_each(tmp_path):
     assert test.announcing == {IPv4Address("10.10.1.11"), IPv4Address("10.10.1.12")}
     assert [s.address for s in test.bgp_services] == [IPv4Address("10.10.11.10")]
     assert [s.address for s in lab.bgp_services] == [IPv4Address("10.10.10.10")]
-    assert [c.answering_nodes for c in plan.http_checks] == [tuple(n.name for n in lab.nodes), ("test1", "test2")]
+    # Beside another stack, a node is named with its stack.
+    assert [c.answering_nodes for c in plan.http_checks] == [
+        tuple(f"lab/{n.name}" for n in lab.nodes),
+        ("lab-test/test1", "lab-test/test2"),
+    ]
     # The router runs the composed file: both stacks' neighbours, each through its own route-map.
     conf = plan.router_bgpd_conf
     assert "  neighbor 10.10.0.101 route-map metallb-lab-in in" in conf
@@ -163,7 +170,6 @@ def _variant(tmp_path: Path, name: str, source: str, old: str, new: str) -> Path
     ("old", "new", "why"),
     [
         ("peerAddress: 192.168.1.1", "peerAddress: 192.168.2.1", "different addresses"),
-        ("{name: test1,", "{name: worker1,", "node 'worker1' is in stack 'lab' and in stack 'other'"),
         ("address: 10.10.1.1", "address: 10.10.0.1", None),  # one subnet for both: modeled
     ],
 )
@@ -181,3 +187,60 @@ def test_what_a_shared_lab_cannot_build_is_refused(tmp_path, old, new, why):
         return
     with pytest.raises(SimulationError, match=why):
         plan_stacks(stacks)
+
+
+def test_two_stacks_may_have_nodes_of_the_same_names(tmp_path):
+    plan = plan_stacks(write_rendered_stacks(SAME_NAMES_PAIR, tmp_path), ("lab-twin/worker1",))
+    lab, twin = plan.stacks
+    assert [n.label for n in twin.nodes] == ["lab-twin/master", "lab-twin/worker1"]
+    assert [n.label for n in lab.nodes] == ["lab/master", "lab/worker1", "lab/worker2", "lab/worker3"]
+    assert len({n.key for n in plan.nodes}) == len(plan.nodes) == 6
+    assert plan.node("lab/worker1").address == IPv4Address("10.10.0.101")
+    assert plan.node(NodeKey("lab-twin", "worker1")).address == IPv4Address("10.10.1.101")
+    assert plan.node("worker2").label == "lab/worker2", "a name only one stack has needs no stack"
+    assert plan.stack_of(plan.node("lab-twin/master")) is twin
+    # Each stack's service is announced and served by its own nodes only, named with their stack.
+    assert twin.announcing == {IPv4Address("10.10.1.200"), IPv4Address("10.10.1.101")}
+    assert [c.answering_nodes for c in plan.http_checks] == [
+        ("lab/master", "lab/worker1", "lab/worker2", "lab/worker3"),
+        ("lab-twin/master", "lab-twin/worker1"),
+    ]
+    # Only the named one is rogue, not its namesake in the other stack.
+    assert [n.label for n in plan.rogue_nodes] == ["lab-twin/worker1"]
+    owned = [route for route in plan.node("lab-twin/worker1").rogue_routes if route.owners]
+    assert [route.prefix for route in owned] == [IPv4Network("10.10.10.10/32")]
+    assert set(owned[0].owners) == lab.announcing
+
+
+def test_a_single_stack_names_its_nodes_without_the_stack(tmp_path):
+    plan = _plan("Pulumi.lab.yaml", tmp_path)
+    assert [n.label for n in plan.nodes] == ["master", "worker1", "worker2", "worker3"]
+    assert plan.node("lab/worker1") is plan.node("worker1")
+
+
+@pytest.mark.parametrize(
+    ("reference", "why"),
+    [
+        (
+            "worker1",
+            "'worker1': ambiguous, stacks lab, lab-twin each have a node of that name: "
+            "say lab/worker1 or lab-twin/worker1",
+        ),
+        ("lab-twin/worker2", "'lab-twin/worker2': no such node (the nodes: lab/master, lab/worker1, "),
+        ("other/worker1", "'other/worker1': no such node"),
+    ],
+)
+def test_a_bare_name_two_stacks_have_is_ambiguous(tmp_path, reference, why):
+    stacks = write_rendered_stacks(SAME_NAMES_PAIR, tmp_path)
+    plan = plan_stacks(stacks)
+    with pytest.raises(SimulationError, match=f"^node {re.escape(why)}"):
+        plan.node(reference)
+    (tmp_path / "again").mkdir()
+    with pytest.raises(SimulationError, match=f"^rogue node {re.escape(why)}"):
+        plan_stacks(write_rendered_stacks(SAME_NAMES_PAIR, tmp_path / "again"), (reference,))
+    # A speaker's password is refused before anything is built (no daemon, no namespace).
+    with (
+        pytest.raises(SimulationError, match=f"^speaker password for {re.escape(why)}"),
+        running_lab(plan, LabOptions(speaker_passwords={reference: "not-the-password"})),
+    ):
+        pass

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from simulator import netns
+from simulator.__main__ import describe
 from simulator.__main__ import main as simulate
 from simulator.checks import Deadlines, names_resolve, routes_installed, run_checks, serving_node
 from simulator.errors import CheckFailed, RenderRefused
@@ -277,6 +278,7 @@ def test_the_rogue_scenario_from_the_command_line(capsys):
 
 USG_PAIR = ("Pulumi.lab.yaml", "Pulumi.lab-test.yaml")
 UNIFI_OS_PAIR = ("ebgp-unifi-os", "ibgp-unifi-os")
+SAME_NAMES_PAIR = ("Pulumi.lab.yaml", "lab-twin")  # both clusters have a master and a worker1
 
 
 def _plan_stacks(
@@ -299,6 +301,7 @@ def _plan_stacks(
         pytest.param(USG_PAIR, "test1", SpeakerKind.FRR, id="usg-frr"),
         pytest.param(UNIFI_OS_PAIR, "t2", SpeakerKind.FRR, id="unifi-os-frr"),
         pytest.param(UNIFI_OS_PAIR, "k1", SpeakerKind.GOBGP, id="unifi-os-gobgp"),
+        pytest.param(SAME_NAMES_PAIR, "lab-twin/worker1", SpeakerKind.FRR, id="same-node-names-frr"),
     ],
 )
 def test_two_clusters_behind_one_gateway_each_reach_only_their_own_addresses(tmp_path, stacks, rogue, speaker):
@@ -307,12 +310,25 @@ def test_two_clusters_behind_one_gateway_each_reach_only_their_own_addresses(tmp
     up, each stack's service routes go via its own nodes only, every name resolves and every URL
     answers. A rogue node of one stack also announces the other stack's service address and pool
     block: the router refuses them from it (its stack's import route-map accepts its own pools
-    only) and keeps the other stack's own route to that address."""
+    only) and keeps the other stack's own route to that address. With nodes of the same names in
+    both stacks (a test cluster copied from the lab) each node still has its own namespace,
+    speaker and HTTP stand-in, and each URL answers from a node of its own stack only."""
     plan = _plan_stacks(stacks, tmp_path, rogue=(rogue,))
     deadlines = GOBGP_DEADLINES if speaker is SpeakerKind.GOBGP else Deadlines()
     with running_lab(plan, LabOptions(speaker=speaker)) as lab:
         results = dict(run_checks(lab, deadlines))
         table, routes, denied = lab.router_bgp_table(), lab.router_routes(), lab.router_denied()
+        served = {check.url: serving_node(lab, check.url) for check in plan.http_checks}
+        described = describe(plan, lab)
+        namespaces, speakers = dict(lab.node_ns), dict(lab.speakers)
+    assert len(set(namespaces.values())) == len(namespaces) == len(plan.nodes)
+    assert len({daemon.log.parent for daemon in speakers.values()}) == len(speakers) == len(plan.peering_nodes)
+    for stack in plan.stacks:
+        for node in stack.nodes:
+            assert f"  node {stack.name}/{node.name} {namespaces[node.key]}: {node.address}, " in described
+        for check in stack.http_checks:
+            assert served[check.url] in check.answering_nodes
+            assert str(served[check.url]).startswith(f"{stack.name}/"), f"{check.url} from {served[check.url]}"
     assert results["sessions"].detail == f"{len(plan.peering_nodes)} sessions Established"
     for stack in plan.stacks:
         for service in stack.bgp_services:
@@ -338,12 +354,25 @@ def test_two_clusters_from_the_command_line(capsys):
     print(f"two USG clusters, FRR speakers: {time.monotonic() - started:.1f}s")
     out = capsys.readouterr().out
     assert "10.10.0.1 (nodes 10.10.0.0/24), 10.10.1.1 (nodes 10.10.1.0/24)" in out
-    assert "stack lab-test:\n  node test1 " in out
+    assert "stack lab-test:\n  node lab-test/test1 " in out
     assert "ok   sessions: 6 sessions Established" in out
     assert "ok   routes: 10.10.10.10 via 10.10.0.101 (lab), 10.10.11.10 via 10.10.1.11 (lab-test)" in out
     assert "10.10.11.10/32 kept from its own stack's nodes" in out
     assert "ok   dns: 4 names resolve" in out
-    assert "http://k8s-dashboard.service/ from worker1, http://whoami.test.service/ from test1" in out
+    assert "http://k8s-dashboard.service/ from lab/worker1, http://whoami.test.service/ from lab-test/test1" in out
+
+
+def test_a_name_both_clusters_have_must_say_its_stack(capsys):
+    """`--rogue-node worker1` beside a cluster that has a worker1 too: which one? No lab is built."""
+    ours = f"mlu-{os.getpid()}-"
+    before = netns.existing(ours)
+    argv = ["--stack-file", str(stack_path(SAME_NAMES_PAIR[0])), "--with-stack", str(stack_path(SAME_NAMES_PAIR[1]))]
+    assert simulate([*argv, "--rogue-node", "worker1"]) == 1
+    assert (
+        "FAIL rogue node 'worker1': ambiguous, stacks lab, lab-twin each have a node of that name: "
+        "say lab/worker1 or lab-twin/worker1" in capsys.readouterr().err
+    )
+    assert netns.existing(ours) == before
 
 
 def _no_import_policy_for_lab_test(directory: Path) -> None:
@@ -367,8 +396,8 @@ def test_without_its_import_policy_another_clusters_rogue_is_taken(tmp_path):
         table = lab.router_bgp_table()
     assert failure.value.check == "filters"
     assert (
-        "10.10.10.10/32 (stack lab's service address (k8s-dashboard)) from test1: in the router's BGP table from test1"
-        in failure.value.detail
+        "10.10.10.10/32 (stack lab's service address (k8s-dashboard)) from lab-test/test1: "
+        "in the router's BGP table from lab-test/test1" in failure.value.detail
     )
     assert IPv4Address("10.10.1.11") in table[IPv4Network("10.10.10.10/32")]
 
