@@ -17,10 +17,19 @@ Three shapes of text, told apart by what the text itself holds:
   the markers). Recognised by reparsing it: every stack's part is recovered from its markers and
   composing them again gives the text back. When a stack leaves and one is left, the text goes
   back to that stack's marker-less file.
-* **a configuration of someone else's, kept** (its ``router bgp`` has the stack's AS): every
-  line of it stays byte for byte; each stack's lines, including ``bgp router-id`` and
-  ``maximum-paths`` when the user's lines do not set them, are inside the stack's markers, so
-  removing every stack's blocks gives back exactly the user's text.
+* **a configuration of someone else's, kept** (its ``router bgp`` has the stack's AS, or it has
+  none): every line of it stays byte for byte; each stack's lines, including ``bgp router-id``
+  and ``maximum-paths`` when the user's lines do not set them, are inside the stack's markers.
+  Without a ``router bgp`` of the user's, the stacks share one of their own, added at the end
+  of the text (after the user's lines and the stacks' filters, which FRR wants before it) between
+  ``! metallb-unifi shared router begin`` / ``… end``: the head ``compose_bgpd_conf`` writes
+  and an empty ``address-family ipv4 unicast``, every stack's router and address-family blocks
+  inside (:func:`shared_router`). The last stack out removes it, so removing every stack's
+  blocks and that one gives back exactly the user's text. Refused, before anything is written:
+  a ``router bgp`` of another AS (naming it and ``metallb-unifi:gateway.asn``), a router id or
+  ``maximum-paths`` of the user's that differs, a line of the user's that uses a name of the
+  stack's filter or peer-group or is a neighbour at one of its nodes (:func:`_clashes`), a line
+  changed inside the shared router, a ``router bgp`` of the user's beside it.
 
 Who owns the text is said by the description: ``metallb-unifi stack <name>`` (one stack),
 ``metallb-unifi stacks <a>, <b>`` (several, by name), each followed by `` + <the user's
