@@ -52,6 +52,8 @@ REPO = Path(__file__).resolve().parents[2]
 GATEWAY_MAC = "f0:9f:c2:00:00:01"
 OLD_CFG = "cfg-old-0001"
 NEW_CFG = "cfg-new-0002"
+# How an FRR config line starts (the stand-in's check of an uploaded BGP text).
+_FRR_STARTS = ("!", "router ", "ip ", "ipv6 ", "route-map ", "bfd", "frr ", "hostname ", "log ", "line ", "interface ")
 
 
 @dataclass(frozen=True)
@@ -557,7 +559,10 @@ class FakeController:
                 # (jamesbraid/go-unifi@e255518:cmd/fields/uos_gateway_probe_integration_test.go)
                 return 400, self._v2_error("api.err.InvalidPayload", "uploadedFileName required")
             text = str(body["frr_bgpd_config"])
-            if text.strip() and "router bgp" not in text:
+            # What the controller checks of the text is not known; it holds users' configs with no
+            # `router bgp` (prefix-lists, route-maps, bfd profiles kept there), so only a text no
+            # line of which starts like an FRR command is refused here.
+            if text.strip() and not any(line.strip().startswith(_FRR_STARTS) for line in text.split("\n")):
                 return 400, self._v2_error("api.err.InvalidBgpConfig", "not an FRR bgpd config")
             self.bgp = {**body, "_id": (self.bgp or {}).get("_id") or self._new_id(), "site_id": "site-default"}
             return 201, self.bgp  # "201 created" (gateway_probe_integration_test.go, the table)

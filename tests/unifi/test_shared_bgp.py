@@ -59,6 +59,19 @@ exit
 !
 """
 FOREIGN_NO_AF = "router bgp 65000\n neighbor 10.0.0.9 remote-as 65001\n"
+# The user's lines with no router bgp: filters and a bfd profile kept in the BGP config (the last
+# one not closed by 'exit', and no newline at the end).
+FOREIGN_NO_ROUTER = """frr defaults traditional
+!
+ip prefix-list mine seq 5 permit 10.1.0.0/24
+!
+route-map mine permit 10
+ match ip address prefix-list mine
+exit
+!
+bfd
+ profile slow
+  detect-multiplier 5"""
 
 
 def gateway_stack(name: str) -> GatewayStack:
@@ -107,7 +120,10 @@ def test_a_foreign_config_of_the_same_as_is_kept_byte_for_byte() -> None:
         (FOREIGN.replace("router bgp 65000", "router bgp 64512"), "runs 'router bgp 64512' (line 6)"),
         (FOREIGN.replace("router-id 192.168.30.1", "router-id 10.0.0.1"), "sets 'bgp router-id 10.0.0.1' (line 7)"),
         (FOREIGN.replace("  network 10", "  maximum-paths 8\n  network 10"), "sets 'maximum-paths 8' (line 11)"),
-        ("ip prefix-list mine seq 5 permit 10.1.0.0/24\n", "has no 'router bgp'"),
+        (FOREIGN_NO_ROUTER + "\nroute-map metallb-udm-in permit 5\n", "line 12 'route-map metallb-udm-in …'"),
+        (FOREIGN.replace("mine seq", "metallb-udm-pools seq"), "line 4 'ip prefix-list metallb-udm-pools …'"),
+        (FOREIGN.replace("10.0.0.9 activate", "metallb-udm activate"), "line 12 'neighbor metallb-udm …'"),
+        (FOREIGN.replace("10.0.0.9 remote", "192.168.30.12 remote"), "line 8 'neighbor 192.168.30.12 …'"),
         (FOREIGN.replace("hostname udm", "! metallb-unifi stack x begin"), "never closes it"),
     ],
 )
@@ -115,6 +131,60 @@ def test_a_foreign_config_that_cannot_hold_the_stack_is_refused_naming_the_line(
     with pytest.raises(sb.SharedBgpRefusal, match="nothing was changed") as caught:
         join(text, "my bgp", "udm")
     assert said in str(caught.value)
+
+
+def test_a_foreign_config_without_router_bgp_gets_the_stacks_shared_one_and_back_byte_for_byte() -> None:
+    a = join(FOREIGN_NO_ROUTER, "my lists", "udm")
+    assert a.description == "metallb-unifi stack udm + my lists"
+    assert a.text.startswith(FOREIGN_NO_ROUTER + "\n! metallb-unifi stack udm begin\nip prefix-list metallb-udm-pools")
+    shared = a.text.split("\n! metallb-unifi shared router begin\n")[1].split("\n")
+    # The head compose_bgpd_conf writes, once; the filters before it, as FRR wants them.
+    assert shared[:3] == compose_bgpd_conf([gateway_stack("udm"), gateway_stack("dev_1")]).split("\n")[24:27]
+    assert a.text.count("router bgp") == 1 and a.text.count("bgp router-id") == 1
+    assert a.text.endswith(" exit-address-family\nexit\n! metallb-unifi shared router end")
+    assert join(a.text, a.description, "udm") == a  # the next apply with nothing changed: no write
+    b = join(a.text, a.description, "udm-test")
+    assert b.description == "metallb-unifi stacks udm, udm-test + my lists"
+    assert b.text.count("router bgp") == 1 and b.text.count("! metallb-unifi shared router begin") == 1
+    left = sb.leave(b.text, b.description, "udm")
+    assert left == sb.Leave("rewrite", sb.strip_stack(b.text, "udm"), "metallb-unifi stack udm-test + my lists")
+    assert "router bgp 65000" in left.text  # the stack still there keeps the shared router
+    assert sb.leave(left.text, left.description, "udm-test") == sb.Leave("kept", FOREIGN_NO_ROUTER, "my lists")
+
+
+def test_another_as_is_refused_by_the_stacks_shared_router_naming_the_key() -> None:
+    a = join("ip prefix-list mine seq 5 permit 10.1.0.0/24\n", "my list", "udm")
+    other = CONF["udm-test"].replace("router bgp 65000", "router bgp 64999")
+    with pytest.raises(sb.SharedBgpRefusal) as caught:
+        sb.join(a.text, a.description, other, "udm-test")
+    said = str(caught.value)
+    assert "the stacks on the gateway run 'router bgp 65000' (line 13)" in said
+    assert "this stack's metallb-unifi:gateway.asn is 64999" in said and "nothing was changed" in said
+
+
+def in_router(line: str) -> Callable[[str], str]:
+    head = " no bgp default ipv4-unicast\n"
+    return lambda text: text.replace(head, head + line + "\n")
+
+
+@pytest.mark.parametrize(
+    ("edit", "said", "on_remove"),
+    [
+        (in_router(" neighbor 10.0.0.9 remote-as 1"), "(line 16: 'neighbor 10.0.0.9 remote-as 1')", True),
+        (in_router(" bgp log-neighbor-changes"), "(line 16: 'bgp log-neighbor-changes')", True),
+        (lambda t: t.replace("! metallb-unifi shared router end", ""), "0 '! metallb-unifi shared router end'", True),
+        (lambda t: t + "\nrouter bgp 65000\n", "a 'router bgp' of its own (line 36)", False),
+    ],
+)
+def test_a_changed_shared_router_is_refused(edit: Callable[[str], str], said: str, on_remove: bool) -> None:
+    a = join("ip prefix-list mine seq 5 permit 10.1.0.0/24\n", "my list", "udm")
+    with pytest.raises(sb.SharedBgpRefusal, match="nothing was changed") as caught:
+        sb.join(edit(a.text), a.description, CONF["udm-test"], "udm-test")
+    assert said in str(caught.value)
+    if on_remove:  # it goes when the last stack leaves: not with a line of the user's in it
+        with pytest.raises(sb.SharedBgpRefusal, match="nothing was changed") as caught:
+            sb.leave(edit(a.text), a.description, "udm")
+        assert said in str(caught.value)
 
 
 def test_stacks_that_cannot_share_the_gateway_are_refused_naming_both() -> None:
@@ -155,7 +225,7 @@ def test_the_description_says_who_is_there_whatever_the_order() -> None:
 
 # --- any order of joins and leaves, on any base -----------------------------------------------
 
-BASES = st.sampled_from([None, FOREIGN, FOREIGN_NO_AF])
+BASES = st.sampled_from([None, FOREIGN, FOREIGN_NO_AF, FOREIGN_NO_ROUTER])
 STEPS = st.lists(st.tuples(st.sampled_from(sorted(LABS)), st.booleans()), min_size=1, max_size=8)
 
 
@@ -201,7 +271,8 @@ def test_every_step_holds_exactly_the_stacks_on_and_every_other_line(
         for ident in ids:
             rest = sb.strip_stack(rest, ident)
         if base is not None:
-            assert rest == base  # every line of the user's, byte for byte
+            assert sb.without_shared_router(rest) == base  # every line of the user's, byte for byte
+            assert text.count("router bgp") == 1
         else:
             assert text == compose_bgpd_conf([gateway_stack(name) for name in on])
         # Each stack's own lines are exactly its rendered ones.
@@ -217,16 +288,60 @@ def test_the_text_does_not_depend_on_the_order_the_stacks_came_in(base: str | No
     assert run_steps(base, [(name, True) for name in order])[-1][:2] == first
 
 
+USER_LINES = st.sampled_from(
+    [
+        "",
+        "!",
+        "! kept by hand",
+        "frr defaults traditional",
+        "hostname udm",
+        "log syslog informational",
+        "ip prefix-list mine seq 5 permit 10.1.0.0/24",
+        "ip route 10.9.0.0/24 192.168.1.1",
+        "route-map mine permit 10",
+        " match ip address prefix-list mine",
+        "exit",
+        "bfd",
+        " profile slow",
+        "  detect-multiplier 5",
+    ]
+)
+NO_ROUTER = st.builds(
+    lambda first, lines, end: "\n".join([first, *lines]) + end,
+    USER_LINES.filter(str.strip),
+    st.lists(USER_LINES, max_size=10),
+    st.sampled_from(["", "\n", "\n\n"]),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(base=NO_ROUTER, steps=STEPS)
+def test_any_config_of_the_users_without_router_bgp_comes_back_byte_for_byte(
+    base: str, steps: list[tuple[str, bool]]
+) -> None:
+    for text, description, on in run_steps(base, [*steps, *((name, False) for name in sorted(LABS))]):
+        assert text is not None
+        if not on:
+            assert (text, description) == (base, "my bgp")
+            continue
+        assert text.count("router bgp ") == 1 and text.startswith(base.removesuffix("\n"))
+        rest = text
+        for name in on:
+            rest = sb.strip_stack(rest, stack_id(name))
+        assert sb.without_shared_router(rest) == base
+
+
 # --- FRR's own parser -------------------------------------------------------------------------
 
 
 def every_text() -> list[Any]:
     texts = []
-    for base in (None, FOREIGN, FOREIGN_NO_AF):
+    for base in (None, FOREIGN, FOREIGN_NO_AF, FOREIGN_NO_ROUTER):
         steps = [("udm", True), ("dev_1", True), ("udm-test", True), ("udm", False), ("dev_1", False)]
         for index, (text, _, on) in enumerate(run_steps(base, steps)):
             if text is not None:
-                texts.append(pytest.param(text, id=f"{'empty' if base is None else 'foreign'}-{index}-{len(on)}"))
+                kind = "empty" if base is None else "no-router" if base == FOREIGN_NO_ROUTER else "foreign"
+                texts.append(pytest.param(text, id=f"{kind}-{index}-{len(on)}"))
     return texts
 
 

@@ -209,7 +209,7 @@ def test_foreign_bgp_config_refused(controller: Start, certs: Certs) -> None:
     )
     assert result.returncode == EXIT_BGP_NOT_OURS
     line = one_error_line(result)
-    assert "runs 'router bgp 65000' (line 1) and this stack's gateway.asn is 64512" in line
+    assert "runs 'router bgp 65000' (line 1) and this stack's metallb-unifi:gateway.asn is 64512" in line
     assert "'my own peering'" in line and "nothing was changed" in line and "remove that config" in line
     assert fake.stats.v2_bodies == []  # nothing written, no record either
     assert fake.bgp == FOREIGN_BGP and list(fake.dns.values()) == [FOREIGN_RECORD]

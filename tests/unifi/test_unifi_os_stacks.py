@@ -17,7 +17,7 @@ from components.artifacts.shared_gateway import GatewayStack, compose_bgpd_conf
 from components.unifi.errors import EXIT_BGP_CHANGED, EXIT_BGP_NOT_OURS, EXIT_DNS_CONFLICT
 from components.unifi.unifi_os import shared_bgp
 from tests.unifi.conftest import Certs, CliResult, FakeController, one_error_line, run_cli
-from tests.unifi.test_shared_bgp import FOREIGN, udm, udm_test
+from tests.unifi.test_shared_bgp import FOREIGN, FOREIGN_NO_ROUTER, udm, udm_test
 
 Start = Callable[..., FakeController]
 LABS = {"udm": udm(), "udm-test": udm_test()}
@@ -159,9 +159,15 @@ def test_a_config_of_the_users_is_kept_line_for_line(controller: Start, certs: C
 @pytest.mark.parametrize(
     ("change", "said"),
     [
-        ({"frr_bgpd_config": FOREIGN.replace("65000", "64999")}, "runs 'router bgp 64999' (line 6)"),
+        (
+            {"frr_bgpd_config": FOREIGN.replace("65000", "64999")},
+            "runs 'router bgp 64999' (line 6) and this stack's metallb-unifi:gateway.asn is 65000",
+        ),
         ({"frr_bgpd_config": FOREIGN.replace("192.168.30.1", "10.0.0.1")}, "sets 'bgp router-id 10.0.0.1' (line 7)"),
-        ({"frr_bgpd_config": "ip prefix-list x seq 5 deny any\n"}, "has no 'router bgp'"),
+        (
+            {"frr_bgpd_config": "ip prefix-list metallb-udm-pools seq 5 deny any\n"},
+            "metallb-unifi:stack: line 1 'ip prefix-list metallb-udm-pools …'",
+        ),
     ],
 )
 def test_a_config_of_the_users_that_cannot_hold_the_stack_is_refused(
@@ -196,3 +202,48 @@ def test_a_config_that_keeps_changing_stops_the_run_without_writing_it(controlle
     line = one_error_line(result)
     assert "changed between this run's read and its write 3 times in a row" in line and "run again" in line
     assert fake.stats.v2_writes == [] and fake.bgp is not None and fake.bgp["description"] == "draft 3"
+
+
+def test_a_config_of_the_users_without_router_bgp_is_kept_and_given_back(controller: Start, certs: Certs) -> None:
+    users = {
+        "_id": "bgp-1",
+        "enabled": True,
+        "description": "my lists",
+        "frr_bgpd_config": FOREIGN_NO_ROUTER,
+        "uploaded_file_name": "lists.conf",
+    }
+    fake = controller(flavor="unifi-os", bgp_config=dict(users))
+    a = run(fake, certs, "apply", "udm", records=A_RECORDS)
+    assert a.returncode == 0, a.stderr
+    text, description = live(fake)
+    assert description == "metallb-unifi stack udm + my lists" and text.startswith(FOREIGN_NO_ROUTER + "\n")
+    assert text.count("router bgp 65000") == 1
+    b = run(fake, certs, "apply", "udm-test", records=B_RECORDS)
+    assert b.returncode == 0, b.stderr
+    text, description = live(fake)
+    assert description == "metallb-unifi stacks udm, udm-test + my lists" and text.count("router bgp") == 1
+    rest = shared_bgp.strip_stack(shared_bgp.strip_stack(text, "udm"), "udm-test")
+    assert shared_bgp.without_shared_router(rest) == FOREIGN_NO_ROUTER
+    assert run(fake, certs, "remove", "udm", previous=a).returncode == 0
+    assert live(fake)[1] == "metallb-unifi stack udm-test + my lists"
+    removed = run(fake, certs, "remove", "udm-test", previous=b)
+    assert removed.returncode == 0, removed.stderr
+    assert "your own config is as it was ('my lists')" in removed.stdout
+    assert fake.bgp is not None and {k: fake.bgp.get(k) for k in users} == users
+
+
+def test_a_change_of_the_users_config_without_router_bgp_between_read_and_write_is_not_overwritten(
+    controller: Start, certs: Certs
+) -> None:
+    users = {"_id": "bgp-1", "enabled": True, "description": "my lists", "frr_bgpd_config": FOREIGN_NO_ROUTER}
+    edited = FOREIGN_NO_ROUTER.replace("10.1.0.0/24", "10.2.0.0/24")
+    # The user saves an edit in UniFi Network between udm's read and its write.
+    fake = controller(flavor="unifi-os", bgp_config=dict(users), bgp_after_gets=({"frr_bgpd_config": edited},))
+    a = run(fake, certs, "apply", "udm", records=A_RECORDS)
+    assert a.returncode == 0, a.stderr
+    assert "the config changed since this run read it" in a.stdout
+    text, _ = live(fake)
+    assert shared_bgp.without_shared_router(shared_bgp.strip_stack(text, "udm")) == edited
+    # The user's edit is what comes back when the stack leaves.
+    assert run(fake, certs, "remove", "udm", previous=a).returncode == 0
+    assert fake.bgp is not None and (fake.bgp["frr_bgpd_config"], fake.bgp["description"]) == (edited, "my lists")

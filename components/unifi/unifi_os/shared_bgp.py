@@ -17,10 +17,19 @@ Three shapes of text, told apart by what the text itself holds:
   the markers). Recognised by reparsing it: every stack's part is recovered from its markers and
   composing them again gives the text back. When a stack leaves and one is left, the text goes
   back to that stack's marker-less file.
-* **a configuration of someone else's, kept** (its ``router bgp`` has the stack's AS): every
-  line of it stays byte for byte; each stack's lines, including ``bgp router-id`` and
-  ``maximum-paths`` when the user's lines do not set them, are inside the stack's markers, so
-  removing every stack's blocks gives back exactly the user's text.
+* **a configuration of someone else's, kept** (its ``router bgp`` has the stack's AS, or it has
+  none): every line of it stays byte for byte; each stack's lines, including ``bgp router-id``
+  and ``maximum-paths`` when the user's lines do not set them, are inside the stack's markers.
+  Without a ``router bgp`` of the user's, the stacks share one of their own, added at the end
+  of the text (after the user's lines and the stacks' filters, which FRR wants before it) between
+  ``! metallb-unifi shared router begin`` / ``… end``: the head ``compose_bgpd_conf`` writes
+  and an empty ``address-family ipv4 unicast``, every stack's router and address-family blocks
+  inside (:func:`shared_router`). The last stack out removes it, so removing every stack's
+  blocks and that one gives back exactly the user's text. Refused, before anything is written:
+  a ``router bgp`` of another AS (naming it and ``metallb-unifi:gateway.asn``), a router id or
+  ``maximum-paths`` of the user's that differs, a line of the user's that uses a name of the
+  stack's filter or peer-group or is a neighbour at one of its nodes (:func:`_clashes`), a line
+  changed inside the shared router, a ``router bgp`` of the user's beside it.
 
 Who owns the text is said by the description: ``metallb-unifi stack <name>`` (one stack),
 ``metallb-unifi stacks <a>, <b>`` (several, by name), each followed by `` + <the user's
@@ -42,12 +51,15 @@ from typing import Any, Final, Literal
 
 from components.artifacts.frr import HEADER, ROUTER_TAIL, router_head_lines
 from components.artifacts.shared_gateway import marker
-from components.config.stack_names import stack_id
+from components.config.errors import key_path
+from components.config.stack_names import STACK_KEY, FilterNames, stack_id
 
 ONE: Final = "metallb-unifi stack "
 SEVERAL: Final = "metallb-unifi stacks "
 KEPT: Final = " + "
 ORIGINAL: Final = "! metallb-unifi original "
+SHARED_BEGIN: Final = "! metallb-unifi shared router begin"
+SHARED_END: Final = "! metallb-unifi shared router end"
 _ROUTER = re.compile(r"^router bgp (\d+)(.*)$")
 _ROUTER_ID = re.compile(r"^\s+bgp router-id (\S+)\s*$")
 _MAX_PATHS = re.compile(r"^\s+maximum-paths (ibgp )?(\d+)\b.*$")
@@ -169,7 +181,7 @@ def blocks(lines: Sequence[str]) -> list[Block]:
 
 
 def has_markers(text: str) -> bool:
-    return any(_marker_of(line) is not None for line in text.split("\n"))
+    return any(_marker_of(line) is not None or line in (SHARED_BEGIN, SHARED_END) for line in text.split("\n"))
 
 
 def stack_ids(text: str) -> set[str]:
@@ -376,34 +388,150 @@ def _position(found: Sequence[Block], indent: str, ident: str, default: int) -> 
     return default
 
 
-def _same_as(lines: Sequence[str], routers: Sequence[int], asn: int) -> None:
+def _shared_lines(asn: int, router_id: str) -> list[str]:
+    """The stacks' own ``router bgp`` in a config of the user's that had none: the head
+    ``compose_bgpd_conf`` writes, an empty address family for the stacks' blocks, all of it
+    between the shared markers."""
+    return [SHARED_BEGIN, *router_head_lines(asn, router_id), " !", _AF_V4, _AF_END, "exit", SHARED_END]
+
+
+def shared_router(lines: Sequence[str], found: Sequence[Block]) -> tuple[int, int] | None:
+    """(begin, end) of the stacks' shared router block (its marker lines); None without one.
+    Refused: its markers out of place, or a line between them, other than the stacks' blocks,
+    not as the stacks wrote it (it goes when the last stack leaves, so no line of the user's may
+    be in it)."""
+    begins = [i for i, line in enumerate(lines) if line == SHARED_BEGIN]
+    ends = [i for i, line in enumerate(lines) if line == SHARED_END]
+    if not begins and not ends:
+        return None
+    if len(begins) != 1 or len(ends) != 1 or ends[0] < begins[0]:
+        raise SharedBgpRefusal(
+            f"the gateway's BGP config has {len(begins)} {SHARED_BEGIN!r} and {len(ends)} {SHARED_END!r} lines, "
+            "expected one of each in that order; nothing was changed: fix them in UniFi Network's BGP settings, "
+            "then run again"
+        )
+    begin, end = begins[0], ends[0]
+    inside = _inside(found)
+    ours = [i for i in range(begin + 1, end) if i not in inside]
+    match = _ROUTER.match(lines[ours[0]]) if ours else None
+    router_id = _ROUTER_ID.match(lines[ours[1]]) if len(ours) > 1 else None
+    expected = (
+        _shared_lines(int(match.group(1)), router_id.group(1))[1:-1]
+        if match is not None and not match.group(2) and router_id is not None
+        else []
+    )
+    astray = [b for b in found if begin < b.begin < end and b.indent == ""] + [
+        b for b in found if b.begin < begin < b.end or b.begin < end < b.end
+    ]
+    if [lines[i] for i in ours] != expected or astray:
+        at = next((i for i, want in zip(ours, expected, strict=False) if lines[i] != want), ours[-1] if ours else end)
+        at = min([at, *(b.begin for b in astray)])
+        raise SharedBgpRefusal(
+            f"the stacks' shared 'router bgp' in the gateway's BGP config (lines {begin + 1}-{end + 1}) was changed "
+            f"(line {at + 1}: {lines[at].strip()!r}); it goes when the last stack leaves, so it holds no line of "
+            "anyone else's; nothing was changed: move your lines out of it (or undo the change) in UniFi Network's "
+            "BGP settings, then run again"
+        )
+    return begin, end
+
+
+def without_shared_router(text: str) -> str:
+    """``text`` (no stack's block left in it) without the stacks' shared router block."""
+    lines = text.split("\n")
+    shared = shared_router(lines, blocks(lines))
+    if shared is None:
+        return text
+    return "\n".join(lines[: shared[0]] + lines[shared[1] + 1 :])
+
+
+def _same_as(lines: Sequence[str], routers: Sequence[int], asn: int, shared: tuple[int, int] | None = None) -> None:
+    key = key_path("gateway", "asn")
     for index in routers:
         theirs = int(_ROUTER.match(lines[index]).group(1))  # type: ignore[union-attr]
-        if theirs != asn:
+        if theirs == asn:
+            continue
+        if shared is not None and shared[0] < index < shared[1]:
             raise SharedBgpRefusal(
-                f"the gateway's BGP config runs 'router bgp {theirs}' (line {index + 1}) and this stack's gateway.asn "
-                f"is {asn}; a gateway runs one BGP instance, and the controller's upload replaces the whole config; "
-                "nothing was changed: set gateway.asn to that AS, or remove that config in UniFi Network's BGP "
-                "settings (or copy what you need of it into the stack), then run again"
+                f"the stacks on the gateway run 'router bgp {theirs}' (line {index + 1}) and this stack's {key} is "
+                f"{asn}; a gateway runs one BGP instance; nothing was changed: set {key} to {theirs} (as the other "
+                "stacks have it), then run again"
             )
+        raise SharedBgpRefusal(
+            f"the gateway's BGP config runs 'router bgp {theirs}' (line {index + 1}) and this stack's {key} "
+            f"is {asn}; a gateway runs one BGP instance, and the controller's upload replaces the whole config; "
+            f"nothing was changed: set {key} to {theirs}, or remove that config in UniFi Network's BGP "
+            "settings (or copy what you need of it into the stack), then run again"
+        )
+
+
+def _clashes(lines: Sequence[str], theirs: Sequence[int], ours: StackPart) -> None:
+    """Refuse a line of the user's that names the stack's filter or peer-group, or is a neighbour
+    at one of its nodes' addresses: the stack would change what that line does, and take it
+    along when it leaves."""
+    names = FilterNames(ours.id)
+    taken = {names.prefix_list, names.route_map_in, names.route_map_out, names.peer_group}
+    nodes = set(ours.nodes())
+    found = []
+    for index in theirs:
+        words = lines[index].split()
+        if not words or words[0].startswith("!"):
+            continue
+        named = next((n for n, word in enumerate(words) if word in taken), None)
+        if named is not None:
+            found.append(
+                f"{key_path(STACK_KEY)}: line {index + 1} '{' '.join(words[: named + 1])} …' of the gateway's BGP "
+                f"config uses {words[named]}, a name of this stack's BGP filter and peer-group (named after stack "
+                f"id {ours.id!r})"
+            )
+        elif words[0] == "neighbor" and len(words) > 1 and words[1] in nodes:
+            found.append(
+                f"{key_path('nodes')}: line {index + 1} 'neighbor {words[1]} …' of the gateway's BGP config is a "
+                f"neighbour of its own at a node address of this stack's; one address is one neighbour"
+            )
+    if found:
+        count = len(found)
+        raise SharedBgpRefusal(
+            f"this stack's lines clash with the gateway's BGP config ({count} clash{'es' if count != 1 else ''}): "
+            f"{'; '.join(found)}; nothing was changed: rename or remove those lines in UniFi Network's BGP "
+            f"settings, or give this stack another name ({key_path(STACK_KEY)}) or other nodes, then run again"
+        )
 
 
 def splice(text: str, ours: StackPart) -> str:
     """``text`` (the user's lines, other stacks' blocks, maybe ours) with our blocks in place;
-    every other line kept byte for byte. Refused: no ``router bgp``, one of another AS, a
-    ``bgp router-id`` or ``maximum-paths`` of the user's that differs from ours."""
+    every other line kept byte for byte. Without a ``router bgp`` of the user's, the stacks'
+    shared one (:func:`shared_router`) is added at the end of the text, after the user's lines
+    and the stacks' filters. Refused: a ``router bgp`` of another AS, a ``bgp router-id`` or
+    ``maximum-paths`` that differs from ours, a line of the user's that clashes with ours."""
     lines = strip_stack(text, ours.id).split("\n")
     found = blocks(lines)
     inside = _inside(found)
-    mine = [i for i in range(len(lines)) if i not in inside]
-    routers = [i for i in mine if _ROUTER.match(lines[i]) and "vrf" not in lines[i].split()]
-    if not routers:
-        raise SharedBgpRefusal(
-            "the gateway's BGP config has no 'router bgp' to add this stack's neighbours to; nothing was changed: "
-            f"add 'router bgp {ours.asn}' to it in UniFi Network's BGP settings, or remove it, then run again"
-        )
-    r = routers[0]
+    shared = shared_router(lines, found)
+    held = set() if shared is None else set(range(shared[0], shared[1] + 1))
+    users = [i for i in range(len(lines)) if i not in inside and i not in held]
+    routers = [i for i in users if _ROUTER.match(lines[i]) and "vrf" not in lines[i].split()]
     _same_as(lines, routers, ours.asn)
+    if shared is not None:
+        _same_as(lines, [shared[0] + 1], ours.asn, shared)
+        if routers:
+            raise SharedBgpRefusal(
+                f"the gateway's BGP config has a 'router bgp' of its own (line {routers[0] + 1}) besides the stacks' "
+                f"shared one (line {shared[0] + 2}); a gateway runs one BGP instance; nothing was changed: remove "
+                "yours in UniFi Network's BGP settings (or remove every stack, then add them back), then run again"
+            )
+    _clashes(lines, users, ours)
+    if not routers and shared is None:
+        at = len(lines) - 1 if lines[-1] == "" else len(lines)  # before the text's last newline
+        lines[at:at] = _shared_lines(ours.asn, ours.router_id)
+        shared = (at, at + len(_shared_lines(ours.asn, ours.router_id)) - 1)
+        held = set(range(shared[0], shared[1] + 1))
+    r = routers[0] if shared is None else shared[0] + 1
+
+    def whose(index: int) -> str:
+        if index in inside or index in held:
+            return "another stack on the gateway"
+        return "the gateway's BGP config"
+
     end = next((i for i in range(r + 1, len(lines)) if lines[i] and not lines[i].startswith(" ")), len(lines))
     while end > r + 1 and not lines[end - 1]:
         end -= 1  # a router block running to the end of the text: before its trailing newline
@@ -412,10 +540,10 @@ def splice(text: str, ours: StackPart) -> str:
     for index in [*body, *sorted(inside)]:
         match = _ROUTER_ID.match(lines[index])
         if match and match.group(1) != ours.router_id:
-            whose = "the gateway's BGP config" if index not in inside else "another stack on the gateway"
+            key = key_path("gateway", "routerId")
             raise SharedBgpRefusal(
-                f"{whose} sets '{lines[index].strip()}' (line {index + 1}) and this stack's router "
-                f"id is {ours.router_id}; nothing was changed: set gateway.routerId to {match.group(1)}, or change "
+                f"{whose(index)} sets '{lines[index].strip()}' (line {index + 1}) and this stack's router "
+                f"id is {ours.router_id}; nothing was changed: set {key} to {match.group(1)}, or change "
                 "that line in UniFi Network's BGP settings, then run again"
             )
     if not any(_ROUTER_ID.match(lines[i]) for i in body):
@@ -429,11 +557,11 @@ def splice(text: str, ours: StackPart) -> str:
         if not match or (match.group(1) is None) != ours.ebgp:
             continue
         if lines[index].strip() != ours.max_paths.strip():
-            whose = "the gateway's BGP config" if index not in inside else "another stack on the gateway"
             raise SharedBgpRefusal(
-                f"{whose} sets '{lines[index].strip()}' (line {index + 1}) and this stack "
+                f"{whose(index)} sets '{lines[index].strip()}' (line {index + 1}) and this stack "
                 f"'{ours.max_paths.strip()}'; the instance has one for each session type; nothing was changed: "
-                "set gateway.maximumPaths to the same, or change that line in UniFi Network's BGP settings"
+                f"set {key_path('gateway', 'maximumPaths')} to the same, or change that line in UniFi Network's "
+                "BGP settings"
             )
         if index not in inside:
             max_paths = []
@@ -443,10 +571,11 @@ def splice(text: str, ours: StackPart) -> str:
         others.append(replace(ours, id=ident, filter=mine_of.get("", ()), router=mine_of.get(" ", ())))
     _refuse_conflicts(_overlaps(ours, others))
     inserts: list[tuple[int, list[str]]] = []
-    filter_at = _position(found, "", ours.id, r)
+    filter_at = _position(found, "", ours.id, r if shared is None else shared[0])
     inserts.append((filter_at, _marked(ours.id, ours.filter, "")))
     if af_start is not None and af_end is not None:
-        router_at = _position(found, " ", ours.id, af_start)
+        # In the shared router, the stacks' peer-groups come before its " !", as compose_bgpd_conf has them.
+        router_at = _position(found, " ", ours.id, af_start if shared is None else af_start - 1)
         inserts.append((router_at, _marked(ours.id, [*head, *ours.router], " ")))
         inserts.append((_position(found, "  ", ours.id, af_end), _marked(ours.id, [*ours.af, *max_paths], "  ")))
     else:
@@ -481,7 +610,8 @@ def _join(text: str, description: str, ours_conf: str, stack: str) -> Result:
     if wanted is not None:  # another AS is refused first, whatever else the text holds
         inside = _inside(found)
         routers = [i for i, line in enumerate(lines) if i not in inside and _ROUTER.match(line)]
-        _same_as(lines, [i for i in routers if "vrf" not in lines[i].split()], int(wanted.group(1)))
+        shared = shared_router(lines, found)
+        _same_as(lines, [i for i in routers if "vrf" not in lines[i].split()], int(wanted.group(1)), shared)
     ours = parse_rendered(ours_conf, ident)
     named = owners(description)
     names, kept = named if named is not None else ([], description)
@@ -546,6 +676,8 @@ def _leave(text: str, description: str, stack: str) -> Leave:
     named = owners(description)
     names, kept = named if named is not None else ([], description)
     names = [n for n in names if n != stack]
+    lines = text.split("\n")
+    shared_router(lines, blocks(lines))  # refused as the live text has it, naming its lines
     parts = composed_parts(text) if kept is None else None
     if parts is not None:
         left = [p for p in parts if p.id != ident]
@@ -557,5 +689,5 @@ def _leave(text: str, description: str, stack: str) -> Leave:
     if stack_ids(stripped):
         return Leave("rewrite", stripped, describe(names, kept))
     if kept is not None:
-        return Leave("kept", stripped, kept)
+        return Leave("kept", without_shared_router(stripped), kept)
     return Leave("original")
