@@ -20,7 +20,6 @@ The document (``"format": 1``), its keys sorted::
       "baseFile": null,                # gateway.baseConfigFile as written (USG), or null
       "baseFileSha256": null,          # sha256 of the base file's canonical JSON, or null
       "ebgp": true,                    # metallb.asn differs from gateway.asn
-      "effectiveMaximumPaths": 3,      # the stack's own maximum-paths (frr.maximum_paths)
       "file": "Pulumi.lab.yaml",       # the stack file, or null
       "filterNames": {"prefixList": "metallb-lab-pools", "routeMapIn": "metallb-lab-in",
                       "routeMapOut": "metallb-lab-out"},
@@ -53,7 +52,7 @@ from components.config.errors import key_path
 from components.config.model import AddressRange, GatewayKind, Lab, Protocol
 from components.config.stack_names import FilterNames, filter_names, stack_id
 
-from .frr import MAX_PATHS, maximum_paths
+from .frr import MAX_PATHS
 
 if TYPE_CHECKING:
     from components.discovery.rules import DiscoveredName
@@ -93,7 +92,6 @@ class StackClaims:
     router_id: str
     ebgp: bool
     maximum_paths: int | None  # gateway.maximumPaths as set
-    effective_maximum_paths: int  # frr.maximum_paths: as set, else one per peering node
     base_file: str | None  # gateway.baseConfigFile as written
     base_file_sha256: str | None  # of the base file's canonical JSON
     peer_address: IPv4Address
@@ -121,7 +119,6 @@ class StackClaims:
             "baseFile": self.base_file,
             "baseFileSha256": self.base_file_sha256,
             "ebgp": self.ebgp,
-            "effectiveMaximumPaths": self.effective_maximum_paths,
             "file": self.file,
             "filterNames": {
                 "prefixList": names.prefix_list,
@@ -162,7 +159,8 @@ def lab_claims(lab: Lab, discovered: Sequence[DiscoveredName] = (), file: str | 
     gateway = lab.gateway
     fingerprint = None
     if gateway.base_config_json is not None:
-        fingerprint = hashlib.sha256(_canonical(gateway.base_config_json).encode("utf-8")).hexdigest()
+        # The parser keeps the file as canonical JSON (components/config/base_config.py).
+        fingerprint = hashlib.sha256(gateway.base_config_json.encode("utf-8")).hexdigest()
     return StackClaims(
         stack=lab.stack,
         id=lab.filter_names.id,
@@ -172,7 +170,6 @@ def lab_claims(lab: Lab, discovered: Sequence[DiscoveredName] = (), file: str | 
         router_id=str(gateway.router_id),
         ebgp=lab.ebgp,
         maximum_paths=gateway.maximum_paths,
-        effective_maximum_paths=maximum_paths(lab),
         base_file=gateway.base_config_file,
         base_file_sha256=fingerprint,
         peer_address=gateway.peer_address,
@@ -196,11 +193,6 @@ def host_names(lab: Lab, discovered: Iterable[DiscoveredName] = ()) -> dict[str,
         for name in entry.names:
             names.setdefault(name, f"{key_path('discovery')} (Service {entry.service})")
     return names
-
-
-def _canonical(text: str) -> str:
-    """The JSON text as the parser keeps a base file: keys sorted, no spaces."""
-    return json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"))
 
 
 # --- reading a stored document ------------------------------------------------------------------
@@ -292,7 +284,6 @@ _FIELDS = (
     "baseFile",
     "baseFileSha256",
     "ebgp",
-    "effectiveMaximumPaths",
     "file",
     "filterNames",
     "format",
@@ -380,7 +371,6 @@ def _read(document: object) -> StackClaims:
         router_id=str(_address(d["routerId"], "routerId")),
         ebgp=_bool(d["ebgp"], "ebgp"),
         maximum_paths=None if maximum is None else _int(maximum, "maximumPaths", 1, MAX_PATHS),
-        effective_maximum_paths=_int(d["effectiveMaximumPaths"], "effectiveMaximumPaths", 1, MAX_PATHS),
         base_file=_optional_str(d["baseFile"], "baseFile"),
         base_file_sha256=fingerprint,
         peer_address=_address(d["peerAddress"], "peerAddress"),

@@ -124,7 +124,6 @@ def test_a_shipped_stacks_document() -> None:
         "baseFile": None,
         "baseFileSha256": None,
         "ebgp": False,
-        "effectiveMaximumPaths": 4,
         "file": "Pulumi.lab.yaml",
         "filterNames": {
             "prefixList": "metallb-lab-pools",
@@ -274,7 +273,6 @@ WRONG: dict[str, tuple[Callable[[dict[str, Any]], object], str]] = {
     "router id not an address": (lambda d: d.update(routerId="1.2.3"), 'routerId: "1.2.3" is not an IPv4 address'),
     "peer address a number": (lambda d: d.update(peerAddress=3232235777), "peerAddress: expected text"),
     "maximum paths zero": (lambda d: d.update(maximumPaths=0), "maximumPaths: 0 is not in 1..64"),
-    "effective paths none": (lambda d: d.update(effectiveMaximumPaths=None), "effectiveMaximumPaths: expected a whole"),
     "sha not hex": (lambda d: d.update(baseFileSha256="ab" * 31), 'baseFileSha256: "abab'),
     "file a number": (lambda d: d.update(file=1), "file: expected text"),
     "nodes an object": (lambda d: d.update(nodes={}), "nodes: expected a list, got an object"),
