@@ -188,30 +188,35 @@ class LabPlan:
         return tuple(service for stack in self.stacks for service in stack.bgp_services)
 
     def node(self, reference: str | NodeKey, what: str = "node") -> NodePlan:
-        """The node ``reference`` names: a :class:`NodeKey`, ``<stack>/<name>``, or a bare name
-        that only one stack's nodes have. Raises :class:`SimulationError` (its first words
-        ``what``) for no such node or a name several stacks have."""
-        if isinstance(reference, NodeKey):
-            found = [node for node in self.nodes if node.key == reference]
-        elif "/" in reference:
-            stack, _, name = reference.rpartition("/")
-            found = [node for node in self.nodes if (node.stack, node.name) == (stack, name)]
-        else:
-            found = [node for node in self.nodes if node.name == reference]
-        if len(found) > 1:
-            choices = " or ".join(str(node.key) for node in found)
-            raise SimulationError(
-                f"{what} {str(reference)!r}: ambiguous, stacks {', '.join(node.stack for node in found)} each have "
-                f"a node of that name: say {choices}"
-            )
-        if not found:
-            raise SimulationError(
-                f"{what} {str(reference)!r}: no such node (the nodes: {', '.join(n.label for n in self.nodes)})"
-            )
-        return found[0]
+        """The node ``reference`` names (:func:`find_node`)."""
+        return find_node(self.nodes, reference, what)
 
     def stack_of(self, node: NodePlan) -> StackPlan:
         return next(stack for stack in self.stacks if stack.name == node.stack)
+
+
+def find_node(nodes: Sequence[NodePlan], reference: str | NodeKey, what: str = "node") -> NodePlan:
+    """The node ``reference`` names: a :class:`NodeKey`, ``<stack>/<name>``, or a bare name
+    that only one stack's nodes have. Raises :class:`SimulationError` (its first words
+    ``what``) for no such node or a name several stacks have."""
+    if isinstance(reference, NodeKey):
+        found = [node for node in nodes if node.key == reference]
+    elif "/" in reference:
+        stack, _, name = reference.rpartition("/")
+        found = [node for node in nodes if (node.stack, node.name) == (stack, name)]
+    else:
+        found = [node for node in nodes if node.name == reference]
+    if len(found) > 1:
+        choices = " or ".join(str(node.key) for node in found)
+        raise SimulationError(
+            f"{what} {str(reference)!r}: ambiguous, stacks {', '.join(node.stack for node in found)} each have "
+            f"a node of that name: say {choices}"
+        )
+    if not found:
+        raise SimulationError(
+            f"{what} {str(reference)!r}: no such node (the nodes: {', '.join(n.label for n in nodes)})"
+        )
+    return found[0]
 
 
 def plan_lab(rendered: Path, stack: Lab, rogue_nodes: Sequence[str] = ()) -> LabPlan:
@@ -397,10 +402,10 @@ def _other_stacks_routes(pools: tuple[AddressPool, ...], other: StackPlan) -> li
 def _with_rogues(
     stacks: list[StackPlan], clusters: Sequence[_Cluster], topology: Topology, rogue_nodes: Sequence[str]
 ) -> list[StackPlan]:
-    everyone = LabPlan(GatewayKind.USG, topology, "", "", (), tuple(stacks), ())  # to resolve the names only
+    everyone = [node for stack in stacks for node in stack.nodes]
     rogues = set()
     for reference in rogue_nodes:
-        node = everyone.node(reference, "rogue node")
+        node = find_node(everyone, reference, "rogue node")
         if not node.peers:
             raise SimulationError(f"rogue node {reference!r} does not peer with the gateway: nothing it says arrives")
         rogues.add(node.key)

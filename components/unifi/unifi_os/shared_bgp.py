@@ -522,8 +522,9 @@ def splice(text: str, ours: StackPart) -> str:
     _clashes(lines, users, ours)
     if not routers and shared is None:
         at = len(lines) - 1 if lines[-1] == "" else len(lines)  # before the text's last newline
-        lines[at:at] = _shared_lines(ours.asn, ours.router_id)
-        shared = (at, at + len(_shared_lines(ours.asn, ours.router_id)) - 1)
+        added = _shared_lines(ours.asn, ours.router_id)
+        lines[at:at] = added
+        shared = (at, at + len(added) - 1)
         held = set(range(shared[0], shared[1] + 1))
     r = routers[0] if shared is None else shared[0] + 1
 
