@@ -10,6 +10,7 @@ import pulumi
 from components.artifacts.gateway import BGPD_CONF, CONFIG_GATEWAY_JSON, DNS_RECORDS, render_gateway_file
 from components.artifacts.outputs import render_outputs
 from components.artifacts.services import render_services
+from components.artifacts.stack_claims import lab_claims
 from components.config import ConfigError
 from components.config.model import GatewayKind
 from components.config.secrets import redact_secrets
@@ -108,6 +109,7 @@ if lab.gateway.kind is GatewayKind.USG:
                         lab.filter_names,
                     )
                 ),
+                claims=discovered.apply(lambda names: lab_claims(lab, names).to_json()),
             ),
         )
         pulumi.export("configGatewayJsonUpload", {"path": upload.path, "sha256": upload.sha256})

@@ -322,11 +322,13 @@ def _run(
     *,
     preview: bool,
     service_ips: Mapping[str, str] | None = None,
+    stack: str = "test",
 ) -> tuple[Run, Any]:
-    """Run __main__.py under mocks; (what it registered and exported, the RunError it raised or None)."""
+    """Run __main__.py under mocks as ``stack``; (what it registered and exported, the RunError it
+    raised or None)."""
     mocks = RecordingMocks(preview, service_ips)
     monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project="metallb-unifi", stack="test", preview=preview, monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project="metallb-unifi", stack=stack, preview=preview, monitor=monitor)
     pulumi.runtime.set_all_config(config)
     exports: dict[str, Any] = {}
     monkeypatch.setattr(pulumi, "export", lambda name, value: exports.__setitem__(name, value))
@@ -352,9 +354,10 @@ def run_program(
     *,
     preview: bool,
     service_ips: Mapping[str, str] | None = None,
+    stack: str = "test",
 ) -> Run:
-    """Run __main__.py under mocks (see RecordingMocks for ``service_ips``)."""
-    run, refused = _run(monkeypatch, config, preview=preview, service_ips=service_ips)
+    """Run __main__.py under mocks as ``stack`` (see RecordingMocks for ``service_ips``)."""
+    run, refused = _run(monkeypatch, config, preview=preview, service_ips=service_ips, stack=stack)
     if refused is not None:
         raise refused
     return run

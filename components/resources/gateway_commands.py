@@ -9,15 +9,10 @@ venv is addressed relative to the project directory, where Pulumi runs commands)
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import shlex
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
+from collections.abc import Iterable, Mapping, Sequence
 
 from components.config.model import ControllerAccess, Secret, SshAccess
 from components.contract import (
@@ -29,8 +24,7 @@ from components.contract import (
     SSH_KEY_ENV,
     USERNAME_ENV,
 )
-from components.unifi.private_keys import parse_private_key
-from components.unifi.scripts import install_script, prepare_script, restore_script, staged_path
+from components.unifi.scripts import lock_script, original_script, verify_script
 
 # The heredoc that carries the redacted file in the install command's stdin. ``:`` discards
 # it; it is there so that `pulumi preview --diff` shows the file's change line by line.
@@ -45,36 +39,6 @@ def site_dir(controller: ControllerAccess, ssh: SshAccess) -> str:
     return f"{ssh.data_dir}/sites/{controller.site}"
 
 
-def _fingerprint(blob: bytes) -> str:
-    return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
-
-
-def client_key_fingerprint(private_key: str) -> str:
-    """The ``ssh-keygen -l`` fingerprint of the private key's public half. A text that does not
-    parse (the SSH client reports that itself) gets a digest of the text: never the key."""
-    try:
-        key = parse_private_key(private_key)
-        public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
-    except (TypeError, ValueError, UnsupportedAlgorithm, AttributeError):
-        data = (private_key.replace("\r\n", "\n").strip() + "\n").encode()
-        return "unparsed:" + _fingerprint(b"metallb-unifi client key\n" + data)
-    return _fingerprint(base64.b64decode(public.split()[1]))
-
-
-def connection_identity(ssh: SshAccess) -> str:
-    """Who the remote commands talk to, and as whom, without a secret: the ``triggers`` that
-    make a new key, host or host key stage and upload again. A change of ``connection`` alone
-    is an update, and CopyToRemote's update copies nothing unless the file changed
-    (pulumi/pulumi-command@v1.2.1:provider/pkg/provider/remote/copy.go, copyController.go)."""
-    fields = ssh.host_key.split()
-    try:
-        host_key = f"{fields[0]} {_fingerprint(base64.b64decode(fields[1], validate=True))}"
-    except (IndexError, ValueError):  # not base64 (the SSH client refuses it): the text itself
-        host_key = ssh.host_key
-    key = client_key_fingerprint(secret_value(ssh.private_key))
-    return f"ssh://{ssh.user}@{ssh.host}:{ssh.port} host key {host_key}, client key {key}"
-
-
 def host_identity(controller: ControllerAccess, ssh: SshAccess) -> list[str]:
     """Where the file lives: a change replaces ``usg-original``, whose delete puts the old host's
     original back (with the old connection) before the new host gets the file."""
@@ -86,50 +50,32 @@ def remote_shell(ssh: SshAccess) -> str:
     return "sudo -n sh -s" if ssh.sudo else "sh -s"
 
 
-@dataclass(frozen=True)
-class UploadPlan:
-    """Everything the upload resources need besides the file's content."""
-
-    site_dir: str
-    staged_path: str
-    prepare_stdin: str
-    shell: str
-    connection_identity: str
-
-    @property
-    def stage_key(self) -> str:
-        """Changes whenever the stage runs with a new command or script (each run leaves an
-        empty staged file): the upload's trigger, so that an upload follows every stage."""
-        return sha256_hex(f"{self.shell}\n{self.prepare_stdin}")
-
-
-def upload_plan(controller: ControllerAccess, ssh: SshAccess, stack: str) -> UploadPlan:
+def check_site_parameters(controller: ControllerAccess, ssh: SshAccess, stack: str) -> None:
+    """Render the controller-side scripts once, so that a bad stack name, directory or owner
+    stops the program before any resource exists."""
     directory = site_dir(controller, ssh)
-    restore_script(site_dir=directory, stack=stack)  # checks the stack name before anything runs
-    return UploadPlan(
-        site_dir=directory,
-        staged_path=staged_path(directory),
-        prepare_stdin=prepare_script(site_dir=directory, owner=ssh.owner, upload_user=ssh.user),
-        shell=remote_shell(ssh),
-        connection_identity=connection_identity(ssh),
-    )
+    original_script(site_dir=directory, stack=stack)
+    lock_script(site_dir=directory, owner=ssh.owner, upload_user=ssh.user, token="0" * 32, hold_s=1, holder="x")
 
 
-def install_stdin(controller: ControllerAccess, ssh: SshAccess, stack: str, content: str, preview: str) -> str:
-    """The install script for ``content``, led by ``preview`` (the same file, secrets
-    redacted) as a discarded heredoc: the script checks the upload by sha256, the preview is
-    only for people reading a diff."""
-    script = install_script(
-        site_dir=site_dir(controller, ssh), expected_sha256=sha256_hex(content), owner=ssh.owner, stack=stack
-    )
+def readback_stdin(controller: ControllerAccess, ssh: SshAccess, preview: str) -> str:
+    """The verify script (it prints the live file's sha256), led by ``preview`` (this stack's
+    part, secrets redacted) as a discarded heredoc: only for people reading a diff."""
+    script = verify_script(site_dir=site_dir(controller, ssh))
     lines = preview.rstrip("\n").splitlines()
     if _PREVIEW_DELIMITER in lines:  # cannot happen with JSON (its strings are quoted)
         raise ValueError("the preview must not contain the heredoc delimiter")
     body = "\n".join(lines)
     return (
-        f"# config.gateway.json as installed below (secrets redacted; the upload is checked by sha256)\n"
+        "# this stack's part of config.gateway.json (secrets redacted); the file is composed of every stack's\n"
         f": <<'{_PREVIEW_DELIMITER}'\n{body}\n{_PREVIEW_DELIMITER}\n{script}"
     )
+
+
+def provision_stdin(claims: Mapping[str, object]) -> str:
+    """What ``provision`` reads on stdin: what the stack holds on the gateway, checked there
+    against every other stack's part (no secret in it; shown in diffs)."""
+    return json.dumps({"claims": claims}, indent=2, sort_keys=True) + "\n"
 
 
 def _client_command(

@@ -8,25 +8,27 @@ text in ``UNIFI_CA_CERT`` when none of these is given; otherwise the system trus
 
 ``provision`` with the SSH options (``--ssh-host H [--ssh-port 22] --ssh-user U --ssh-host-key
 "ssh-ed25519 AAAA..." [--sudo] --site-dir DIR --owner OWNER --stack NAME --expect-sha256 SHA``,
-all or none; the private key's text in ``UNIFI_SSH_PRIVATE_KEY``) first checks the live
-``config.gateway.json`` over SSH and installs ``UNIFI_CONFIG_GATEWAY_JSON`` again if the live
-file is not the expected one; if the gateway then does not come back, it restores the user's
-original file, provisions again and exits 16 (17 if that fails too). ``status`` with
+all or none; the private key's text in ``UNIFI_SSH_PRIVATE_KEY``, the stack's file in
+``UNIFI_CONFIG_GATEWAY_JSON``, its claims as JSON ``{"claims": {...}}`` on stdin) puts the
+stack's part into the site's ``config.gateway.json`` under the site's lock, composed with every
+other stack's part (``components/unifi/shared_file.py``; exit 24 on a conflict, 25 when the lock
+stays taken), and provisions only when the gateway has not had that file yet (the state on the
+controller says so, or the previous run's stdout, ``PULUMI_COMMAND_STDOUT``, of a release that
+kept no record); its last line is ``provisioned: sha256 …``. If the gateway does not come back,
+it takes the part out again, provisions and exits 16 (17 if that fails too). ``status`` with
 ``--gateway-ssh-host H [--gateway-ssh-port 22] --gateway-ssh-user U --gateway-ssh-host-key KEY``
 (key text in ``UNIFI_GATEWAY_SSH_KEY``) also prints the gateway's ``show ip bgp summary``.
 SSH host keys are pinned: the server's must equal the one given; ``known_hosts`` is not read.
 
-With them it provisions only when needed: if the previous run's stdout (``PULUMI_COMMAND_STDOUT``)
-says it provisioned this sha256 on this gateway and the live file is that one, it prints
-``already provisioned …, nothing to do``. Either way its last line is ``provisioned: sha256 …``.
-
 ``check-original`` and ``restore`` (``--ssh-host H [--ssh-port 22] --ssh-user U --ssh-host-key KEY
 [--sudo] --site-dir DIR --stack NAME``, no controller options; key text in ``UNIFI_SSH_PRIVATE_KEY``):
-``check-original`` reads the user's original config.gateway.json and the paths the stack owns
-(JSON ``{"owned": [[key, ...], ...]}`` on stdin) and exits 22 if installing
-``UNIFI_CONFIG_GATEWAY_JSON`` would drop any of its other settings; ``restore`` puts the original
-back; when the host cannot be reached and ``METALLB_UNIFI_SKIP_RESTORE_ON`` names it (``host`` or
-``host:port``, comma-separated), it warns and exits 0 instead.
+``check-original`` reads the user's original config.gateway.json, the other stacks' parts and the
+paths the stack owns (JSON ``{"owned": [[key, ...], ...]}`` on stdin) and exits 22 if the file
+with ``UNIFI_CONFIG_GATEWAY_JSON`` as this stack's part would drop any of its other settings;
+``restore`` takes the stack's part out (the original back with the last part); when the host
+cannot be reached and ``METALLB_UNIFI_SKIP_RESTORE_ON`` names it (``host`` or ``host:port``,
+comma-separated), it warns and exits 0 instead. ``remove-part`` takes the SSH options and the
+controller's: it takes a gone stack's part out and provisions if the file changed.
 
 ``unifi-os`` (UniFi OS consoles only) manages a UniFi OS gateway's FRR BGP config and the
 stack's DNS records: ``apply`` reads the stack's records and the bgpd.conf's sha256 as JSON on
@@ -118,8 +120,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="refuse if installing UNIFI_CONFIG_GATEWAY_JSON would drop a setting of the user's original file",
     )
     add_ssh_file_options(check)
-    restore = sub.add_parser("restore", help="put the user's original config.gateway.json back")
+    restore = sub.add_parser(
+        "restore", help="take the stack's part out of config.gateway.json (the original back when it was the last)"
+    )
     add_ssh_file_options(restore)
+    remove = sub.add_parser(
+        "remove-part",
+        parents=[device],
+        help="take a gone stack's part out of config.gateway.json and provision the gateway if the file changed",
+    )
+    add_ssh_file_options(remove, ssh_timeout=False)
     return parser
 
 
@@ -157,6 +167,18 @@ def _client(args: argparse.Namespace, env: dict[str, str]) -> ControllerClient:
     )
 
 
+def _provision(client: ControllerClient, args: argparse.Namespace) -> None:
+    """Force-provision the site's gateway (the device options) and wait for it."""
+    provision_gateway(
+        client,
+        args.site,
+        gateway_mac=args.gateway_mac,
+        timeout=args.timeout,
+        poll_interval=args.poll_interval,
+        report=_say,
+    )
+
+
 def run(args: argparse.Namespace, env: dict[str, str], stdin: TextIO = sys.stdin) -> int:
     # Every option and secret is checked before anything goes over the network.
     if args.command == "unifi-os":
@@ -172,7 +194,16 @@ def run(args: argparse.Namespace, env: dict[str, str], stdin: TextIO = sys.stdin
         else:
             original.check_original(ssh_file, env, original.read_owned(stdin), _say)
         return EXIT_OK
-    ssh = ssh_provision_from_args(args, env) if args.command == "provision" else None
+    if args.command == "remove-part":
+        from components.unifi.remote import connector, remove_part
+
+        ssh_file = ssh_file_from_args(args, env)
+        with _client(args, env) as client:  # credentials checked before anything changes
+            if remove_part(connector(ssh_file.target, ssh_file.key(), _say), ssh_file.site(), _say):
+                client.login()
+                _provision(client, args)
+        return EXIT_OK
+    ssh = ssh_provision_from_args(args, env, stdin) if args.command == "provision" else None
     gateway_ssh = gateway_ssh_from_args(args, env) if args.command == "status" else None
     with _client(args, env) as client:
         client.login()
@@ -192,23 +223,19 @@ def run(args: argparse.Namespace, env: dict[str, str], stdin: TextIO = sys.stdin
             return EXIT_OK
 
         def provision() -> None:
-            provision_gateway(
-                client,
-                args.site,
-                gateway_mac=args.gateway_mac,
-                timeout=args.timeout,
-                poll_interval=args.poll_interval,
-                report=_say,
-            )
+            _provision(client, args)
 
         if ssh is None:
             provision()
         else:
             from components.unifi.remote import provision_with_file  # paramiko: see above
 
-            done = provisioned_line(ssh.job.expected_sha256, provision_target(args))
-            provision_with_file(provision, ssh, _say, already=done in env.get(PREVIOUS_STDOUT_ENV, "").splitlines())
-            _say(done)  # the next run reads it back from its PULUMI_COMMAND_STDOUT
+            target = provision_target(args)
+            previous = env.get(PREVIOUS_STDOUT_ENV, "").splitlines()
+            live = provision_with_file(
+                provision, ssh, _say, provisioned_before=lambda sha: provisioned_line(sha, target) in previous
+            )
+            _say(provisioned_line(live, target))  # a release before the state's record read it back
         return EXIT_OK
 
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from components.contract import CONTENT_ENV
-
 EXIT_OK: Final = 0
 EXIT_INTERNAL: Final = 1
 EXIT_USAGE: Final = 2
@@ -28,7 +26,8 @@ EXIT_RATE_LIMITED: Final = 10
 EXIT_SSH_UNREACHABLE: Final = 11
 EXIT_SSH_HOST_KEY: Final = 12
 EXIT_SSH_AUTH: Final = 13
-EXIT_GATEWAY_FILE_DRIFT: Final = 14
+# 14 (a live file that was not the stack's, with no content to install again) went with the
+# stacks' parts: the content is always given now. Not reused.
 EXIT_REMOTE_COMMAND: Final = 15
 EXIT_ROLLED_BACK: Final = 16
 EXIT_GATEWAY_DOWN: Final = 17
@@ -38,6 +37,8 @@ EXIT_BGP_UNSUPPORTED: Final = 20
 EXIT_NOT_UNIFI_OS: Final = 21
 EXIT_SETTINGS_DROPPED: Final = 22
 EXIT_BGP_CHANGED: Final = 23
+EXIT_STACKS_CONFLICT: Final = 24
+EXIT_LOCKED: Final = 25
 
 EXIT_CODES: Final[Mapping[int, str]] = {
     EXIT_OK: "provisioned (or status printed, or nothing to do)",
@@ -57,14 +58,12 @@ EXIT_CODES: Final[Mapping[int, str]] = {
     EXIT_SSH_UNREACHABLE: "SSH connection failed (unreachable, handshake failed, a command went silent)",
     EXIT_SSH_HOST_KEY: "SSH host key mismatch (or the server has no key of the expected type)",
     EXIT_SSH_AUTH: "SSH key missing, unusable (encrypted, unknown type) or refused by the server",
-    EXIT_GATEWAY_FILE_DRIFT: "the live `config.gateway.json` is not the stack's, and the expected content is not in "
-    f"`{CONTENT_ENV}` to install it again",
     EXIT_REMOTE_COMMAND: "a command over SSH failed: a controller-side script (its message is included), the SFTP "
     "upload, or the gateway's BGP summary command",
-    EXIT_ROLLED_BACK: "rolled back: the gateway did not come back with the new file; the original is back and "
-    "provisioned",
-    EXIT_GATEWAY_DOWN: "rolled back, but the gateway did not come back with the original either (or restoring it "
-    "failed): check the gateway",
+    EXIT_ROLLED_BACK: "rolled back: the gateway did not come back with the new file; this stack's part is out of it "
+    "again (your original back if it was the only one) and the gateway provisioned",
+    EXIT_GATEWAY_DOWN: "rolled back, but the gateway did not come back without this stack's part either (or taking "
+    "it out failed): check the gateway",
     EXIT_BGP_NOT_OURS: "unifi-os: the gateway has a BGP config in force this stack cannot add its part to (another "
     "AS, no `router bgp`, a router id or maximum-paths of its own, a stack it cannot share the gateway with): the "
     "message names the line and what to do",
@@ -76,6 +75,12 @@ EXIT_CODES: Final[Mapping[int, str]] = {
     "`config.gateway.json` (or the original is not a JSON object)",
     EXIT_BGP_CHANGED: "unifi-os: the gateway's BGP config kept changing between this run's read and its write "
     "(another stack's `up` or someone in UniFi Network); nothing of it was overwritten: run again",
+    EXIT_STACKS_CONFLICT: "USG: this stack cannot share `config.gateway.json` with a stack whose part is on the "
+    "controller (the same AS or router id not given, overlapping pools, a node address or host name in both, …; "
+    "each conflict names both stacks and the keys), or that stack was installed by an older release; nothing was "
+    "written",
+    EXIT_LOCKED: "USG: another stack's run held the site's lock on the controller for longer than this run waits; "
+    "nothing was written: run again",
 }
 
 
@@ -153,11 +158,6 @@ class SshAuthError(UnifiError):
     cause = "SSH authentication"
 
 
-class GatewayFileDriftError(UnifiError):
-    exit_code = EXIT_GATEWAY_FILE_DRIFT
-    cause = "config.gateway.json"
-
-
 class RemoteCommandError(UnifiError):
     exit_code = EXIT_REMOTE_COMMAND
     cause = "remote command failed"
@@ -201,6 +201,16 @@ class SettingsDroppedError(UnifiError):
 class BgpChangedError(UnifiError):
     exit_code = EXIT_BGP_CHANGED
     cause = "BGP config changed meanwhile"
+
+
+class StacksConflictError(UnifiError):
+    exit_code = EXIT_STACKS_CONFLICT
+    cause = "stacks cannot share the gateway"
+
+
+class ControllerLockedError(UnifiError):
+    exit_code = EXIT_LOCKED
+    cause = "the site is locked by another run"
 
 
 class V2ApiError(ApiError):

@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
 
+from components.config.stack_names import stack_id
 from components.contract import CONTENT_ENV, SKIP_RESTORE_ENV, SSH_KEY_ENV
 from components.unifi.errors import (
     HostKeyMismatchError,
@@ -23,10 +24,10 @@ from components.unifi.errors import (
     SshConnectionError,
     UsageError,
 )
-from components.unifi.gateway_file import run_checked
 from components.unifi.kept_settings import describe_refusal, dropped_settings
 from components.unifi.options import SshFile
-from components.unifi.scripts import GatewayScriptError, original_script, parse_original, parse_outcome, restore_script
+from components.unifi.scripts import GatewayScriptError, original_script, parse_original
+from components.unifi.shared_file import run_checked, with_other_parts
 
 
 def read_owned(stdin: TextIO) -> list[tuple[str, ...]]:
@@ -63,7 +64,7 @@ def check_original(
     with SshSession.open(ssh.target, ssh.key(), SSH_KEY_ENV) as remote:
         stdout = run_checked(remote, "original", original_script(site_dir=ssh.site_dir, stack=ssh.stack), sudo=ssh.sudo)
     try:
-        text = parse_original(stdout)
+        text, parts = parse_original(stdout.encode("utf-8"))
     except GatewayScriptError as exc:
         raise RemoteCommandError(f"the original script on {ssh.target}: {exc}") from None
     if text is None:
@@ -79,7 +80,8 @@ def check_original(
             "which of its settings to keep; fix it, or copy it into the project, fix the copy and point "
             "metallb-unifi:gateway.baseConfigFile at it"
         )
-    dropped = dropped_settings(original, installed, owned)
+    composed, theirs = with_other_parts(installed, parts, stack_id(ssh.stack))
+    dropped = dropped_settings(original, composed, [*owned, *theirs])
     if dropped:
         raise SettingsDroppedError(describe_refusal(dropped))
     say(f"every setting of your config.gateway.json in {ssh.site_dir} is kept")
@@ -90,30 +92,27 @@ def _skipped_hosts(env: Mapping[str, str]) -> set[str]:
 
 
 def restore(ssh: SshFile, env: Mapping[str, str], say: Callable[[str], None]) -> None:
+    """Take the stack's part out of the site's file; the user's original comes back with the last."""
+    from components.unifi.remote import remove_part
     from components.unifi.ssh import SshSession
 
     host, port = ssh.target.host, ssh.target.port
     try:
-        remote = SshSession.open(ssh.target, ssh.key(), SSH_KEY_ENV)
+        first = SshSession.open(ssh.target, ssh.key(), SSH_KEY_ENV)
     except (SshConnectionError, HostKeyMismatchError, SshAuthError) as exc:
         if _skipped_hosts(env) & {host, f"{host}:{port}"}:
             say(
-                f"warning: {exc}; NOT restoring the original config.gateway.json in {ssh.site_dir} on {host} "
-                f"({SKIP_RESTORE_ENV}={host}): put it back by hand if that controller comes back"
+                f"warning: {exc}; NOT taking stack {ssh.stack!r}'s part out of config.gateway.json in {ssh.site_dir} "
+                f"on {host} ({SKIP_RESTORE_ENV}={host}): put your original back by hand if that controller comes back"
             )
             return
         raise type(exc)(
             f"{exc.args[0] if exc.args else exc}; cannot restore your original config.gateway.json on {host}. "
             f"If that controller is gone for good, run: {SKIP_RESTORE_ENV}={host} pulumi up (or pulumi destroy)"
         ) from None
-    with remote:
-        stdout = run_checked(remote, "restore", restore_script(site_dir=ssh.site_dir, stack=ssh.stack), sudo=ssh.sudo)
-    try:
-        changed = parse_outcome(stdout)
-    except GatewayScriptError as exc:
-        raise RemoteCommandError(f"the restore script on {ssh.target}: {exc}") from None
-    say(
-        f"restored the original config.gateway.json in {ssh.site_dir} on {host}"
-        if changed
-        else f"nothing of stack {ssh.stack!r} to restore in {ssh.site_dir} on {host}"
-    )
+    sessions = iter([first])
+
+    def connect() -> SshSession:  # the first session is the one that was just checked
+        return next(sessions, None) or SshSession.open(ssh.target, ssh.key(), SSH_KEY_ENV)
+
+    remove_part(connect, ssh.site(), say)

@@ -11,6 +11,8 @@ from typing import Any
 import pulumi
 import pytest
 
+from components.artifacts.stack_claims import StackClaims
+from components.unifi.scripts import verify_script
 from tests.blog_post import POST_CONFIG_GATEWAY
 from tests.gateway_filter import LAB_POOL_BLOCKS, with_filter
 from tests.program_harness import REPO, Registration, Run, resolve, run_program, stack_config
@@ -27,10 +29,8 @@ COMPONENT = "metallb-unifi:gateway:UsgGatewayConfig"
 ORDER = [
     "usg-reprovision-after-restore",
     "usg-original",
-    "usg-stage",
-    "usg-upload",
-    "usg-install",
     "usg-provision",
+    "usg-install",
 ]
 
 
@@ -79,14 +79,12 @@ def test_upload_steps_run_in_order_under_one_component(
     assert types == [
         "command:local:Command",
         "command:local:Command",
-        "command:remote:Command",
-        "command:remote:CopyToRemote",
-        "command:remote:Command",
         "command:local:Command",
+        "command:remote:Command",
     ]
 
 
-def test_install_is_updated_in_place_and_shows_the_redacted_file(
+def test_the_read_back_shows_the_redacted_part_and_the_provision_carries_the_claims(
     monkeypatch: pytest.MonkeyPatch, small_mirror: str
 ) -> None:
     run = run_program(monkeypatch, lab_config(small_mirror), preview=False)
@@ -95,12 +93,12 @@ def test_install_is_updated_in_place_and_shows_the_redacted_file(
     content, _, content_secret = resolve(run.exports["configGatewayJson"])
     sha = hashlib.sha256(content.encode()).hexdigest()
 
-    # No triggers and no delete: always an update (usg-original restores on destroy).
+    # No triggers and no delete: always an update (a stored delete of an older release is dropped).
     assert "triggers" not in install and "delete" not in install
     assert not resources["usg-install"].delete_before_replace
     assert install["create"] == install["update"] == "sudo -n sh -s"
     assert install["addPreviousOutputInEnv"] is False  # no SSH Setenv warning on every run
-    # The stdin is plain text: the diff shows the file line by line, the password redacted.
+    # The stdin is plain text: the diff shows the stack's part line by line, the password redacted.
     stdin = install["stdin"]
     assert isinstance(stdin, str)
     delimiter = "METALLB_UNIFI_DESIRED_CONFIG_GATEWAY_JSON"
@@ -108,24 +106,22 @@ def test_install_is_updated_in_place_and_shows_the_redacted_file(
     assert json.loads(shown) == post_gateway_file_with_password("<secret: metallb-unifi:bgp.password>")
     assert len(shown.splitlines()) > 20  # pretty-printed: one line per key
     assert json.loads(content) == post_gateway_file_with_password(BGP_PASSWORD)
-    assert f"expected_sha256={sha}" in stdin
+    assert stdin.endswith(verify_script(site_dir="/srv/unifi/data/sites/default"))  # reads the live sha256 back
     assert content_secret and BGP_PASSWORD in content
-
-    upload = resources["usg-upload"].inputs
-    assert upload["remotePath"] == "/srv/unifi/data/sites/default/.config.gateway.json.metallb-unifi-staged"
-    assert is_secret(upload["source"])
 
     provision = resources["usg-provision"].inputs
     assert provision["create"] == provision["update"]
     assert f"--expect-sha256 {sha}" in provision["create"]
-    stage = resources["usg-stage"].inputs
-    # A fresh placeholder per content and per connection; the stage has no delete.
-    identity = stage["triggers"][1]
-    assert stage["triggers"] == [sha, identity] and "delete" not in stage
-    assert identity.startswith("ssh://admin@unifi.lan:22 host key ssh-ed25519 ")
-    assert "client key unparsed:SHA256:" in identity  # the test key does not parse: a digest, never the key
-    assert unwrap(upload["triggers"])[0] == identity  # a new connection uploads again
-    assert stage["addPreviousOutputInEnv"] is False
+    assert unwrap(provision["environment"])["UNIFI_CONFIG_GATEWAY_JSON"] == content
+    # The claims, in the clear (nothing secret in them): what the controller checks other stacks against.
+    claims = json.loads(provision["stdin"])["claims"]
+    assert StackClaims.from_json(claims).stack == "test"
+    assert claims["nodes"][0] == {"address": "10.10.0.200", "name": "master"}
+    assert claims["hostNames"] == {
+        "k8s-dashboard": "metallb-unifi:services[0].name (its alias)",
+        "k8s-dashboard.service": "metallb-unifi:services[0].name (its host name)",
+    }
+    assert BGP_PASSWORD not in provision["stdin"]
 
     original = resources["usg-original"]
     assert original.inputs["create"] == original.inputs["update"]
@@ -146,7 +142,7 @@ def test_install_is_updated_in_place_and_shows_the_redacted_file(
     ]
 
 
-def test_a_content_change_updates_install_and_provision_only(
+def test_a_content_change_updates_the_read_back_and_the_provision_only(
     monkeypatch: pytest.MonkeyPatch, small_mirror: str
 ) -> None:
     first = upload_resources(run_program(monkeypatch, lab_config(small_mirror), preview=False))
@@ -160,12 +156,10 @@ def test_a_content_change_updates_install_and_provision_only(
         a, b = unwrap(first[name].inputs), unwrap(second[name].inputs)
         return {key for key in a.keys() | b.keys() if a.get(key) != b.get(key)}
 
-    assert changed("usg-install") == {"stdin"}  # an update: create/update/triggers as before
-    assert changed("usg-provision") == {"create", "update", "environment"}
+    assert changed("usg-install") == {"stdin"}  # an update: create/update as before
+    assert changed("usg-provision") == {"create", "update", "environment"}  # the claims are the same
     assert changed("usg-reprovision-after-restore") == set()
     assert changed("usg-original") == {"environment"}  # checked again against the new content
-    assert changed("usg-stage") == {"triggers"}  # a fresh placeholder
-    assert changed("usg-upload") == {"source"}  # an update that copies (the hash changed)
     assert "holdtime" in second["usg-install"].inputs["stdin"]
 
 

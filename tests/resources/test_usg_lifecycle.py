@@ -10,12 +10,13 @@ import copy
 import dataclasses
 import json
 import shlex
+import shutil
 import stat
 from collections.abc import Callable
+from hashlib import sha256
 
 import pytest
 
-from components.unifi.scripts import restore_script
 from tests.blog_post import POST_CONFIG_GATEWAY
 from tests.command_engine import StepFailed
 from tests.gateway_filter import LAB_POOL_BLOCKS, with_filter
@@ -26,6 +27,7 @@ from tests.resources.usg_lab import (
     BACKUP,
     BGP_PASSWORD,
     ORIGINAL,
+    PARTS,
     POSTS_FILE,
     SITE,
     STATE,
@@ -86,22 +88,20 @@ def test_rotations_change_nothing_a_content_change_provisions_once_and_destroy_r
     assert steps == [
         ("create", "usg-reprovision-after-restore"),
         ("create", "usg-original"),
-        ("create", "usg-stage"),
-        ("create", "usg-upload"),
-        ("create", "usg-install"),
         ("create", "usg-provision"),
+        ("create", "usg-install"),
     ]
     assert stat.S_IMODE(env.live.stat().st_mode) == 0o600 and BGP_PASSWORD.encode() in v1
     installed = env.site_files()
+    assert installed[f"{PARTS}/test.json"] == v1  # alone, the stack's part is the live file
+    assert env.engine.state["usg-install"].stdout.splitlines()[-1] == sha256(v1).hexdigest()  # read back
 
-    # A new SSH key: stage and upload run again (triggered), install is an update that finds
-    # the file in place; the provision sees the same file on the same gateway.
+    # A new SSH key: the commands that use it are updates; the provision finds its part and the
+    # live file as they are, and the gateway already provisioned with it.
     env.controller["ssh"]["privateKey"] = env.sshd.clients["ecdsa"].private
     steps, same = env.up()
     assert same == v1
-    assert ("create", "usg-stage") in steps and ("create", "usg-upload") in steps
     assert ("update", "usg-install") in steps and ("update", "usg-provision") in steps
-    assert env.engine.state["usg-install"].stdout.splitlines()[-1] == "unchanged"
     assert "already provisioned with sha256" in env.engine.state["usg-provision"].stdout
     assert env.site_files() == installed and env.fake.provisions == 1
 
@@ -160,15 +160,8 @@ def test_a_deployed_stack_gets_the_filter_with_one_provision_and_nothing_else(
     assert json.loads(v2) == with_filter(json.loads(v1), "test", LAB_POOL_BLOCKS)  # the filter, nothing else
     assert env.fake.stats.provisioned_configs == [v1, v2]  # exactly one provision
     # As any content change: the check of the original (the owned paths grew by the filter's),
-    # a fresh stage, the upload, the install and the provision, each an update.
-    assert steps == [
-        ("update", "usg-original"),
-        ("create", "usg-stage"),
-        ("update", "usg-upload"),
-        ("update", "usg-install"),
-        ("update", "usg-provision"),
-        ("replaced", "usg-stage"),
-    ]
+    # the provision and the read-back, each an update.
+    assert steps == [("update", "usg-original"), ("update", "usg-provision"), ("update", "usg-install")]
     owned = json.loads(env.engine.state["usg-original"].inputs["stdin"])["owned"]
     assert owned[:3] == [
         ["policy", "prefix-list", "metallb-test-pools"],
@@ -197,10 +190,15 @@ def test_a_new_host_gets_the_old_hosts_original_back_first(lab: Callable[..., La
     steps, same = env.up()
     assert same == v1
     assert steps.index(("replaced", "usg-original")) < steps.index(("create", "usg-original"))
-    assert steps.index(("create", "usg-original")) < steps.index(("update", "usg-stage"))  # a new site dir
-    assert ("create", "usg-upload") in steps  # triggered by the new stage
+    assert steps.index(("create", "usg-original")) < steps.index(("update", "usg-provision"))  # a new site dir
     assert env.site_files(old_dir) == {"config.gateway.json": POSTS_FILE}  # restored, backup and state gone
-    assert env.live.read_bytes() == v1 and set(env.site_files(new_dir)) == {"config.gateway.json", STATE}
+    assert env.live.read_bytes() == v1
+    assert set(env.site_files(new_dir)) == {
+        "config.gateway.json",
+        STATE,
+        f"{PARTS}/test.json",
+        f"{PARTS}/test.claims.json",
+    }
     assert env.fake.stats.provisioned_configs == [v1, v1]  # one provision, of the new host's file
 
 
@@ -228,9 +226,9 @@ def test_an_old_host_gone_for_good_is_named_and_skipped_only_when_asked(
     assert env.fake.stats.provisioned_configs == [v1, v1]  # the first host's, then the new one
 
 
-def test_a_stack_deployed_by_the_previous_release_migrates_without_creating_or_deleting_the_install(
-    lab: Callable[..., Lab],
-) -> None:
+def test_a_stack_deployed_by_the_release_before_usg_original_keeps_its_file(lab: Callable[..., Lab]) -> None:
+    """That release's install restored the original on delete: the install stays registered, so
+    an update drops that stored delete instead of running it."""
     env = lab()
     env.put_original(POSTS_FILE)
     registrations, v1 = env.registrations()
@@ -249,24 +247,61 @@ def test_a_stack_deployed_by_the_previous_release_migrates_without_creating_or_d
 
 
 def previous_release(registrations: list[Registration], env: Lab) -> list[Registration]:
-    """The USG resources as the release before ``usg-original`` registered them: the stage
-    triggered by the content only, the upload untriggered, the install restoring on delete."""
+    """The USG resources as the release before ``usg-original`` registered them, as far as a
+    migration can tell: no ``usg-original``, and an install whose delete takes the file away
+    (that release restored the original there)."""
     old: list[Registration] = []
-    site_dir = f"{env.controller['ssh']['dataDir']}/sites/{SITE}"
+    live = f"{env.controller['ssh']['dataDir']}/sites/{SITE}/config.gateway.json"
     for registration in registrations:
         inputs = dict(registration.inputs)
-        for key in ("addPreviousOutputInEnv",):
-            inputs.pop(key, None)
+        inputs.pop("addPreviousOutputInEnv", None)
         if registration.name == "usg-original":
             continue
-        if registration.name == "usg-stage":
-            inputs["triggers"] = inputs["triggers"][:1]
-        if registration.name == "usg-upload":
-            inputs.pop("triggers")
         if registration.name == "usg-install":
-            inputs["delete"] = f"sh -c {shlex.quote(restore_script(site_dir=site_dir, stack='test'))}"
+            inputs["delete"] = f"rm -f {shlex.quote(live)}"
         old.append(dataclasses.replace(registration, inputs=inputs))
     return old
+
+
+def test_a_stack_deployed_by_the_release_before_parts_migrates_without_a_provision(lab: Callable[..., Lab]) -> None:
+    """The release before kept one stack's file (state format 1) and staged, uploaded and
+    installed it with three remote commands; its next up takes the file over as this stack's
+    part, provisions nothing, and drops the stage and the upload (neither has a delete)."""
+    env = lab()
+    env.put_original(POSTS_FILE)
+    _, v1 = env.up()
+    provisioned = env.engine.state["usg-provision"].stdout.splitlines()[-1]
+    assert provisioned.startswith(f"provisioned: sha256 {sha256(v1).hexdigest()} on ")
+    # What that release left: its files, and its resources as the engine stored them.
+    site = env.live.parent
+    shutil.rmtree(site / PARTS)
+    (site / STATE).write_text(
+        f"stack=test\ninstalled_sha256={sha256(v1).hexdigest()}\nprevious_sha256=\noriginal=present\n"
+        f"original_sha256={sha256(POSTS_FILE).hexdigest()}\n"
+    )
+    state = env.engine.state
+    state["usg-provision"].inputs.pop("stdin")
+    state["usg-provision"].stdout = f"installed\n{provisioned}\n"
+    install = state["usg-install"]
+    for name, kind in (("usg-stage", "command:remote:Command"), ("usg-upload", "command:remote:CopyToRemote")):
+        state[name] = dataclasses.replace(
+            install, name=name, type=kind, inputs={"connection": install.inputs["connection"]}
+        )
+    before = env.site_files()
+
+    steps, same = env.up()
+    assert same == v1 and env.fake.provisions == 1  # no provision
+    assert ("update", "usg-provision") in steps
+    assert ("delete", "usg-stage") in steps and ("delete", "usg-upload") in steps
+    assert "usg-stage" not in env.engine.state and "usg-upload" not in env.engine.state
+    after = env.site_files()
+    assert {name: after[name] for name in before if name != STATE} == {n: v for n, v in before.items() if n != STATE}
+    assert after[f"{PARTS}/test.json"] == v1 and "format=2\n" in after[STATE].decode()
+
+    steps, _ = env.up()
+    assert steps == [] and env.fake.provisions == 1
+    env.engine.destroy()
+    assert env.site_files() == {"config.gateway.json": POSTS_FILE}
 
 
 def test_a_gateway_that_does_not_come_back_is_rolled_back_and_the_next_up_retries(lab: Callable[..., Lab]) -> None:
@@ -286,8 +321,8 @@ def test_a_gateway_that_does_not_come_back_is_rolled_back_and_the_next_up_retrie
     env.fake.scenario.bad_config = None  # the gateway is fixed; the same config again
     steps, again = env.up(holdTime="30s")
     assert again == v2
-    # The failed update again (it reinstalls v2); the stage replaced before goes at the end.
-    assert env.engine.ran == [("update", "usg-provision")]
-    assert steps == [("update", "usg-provision"), ("replaced", "usg-stage")]
+    # The failed update again (it puts the part in again); then the read-back it did not reach.
+    assert env.engine.ran == [("update", "usg-provision"), ("update", "usg-install")]
+    assert steps == [("update", "usg-provision"), ("update", "usg-install")]
     assert env.live.read_bytes() == v2
     assert env.fake.stats.provisioned_configs[-1] == v2

@@ -42,7 +42,6 @@ POSTS_FILE = (
 ).encode()
 BGP_PASSWORD = "bgp-pw-4711"
 SITE = "default"
-LAB_GATEWAY = yaml.safe_load((REPO / "Pulumi.lab.yaml").read_text())["config"]["metallb-unifi:gateway"]
 
 
 class Lab:
@@ -56,11 +55,15 @@ class Lab:
         fake: FakeController,
         fingerprint: str,
         sshd: SshServer,
+        stack_file: Path = REPO / "Pulumi.lab.yaml",
+        stack: str = "test",
     ) -> None:
         self.monkeypatch, self.small_mirror, self.fake, self.tmp_path = monkeypatch, small_mirror, fake, tmp_path
+        self.stack_file, self.stack = stack_file, stack
         self.data_dir = tmp_path / "data"
         self.data_dir.mkdir()
-        self.gateway: dict[str, Any] = dict(LAB_GATEWAY)
+        self.gateway: dict[str, Any] = dict(yaml.safe_load(stack_file.read_text())["config"]["metallb-unifi:gateway"])
+        self.overrides: dict[str, Any] = {}  # other stack config keys, as the user changed them
         self.controller: dict[str, Any] = {
             "url": fake.url,
             "username": fake.scenario.username,
@@ -91,27 +94,28 @@ class Lab:
     def config(self, **bgp: Any) -> dict[str, str]:
         return with_small_manifest(
             stack_config(
-                REPO / "Pulumi.lab.yaml",
+                self.stack_file,
                 self.small_mirror,
                 bgp={"password": BGP_PASSWORD, **bgp},
                 controller=self.controller,
                 gateway=self.gateway,
+                **self.overrides,
             )
         )
 
-    # Whether the Services' commands run too (they talk to the cluster's API; see WholeLab in
-    # tests/test_day_one_and_two.py): here only the gateway's do.
+    # Whether the cluster's commands (the Services', MetalLB's webhook gate) run too (they talk to
+    # the cluster's API; see WholeLab in tests/test_day_one_and_two.py): here only the gateway's do.
     cluster_commands = False
 
     def registrations(self, **bgp: Any) -> tuple[list[Registration], bytes]:
-        run = run_program(self.monkeypatch, self.config(**bgp), preview=False)
+        run = run_program(self.monkeypatch, self.config(**bgp), preview=False, stack=self.stack)
         content, known, _ = resolve(run.exports["configGatewayJson"])
         assert known
-        services = {r.urn for r in run.of_type("metallb-unifi:kubernetes:LoadBalancedService")}
+        gateway = {r.urn for r in run.of_type("metallb-unifi:gateway:UsgGatewayConfig")}
         registrations = [
             r
             for r in run.registrations
-            if self.cluster_commands or not (r.type == "command:local:Command" and r.parent in services)
+            if self.cluster_commands or not (r.type.startswith("command:") and r.parent not in gateway)
         ]
         return registrations, content.encode()
 
@@ -122,8 +126,11 @@ class Lab:
         return steps, content
 
     def site_files(self, data_dir: Path | None = None) -> dict[str, bytes]:
+        """Every file of the site directory by its path in it (the stacks' parts are in a folder)."""
         site = (data_dir or Path(self.controller["ssh"]["dataDir"])) / "sites" / SITE
-        return {p.name: p.read_bytes() for p in sorted(site.iterdir())} if site.exists() else {}
+        if not site.exists():
+            return {}
+        return {str(p.relative_to(site)): p.read_bytes() for p in sorted(site.rglob("*")) if not p.is_dir()}
 
     def put_original(self, data: bytes) -> None:
         self.live.parent.mkdir(parents=True, exist_ok=True)
@@ -165,3 +172,4 @@ def second_sshd(tmp_path: Path) -> Iterator[tuple[SshServer, Callable[[], None]]
 
 BACKUP = "config.gateway.json.metallb-unifi-original"
 STATE = ".metallb-unifi.state"
+PARTS = ".metallb-unifi-parts"

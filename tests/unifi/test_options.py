@@ -7,22 +7,32 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from components.artifacts.stack_claims import lab_claims
 from components.contract import CONTENT_ENV, GATEWAY_KEY_ENV, SSH_KEY_ENV
+from components.render import load_lab
 from components.unifi.__main__ import build_parser
 from components.unifi.errors import SshAuthError, UsageError
 from components.unifi.options import (
     BGP_SUMMARY_COMMAND,
     gateway_ssh_from_args,
+    lock_hold_seconds,
     secret_fragments,
     ssh_file_from_args,
     ssh_provision_from_args,
 )
 from components.unifi.ssh import HostKey
+
+REPO = Path(__file__).resolve().parents[2]
 
 URL = ["--url", "https://unifi.lan:8443"]
 SHA = hashlib.sha256(b"{}\n").hexdigest()
@@ -62,6 +72,12 @@ def provision_args(*extra: str, **values: str) -> argparse.Namespace:
     return parse("provision", *URL, *flags, *extra)
 
 
+def claims(**changes: object) -> io.StringIO:
+    """The lab's claims on stdin, as the program sends them (tests: changed)."""
+    document = lab_claims(load_lab(REPO / "Pulumi.lab.yaml")).to_json() | changes
+    return io.StringIO(json.dumps({"claims": document}))
+
+
 def status_args(*extra: str) -> argparse.Namespace:
     group = ["--gateway-ssh-host", "usg.lan", "--gateway-ssh-user", "ubnt", "--gateway-ssh-host-key", HOST_KEY]
     return parse("status", *URL, *group, *extra)
@@ -71,7 +87,7 @@ def status_args(*extra: str) -> argparse.Namespace:
 
 
 def test_without_ssh_options_there_is_no_ssh_and_no_key_is_needed() -> None:
-    assert ssh_provision_from_args(parse("provision", *URL), {}) is None
+    assert ssh_provision_from_args(parse("provision", *URL), {}, claims()) is None
     assert gateway_ssh_from_args(parse("status", *URL), {}) is None
 
 
@@ -90,7 +106,7 @@ def test_without_ssh_options_there_is_no_ssh_and_no_key_is_needed() -> None:
 )
 def test_a_partial_provision_group_is_a_usage_error_naming_what_is_missing(given: list[str], message: str) -> None:
     with pytest.raises(UsageError) as caught:
-        ssh_provision_from_args(parse("provision", *URL, *given), {SSH_KEY_ENV: PRIVATE_KEY})
+        ssh_provision_from_args(parse("provision", *URL, *given), {SSH_KEY_ENV: PRIVATE_KEY}, claims())
     assert caught.value.args[0] == f"{message}: these options go together"
 
 
@@ -100,7 +116,7 @@ def test_a_provision_group_missing_one_option_names_just_that_one(left_out: str)
     setattr(args, left_out, None)
     flag = "--" + left_out.replace("_", "-")
     with pytest.raises(UsageError, match=f" needs {flag} as well: these options go together$"):
-        ssh_provision_from_args(args, {SSH_KEY_ENV: PRIVATE_KEY})
+        ssh_provision_from_args(args, {SSH_KEY_ENV: PRIVATE_KEY}, claims())
 
 
 @pytest.mark.parametrize(
@@ -130,24 +146,35 @@ def test_the_gateway_bgp_command_alone_is_not_a_gateway_group() -> None:
 # --- what a whole group gives ---------------------------------------------------------------------
 
 
-def test_a_whole_provision_group_gives_the_target_the_job_and_the_key() -> None:
+def test_a_whole_provision_group_gives_the_target_the_site_the_part_and_the_key() -> None:
     args = provision_args("--ssh-port", "2222", "--sudo", "--ssh-timeout", "7", expect_sha256=f" {SHA.upper()} ")
-    ssh = ssh_provision_from_args(args, {SSH_KEY_ENV: PRIVATE_KEY, CONTENT_ENV: "{}\n"})
+    ssh = ssh_provision_from_args(args, {SSH_KEY_ENV: PRIVATE_KEY, CONTENT_ENV: "{}\n"}, claims())
     assert ssh is not None
     assert (ssh.target.host, ssh.target.port, ssh.target.user, ssh.target.timeout) == ("unifi.lan", 2222, "root", 7)
     assert ssh.target.host_key == HostKey.parse(HOST_KEY)
-    job = ssh.job
-    assert (job.site_dir, job.owner, job.stack, job.sudo) == ("/srv/unifi/data/sites/default", "unifi", "lab", True)
-    assert job.expected_sha256 == SHA  # stripped and lowercased
-    assert job.content == b"{}\n"
+    site = ssh.site
+    assert (site.site_dir, site.owner, site.stack, site.sudo) == ("/srv/unifi/data/sites/default", "unifi", "lab", True)
+    assert site.hold_s == lock_hold_seconds(args.timeout) and site.wait_s == site.hold_s
+    assert ssh.part.content == b"{}\n" and ssh.part.claims.stack == "lab"
     assert f"{ssh.key.get_name()} {ssh.key.get_base64()}" == PUBLIC_KEY
 
 
-def test_defaults_port_22_no_sudo_and_no_content_without_its_variable() -> None:
-    for env in ({SSH_KEY_ENV: PRIVATE_KEY}, {SSH_KEY_ENV: PRIVATE_KEY, CONTENT_ENV: ""}):
-        ssh = ssh_provision_from_args(provision_args(), env)
-        assert ssh is not None
-        assert (ssh.target.port, ssh.job.sudo, ssh.job.content) == (22, False, None)
+@pytest.mark.parametrize(
+    ("env", "stdin", "message"),
+    [
+        ({}, claims, "set UNIFI_CONFIG_GATEWAY_JSON to the stack's config.gateway.json"),
+        ({CONTENT_ENV: "{ }\n"}, claims, "is not --expect-sha256"),
+        ({CONTENT_ENV: "{}\n"}, lambda: io.StringIO("{}"), "stdin must be JSON"),
+        ({CONTENT_ENV: "{}\n"}, lambda: claims(stack="other"), "stack 'other''s, not --stack 'lab''s"),
+        ({CONTENT_ENV: "{}\n"}, lambda: claims(asn="x"), "the claims on stdin: "),
+    ],
+    ids=["no content", "other content", "no claims", "other stack", "damaged claims"],
+)
+def test_the_part_and_its_claims_are_checked_before_anything_connects(
+    env: dict[str, str], stdin: Callable[[], io.StringIO], message: str
+) -> None:
+    with pytest.raises(UsageError, match=re.escape(message)):
+        ssh_provision_from_args(provision_args(), {SSH_KEY_ENV: PRIVATE_KEY, **env}, stdin())
 
 
 def test_a_whole_gateway_group_gives_the_target_the_key_and_the_command() -> None:
@@ -170,7 +197,7 @@ def test_a_whole_gateway_group_gives_the_target_the_key_and_the_command() -> Non
 )
 def test_every_option_is_checked_before_the_key_is_read(args, message: str) -> None:
     with pytest.raises(UsageError, match=message):
-        ssh_provision_from_args(args(), {})  # no key: a usage error comes first
+        ssh_provision_from_args(args(), {}, claims())  # no key: a usage error comes first
 
 
 def test_a_bad_gateway_host_key_names_the_gateway_option() -> None:
@@ -249,7 +276,7 @@ def test_check_original_and_restore_need_their_options_and_default_to_port_22(
 @pytest.mark.parametrize("env", [{}, {SSH_KEY_ENV: ""}, {SSH_KEY_ENV: " \n"}, {GATEWAY_KEY_ENV: PRIVATE_KEY}])
 def test_without_its_variable_provision_asks_for_the_key_text(env: dict[str, str]) -> None:
     with pytest.raises(SshAuthError) as caught:
-        ssh_provision_from_args(provision_args(), env)
+        ssh_provision_from_args(provision_args(), {CONTENT_ENV: "{}\n", **env}, claims())
     assert caught.value.args[0] == f"set {SSH_KEY_ENV} to the SSH private key (its PEM text)"
 
 
@@ -263,7 +290,7 @@ def test_a_path_in_the_variable_is_not_followed(tmp_path) -> None:
     path = tmp_path / "id_ed25519"
     path.write_text(PRIVATE_KEY)
     with pytest.raises(SshAuthError) as caught:
-        ssh_provision_from_args(provision_args(), {SSH_KEY_ENV: str(path)})
+        ssh_provision_from_args(provision_args(), {SSH_KEY_ENV: str(path), CONTENT_ENV: "{}\n"}, claims())
     assert caught.value.args[0] == f"{SSH_KEY_ENV} is not an ed25519, ecdsa or rsa private key (PEM or OpenSSH format)"
 
 

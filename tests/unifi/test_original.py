@@ -28,7 +28,7 @@ from components.unifi.errors import (
 )
 from components.unifi.options import SshFile
 from components.unifi.original import check_original, read_owned, restore
-from components.unifi.scripts import original_script, restore_script
+from components.unifi.scripts import original_script
 from components.unifi.ssh import HostKey, RemoteResult, SshSession, SshTarget
 
 HOST_KEY = HostKey.parse("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl")
@@ -80,7 +80,6 @@ class FakeSession:
     def run_script(self, script: str, *, sudo: bool) -> RemoteResult:
         names = {
             original_script(site_dir=SITE, stack="lab"): "original",
-            restore_script(site_dir=SITE, stack="lab"): "restore",
         }
         name = names[script]  # any other script is a failure
         self.ssh.events.append(name + (" (sudo)" if sudo else ""))
@@ -99,7 +98,8 @@ def installing(document: Any = INSTALLED) -> dict[str, str]:
 
 
 def present(original: Any) -> RemoteResult:
-    return RemoteResult(0, "present\n" + (original if isinstance(original, str) else json.dumps(original)), "")
+    text = original if isinstance(original, str) else json.dumps(original)
+    return RemoteResult(0, f"original {len(text.encode())}\n{text}\nend\n", "")
 
 
 # --- the owned paths on stdin ---------------------------------------------------------------------
@@ -135,7 +135,7 @@ def test_the_file_to_install_must_be_given_before_anything_connects(ssh: Ssh, en
 
 @pytest.mark.parametrize("sudo", [False, True])
 def test_no_original_means_nothing_to_keep(ssh: Ssh, sudo: bool) -> None:
-    ssh.answers["original"] = RemoteResult(0, "absent\n", "")
+    ssh.answers["original"] = RemoteResult(0, "original absent\nend\n", "")
     said: list[str] = []
 
     check_original(ssh_file(sudo=sudo), installing(), OWNED, said.append)
@@ -207,7 +207,7 @@ def test_an_original_that_is_not_a_json_object_is_refused(ssh: Ssh, text: str) -
     [
         (
             RemoteResult(0, "garbage\n", ""),
-            "the original script on root@unifi.lan:22: unexpected original script output",
+            "the original script on root@unifi.lan:22: expected 'original' in script output, got 'garbage'",
         ),
         (
             RemoteResult(4, "", "another stack's\n state\n"),
@@ -225,31 +225,6 @@ def test_an_original_script_that_fails_or_says_nonsense_is_a_remote_command_erro
 
 
 # --- restore --------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("stdout", "line"),
-    [
-        ("changed\n", f"restored the original config.gateway.json in {SITE} on unifi.lan"),
-        ("unchanged\n", f"nothing of stack 'lab' to restore in {SITE} on unifi.lan"),
-    ],
-)
-def test_restore_runs_the_restore_script_and_says_what_it_did(ssh: Ssh, stdout: str, line: str) -> None:
-    ssh.answers["restore"] = RemoteResult(0, stdout, "")
-    said: list[str] = []
-
-    restore(ssh_file(sudo=True), {}, said.append)
-
-    assert said == [line]
-    assert [(target, source) for target, _, source in ssh.opened] == [(TARGET, SSH_KEY_ENV)]
-    assert ssh.events == ["restore (sudo)", "close"]
-
-
-def test_restore_output_it_cannot_read_is_a_remote_command_error(ssh: Ssh) -> None:
-    ssh.answers["restore"] = RemoteResult(0, "done\n", "")
-    with pytest.raises(RemoteCommandError) as caught:
-        restore(ssh_file(), {}, lambda _: None)
-    assert caught.value.args[0] == "the restore script on root@unifi.lan:22: unexpected script output, last line 'done'"
 
 
 UNREACHABLE = [
@@ -289,8 +264,8 @@ def test_a_host_it_cannot_reach_is_skipped_with_a_warning_when_the_variable_name
     restore(ssh_file(), {SKIP_RESTORE_ENV: skip}, said.append)
 
     assert said == [
-        f"warning: {error}; NOT restoring the original config.gateway.json in {SITE} on unifi.lan "
-        "(METALLB_UNIFI_SKIP_RESTORE_ON=unifi.lan): put it back by hand if that controller comes back"
+        f"warning: {error}; NOT taking stack 'lab''s part out of config.gateway.json in {SITE} on unifi.lan "
+        "(METALLB_UNIFI_SKIP_RESTORE_ON=unifi.lan): put your original back by hand if that controller comes back"
     ]
     assert ssh.events == []
 
@@ -304,17 +279,3 @@ def test_a_key_that_cannot_be_loaded_is_skippable_too(ssh: Ssh) -> None:
         restore(ssh_file(key_text=""), {}, lambda _: None)
     assert caught.value.args[0].endswith(f"run: {SKIP_RESTORE_ENV}=unifi.lan pulumi up (or pulumi destroy)")
     assert ssh.opened == []
-
-
-def test_the_variable_never_skips_a_host_it_can_reach(ssh: Ssh) -> None:
-    skip = {SKIP_RESTORE_ENV: "unifi.lan"}
-    ssh.answers["restore"] = RemoteResult(0, "changed\n", "")
-    said: list[str] = []
-    restore(ssh_file(), skip, said.append)
-    assert said == [f"restored the original config.gateway.json in {SITE} on unifi.lan"]
-
-    # Nor a restore script that fails once connected.
-    ssh.answers["restore"] = RemoteResult(4, "", "hand edit")
-    with pytest.raises(RemoteCommandError) as caught:
-        restore(ssh_file(), skip, lambda _: None)
-    assert caught.value.args[0] == "the restore script on root@unifi.lan:22 exited 4: hand edit"

@@ -1,6 +1,7 @@
-"""The install/restore/verify/prepare scripts, run for real by dash and bash (``sh -s``, the
-script text on stdin as over SSH) against a temp dir standing in for the controller's data
-directory. The owner is the current uid:gid, so ``chown`` works with or without root."""
+"""The controller-side scripts, run for real by dash and bash (``sh -s``, the script text on stdin
+as over SSH) with a PATH of only the tools busybox has, against a temp dir standing in for the
+controller's data directory (spaces and quotes in its path). The owner is the current uid:gid, so
+``chown`` works with or without root. The shared-file flow through them: test_shared_file.py."""
 
 from __future__ import annotations
 
@@ -18,26 +19,28 @@ from components.unifi.scripts import (
     BACKUP_NAME,
     EXIT_MISSING,
     EXIT_REFUSED,
-    EXIT_SHA_MISMATCH,
     LIVE_NAME,
-    STAGED_NAME,
     STATE_NAME,
     GatewayScriptError,
-    install_script,
+    commit_script,
+    lock_script,
     original_script,
     parse_original,
     parse_outcome,
     parse_verify,
     prepare_script,
-    restore_script,
-    staged_path,
+    read_script,
+    unlock_script,
     verify_script,
 )
 
 SHELLS = [name for name in ("dash", "bash") if shutil.which(name)]
 # The only external tools the scripts may use (busybox has them all); every run gets a PATH
 # with nothing else, so a script that needs more fails here rather than on a controller.
-ALLOWED_TOOLS = ("sha256sum", "mv", "cp", "chmod", "chown", "mkdir", "cat", "rm", "test", "printf")
+ALLOWED_TOOLS = (
+    "sha256sum", "mv", "cp", "chmod", "chown", "mkdir", "cat", "rm", "test", "printf",
+    "ln", "readlink", "date", "stat", "wc", "rmdir",
+)  # fmt: skip
 OWNER = f"{os.getuid()}:{os.getgid()}"
 V1 = b'{"protocols": {"bgp": {"64512": {"neighbor": {"10.0.0.2": {"password": "s3cret"}}}}}}\n'
 V2 = b'{"protocols": {"bgp": {"64512": {"neighbor": {"10.0.0.3": {"remote-as": "64513"}}}}}}\n'
@@ -78,10 +81,6 @@ class Controller:
     def state(self) -> Path:
         return self.site / STATE_NAME
 
-    @property
-    def staged(self) -> Path:
-        return Path(staged_path(str(self.site)))
-
     def run(self, script: str) -> Run:
         proc = subprocess.run(
             [self.shell, "-s"],
@@ -94,24 +93,6 @@ class Controller:
             executable=shutil.which(self.shell),
         )
         return Run(proc.returncode, proc.stdout, proc.stderr)
-
-    def upload(self, data: bytes) -> None:
-        self.staged.write_bytes(data)
-        self.staged.chmod(0o644)  # as an SFTP upload might leave it
-
-    def install(self, data: bytes, *, expected: bytes | None = None, stack: str | None = None) -> Run:
-        self.upload(data)
-        return self.run(
-            install_script(
-                site_dir=str(self.site),
-                expected_sha256=sha(data if expected is None else expected),
-                owner=OWNER,
-                stack=stack or self.stack,
-            )
-        )
-
-    def restore(self, stack: str | None = None) -> Run:
-        return self.run(restore_script(site_dir=str(self.site), stack=stack or self.stack))
 
     def verify(self) -> Run:
         return self.run(verify_script(site_dir=str(self.site)))
@@ -129,17 +110,18 @@ def ctl(request: pytest.FixtureRequest, tmp_path: Path) -> Controller:
     # Spaces and quotes in the path: every parameter goes through shlex.quote.
     site = tmp_path / "data dir 'x'" / "sites" / 'de"fault $HOME'
     site.mkdir(parents=True)
+    return Controller(shell=request.param, site=site, bin_dir=busybox_tools(tmp_path))
+
+
+def busybox_tools(tmp_path: Path) -> Path:
+    """A directory of only the tools busybox has (symlinks to this machine's), for PATH."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for tool in ALLOWED_TOOLS:
         found = shutil.which(tool)
         assert found, tool
         (bin_dir / tool).symlink_to(found)
-    return Controller(shell=request.param, site=site, bin_dir=bin_dir)
-
-
-def without_staged(snapshot: dict[str, tuple[bytes, int]]) -> dict[str, tuple[bytes, int]]:
-    return {name: entry for name, entry in snapshot.items() if name != STAGED_NAME}
+    return bin_dir
 
 
 def mode(path: Path) -> int:
@@ -151,216 +133,6 @@ def test_shells_available() -> None:
     assert "bash" in SHELLS
 
 
-def test_lifecycle_without_original(ctl: Controller) -> None:
-    assert ctl.verify().last == "absent"
-
-    run = ctl.install(V1)
-    assert (run.code, run.last) == (0, "changed"), run.stderr
-    assert parse_outcome(run.stdout) is True
-    assert ctl.live.read_bytes() == V1
-    assert mode(ctl.live) == 0o600
-    assert not ctl.staged.exists()
-    assert not ctl.backup.exists()
-    state = ctl.read_state()
-    assert state["stack"] == "lab"
-    assert state["installed_sha256"] == sha(V1)
-    assert state["original"] == "absent"
-    assert mode(ctl.state) == 0o600
-    assert parse_verify(ctl.verify().stdout) == sha(V1)
-
-    run = ctl.install(V2)
-    assert (run.code, run.last) == (0, "changed"), run.stderr
-    assert ctl.live.read_bytes() == V2
-    assert ctl.read_state()["installed_sha256"] == sha(V2)
-    assert ctl.read_state()["original"] == "absent"
-
-    run = ctl.install(V2)
-    assert (run.code, run.last) == (0, "unchanged"), run.stderr
-    assert parse_outcome(run.stdout) is False
-    assert not ctl.staged.exists()
-    assert ctl.live.read_bytes() == V2
-
-    run = ctl.restore()
-    assert (run.code, run.last) == (0, "changed"), run.stderr
-    assert sorted(p.name for p in ctl.site.iterdir()) == []
-    assert ctl.verify().last == "absent"
-
-    run = ctl.restore()
-    assert (run.code, run.last) == (0, "unchanged"), run.stderr
-
-
-def test_lifecycle_with_original(ctl: Controller) -> None:
-    ctl.live.write_bytes(ORIGINAL)
-    ctl.live.chmod(0o640)
-
-    run = ctl.install(V1)
-    assert (run.code, run.last) == (0, "changed"), run.stderr
-    assert ctl.live.read_bytes() == V1
-    assert mode(ctl.live) == 0o600
-    assert ctl.backup.read_bytes() == ORIGINAL
-    assert mode(ctl.backup) == 0o640  # cp -p: the original's attributes are kept
-    state = ctl.read_state()
-    assert state["original"] == "present"
-    assert state["original_sha256"] == sha(ORIGINAL)
-
-    for data, outcome in ((V2, "changed"), (V2, "unchanged"), (V1, "changed")):
-        run = ctl.install(data)
-        assert (run.code, run.last) == (0, outcome), run.stderr
-        assert ctl.live.read_bytes() == data
-        assert ctl.backup.read_bytes() == ORIGINAL  # never overwritten by later installs
-
-    run = ctl.restore()
-    assert (run.code, run.last) == (0, "changed"), run.stderr
-    assert ctl.live.read_bytes() == ORIGINAL
-    assert mode(ctl.live) == 0o640
-    assert sorted(p.name for p in ctl.site.iterdir()) == [LIVE_NAME]
-
-
-def test_sha_mismatch_changes_nothing(ctl: Controller) -> None:
-    ctl.live.write_bytes(ORIGINAL)
-    assert ctl.install(V1).code == 0
-    before = ctl.snapshot()
-
-    run = ctl.install(V2 + b"corrupted", expected=V2)
-    assert run.code == EXIT_SHA_MISMATCH
-    assert "does not match the expected" in run.stderr
-    assert run.stdout == ""
-    assert not ctl.staged.exists()
-    assert ctl.snapshot() == before
-
-
-def test_sha_mismatch_on_first_install_changes_nothing(ctl: Controller) -> None:
-    ctl.live.write_bytes(ORIGINAL)
-    before = ctl.snapshot()
-    run = ctl.install(b"truncat", expected=V1)
-    assert run.code == EXIT_SHA_MISMATCH
-    assert not ctl.staged.exists()
-    assert ctl.snapshot() == before
-
-
-def test_hand_edit_refused(ctl: Controller) -> None:
-    ctl.live.write_bytes(ORIGINAL)
-    assert ctl.install(V1).code == 0
-    ctl.live.write_bytes(V1 + b" ")  # a hand edit
-    before = ctl.snapshot()
-
-    run = ctl.install(V2)
-    assert run.code == EXIT_REFUSED
-    assert "changed outside stack 'lab'" in run.stderr
-    assert BACKUP_NAME in run.stderr and STATE_NAME in run.stderr  # what to do
-    # The verified upload stays for the next run (the upload does not run again); nothing else changed.
-    assert ctl.staged.read_bytes() == V2 and mode(ctl.staged) == 0o644
-    assert without_staged(ctl.snapshot()) == before
-
-    run = ctl.restore()
-    assert run.code == EXIT_REFUSED
-    assert "refusing to overwrite" in run.stderr
-    assert without_staged(ctl.snapshot()) == before
-
-    shutil.copyfile(ctl.backup, ctl.live)  # the user drops the hand edit, as the message says
-    run = ctl.run(install_script(site_dir=str(ctl.site), expected_sha256=sha(V2), owner=OWNER, stack="lab"))
-    assert (run.code, run.last) == (0, "changed"), run.stderr
-    assert ctl.live.read_bytes() == V2 and not ctl.staged.exists()
-
-
-def test_hand_edit_reverted_to_original_is_accepted(ctl: Controller) -> None:
-    ctl.live.write_bytes(ORIGINAL)
-    assert ctl.install(V1).code == 0
-    shutil.copyfile(ctl.backup, ctl.live)  # "copy the backup over it", as the message says
-    run = ctl.install(V2)
-    assert (run.code, run.last) == (0, "changed"), run.stderr
-    assert ctl.backup.read_bytes() == ORIGINAL
-
-
-def test_adopt_after_removing_state_and_backup(ctl: Controller) -> None:
-    ctl.live.write_bytes(ORIGINAL)
-    assert ctl.install(V1).code == 0
-    ctl.live.write_bytes(b"hand edit\n")
-    ctl.state.unlink()
-    before = ctl.snapshot()
-    # A backup without state is never overwritten: refused until the user decides.
-    run = ctl.install(V2)
-    assert run.code == EXIT_REFUSED
-    assert without_staged(ctl.snapshot()) == before
-    ctl.backup.unlink()
-    run = ctl.install(V2)
-    assert (run.code, run.last) == (0, "changed"), run.stderr
-    assert ctl.backup.read_bytes() == b"hand edit\n"
-
-
-def test_other_stack_refused(ctl: Controller) -> None:
-    assert ctl.install(V1, stack="other").code == 0
-    before = ctl.snapshot()
-
-    run = ctl.install(V2)
-    assert run.code == EXIT_REFUSED
-    assert "managed by stack 'other'" in run.stderr
-    assert without_staged(ctl.snapshot()) == before
-    run = ctl.install(V1)  # even with identical content
-    assert run.code == EXIT_REFUSED
-    assert without_staged(ctl.snapshot()) == before
-
-    run = ctl.restore()
-    assert run.code == EXIT_REFUSED
-    assert without_staged(ctl.snapshot()) == before
-
-
-def test_restore_without_state_does_nothing(ctl: Controller) -> None:
-    ctl.live.write_bytes(ORIGINAL)
-    before = ctl.snapshot()
-    run = ctl.restore()
-    assert (run.code, run.last) == (0, "unchanged")
-    assert ctl.snapshot() == before
-
-
-def test_restore_refuses_without_a_valid_backup(ctl: Controller) -> None:
-    ctl.live.write_bytes(ORIGINAL)
-    assert ctl.install(V1).code == 0
-    ctl.backup.write_bytes(b"tampered\n")
-    before = ctl.snapshot()
-    run = ctl.restore()
-    assert run.code == EXIT_REFUSED
-    assert ctl.snapshot() == before
-
-
-def test_restore_finishes_an_interrupted_restore(ctl: Controller) -> None:
-    ctl.live.write_bytes(ORIGINAL)
-    assert ctl.install(V1).code == 0
-    os.replace(ctl.backup, ctl.live)  # as if the restore stopped before removing the state
-    run = ctl.restore()
-    assert (run.code, run.last) == (0, "unchanged"), run.stderr
-    assert sorted(p.name for p in ctl.site.iterdir()) == [LIVE_NAME]
-    assert ctl.live.read_bytes() == ORIGINAL
-
-
-def test_install_with_live_file_already_equal(ctl: Controller) -> None:
-    ctl.live.write_bytes(V1)
-    run = ctl.install(V1)
-    assert (run.code, run.last) == (0, "unchanged"), run.stderr  # nothing for the USG to do
-    assert ctl.read_state()["original"] == "present"
-    assert ctl.backup.read_bytes() == V1
-
-
-def test_missing_site_dir_prepared_then_installed(ctl: Controller) -> None:
-    site = ctl.site.parent.parent / "sites" / "new site"
-    shutil.rmtree(ctl.site.parent)
-    ctl.site = site
-
-    # Without the staged file (the upload needs the directory) install creates nothing.
-    run = ctl.run(install_script(site_dir=str(site), expected_sha256=sha(V1), owner=OWNER, stack="lab"))
-    assert run.code == EXIT_MISSING
-    assert not site.parent.exists()
-
-    run = ctl.run(prepare_script(site_dir=str(site), owner=OWNER))
-    assert (run.code, run.last) == (0, "changed"), run.stderr
-    assert mode(site) == 0o755 and mode(site.parent) == 0o755
-    assert ctl.run(prepare_script(site_dir=str(site), owner=OWNER)).last == "unchanged"
-
-    run = ctl.install(V1)
-    assert (run.code, run.last) == (0, "changed"), run.stderr
-    assert ctl.live.read_bytes() == V1
-
-
 def test_prepare_refuses_a_missing_data_dir(ctl: Controller) -> None:
     site = ctl.site.parent.parent.parent / "no such data" / "sites" / "default"
     run = ctl.run(prepare_script(site_dir=str(site), owner=OWNER))
@@ -368,70 +140,23 @@ def test_prepare_refuses_a_missing_data_dir(ctl: Controller) -> None:
     assert not site.parent.parent.exists()
 
 
-def test_install_missing_staged_file(ctl: Controller) -> None:
-    run = ctl.run(install_script(site_dir=str(ctl.site), expected_sha256=sha(V1), owner=OWNER, stack="lab"))
-    assert run.code == EXIT_MISSING
-    assert "pulumi up --replace" in run.stderr  # how to upload again
-    assert list(ctl.site.iterdir()) == []
-
-
-def test_install_without_staged_file_of_the_content_already_installed_is_unchanged(ctl: Controller) -> None:
-    assert ctl.install(V1).code == 0
-    before = ctl.snapshot()
-    again = install_script(site_dir=str(ctl.site), expected_sha256=sha(V1), owner=OWNER, stack="lab")
-    run = ctl.run(again)
-    assert (run.code, run.last) == (0, "unchanged"), run.stderr
-    assert ctl.snapshot() == before
-    # Not for another content, nor for another stack's state.
-    other = ctl.run(install_script(site_dir=str(ctl.site), expected_sha256=sha(V2), owner=OWNER, stack="lab"))
-    assert other.code == EXIT_MISSING
-    theirs = ctl.run(install_script(site_dir=str(ctl.site), expected_sha256=sha(V1), owner=OWNER, stack="other"))
-    assert theirs.code == EXIT_MISSING
-    assert ctl.snapshot() == before
-
-
-def test_original_shows_the_live_file_first_then_the_backup(ctl: Controller) -> None:
-    def original(stack: str = "lab") -> Run:
-        return ctl.run(original_script(site_dir=str(ctl.site), stack=stack))
-
-    run = original()
-    assert run.code == 0 and parse_original(run.stdout) is None  # nothing of the user's
-    ctl.live.write_bytes(ORIGINAL)
-    assert parse_original(original().stdout) == ORIGINAL.decode()
-    assert ctl.install(V1).code == 0
-    before = ctl.snapshot()
-    assert parse_original(original().stdout) == ORIGINAL.decode()  # the backup, not the live file
-    assert original("other").code == EXIT_REFUSED
-    ctl.backup.write_bytes(b"changed\n")
-    run = original()
-    assert run.code == EXIT_REFUSED and "does not match the recorded original" in run.stderr
-    ctl.backup.write_bytes(ORIGINAL)
-    assert ctl.snapshot() == before  # read-only
-    assert ctl.restore().code == 0
-    assert ctl.install(V1).code == 0 and ctl.restore().code == 0
-    ctl.live.unlink()
-    assert ctl.install(V1).code == 0
-    assert parse_original(original().stdout) is None  # installed over no file: nothing to keep
-
-
-def test_secret_never_printed(ctl: Controller) -> None:
-    ctl.live.write_bytes(ORIGINAL)
-    runs = [ctl.install(V1), ctl.install(V2, expected=V1), ctl.verify(), ctl.restore()]
-    for run in runs:
-        assert b"s3cret" not in (run.stdout + run.stderr).encode()
-        assert "address=/x" not in run.stdout + run.stderr
-
-
 def test_scripts_are_posix_and_quote_parameters() -> None:
-    script = install_script(
-        site_dir="/d/sites/it's $(reboot)", expected_sha256="0" * 64, owner="unifi:unifi", stack="a b'c"
-    )
+    script = original_script(site_dir="/d/sites/it's $(reboot)", stack="a b'c")
     assert script.startswith("set -eu\numask 077\n")
     assert "site_dir='/d/sites/it'\"'\"'s $(reboot)'\n" in script
+    assert "stack='a b'\"'\"'c'\n" in script
     assert "@PARAMETERS@" not in script and "@COMMON@" not in script
     assert "sudo" not in script
-    for render in (restore_script(site_dir="/d/sites/x", stack="s"), verify_script(site_dir="/d/sites/x")):
-        assert render.startswith("set -eu\numask 077\n")
+    token = "0" * 32
+    for render in (
+        verify_script(site_dir="/d/sites/x"),
+        prepare_script(site_dir="/d/sites/x", owner="unifi"),
+        lock_script(site_dir="/d/sites/x", owner=None, upload_user="admin", token=token, hold_s=60, holder="stack a"),
+        read_script(site_dir="/d/sites/x", token=token),
+        unlock_script(site_dir="/d/sites/x", token=token),
+        commit_script(site_dir="/d/sites/x", owner="unifi", token=token, expect_live=None, plan=["remove-live"]),
+    ):
+        assert render.startswith("set -eu\numask 077\n") and "@PARAMETERS@" not in render
 
 
 def test_constants_match_the_scripts() -> None:
@@ -439,7 +164,6 @@ def test_constants_match_the_scripts() -> None:
     assert f"live_name={LIVE_NAME}\n" in script
     assert f"backup_name={BACKUP_NAME}\n" in script
     assert f"state_name={STATE_NAME}\n" in script
-    assert staged_path("/d/sites/x") == f"/d/sites/x/{STAGED_NAME}"
 
 
 @pytest.mark.parametrize(
@@ -450,21 +174,104 @@ def test_constants_match_the_scripts() -> None:
         {"site_dir": "/d/../sites/x"},
         {"site_dir": "/x"},
         {"site_dir": "/d/sites/new\nline"},
-        {"expected_sha256": "A" * 64},
-        {"expected_sha256": "0" * 63},
+        {"token": "A" * 32},
+        {"token": "0" * 31},
         {"owner": "unifi;reboot"},
-        {"owner": ""},
-        {"stack": ""},
-        {"stack": "a\nb"},
-        {"staged_name": "../x"},
-        {"staged_name": LIVE_NAME},
-        {"staged_name": STATE_NAME},
+        {"upload_user": "a b"},
+        {"holder": "x\ny"},
+        {"holder": "$(reboot)"},
+        {"hold_s": 0},
     ],
 )
-def test_bad_parameters_rejected(kwargs: dict[str, str]) -> None:
-    params = {"site_dir": "/d/sites/x", "expected_sha256": "0" * 64, "owner": "999", "stack": "lab"} | kwargs
+def test_bad_lock_parameters_rejected(kwargs: dict[str, object]) -> None:
+    params: dict[str, object] = {
+        "site_dir": "/d/sites/x",
+        "owner": "999",
+        "upload_user": "admin",
+        "token": "0" * 32,
+        "hold_s": 60,
+        "holder": "stack lab",
+    } | kwargs
     with pytest.raises(GatewayScriptError):
-        install_script(**params)
+        lock_script(**params)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        "put ../x config.gateway.json " + "0" * 64,
+        "put part.json /etc/passwd " + "0" * 64,
+        "put part.json config.gateway.json nothex",
+        "remove ../../x",
+        "remove a/b/c",
+        "restore-original abc",
+        "reboot",
+        "remove-live; reboot",
+    ],
+)
+def test_bad_plan_steps_rejected(step: str) -> None:
+    with pytest.raises(GatewayScriptError):
+        commit_script(site_dir="/d/sites/x", owner=None, token="0" * 32, expect_live=None, plan=[step])
+
+
+def test_original_reads_the_live_file_first_then_the_backup_of_any_stack(ctl: Controller) -> None:
+    def original(stack: str = "lab") -> Run:
+        return ctl.run(original_script(site_dir=str(ctl.site), stack=stack))
+
+    run = original()
+    assert run.code == 0 and parse_original(run.stdout.encode()) == (None, {})  # nothing of the user's
+    ctl.live.write_bytes(ORIGINAL)
+    assert parse_original(original().stdout.encode())[0] == ORIGINAL
+    # Installed (format 2, several stacks): the backup, for every stack.
+    ctl.backup.write_bytes(ORIGINAL)
+    ctl.live.write_bytes(V1)
+    ctl.state.write_text(f"format=2\nstack=lab,other\noriginal=present\noriginal_sha256={sha(ORIGINAL)}\n")
+    assert parse_original(original().stdout.encode())[0] == ORIGINAL
+    assert parse_original(original("other").stdout.encode())[0] == ORIGINAL
+    # An older release's state (format 1) is that stack's alone.
+    ctl.state.write_text(f"stack=lab\noriginal=present\noriginal_sha256={sha(ORIGINAL)}\n")
+    assert parse_original(original().stdout.encode())[0] == ORIGINAL
+    assert original("other").code == EXIT_REFUSED
+    ctl.backup.write_bytes(b"changed\n")
+    run = original()
+    assert run.code == EXIT_REFUSED and "does not match the recorded original" in run.stderr
+    ctl.state.write_text("format=2\nstack=lab\noriginal=absent\noriginal_sha256=\n")
+    assert parse_original(original().stdout.encode())[0] is None  # installed over no file: nothing to keep
+    # The stacks' parts come after the original: another stack's settings are not this one's to keep.
+    parts = ctl.site / ".metallb-unifi-parts"
+    parts.mkdir()
+    (parts / "other.json").write_bytes(V2)
+    assert parse_original(original().stdout.encode()) == (None, {"other.json": V2})
+
+
+def test_commit_moves_only_checked_uploads_and_only_while_holding_the_lock(ctl: Controller) -> None:
+    token, other = "a" * 32, "b" * 32
+    site = str(ctl.site)
+    lock = ctl.run(lock_script(site_dir=site, owner=OWNER, upload_user=None, token=token, hold_s=60, holder="t"))
+    assert (lock.code, lock.last) == (0, "locked"), lock.stderr
+    incoming = ctl.site / ".metallb-unifi-incoming"
+    (incoming / "live.json").write_bytes(V1)
+    wrong = commit_script(
+        site_dir=site, owner=OWNER, token=token, expect_live=None, plan=[f"put live.json {LIVE_NAME} {sha(V2)}"]
+    )
+    run = ctl.run(wrong)
+    assert run.code == 3 and not ctl.live.exists()  # not what was sent
+    good = commit_script(
+        site_dir=site, owner=OWNER, token=token, expect_live=None, plan=[f"put live.json {LIVE_NAME} {sha(V1)}"]
+    )
+    assert ctl.run(good.replace(token, other)).code == EXIT_REFUSED  # not the holder
+    ctl.live.write_bytes(V2)
+    run = ctl.run(good)
+    assert run.code == EXIT_REFUSED and "changed while this run held the lock" in run.stderr
+    ctl.live.unlink()
+    run = ctl.run(good)
+    assert (run.code, run.last) == (0, "changed"), run.stderr
+    assert ctl.live.read_bytes() == V1 and mode(ctl.live) == 0o600
+    read = ctl.run(read_script(site_dir=site, token=token))
+    assert read.stdout.splitlines()[:4] == ["state absent", f"live {sha(V1)}", "backup absent", "end"]
+    assert ctl.run(unlock_script(site_dir=site, token=other)).last == "not-held"
+    assert ctl.run(unlock_script(site_dir=site, token=token)).last == "unlocked"
+    assert sorted(p.name for p in ctl.site.iterdir()) == [".metallb-unifi-parts", LIVE_NAME]
 
 
 def test_parse_helpers() -> None:
@@ -476,74 +283,3 @@ def test_parse_helpers() -> None:
     assert parse_verify(sha(V1) + "\n") == sha(V1)
     with pytest.raises(GatewayScriptError):
         parse_verify("garbage")
-
-
-def test_install_interrupted_before_the_move_is_not_drift(ctl: Controller) -> None:
-    assert ctl.install(V1).code == 0
-    state = ctl.read_state() | {"installed_sha256": sha(V2), "previous_sha256": sha(V1)}
-    ctl.state.write_text("".join(f"{key}={value}\n" for key, value in state.items()))
-    run = ctl.install(V2)  # the state was written, the mv never happened
-    assert (run.code, run.last) == (0, "changed"), run.stderr
-    assert ctl.live.read_bytes() == V2
-    assert ctl.read_state()["previous_sha256"] == ""
-
-
-UPLOADER = str(os.getuid())  # the SSH user that uploads over SFTP; the current uid so chown works
-
-
-def test_prepare_leaves_an_empty_staged_file_for_the_uploader(ctl: Controller) -> None:
-    ctl.staged.write_bytes(b"left over from an interrupted upload")
-    ctl.staged.chmod(0o644)
-    run = ctl.run(prepare_script(site_dir=str(ctl.site), owner=OWNER, upload_user=UPLOADER))
-    assert (run.code, run.last) == (0, "unchanged"), run.stderr  # about the directories
-    info = ctl.staged.lstat()
-    assert stat.S_ISREG(info.st_mode) and info.st_size == 0
-    assert stat.S_IMODE(info.st_mode) == 0o600
-    assert info.st_uid == os.getuid()
-
-    # The upload overwrites the file in place; install then moves it and leaves no staged file.
-    with ctl.staged.open("r+b") as handle:
-        handle.write(V1)
-    run = ctl.run(install_script(site_dir=str(ctl.site), expected_sha256=sha(V1), owner=OWNER, stack="lab"))
-    assert (run.code, run.last) == (0, "changed"), run.stderr
-    assert ctl.live.read_bytes() == V1
-    assert not ctl.staged.exists()
-
-
-def test_prepare_creates_the_site_dir_and_the_staged_file(ctl: Controller) -> None:
-    site = ctl.site.parent / "new site"
-    run = ctl.run(prepare_script(site_dir=str(site), owner=OWNER, upload_user=f"{UPLOADER}:{os.getgid()}"))
-    assert (run.code, run.last) == (0, "changed"), run.stderr
-    staged = Path(staged_path(str(site)))
-    assert sorted(p.name for p in site.iterdir()) == [STAGED_NAME]
-    assert staged.stat().st_size == 0 and mode(staged) == 0o600
-    assert mode(site) == 0o755
-
-
-def test_prepare_without_upload_user_leaves_no_staged_file(ctl: Controller) -> None:
-    run = ctl.run(prepare_script(site_dir=str(ctl.site), owner=OWNER))
-    assert (run.code, run.last) == (0, "unchanged"), run.stderr
-    assert list(ctl.site.iterdir()) == []
-
-
-def test_prepare_refuses_a_symlink_or_directory_as_staged_file(ctl: Controller, tmp_path: Path) -> None:
-    target = tmp_path / "elsewhere"
-    target.write_bytes(ORIGINAL)
-    ctl.staged.symlink_to(target)
-    run = ctl.run(prepare_script(site_dir=str(ctl.site), owner=OWNER, upload_user=UPLOADER))
-    assert run.code == EXIT_REFUSED
-    assert "symlink or a directory" in run.stderr
-    assert run.stdout == ""
-    assert ctl.staged.is_symlink() and target.read_bytes() == ORIGINAL
-
-    ctl.staged.unlink()
-    ctl.staged.mkdir()
-    run = ctl.run(prepare_script(site_dir=str(ctl.site), owner=OWNER, upload_user=UPLOADER))
-    assert run.code == EXIT_REFUSED
-    assert ctl.staged.is_dir()
-
-
-@pytest.mark.parametrize("upload_user", ["", "admin;reboot", "a b", "-x"])
-def test_prepare_rejects_a_bad_upload_user(upload_user: str) -> None:
-    with pytest.raises(GatewayScriptError):
-        prepare_script(site_dir="/d/sites/x", owner="unifi", upload_user=upload_user)

@@ -1,23 +1,22 @@
-"""The controller-side ``sh`` scripts that install ``config.gateway.json`` carefully, rendered with
-their parameters embedded safely. Both the Pulumi program's remote commands
-(``components/resources/gateway_commands.py``) and the controller client run them.
+"""The controller-side ``sh`` scripts around ``config.gateway.json``, rendered with their
+parameters embedded safely. The controller client (``components/unifi/shared_file.py``, run by
+the Pulumi program's commands) runs them over SSH; the program's read-back runs ``verify``.
 
-A bad ``config.gateway.json`` leaves the USG in a provisioning loop, so the file is never
-written in place: the caller uploads it (SFTP) to a staged name inside the site directory and
-runs :func:`install_script`, which checks the upload's sha256, refuses to overwrite a file
-someone else edited or another stack owns, keeps the user's original once, and moves the file
-into place atomically (0600, given owner). :func:`restore_script` undoes it on destroy,
-:func:`original_script` shows the client the user's original (for the kept-settings check),
-:func:`verify_script` lets a provision notice drift, :func:`prepare_script` creates a missing
-site directory before the upload. The scripts are POSIX ``sh`` using only coreutils/busybox
-tools (the controller may have neither python nor jq).
+A bad ``config.gateway.json`` leaves the USG in a provisioning loop, and several stacks may share
+the file, so it is never written in place and never without the site's lock: :func:`lock_script`
+takes it, :func:`read_script` prints what the client composes from, the client uploads what
+changes into an area the SSH user owns, and :func:`commit_script` moves each file into place
+(0600, given owner) after checking its sha256, the lock and the live file once more.
+:func:`prepare_script` creates a missing site directory, :func:`original_script` shows the client
+the user's original (for the kept-settings check), :func:`verify_script` prints the live file's
+sha256. The scripts are POSIX ``sh`` using only coreutils/busybox tools (the controller may have
+neither python nor jq).
 
 Each function returns a complete script text meant for ``sh -s`` on stdin (as sent over
 SSH); parameters are checked here and embedded as ``shlex.quote``d assignments in place of
 the ``# @PARAMETERS@`` line of the body in ``<name>.sh`` beside this file; ``# @COMMON@`` pulls in
-the shared helpers of ``common.sh``. The scripts print messages on stderr, never
-file contents, and the outcome (``changed``/``unchanged``, or a sha256/``absent`` for
-verify) as the last line of stdout.
+the shared helpers of ``common.sh``. The scripts print messages on stderr and, except ``read``
+and ``original`` (which only the client runs, and which it never echoes), no file contents.
 """
 
 from __future__ import annotations
@@ -30,7 +29,6 @@ from importlib import resources
 LIVE_NAME = "config.gateway.json"
 BACKUP_NAME = "config.gateway.json.metallb-unifi-original"
 STATE_NAME = ".metallb-unifi.state"
-STAGED_NAME = ".config.gateway.json.metallb-unifi-staged"
 
 CHANGED = "changed"
 UNCHANGED = "unchanged"
@@ -76,12 +74,6 @@ def _stack(stack: str) -> str:
     return stack
 
 
-def _staged_name(name: str) -> str:
-    if not name or "/" in name or name in {".", ".."} or _CONTROL.search(name) or name in _RESERVED_NAMES:
-        raise GatewayScriptError(f"staged file name {name!r} must be a plain file name of its own")
-    return name
-
-
 def _sha256(value: str) -> str:
     if not _SHA256.fullmatch(value):
         raise GatewayScriptError(f"expected sha256 {value!r} must be 64 lowercase hex digits")
@@ -98,68 +90,140 @@ def _render(name: str, **parameters: str) -> str:
     return text.replace("# @COMMON@\n", _body("common.sh"), 1)
 
 
-def staged_path(site_dir: str, staged_name: str = STAGED_NAME) -> str:
-    """Where the caller uploads the rendered file before running :func:`install_script`."""
-    return posixpath.join(_site_dir(site_dir), _staged_name(staged_name))
-
-
-def prepare_script(*, site_dir: str, owner: str, upload_user: str | None = None) -> str:
+def prepare_script(*, site_dir: str, owner: str) -> str:
     """Create ``sites/`` and ``sites/<site>`` if missing (0755, given owner); the data
-    directory itself must exist (exit 5 otherwise). With ``upload_user``, (re)create the
-    staged file empty, 0600, owned by that user, so an SFTP upload without sudo can write
-    it into a directory it cannot write (exit 4 if the staged path is a symlink or a
-    directory). Prints ``changed``/``unchanged`` about the directories."""
-    return _render(
-        "prepare.sh",
-        site_dir=_site_dir(site_dir),
-        owner=_owner(owner),
-        staged_name=STAGED_NAME,
-        upload_user="" if upload_user is None else _owner(upload_user),
-    )
-
-
-def install_script(
-    *, site_dir: str, expected_sha256: str, owner: str, stack: str, staged_name: str = STAGED_NAME
-) -> str:
-    """Move the staged upload into place as ``config.gateway.json``. Exit 3 if its sha256
-    is not ``expected_sha256`` (the staged file is removed); exit 4 on a hand edit or another
-    stack's state (the staged file is kept, so the next run installs it once that is fixed);
-    exit 5 if the site directory is missing, or the staged file is and the content is not
-    already installed by this stack (then it prints ``unchanged``: a re-run after an input
-    change that needed no upload). Prints ``changed``/``unchanged`` last."""
-    return _render(
-        "install.sh",
-        site_dir=_site_dir(site_dir),
-        staged_name=_staged_name(staged_name),
-        expected_sha256=_sha256(expected_sha256),
-        owner=_owner(owner),
-        stack=_stack(stack),
-    )
-
-
-def restore_script(*, site_dir: str, stack: str) -> str:
-    """Put the user's original back (or remove the file if there was none) and drop the
-    backup and state; exit 4 on a hand edit or another stack's state; nothing to do
-    without state. Prints ``changed``/``unchanged`` last."""
-    return _render("restore.sh", site_dir=_site_dir(site_dir), stack=_stack(stack))
+    directory itself must exist (exit 5 otherwise). Prints ``changed``/``unchanged``."""
+    return _render("prepare.sh", site_dir=_site_dir(site_dir), owner=_owner(owner))
 
 
 def original_script(*, site_dir: str, stack: str) -> str:
-    """Print ``absent``, or ``present`` and then the user's original file: the backup once this
-    stack has installed, else the live file. Exit 4 on another stack's state or a backup that
-    does not match the state. Unlike the others, this script prints a file's content: only the
-    program's own client runs it (``check-original``), and it never echoes what it reads."""
+    """Print ``absent``, or ``present`` and then the user's original file: the backup once a
+    stack has installed, else the live file. Exit 4 on an older release's state of another stack
+    or a backup that does not match the state. Unlike the others, this script prints a file's
+    content: only the program's own client runs it (``check-original``), and it never echoes what
+    it reads."""
     return _render("original.sh", site_dir=_site_dir(site_dir), stack=_stack(stack))
 
 
-def parse_original(stdout: str) -> str | None:
-    """The original's text from an original run, or None when there is none."""
-    first, _, rest = stdout.partition("\n")
-    if first == ABSENT and not rest.strip():
-        return None
-    if first != "present":
-        raise GatewayScriptError(f"unexpected original script output, first line {first[:40]!r}")
-    return rest
+# Several stacks share the site's file (components/unifi/shared_file.py): the lock, the read of
+# everything it is composed from, and the commit of the client's plan.
+
+LOCK_NAME = ".metallb-unifi.lock"
+PARTS_DIR = ".metallb-unifi-parts"
+INCOMING_DIR = ".metallb-unifi-incoming"
+_TOKEN = re.compile(r"[0-9a-f]{32}")
+_HOLDER = re.compile(r"[A-Za-z0-9 ._:@,()/+-]{1,200}")
+_PLAN_LINE = re.compile(
+    r"(put [a-z0-9-]+\.[a-z0-9]+ [^ /]+(/[^ /]+)? [0-9a-f]{64}|remove [^ /]+(/[^ /]+)?|keep-original"
+    r"|restore-original [0-9a-f]{64}|remove-live|remove-parts-dir)"
+)
+
+
+def _token(token: str) -> str:
+    if not _TOKEN.fullmatch(token):
+        raise GatewayScriptError("lock token must be 32 lowercase hex digits")
+    return token
+
+
+def _owner_or_default(owner: str | None) -> str:
+    return "" if owner is None else _owner(owner)
+
+
+def lock_script(
+    *, site_dir: str, owner: str | None, upload_user: str | None, token: str, hold_s: int, holder: str
+) -> str:
+    """Take the site's lock until ``hold_s`` seconds from now; prints ``locked``, ``taken-over
+    HOLDER`` or ``held SECONDS HOLDER``. Also makes the parts directory (owner, 0700; the site
+    directory's owner when None) and a fresh upload area the SSH user owns."""
+    if not _HOLDER.fullmatch(holder):
+        raise GatewayScriptError(f"lock holder {holder!r} must be 1-200 plain characters")
+    if not 0 < hold_s < 10**7:
+        raise GatewayScriptError("lock hold time must be a positive number of seconds")
+    return _render(
+        "lock.sh",
+        site_dir=_site_dir(site_dir),
+        owner=_owner_or_default(owner),
+        upload_user="" if upload_user is None else _owner(upload_user),
+        token=_token(token),
+        hold_s=str(hold_s),
+        holder=holder,
+    )
+
+
+def unlock_script(*, site_dir: str, token: str) -> str:
+    return _render("unlock.sh", site_dir=_site_dir(site_dir), token=_token(token))
+
+
+def read_script(*, site_dir: str, token: str) -> str:
+    return _render("read.sh", site_dir=_site_dir(site_dir), token=_token(token))
+
+
+def commit_script(*, site_dir: str, owner: str | None, token: str, expect_live: str | None, plan: list[str]) -> str:
+    """Carry out ``plan`` (lines of ``commit.sh``'s steps) if the live file is still
+    ``expect_live`` (a sha256, None: absent); prints ``changed``/``unchanged`` about the live file."""
+    for line in plan:
+        if not _PLAN_LINE.fullmatch(line):
+            raise GatewayScriptError(f"bad plan step {line!r}")
+    return _render(
+        "commit.sh",
+        site_dir=_site_dir(site_dir),
+        owner=_owner_or_default(owner),
+        token=_token(token),
+        expect_live=ABSENT if expect_live is None else _sha256(expect_live),
+        plan="\n".join(plan),
+    )
+
+
+class Frames:
+    """Reads what ``show`` and ``show_parts`` (common.sh) print: "LABEL ... SIZE" lines, each
+    followed by SIZE bytes and a newline. Raises :class:`GatewayScriptError` on anything else."""
+
+    def __init__(self, stdout: bytes) -> None:
+        self.stdout, self.position = stdout, 0
+
+    def line(self) -> list[str]:
+        end = self.stdout.find(b"\n", self.position)
+        if end < 0:
+            raise GatewayScriptError("script output ends early")
+        text = self.stdout[self.position : end]
+        self.position = end + 1
+        try:
+            return text.decode("utf-8").split(" ")
+        except UnicodeDecodeError:
+            raise GatewayScriptError("script output is not UTF-8") from None
+
+    def body(self, size: str) -> bytes:
+        if not size.isdigit():
+            raise GatewayScriptError(f"script output has size {size[:20]!r}")
+        start, end = self.position, self.position + int(size)
+        if self.stdout[end : end + 1] != b"\n":
+            raise GatewayScriptError("script output is cut short")
+        self.position = end + 1
+        return self.stdout[start:end]
+
+    def shown(self, label: str) -> bytes | None:
+        """A ``show LABEL FILE`` (its bytes) or ``LABEL absent`` (None)."""
+        fields = self.line()
+        if fields == [label, "absent"]:
+            return None
+        if len(fields) != 2 or fields[0] != label:
+            raise GatewayScriptError(f"expected {label!r} in script output, got {' '.join(fields)[:40]!r}")
+        return self.body(fields[1])
+
+    def parts(self) -> dict[str, bytes]:
+        """``show_parts``: file name → bytes, through ``end``."""
+        files: dict[str, bytes] = {}
+        while (fields := self.line()) != ["end"]:
+            if len(fields) != 3 or fields[0] != "part":
+                raise GatewayScriptError(f"expected a part in script output, got {' '.join(fields)[:40]!r}")
+            files[fields[1]] = self.body(fields[2])
+        return files
+
+
+def parse_original(stdout: bytes) -> tuple[bytes | None, dict[str, bytes]]:
+    """The original's bytes (None when there is none) and the parts directory's files."""
+    frames = Frames(stdout)
+    return frames.shown("original"), frames.parts()
 
 
 def verify_script(*, site_dir: str) -> str:

@@ -6,6 +6,11 @@ live=$site_dir/$live_name
 backup=$site_dir/$backup_name
 state=$site_dir/$state_name
 state_tmp=$state.tmp
+# Several stacks (issue 17): each stack's part and claims, the lock (a symlink: created atomically,
+# and its target carries the holder), and the SSH user's upload area while the lock is held.
+parts_dir=$site_dir/.metallb-unifi-parts
+lock=$site_dir/.metallb-unifi.lock
+incoming=$site_dir/.metallb-unifi-incoming
 
 # fail CODE MESSAGE...: the message goes to stderr, never any file content.
 fail() {
@@ -27,9 +32,11 @@ sha_of() {
 	printf '%s\n' "$_sum"
 }
 
-# read_state: sets state_stack, state_installed, state_previous, state_original,
-# state_original_sha256 from the state file (key=value lines; unknown keys ignored).
+# read_state: sets state_format, state_stack, state_installed, state_previous, state_original,
+# state_original_sha256 from the state file (key=value lines; unknown keys ignored). Format 2
+# (several stacks, their parts in $parts_dir) is written by the client in Python.
 read_state() {
+	state_format=1
 	state_stack=
 	state_installed=
 	state_previous=
@@ -37,6 +44,7 @@ read_state() {
 	state_original_sha256=
 	while IFS= read -r _line || test -n "$_line"; do
 		case $_line in
+		format=*) state_format=${_line#format=} ;;
 		stack=*) state_stack=${_line#stack=} ;;
 		installed_sha256=*) state_installed=${_line#installed_sha256=} ;;
 		previous_sha256=*) state_previous=${_line#previous_sha256=} ;;
@@ -59,5 +67,34 @@ write_state() {
 	chmod 0600 -- "$state_tmp"
 	chown -- "$owner" "$state_tmp"
 	mv -f -- "$state_tmp" "$state"
+}
+# holds_lock TOKEN: true if the lock is there and carries TOKEN.
+holds_lock() {
+	test -L "$lock" || return 1
+	_target=$(readlink -- "$lock") || return 1
+	case $_target in
+	"$1 "*) return 0 ;;
+	esac
+	return 1
+}
+# show LABEL FILE: "LABEL SIZE", then the file's bytes and a newline (a reader takes SIZE bytes,
+# so any bytes may follow). Only read.sh and original.sh print files, for the client alone.
+show() {
+	test -f "$2" && ! test -L "$2" || fail 4 "$2 is not a regular file; nothing changed"
+	_size=$(wc -c <"$2")
+	printf '%s %s\n' "$1" "$((_size + 0))"
+	cat -- "$2"
+	printf '\n'
+}
+
+# show_parts: every file of the parts directory as "part NAME SIZE" (see show), then "end".
+show_parts() {
+	if test -d "$parts_dir"; then
+		for _file in "$parts_dir"/*; do
+			test -e "$_file" || continue
+			show "part ${_file##*/}" "$_file"
+		done
+	fi
+	printf 'end\n'
 }
 # --- end common ---

@@ -1,8 +1,8 @@
 set -eu
 umask 077
-# Create the site directory, if missing, so the staged file can be uploaded into it, and
-# optionally an empty staged file owned by the uploading user (see components/unifi/scripts/__init__.py).
-# Parameters: site_dir owner staged_name upload_user
+# Create the site directory, if missing, before the first stack's part goes into it
+# (see components/unifi/scripts/__init__.py).
+# Parameters: site_dir owner
 # @PARAMETERS@
 
 # Only sites/ and sites/<site> are ever created: a missing data directory means a
@@ -25,21 +25,4 @@ for dir in "$sites_dir" "$site_dir"; do
 	fi
 done
 
-# An SFTP upload without sudo cannot create a file in a directory the controller user
-# owns, but it can overwrite a file of its own: leave an empty one, 0600, for it.
-if test -n "$upload_user"; then
-	staged=$site_dir/$staged_name
-	if test -L "$staged" || test -d "$staged"; then
-		printf 'metallb-unifi: staged path %s is a symlink or a directory; remove it by hand\n' "$staged" >&2
-		exit 4
-	fi
-	rm -f -- "$staged"
-	# noclobber: the redirection refuses anything that appeared in between (O_EXCL).
-	(set -C && : >"$staged") || {
-		printf 'metallb-unifi: cannot create the staged file %s; nothing uploaded\n' "$staged" >&2
-		exit 4
-	}
-	chmod 0600 -- "$staged"
-	chown -- "$upload_user" "$staged"
-fi
 printf '%s\n' "$result"
