@@ -451,14 +451,17 @@ def acquire_lock(
         word, _, rest = outcome.partition(" ")
         if word == "locked":
             return token
-        if word == "retry":
-            continue
         if word == "taken-over":
             say(f"took over {job.site_dir}'s lock from {rest}: its time ran out")
             return token
-        if word != "held":
+        if word == "retry":  # given back while the script looked: try again at once, within the wait
+            if clock() < deadline:
+                continue
+            seconds, holder = "0", "another run"
+        elif word == "held":
+            seconds, _, holder = rest.partition(" ")
+        else:
             raise RemoteCommandError(f"the lock script printed {outcome[:60]!r}")
-        seconds, _, holder = rest.partition(" ")
         if clock() >= deadline:
             raise ControllerLockedError(
                 f"{job.site_dir} is locked by {holder} (for up to {seconds} s more): another stack's pulumi up is "

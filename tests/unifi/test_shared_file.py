@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import itertools
 import json
 import shutil
 import subprocess
@@ -271,3 +272,27 @@ def test_a_damaged_part_is_refused_naming_it(site: Site) -> None:
 def test_a_state_of_several_stacks_reads_back() -> None:
     state = SiteState(("a", "b"), "1" * 64, "", None, "2" * 64)
     assert SiteState.parse(state.render()) == state
+
+
+@dataclass
+class Answers:
+    """A controller whose lock script prints the given lines in turn (the race the script reports
+    as ``retry``: the lock was given back while it looked)."""
+
+    lines: list[str]
+    user = "admin"
+
+    def run_script(self, script: str, *, sudo: bool) -> RemoteResult:
+        return RemoteResult(0, self.lines.pop(0) + "\n", "")
+
+
+def test_a_lock_given_back_while_looking_is_tried_again_at_once_but_not_past_the_wait() -> None:
+    job = SiteJob(site_dir="/d/sites/x", stack="lab", sudo=False, wait_s=10.0, poll_s=5.0)
+    slept: list[float] = []
+    remote = Answers(["retry", "retry", "locked"])
+    assert acquire_lock(remote, job, print, sleep=slept.append, clock=lambda: 0.0)  # type: ignore[arg-type]
+    assert slept == [] and remote.lines == []
+
+    times = itertools.chain([0.0], itertools.repeat(11.0))  # the deadline set, then past it
+    with pytest.raises(ControllerLockedError, match="locked by another run"):
+        acquire_lock(Answers(["retry"]), job, print, sleep=slept.append, clock=lambda: next(times))  # type: ignore[arg-type]
