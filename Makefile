@@ -19,3 +19,10 @@ stack_list = $(if $(strip $(STACKS)),$(subst $(comma), ,$(STACKS)),$(STACK))
 # check it as a user would, and take it down. KEEP=1 keeps it up to explore until Enter.
 simulate:
 	$(PYTHON) -m simulator --stack-file Pulumi.$(firstword $(stack_list)).yaml $(foreach stack,$(wordlist 2,$(words $(stack_list)),$(stack_list)),--with-stack Pulumi.$(stack).yaml) --speaker $(SPEAKER) $(if $(KEEP),--keep) $(if $(SERVICES),--services-from $(SERVICES)) $(foreach node,$(ROGUE),--rogue-node $(node))
+
+.PHONY: verify
+# Check the real lab of Pulumi.$(STACK).yaml from this machine: BGP sessions and routes on the
+# gateway (with metallb-unifi:gatewaySsh), host names through its DNS, and each service's answer.
+# SERVICES=dump.json for MetalLB's allocated addresses and discovered names; JSON=1 for --json.
+verify:
+	$(PYTHON) -m components.verify --stack-file Pulumi.$(STACK).yaml $(if $(SERVICES),--services-from $(SERVICES)) $(if $(JSON),--json)

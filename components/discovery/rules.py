@@ -116,7 +116,7 @@ def _candidate(lab: Lab, raw: Mapping[str, Any], warnings: list[str]) -> _Candid
     names, annotated = _names(lab, service, name, annotations, warnings)
     if not names:
         return None
-    ingress = _ingress_addresses(_object(_object(raw, "status"), "loadBalancer"))
+    ingress = ingress_addresses(raw)
     if not ingress:
         warnings.append(
             f"Service {service}: no address from MetalLB yet; it gets its host name at the next `pulumi up`"
@@ -200,9 +200,10 @@ def _clean(text: str) -> str:
     return text[:-1] if text.endswith(".") else text
 
 
-def _ingress_addresses(load_balancer: Mapping[str, Any]) -> list[IPv4Address]:
+def ingress_addresses(service: Mapping[str, Any]) -> list[IPv4Address]:
+    """A Service's external IPv4 addresses (``status.loadBalancer.ingress[].ip``) as dumped."""
     addresses = []
-    for entry in load_balancer.get("ingress") or []:
+    for entry in _object(_object(service, "status"), "loadBalancer").get("ingress") or []:
         ip = entry.get("ip") if isinstance(entry, Mapping) else None
         try:
             addresses.append(IPv4Address(ip))

@@ -17,7 +17,7 @@ import logging
 import socket
 import struct
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 import paramiko
@@ -115,6 +115,13 @@ def load_private_key(text: str, source: str) -> paramiko.PKey:
 
 
 @dataclass(frozen=True)
+class Password:
+    """A password to log in with instead of a key (never printed)."""
+
+    value: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class SshTarget:
     host: str
     port: int
@@ -153,7 +160,9 @@ class SshSession:
         return str(self.target)
 
     @classmethod
-    def open(cls, target: SshTarget, key: paramiko.PKey, key_source: str) -> SshSession:
+    def open(cls, target: SshTarget, key: paramiko.PKey | Password, key_source: str) -> SshSession:
+        """Connect, check the host key, and log in with ``key`` (or a password), which
+        ``key_source`` names in messages."""
         _quiet_paramiko()
         try:
             sock = socket.create_connection((target.host, target.port), timeout=target.timeout)
@@ -195,15 +204,23 @@ class SshSession:
             )
 
     @staticmethod
-    def _authenticate(transport: paramiko.Transport, target: SshTarget, key: paramiko.PKey, key_source: str) -> None:
+    def _authenticate(
+        transport: paramiko.Transport, target: SshTarget, key: paramiko.PKey | Password, key_source: str
+    ) -> None:
         try:
-            remaining = transport.auth_publickey(target.user, key)
+            if isinstance(key, Password):
+                # Falls back to keyboard-interactive, which some sshd configurations offer instead.
+                remaining = transport.auth_password(target.user, key.value)
+            else:
+                remaining = transport.auth_publickey(target.user, key)
         except paramiko.AuthenticationException:
-            raise SshAuthError(f"{target} refused the {key.get_name()} key from {key_source}") from None
+            what = "password" if isinstance(key, Password) else f"{key.get_name()} key"
+            raise SshAuthError(f"{target} refused the {what} from {key_source}") from None
         except (paramiko.SSHException, OSError, EOFError) as exc:
             raise SshConnectionError(f"SSH authentication with {target} failed ({exc})") from None
         if remaining:
-            raise SshAuthError(f"{target} asks for more than the key ({', '.join(remaining)})")
+            raise SshAuthError(f"{target} asks for more than the {'password' if isinstance(key, Password) else 'key'} "
+                               f"({', '.join(remaining)})")
 
     def close(self) -> None:
         self._transport.close()
