@@ -17,13 +17,16 @@ from components.config.secrets import redact_secrets
 from components.kubernetes.kubeconfig import KubeconfigError, provider_kubeconfig
 from components.kubernetes.manifests import ManifestError, load_install_objects
 from components.resources.discovered import as_output, discovered_in_cluster
+from components.resources.gateway_commands import sha256_hex
 from components.resources.metallb import MetalLB, MetalLBArgs
 from components.resources.providers import cluster_providers
 from components.resources.service import LoadBalancedService, LoadBalancedServiceArgs
 from components.resources.stack_config import load_stack_lab
 from components.resources.unifi_os import UnifiOsGatewayConfig, UnifiOsGatewayConfigArgs
 from components.resources.usg import UsgGatewayConfig, UsgGatewayConfigArgs
+from components.resources.verification import Verification, VerificationArgs
 from components.unifi.kept_settings import owned_paths
+from components.verify.expectations import expect
 
 try:
     lab = load_stack_lab()
@@ -89,6 +92,11 @@ def secret_if_password(value: pulumi.Output[str]) -> pulumi.Output[str]:
     return pulumi.Output.secret(value) if lab.bgp.password else value
 
 
+# The gateway's last step, which the checks after `up` follow (none: the gateway is render-only).
+gateway_step: pulumi.Resource | None = None
+# What the gateway was given: a change runs the checks after `up` again.
+gateway_content: pulumi.Output[str]
+
 if lab.gateway.kind is GatewayKind.USG:
     gateway_json = gateway_inputs.apply(lambda inputs: gateway_file(CONFIG_GATEWAY_JSON, inputs))
     pulumi.export("configGatewayJson", secret_if_password(gateway_json))
@@ -113,6 +121,8 @@ if lab.gateway.kind is GatewayKind.USG:
             ),
         )
         pulumi.export("configGatewayJsonUpload", {"path": upload.path, "sha256": upload.sha256})
+        gateway_step = upload.install
+    gateway_content = gateway_json.apply(sha256_hex)
 else:
     # bgpd.conf names no service: known in every preview, whatever discovery does.
     bgpd_conf = render_gateway_file(BGPD_CONF, lab, lab.pinned_addresses)
@@ -120,8 +130,9 @@ else:
     records = gateway_inputs.apply(lambda inputs: json.loads(gateway_file(DNS_RECORDS, inputs)))
     pulumi.export("bgpdConf", secret_if_password(pulumi.Output.from_input(bgpd_conf)))
     pulumi.export("dnsRecords", records)
+    gateway_content = records.apply(lambda rs: sha256_hex(bgpd_conf + json.dumps(rs, sort_keys=True)))
     if lab.controller is not None:
-        UnifiOsGatewayConfig(
+        gateway_step = UnifiOsGatewayConfig(
             "unifi-os",
             UnifiOsGatewayConfigArgs(
                 controller=lab.controller,
@@ -131,3 +142,16 @@ else:
                 records=records,
             ),
         )
+
+if lab.verify is not None and lab.verify.after_up:
+    verification = Verification(
+        "verify",
+        VerificationArgs(
+            settings=lab.verify,
+            gateway_ssh=lab.gateway_ssh,
+            expectations=gateway_inputs.apply(lambda inputs: expect(lab, known_addresses(inputs[0]), inputs[1]).to_json()),
+            gateway_content=gateway_content,
+            after=[*services.values(), *([gateway_step] if gateway_step is not None else [])],
+        ),
+    )
+    pulumi.export("verification", verification.summary)

@@ -20,12 +20,14 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from components.config import ConfigError, Lab
+from components.config.model import GatewayKind
 from components.contract import GATEWAY_KEY_ENV, GATEWAY_PASSWORD_ENV
 
 from .expectations import Expectations, allocated_addresses, expect
+from .gateway import GatewayAccess
+from .job import GatewaySshSettings, VerifyJob
 from .report import EXIT_USAGE, Report
 from .run import Gateway, Timeouts, verify_until
 
@@ -37,7 +39,9 @@ class UsageError(Exception):
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
     env = os.environ if env is None else env
     parser = argparse.ArgumentParser(prog="python -m components.verify", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--stack-file", type=Path, required=True, help="e.g. Pulumi.lab.yaml")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--stack-file", type=Path, help="e.g. Pulumi.lab.yaml")
+    source.add_argument("--job", help="a verify job as JSON (FILE, or - for stdin): what pulumi up and the simulator run")
     parser.add_argument("--project-file", type=Path, help="Pulumi.yaml with project defaults (default: beside it)")
     parser.add_argument(
         "--services-from",
@@ -45,16 +49,22 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         help="`kubectl get services -A -o json` output: the addresses MetalLB allocated, and the discovered names",
     )
     parser.add_argument("--json", action="store_true", help='print {"checks": [...]} instead of lines')
-    parser.add_argument("--retry-for", type=_seconds, default=0.0, help="retry failed checks for this many seconds")
+    parser.add_argument("--retry-for", type=_seconds, help="retry failed checks for this many seconds (default 0)")
     parser.add_argument("--ssh-timeout", type=_seconds, default=Timeouts.ssh_s, help=argparse.SUPPRESS)
     parser.add_argument("--dns-timeout", type=_seconds, default=Timeouts.dns_s, help="seconds per name (default 2)")
     parser.add_argument("--reach-timeout", type=_seconds, default=Timeouts.reach_s, help="seconds per service (3)")
     args = parser.parse_args(argv)
     timeouts = Timeouts(args.ssh_timeout, args.dns_timeout, args.reach_timeout)
+    required, retry_for = True, 0.0
     try:
-        lab = _load(args.stack_file, args.project_file)
-        expectations = _expectations(lab, args.services_from)
-        gateway = gateway_from_config(lab, env, timeouts.ssh_s)
+        if args.job is not None:
+            job = _read_job(args.job)
+            expectations, required, retry_for = job.expectations, job.required, job.retry_for_s
+            gateway = gateway_from_job(job, env, timeouts.ssh_s)
+        else:
+            lab = _load(args.stack_file, args.project_file)
+            expectations = _expectations(lab, args.services_from)
+            gateway = gateway_from_config(lab, env, timeouts.ssh_s)
     except ConfigError as error:
         print(error.report(), file=sys.stderr)
         return EXIT_USAGE
@@ -64,10 +74,24 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     for service in expectations.not_known:
         print(f"not checked: {service} (its address is not known: give --services-from)", file=sys.stderr)
     report = verify_until(
-        expectations, gateway, args.retry_for, timeouts=timeouts, say=lambda line: print(line, file=sys.stderr)
+        expectations,
+        gateway,
+        retry_for if args.retry_for is None else args.retry_for,
+        timeouts=timeouts,
+        say=lambda line: print(line, file=sys.stderr),
     )
     _print(report, as_json=args.json)
-    return report.exit_code
+    return report.exit_code if required else 0
+
+
+def _read_job(where: str) -> VerifyJob:
+    try:
+        text = sys.stdin.read() if where == "-" else Path(where).read_text(encoding="utf-8")
+        return VerifyJob.from_json(json.loads(text))
+    except OSError as error:
+        raise UsageError(f"--job {where}: {error.strerror or error}") from None
+    except ValueError as error:
+        raise UsageError(f"--job {where}: {error}") from None
 
 
 def _seconds(text: str) -> float:
@@ -104,39 +128,51 @@ def _expectations(lab: Lab, services_from: Path | None) -> Expectations:
 
 def gateway_from_config(lab: Lab, env: Mapping[str, str], timeout_s: float) -> Gateway:
     """``metallb-unifi:gatewaySsh`` as SSH access; an encrypted secret comes from ``env``."""
-    from components.unifi.errors import UnifiError
-
-    settings = lab.gateway_ssh
-    if settings is None:
+    access = lab.gateway_ssh
+    if access is None:
         return Gateway(lab.gateway.kind, None)
+    secret = access.private_key or access.password
+    value = secret.value if secret is not None else None
+    return Gateway(lab.gateway.kind, _access(GatewaySshSettings.of(access), value, env, timeout_s, _KEY))
+
+
+def gateway_from_job(job: VerifyJob, env: Mapping[str, str], timeout_s: float) -> Gateway:
+    """The job's gateway; its key or password always comes from ``env``."""
+    kind = GatewayKind(job.expectations.gateway_kind)
+    if job.gateway_ssh is None:
+        return Gateway(kind, None)
+    return Gateway(kind, _access(job.gateway_ssh, None, env, timeout_s, _KEY))
+
+
+_KEY = "metallb-unifi:gatewaySsh"
+
+
+def _access(
+    settings: GatewaySshSettings, value: str | None, env: Mapping[str, str], timeout_s: float, key: str
+) -> GatewayAccess:
+    from components.unifi.errors import UnifiError
     from components.unifi.ssh import HostKey, Password, SshTarget, load_private_key
 
-    from .gateway import GatewayAccess
-
-    key = "metallb-unifi:gatewaySsh"
     try:
-        target = SshTarget(
-            settings.host, settings.port, settings.user, HostKey.parse(settings.host_key, f"{key}.hostKey"), timeout_s
-        )
-        if settings.private_key is not None:
-            text, source = _secret(settings.private_key.value, env, GATEWAY_KEY_ENV, f"{key}.privateKey")
-            credential: Any = load_private_key(text, source)
-        else:
-            assert settings.password is not None  # the config allows one or the other
-            text, source = _secret(settings.password.value, env, GATEWAY_PASSWORD_ENV, f"{key}.password")
-            credential = Password(text)
+        host_key = HostKey.parse(settings.host_key, f"{key}.hostKey")
+        target = SshTarget(settings.host, settings.port, settings.user, host_key, timeout_s)
+        if settings.auth == "privateKey":
+            text, source = _secret(value, env, GATEWAY_KEY_ENV, f"{key}.privateKey")
+            return GatewayAccess(target, load_private_key(text, source), source)
+        text, source = _secret(value, env, GATEWAY_PASSWORD_ENV, f"{key}.password")
+        return GatewayAccess(target, Password(text), source)
     except UnifiError as error:
         raise UsageError(str(error)) from None
-    return Gateway(lab.gateway.kind, GatewayAccess(target, credential, source))
 
 
 def _secret(value: str | None, env: Mapping[str, str], name: str, key: str) -> tuple[str, str]:
+    """The secret and where it came from: the stack file when it is there in plain text, else ``name``."""
     if value is not None:
         return value, key
     if env.get(name):
         return env[name], name
     raise UsageError(
-        f"{key} is encrypted in the stack file: set {name} to it, e.g. "
+        f"{key} is not readable here (encrypted in the stack file, or not passed on): set {name} to it, e.g. "
         f"{name}=\"$(pulumi config get --path '{key}')\""
     )
 
