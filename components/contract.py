@@ -26,7 +26,8 @@ USERNAME_ENV: Final = "UNIFI_USERNAME"
 PASSWORD_ENV: Final = "UNIFI_PASSWORD"
 API_KEY_ENV: Final = "UNIFI_API_KEY"
 CA_CERT_ENV: Final = "UNIFI_CA_CERT"
-# The controller's SSH private key (text, never a path), and the gateway's for `status`.
+# The controller's SSH private key (text, never a path), and the gateway's for `status` and
+# `components.verify`; or instead of the gateway's key, its password (metallb-unifi:gatewaySsh).
 SSH_KEY_ENV: Final = "UNIFI_SSH_PRIVATE_KEY"
 GATEWAY_KEY_ENV: Final = "UNIFI_GATEWAY_SSH_KEY"
 GATEWAY_PASSWORD_ENV: Final = "UNIFI_GATEWAY_SSH_PASSWORD"

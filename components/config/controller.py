@@ -38,12 +38,13 @@ def _default_host(r: Reading) -> str:
     return (urllib.parse.urlsplit(url).hostname if url else None) or ""
 
 
-def _private_key(raw: Any, key: str, problems: Problems) -> Secret | None:
-    private_key = secret(raw, key, problems)  # an empty or non-string value is refused there
-    if private_key is not None and private_key.value is not None and "PRIVATE KEY-----" not in private_key.value:
+def private_key(raw: Any, key: str, problems: Problems) -> Secret | None:
+    """A secret holding the text of a private key (PEM or OpenSSH format; unknown when encrypted)."""
+    given = secret(raw, key, problems)  # an empty or non-string value is refused there
+    if given is not None and given.value is not None and "PRIVATE KEY-----" not in given.value:
         problems.error(key, "must be the text of a private key (-----BEGIN ... PRIVATE KEY-----)")
         return None
-    return private_key
+    return given
 
 
 def _host_key(raw: Any, key: str, problems: Problems) -> str | None:
@@ -116,7 +117,7 @@ _SSH = Section(
     Field("host", string, default=_default_host),
     Field("port", between(1, 65535), default=22),
     Field("user", string, required=True, skip_null=True),
-    Field("privateKey", _private_key, required=True, skip_null=True),
+    Field("privateKey", private_key, required=True, skip_null=True),
     Field("hostKey", _host_key, required=True, skip_null=True),
     Field("sudo", boolean, default=lambda r: r.got.get("user") not in (None, "root")),
     Field("dataDir", required=True, skip_null=True),  # read by _data_dir

@@ -301,6 +301,29 @@ class ControllerAccess:
 
 
 @dataclass(frozen=True)
+class GatewaySshAccess:
+    """SSH to the gateway device itself (a USG, or a UniFi OS console), for reading its BGP
+    sessions and routing table: ``python -m components.verify``. Exactly one of ``private_key``
+    and ``password`` is set."""
+
+    host: str  # a host name or an IP address; default: the gateway's peer address
+    port: int
+    user: str
+    host_key: str  # the expected host key, "TYPE BASE64" (ssh-ed25519, ecdsa-sha2-*, ssh-rsa)
+    private_key: Secret | None  # PEM/OpenSSH text
+    password: Secret | None
+
+
+@dataclass(frozen=True)
+class VerifySettings:
+    """The checks of ``python -m components.verify`` run after ``pulumi up``."""
+
+    after_up: bool  # run them at the end of every up
+    timeout_s: int  # how long they may take in all
+    required: bool  # a failed check fails the up (else it is a warning)
+
+
+@dataclass(frozen=True)
 class Lab:
     """One lab: a cluster, its MetalLB, its gateway and the services it exposes."""
 
@@ -316,6 +339,8 @@ class Lab:
     kubernetes: KubernetesAccess = KubernetesAccess()
     controller: ControllerAccess | None = None  # None: the gateway side is render-only
     discovery: Discovery | None = None  # None: only the declared services get host names
+    gateway_ssh: GatewaySshAccess | None = None  # None: verify skips the gateway's sessions and routes
+    verify: VerifySettings | None = None  # None: no checks after up
     warnings: tuple[str, ...] = ()
 
     @property

@@ -6,7 +6,6 @@ functions above a table are its parsers and its rules across fields."""
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 from functools import partial
 from ipaddress import IPv4Network
@@ -60,6 +59,7 @@ from .values import (
     address_range,
     asn,
     boolean,
+    close_key,
     dns_label,
     dns_name,
     duration_seconds,
@@ -77,6 +77,7 @@ from .values import (
     show,
     string,
 )
+from .verification import read_gateway_ssh, read_verify, verify_warnings
 from .versions import MetalLBVersion, parse_version, supported_versions_text
 
 # A USG puts the password into its config tree unquoted; keep to characters that survive it.
@@ -459,8 +460,8 @@ def _top_level_keys(
     known = required + optional
     for name in raw:
         if name not in known:
-            close = difflib.get_close_matches(str(name), known, n=1)
-            hint = f"did you mean '{NAMESPACE}:{close[0]}'? " if close else ""
+            close = close_key(name, known)
+            hint = f"did you mean '{NAMESPACE}:{close}'? " if close else ""
             allowed = ", ".join(f"{NAMESPACE}:{k}" for k in known)
             problems.error(key_path(str(name)), f"unknown key; {hint}allowed keys: {allowed}")
     for name in required:
@@ -497,6 +498,9 @@ _LAB = Section(
     Field("controller"),  # read by _controller
     Field("discovery", _DISCOVERY.read, skip_null=True),
     Rule(_controller),
+    Field("gatewaySsh", read=read_gateway_ssh),
+    Field("verify", read_verify, skip_null=True),
+    Rule(verify_warnings),
     check_keys=_top_level_keys,
 )
 

@@ -49,6 +49,15 @@ def type_name(value: object) -> str:
     return type(value).__name__
 
 
+def close_key(name: object, allowed: tuple[str, ...]) -> str | None:
+    """The allowed key an unknown one was probably meant to be: the same but for case
+    (``gatewaySSH``), else the closest by spelling; None when none is close."""
+    text = str(name)
+    same = [key for key in allowed if key.lower() == text.lower()]
+    close = same or difflib.get_close_matches(text, allowed, n=1)
+    return close[0] if close else None
+
+
 def mapping(
     value: Any,
     key: str,
@@ -64,8 +73,8 @@ def mapping(
     allowed = (*required, *optional)
     for name in value:
         if name not in allowed:
-            close = difflib.get_close_matches(str(name), allowed, n=1)
-            hint = f"did you mean '{close[0]}'? " if close else ""
+            close = close_key(name, allowed)
+            hint = f"did you mean '{close}'? " if close else ""
             problems.error(
                 f"{key}.{name}",
                 f"unknown key; {hint}allowed keys: {', '.join(sorted(allowed))}",

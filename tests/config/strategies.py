@@ -4,7 +4,8 @@
   non-overlapping pools (bgp pools outside the nodes' subnet, layer2 pools inside it), either
   gateway kind, every supported config era and speaker mode, session options valid for the
   gateway kind and mode, 0–10 services with unique names, aliases and pinned addresses, and
-  sometimes a ``discovery`` section.
+  sometimes a ``discovery``, a ``gatewaySsh`` (every host key type, a key or a password, plain or
+  encrypted) and a ``verify`` section.
 * :func:`guaranteed_invalid_configs` draws ``(raw, key)``: a valid config with one mistake the
   parser must report under ``key`` (a dropped required key, an unknown key, an ASN out of range,
   a malformed IP address).
@@ -25,6 +26,8 @@ from collections.abc import Iterator
 from ipaddress import IPv4Address, IPv4Network, summarize_address_range
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from hypothesis import strategies as st
 
 from components.config.errors import key_path
@@ -101,11 +104,40 @@ KNOWN_KEYS = frozenset(
         # discovery
         "discovery",
         "namespaces",
+        # gatewaySsh
+        "gatewaySsh",
+        "host",
+        "user",
+        "hostKey",
+        "privateKey",
+        # verify
+        "verify",
+        "afterUp",
+        "timeout",
+        "required",
     }
 )
 
 # Objects whose keys are data (Kubernetes labels, an encrypted secret), not config keys.
-FREE_FORM_KEYS = frozenset({"labels", "selector", "matchLabels", "password"})
+FREE_FORM_KEYS = frozenset({"labels", "selector", "matchLabels", "password", "privateKey"})
+
+
+def _openssh_public(key: ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey) -> str:
+    return key.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+
+
+# A real host key of every type paramiko checks ("TYPE BASE64", as ssh-keyscan prints it after the
+# host), made from fixed numbers so that every run draws the same ones.
+HOST_KEYS: dict[str, str] = {
+    "ssh-ed25519": _openssh_public(ed25519.Ed25519PrivateKey.from_private_bytes(bytes(range(32))).public_key()),
+    **{
+        f"ecdsa-sha2-nistp{bits}": _openssh_public(ec.derive_private_key(1234567, curve).public_key())
+        for bits, curve in ((256, ec.SECP256R1()), (384, ec.SECP384R1()), (521, ec.SECP521R1()))
+    },
+    # cryptography does not check that n is a product of two primes: any odd 2048-bit n serves.
+    "ssh-rsa": _openssh_public(rsa.RSAPublicNumbers(65537, (1 << 2047) + 12345).public_key()),
+}
+PRIVATE_KEY_TEXT = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n"
 
 _PASSWORD_ALPHABET = string.ascii_letters + string.digits + "!#$%&()*+,-./:;<=>?@[]^_{|}~"
 
@@ -421,7 +453,47 @@ def _valid_config(draw: st.DrawFn) -> dict[str, Any]:
         if draw(st.booleans()):
             discovery["namespaces"] = draw(st.lists(_label, min_size=1, max_size=3, unique=True))
         raw["discovery"] = discovery
+
+    # --- verify and the gateway's SSH ------------------------------------------------------------
+    if draw(st.booleans()):
+        ssh: dict[str, Any] = {"user": draw(st.sampled_from(("root", "admin", "ubnt")))}
+        ssh["hostKey"] = draw(st.sampled_from(sorted(HOST_KEYS.values())))
+        if draw(st.booleans()):
+            ssh["host"] = draw(st.one_of(st.sampled_from(gateway_choices), _dns_name))
+        if draw(st.booleans()):
+            ssh["port"] = draw(st.integers(1, 65535))
+        if draw(st.booleans()):
+            ssh["privateKey"] = draw(st.sampled_from((PRIVATE_KEY_TEXT, {"secure": "v1:AAAAKEY"})))
+        else:
+            password = st.text(min_size=1, max_size=20).filter(str.strip)
+            ssh["password"] = draw(st.one_of(password, st.just({"secure": "v1:AAAAPASSWORD"})))
+        raw["gatewaySsh"] = ssh
+    if draw(st.booleans()):
+        raw["verify"] = draw(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "afterUp": st.booleans(),
+                    "timeout": st.integers(10, 1800).flatmap(_duration),
+                    "required": st.booleans(),
+                },
+            )
+        )
     return raw
+
+
+def verify_warnings(raw: dict[str, Any]) -> list[str]:
+    """The warnings a valid config's ``verify`` draws (components/config/verification.py)."""
+    verify = raw.get("verify")
+    if verify is None:
+        return []
+    after_up = verify.get("afterUp", True)
+    warnings = []
+    if after_up and "gatewaySsh" not in raw:
+        warnings.append(f"{key_path('verify')}: sessions and routes will be skipped: set {key_path('gatewaySsh')}")
+    if verify.get("required") and not after_up:
+        warnings.append(f"{key_path('verify', 'required')}: has no effect with afterUp: false (no checks run after up)")
+    return warnings
 
 
 def valid_configs() -> st.SearchStrategy[dict[str, Any]]:
@@ -482,6 +554,7 @@ _REQUIRED: dict[tuple[str, ...], tuple[str, ...]] = {
     ("services", "*"): ("name",),
     ("services", "*", "ports", "*"): ("port",),
     ("bgp", "nodeSelectors", "*", "matchExpressions", "*"): ("key", "operator"),
+    ("gatewaySsh",): ("user", "hostKey"),
 }
 
 _IP_SHAPES = {
@@ -647,6 +720,7 @@ NUMERIC_KEYS = frozenset(
         "receiveInterval",
         "transmitInterval",
         "detectMultiplier",
+        "timeout",
     }
 )
 

@@ -19,7 +19,13 @@ from components.config.errors import NAMESPACE, ConfigError
 from components.config.model import GatewayKind, Lab
 from components.config.parse import parse_lab
 from components.render import render_artifacts
-from tests.config.strategies import guaranteed_invalid_configs, mutated_configs, number_like_leaf_configs, valid_configs
+from tests.config.strategies import (
+    guaranteed_invalid_configs,
+    mutated_configs,
+    number_like_leaf_configs,
+    valid_configs,
+    verify_warnings,
+)
 
 PREFIX = f"{NAMESPACE}:"
 MAX_ASN = 2**32 - 1
@@ -66,10 +72,15 @@ def test_valid_configs_parse(raw: dict[str, Any]) -> None:
     assert str(lab.metallb.version) == raw["metallb"]["version"]
     assert lab.gateway.kind.value == raw["gateway"]["kind"]
     _assert_renders(lab)
-    # The only warnings a valid config can draw are about AS numbers outside the private ranges.
+    assert (lab.gateway_ssh is None, lab.verify is None) == ("gatewaySsh" not in raw, "verify" not in raw)
+    # The only warnings a valid config can draw are those of verify settings that cannot do what
+    # they say, and about AS numbers outside the private ranges.
+    expected = verify_warnings(raw)
+    assert [w for w in lab.warnings if w.startswith(f"{PREFIX}verify")] == expected
     for warning in lab.warnings:
-        assert warning.startswith((f"{PREFIX}metallb.asn: ", f"{PREFIX}gateway.asn: ")), warning
-        assert "not a private AS number" in warning
+        if warning not in expected:
+            assert warning.startswith((f"{PREFIX}metallb.asn: ", f"{PREFIX}gateway.asn: ")), warning
+            assert "not a private AS number" in warning
 
 
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
