@@ -326,10 +326,12 @@ def _start_gateway_sshd(
     host_key = keygen(directory / "host_ed25519")
     client_key = keygen(directory / "client_ed25519")
     (directory / "authorized_keys").write_text(client_key.public + "\n")
+    address = plan.topology.router_lan_address
+    # For a person exploring a kept lab: ssh -o UserKnownHostsFile=<this> -i client_ed25519 ...
+    (directory / "known_hosts").write_text(f"{address} {host_key.public}\n")
     # The venv's python as invoked (a venv's python is a symlink: resolving it would leave the venv).
     python = Path(sys.executable).absolute()
     command = force_command(python, REPO_ROOT, plan.kind.value, workdir / "router")
-    address = plan.topology.router_lan_address
     config = directory / "sshd_config"
     config.write_text(sshd_config(address, PORT, directory, command))
     privsep.ensure()
