@@ -1,4 +1,4 @@
-# Linux, as root, with Debian's frr, gobgpd and dnsmasq: apt-get install -y frr gobgpd dnsmasq-base
+# Linux, as root, with Debian's frr, gobgpd, dnsmasq and sshd: apt-get install -y frr gobgpd dnsmasq-base openssh-server
 STACK ?= lab
 # STACKS=lab,lab-test: several clusters behind one gateway (the first is --stack-file); overrides STACK
 STACKS ?=

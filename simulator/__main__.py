@@ -16,11 +16,21 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from components.config.model import GatewayKind
+
 from .checks import Deadlines, run_checks
 from .errors import SimulationError
+from .gateway_shell import USG_WRAPPER
 from .lab import LabOptions, RunningLab, SpeakerKind, running_lab
 from .plan import LabPlan, plan_stacks
 from .rendering import render_stacks, stack_facts
+
+# What the router answers over SSH, one of each kind's commands (simulator.gateway_shell), as
+# a shell argument.
+GATEWAY_COMMANDS = {
+    GatewayKind.USG: f"'{USG_WRAPPER} show ip bgp summary'",
+    GatewayKind.UNIFI_OS: "\"vtysh -c 'show ip bgp summary json'\"",
+}
 
 
 def describe(plan: LabPlan, lab: RunningLab) -> str:
@@ -53,6 +63,12 @@ def _wait_for_user(plan: LabPlan, lab: RunningLab) -> None:
     example = plan.http_checks[0].url if plan.http_checks else "http://<name>/"
     print(f"explore, e.g.: ip netns exec {lab.workstation_ns} curl {example}")
     print(f"              vtysh --vty_socket {lab.workdir / 'router'} -c 'show ip bgp'")
+    ssh, gateway = lab.workdir / "ssh", lab.gateway_ssh
+    command = GATEWAY_COMMANDS[plan.kind]
+    print(
+        f"              ip netns exec {lab.workstation_ns} ssh -i {ssh / 'client_ed25519'} "
+        f"-o UserKnownHostsFile={ssh / 'known_hosts'} {gateway.user}@{gateway.host} {command}"
+    )
     with contextlib.suppress(KeyboardInterrupt, EOFError):
         input("press Enter to take the lab down ")
 

@@ -1,4 +1,4 @@
-"""What the simulator needs from the machine: root, ``ip netns``, and the daemons."""
+"""What the simulator needs from the machine: root, ``ip netns``, and the daemons (``sshd`` too)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from .errors import EnvironmentMissing
 FRR_DIR = Path("/usr/lib/frr")
 ZEBRA = FRR_DIR / "zebra"
 BGPD = FRR_DIR / "bgpd"
-DEBIAN_PACKAGES = ("frr", "gobgpd", "dnsmasq-base")
+DEBIAN_PACKAGES = ("frr", "gobgpd", "dnsmasq-base", "openssh-server")
+SSHD = Path("/usr/sbin/sshd")  # the router answers SSH as the gateway does (simulator.gateway_ssh)
 
 
 def missing_requirements(gobgp: bool = True) -> list[str]:
@@ -24,6 +25,7 @@ def missing_requirements(gobgp: bool = True) -> list[str]:
     if ip is None or subprocess.run([ip, "netns", "list"], capture_output=True, check=False).returncode != 0:
         problems.append("`ip netns` is unavailable (iproute2)")
     tools = {"zebra": ZEBRA, "bgpd": BGPD, "vtysh": shutil.which("vtysh"), "dnsmasq": shutil.which("dnsmasq")}
+    tools |= {"sshd": SSHD, "ssh-keygen": shutil.which("ssh-keygen")}
     if gobgp:
         tools |= {"gobgpd": shutil.which("gobgpd"), "gobgp": shutil.which("gobgp")}
     absent = [name for name, path in tools.items() if path is None or not Path(path).exists()]

@@ -3,7 +3,8 @@
 Namespaces: ``<prefix>router`` (a bridge ``br<i>`` per nodes' subnet, ``lan0`` to the
 workstation unless the gateway sits on a nodes' subnet), ``<prefix>node<i>`` (``eth0``; service
 addresses on ``lo`` as MetalLB's speaker announces them, layer2 ones on ``eth0``) and
-``<prefix>ws`` (the workstation, resolving through the router's dnsmasq).
+``<prefix>ws`` (the workstation, resolving through the router's dnsmasq). The router also
+answers SSH on its LAN address as the gateway does (:mod:`simulator.gateway_ssh`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from .configs import (
     speaker_zebra_conf,
 )
 from .errors import SimulationError
+from .gateway_ssh import PORT, USER, GatewaySshEndpoint, PrivsepDir, force_command, keygen, sshd_config
 from .netns import Namespaces, ip, run, unique_prefix
 from .plan import LabPlan, NodeKey, NodePlan
 from .processes import Daemon, Processes
@@ -72,6 +74,7 @@ class RunningLab:
     node_ns: dict[NodeKey, str]
     speakers: dict[NodeKey, Daemon]
     processes: Processes
+    gateway_ssh: GatewaySshEndpoint  # the router's sshd, reached from the workstation's namespace
 
     # --- the router's view ---------------------------------------------------------------
 
@@ -172,19 +175,20 @@ def running_lab(plan: LabPlan, options: LabOptions | None = None) -> Iterator[Ru
     validate_frr_config(plan.router_bgpd_conf)
     namespaces = Namespaces(unique_prefix())
     processes = Processes()
+    privsep = PrivsepDir()
     workdir = Path(tempfile.mkdtemp(prefix=namespaces.prefix))
     stopped: list[str] = []  # the teardown's problems, once it ran
 
     def teardown() -> list[str]:
         if not stopped:
             processes.stop_all()
-            stopped.extend(namespaces.delete_all() or ["ok"])
+            stopped.extend(namespaces.delete_all() + privsep.release() or ["ok"])
             shutil.rmtree(workdir, ignore_errors=True)
         return [problem for problem in stopped if problem != "ok"]
 
     atexit.register(teardown)  # should the process be interrupted past the finally below
     try:
-        yield _build(plan, options, namespaces, processes, workdir)
+        yield _build(plan, options, namespaces, processes, workdir, privsep)
     finally:
         atexit.unregister(teardown)
         problems = teardown()
@@ -204,7 +208,12 @@ def validate_frr_config(text: str) -> None:
 
 
 def _build(
-    plan: LabPlan, options: LabOptions, namespaces: Namespaces, processes: Processes, workdir: Path
+    plan: LabPlan,
+    options: LabOptions,
+    namespaces: Namespaces,
+    processes: Processes,
+    workdir: Path,
+    privsep: PrivsepDir,
 ) -> RunningLab:
     topology = plan.topology
     router = namespaces.create("router")
@@ -256,8 +265,9 @@ def _build(
                 log,
                 cwd=REPO_ROOT,
             )
+    ssh = _start_gateway_sshd(plan, router, workstation, processes, workdir, privsep)
     processes.check_alive()
-    return RunningLab(plan, workdir, router, workstation, node_ns, speakers, processes)
+    return RunningLab(plan, workdir, router, workstation, node_ns, speakers, processes, ssh)
 
 
 def _node_dir(workdir: Path, node: NodePlan) -> Path:
@@ -304,6 +314,34 @@ def _start_router(plan: LabPlan, namespace: str, processes: Processes, directory
         # Before any speaker dials: the log then names every announcement the router refuses.
         # A debug switch at run time, not a line of the config under test.
         run(["vtysh", "--vty_socket", str(directory), "-d", "bgpd", "-c", "debug bgp updates in"])
+
+
+def _start_gateway_sshd(
+    plan: LabPlan, router: str, workstation: str, processes: Processes, workdir: Path, privsep: PrivsepDir
+) -> GatewaySshEndpoint:
+    """The router's sshd on its LAN address, port 22, waited for until it answers the
+    workstation; its keys, config and PID file in ``<workdir>/ssh``."""
+    directory = workdir / "ssh"
+    directory.mkdir()
+    host_key = keygen(directory / "host_ed25519")
+    client_key = keygen(directory / "client_ed25519")
+    (directory / "authorized_keys").write_text(client_key.public + "\n")
+    address = plan.topology.router_lan_address
+    # For a person exploring a kept lab: ssh -o UserKnownHostsFile=<this> -i client_ed25519 ...
+    (directory / "known_hosts").write_text(f"{address} {host_key.public}\n")
+    # The venv's python as invoked (a venv's python is a symlink: resolving it would leave the venv).
+    python = Path(sys.executable).absolute()
+    command = force_command(python, REPO_ROOT, plan.kind.value, workdir / "router")
+    config = directory / "sshd_config"
+    config.write_text(sshd_config(address, PORT, directory, command))
+    privsep.ensure()
+    argv = ["ip", "netns", "exec", router, str(environment.SSHD), "-D", "-e", "-f", str(config)]
+    processes.start("router sshd", argv, directory / "sshd.log")
+    # Its banner, read from the workstation: the caller's way in answers.
+    banner = f"exec 3<>/dev/tcp/{address}/{PORT} && read -r -t 1 line <&3 && [[ $line == SSH-2.0-* ]]"
+    answers = functools.partial(_succeeds, ["ip", "netns", "exec", workstation, "bash", "-c", banner])
+    _wait_until(answers, f"the router's sshd to answer on {address}:{PORT}", processes)
+    return GatewaySshEndpoint(str(address), PORT, USER, host_key.public, client_key.private)
 
 
 def _start_speaker(
