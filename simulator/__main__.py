@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import signal
 import sys
 import tempfile
@@ -16,14 +17,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from components.config.model import GatewayKind
+from components.config.model import GatewayKind, Lab
+from components.discovery.dump import read_service_dump
+from components.discovery.rules import DiscoveredName, discover
+from components.verify.report import Report
 
 from .checks import Deadlines, run_checks
-from .errors import SimulationError
+from .errors import CheckFailed, SimulationError
 from .gateway_shell import USG_WRAPPER
 from .lab import LabOptions, RunningLab, SpeakerKind, running_lab
 from .plan import LabPlan, plan_stacks
 from .rendering import render_stacks, stack_facts
+from .verification import run_verify, verify_job
 
 # What the router answers over SSH, one of each kind's commands (simulator.gateway_shell), as
 # a shell argument.
@@ -73,6 +78,27 @@ def _wait_for_user(plan: LabPlan, lab: RunningLab) -> None:
         input("press Enter to take the lab down ")
 
 
+def _verify(lab: RunningLab, stacks: Sequence[Lab], discovered: Sequence[DiscoveredName]) -> dict[str, Report]:
+    """``python -m components.verify`` for each stack, its lines printed as it prints them."""
+    reports = {}
+    for index, stack in enumerate(stacks):
+        job = verify_job(stack, lab.gateway_ssh, discovered if index == 0 else ())
+        print(f"verify{f' (stack {stack.stack})' if len(stacks) > 1 else ''}, as python -m components.verify says it:")
+        report = run_verify(lab, job)
+        for line in report.lines():
+            print(f"  {line}")
+        reports[stack.stack] = report
+    return reports
+
+
+def _write_json(path: Path, reports: dict[str, Report]) -> None:
+    if len(reports) == 1:
+        document = next(iter(reports.values())).to_json()
+    else:
+        document = {"stacks": {name: report.to_json() for name, report in reports.items()}}
+    path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m simulator", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stack-file", type=Path, required=True, help="e.g. Pulumi.lab.yaml")
@@ -102,6 +128,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "only one stack's nodes have; the `filters` check then proves it does (repeatable)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the lab up until Enter or Ctrl-C, to explore it")
+    parser.add_argument(
+        "--verify-json",
+        type=Path,
+        metavar="FILE",
+        help="write verify's --json object there (several stacks: {\"stacks\": {STACK: object}})",
+    )
     args = parser.parse_args(argv)
     started = time.monotonic()
     try:
@@ -115,11 +147,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             plan = plan_stacks(stacks, args.rogue_node)
         for note in plan.notes:
             print(f"note: {note}")
+        discovered = discover(stacks[0][1], read_service_dump(args.services_from)).entries if args.services_from else ()
         with running_lab(plan, LabOptions(speaker=SpeakerKind(args.speaker))) as lab:
             print(describe(plan, lab))
             deadlines = Deadlines(sessions_s=30.0) if args.speaker == SpeakerKind.GOBGP.value else Deadlines()
-            for name, outcome in run_checks(lab, deadlines):
-                print(f"ok   {name}: {outcome.detail}")
+            failed: CheckFailed | None = None
+            try:
+                for name, outcome in run_checks(lab, deadlines):
+                    print(f"ok   {name}: {outcome.detail}")
+            except CheckFailed as error:
+                failed = error
+            # The product's own checks, as a user runs them against the real lab: once the lab's
+            # own checks have passed (or failed: then verify says what a user would see).
+            reports = _verify(lab, [lab_ for _, lab_ in stacks], discovered)
+            if args.verify_json is not None:
+                _write_json(args.verify_json, reports)
+            if failed is not None:
+                raise failed
+            if any(report.failed for report in reports.values()):
+                print("FAIL verify: see its lines above", file=sys.stderr)
+                return 1
             print(f"all checks passed in {time.monotonic() - started:.1f}s")
             if args.keep:
                 _wait_for_user(plan, lab)
