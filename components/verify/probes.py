@@ -25,8 +25,9 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 
-# Probes in flight at once. Past this many names (or targets) the rest wait for a free thread,
-# so a check where nothing answers takes about ceil(n / MAX_PARALLEL) timeouts.
+# Probes in flight at once. Past this many names (or targets) the rest go in a second wave with
+# a deadline one timeout later, so a check where nothing answers takes ceil(n / MAX_PARALLEL)
+# timeouts.
 MAX_PARALLEL = 256
 SCHEMES = ("tcp", "http", "https")
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -48,18 +49,17 @@ class DnsAnswer:
 
 def resolve_all(server: IPv4Address, names: Sequence[str], *, timeout_s: float, port: int = 53) -> dict[str, DnsAnswer]:
     """The A records of every name, asked of ``server`` itself (not the system resolver: no search
-    domain, no cache, no other server), side by side, each within ``timeout_s``. Keyed by name;
-    a name given twice is asked once."""
+    domain, no cache, no other server), side by side, all within ``timeout_s`` of the call. Keyed
+    by name, in the order given; a name given twice is asked once. Each name is taken as absolute
+    (``svc.lab`` is asked as ``svc.lab.``), and a CNAME chain in an answer is followed to its A
+    records."""
     _check_timeout(timeout_s)
     unique = list(dict.fromkeys(names))
-    answers = _side_by_side(unique, lambda name: resolve(server, name, timeout_s=timeout_s, port=port))
+    answers = _side_by_side(unique, timeout_s, lambda name, deadline: _resolve(server, port, name, deadline, timeout_s))
     return {answer.name: answer for answer in answers}
 
 
-def resolve(server: IPv4Address, name: str, *, timeout_s: float, port: int = 53) -> DnsAnswer:
-    """One name's A records from ``server``; the name is taken as absolute (``svc.lab`` is asked
-    as ``svc.lab.``). A CNAME chain in the answer is followed to its A records."""
-    deadline = time.monotonic() + timeout_s
+def _resolve(server: IPv4Address, port: int, name: str, deadline: float, timeout_s: float) -> DnsAnswer:
     try:
         query = dns.message.make_query(dns.name.from_text(name), dns.rdatatype.A)  # recursion desired
         response = _ask(query, str(server), port, deadline)
@@ -119,29 +119,32 @@ class ReachAnswer:
 
 
 def reach_all(targets: Sequence[ReachTarget], *, timeout_s: float) -> dict[str, ReachAnswer]:
-    """Knock on every target side by side, each within ``timeout_s`` (connect and, for HTTP(S),
-    the TLS handshake and the response's status line and headers). Keyed by subject; of targets
-    with the same subject the first is probed."""
+    """Knock on every target side by side, all within ``timeout_s`` of the call (connect and, for
+    HTTP(S), the TLS handshake and the response's status line and headers). Keyed by subject, in
+    the order given; of targets with the same subject the first is probed.
+
+    TCP: connect and close. HTTP(S): ``GET /`` with the target's Host header (and SNI), no proxy
+    (http.client reads no proxy variables), no redirect followed: any HTTP status, a 503 or a 302
+    too, means the service answers. The certificate is not checked: a home lab's self-signed one
+    still answers, and the detail says so."""
     _check_timeout(timeout_s)
     unique = list({target.subject: target for target in reversed(targets)}.values())[::-1]
-    answers = _side_by_side(unique, lambda target: reach(target, timeout_s=timeout_s))
+    answers = _side_by_side(unique, timeout_s, lambda target, deadline: _reach(target, deadline, timeout_s))
     return {answer.subject: answer for answer in answers}
 
 
-def reach(target: ReachTarget, *, timeout_s: float) -> ReachAnswer:
-    """TCP: connect and close. HTTP(S): ``GET /`` with the target's Host header (and SNI), no
-    proxy (http.client reads no proxy variables), no redirect followed: any HTTP status, a 503 or
-    a 302 too, means the service answers. The certificate is not checked: a home lab's
-    self-signed one still answers, and the detail says so."""
+def _reach(target: ReachTarget, deadline: float, timeout_s: float) -> ReachAnswer:
     start = time.monotonic()
+    if start >= deadline:
+        return ReachAnswer(target.subject, False, _timed_out(timeout_s))
     try:
-        sock = socket.create_connection((str(target.address), target.port), timeout=timeout_s)
+        sock = socket.create_connection((str(target.address), target.port), timeout=deadline - start)
     except OSError as error:
         return ReachAnswer(target.subject, False, _reach_error_text(error, timeout_s))
     with sock:
         if target.scheme == "tcp":
             return ReachAnswer(target.subject, True, f"TCP connect in {_ms(time.monotonic() - start)}")
-        guard = _Deadline(sock, start + timeout_s)
+        guard = _Deadline(sock, deadline)
         try:
             status = _http_status(sock, target)
         except (OSError, http.client.HTTPException) as error:
@@ -231,12 +234,17 @@ def _reach_error_text(error: OSError | http.client.HTTPException, timeout_s: flo
 # --- shared ---------------------------------------------------------------------------------------
 
 
-def _side_by_side(items: Sequence[_Item], probe: Callable[[_Item], _Answer]) -> list[_Answer]:
-    """``probe`` of every item, each in its own thread (up to MAX_PARALLEL), in the items' order."""
+def _side_by_side(items: Sequence[_Item], timeout_s: float, probe: Callable[[_Item, float], _Answer]) -> list[_Answer]:
+    """``probe(item, deadline)`` of every item, each in its own thread (up to MAX_PARALLEL), in the
+    items' order. The deadline (monotonic) is ``timeout_s`` after this call, not after the probe's
+    thread started: under load the last of fifty threads starts a tenth of a second after the
+    first, and the check is to end within its timeout."""
     if not items:
         return []
+    start = time.monotonic()
+    deadlines = [start + timeout_s * (1 + index // MAX_PARALLEL) for index in range(len(items))]
     with ThreadPoolExecutor(max_workers=min(len(items), MAX_PARALLEL), thread_name_prefix="verify-probe") as pool:
-        return list(pool.map(probe, items))
+        return list(pool.map(probe, items, deadlines))
 
 
 def _check_timeout(timeout_s: float) -> None:

@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from components.verify import probes
 from components.verify.probes import DnsAnswer, ReachAnswer, ReachTarget, reach_all, resolve_all
 from tests.loopback_http import serving
 from tests.tls import self_signed_certificate
@@ -37,6 +38,8 @@ HOSTS = [
     ("10.10.10.12", "two.lab"),
     ("10.10.10.13", "two.lab"),
     *[(f"10.10.20.{i}", f"svc{i:02d}.lab") for i in range(1, 51)],
+    # More A records than a 512-byte UDP answer holds (16 bytes each): dnsmasq sets TC.
+    *[(f"10.10.30.{i}", "many.lab") for i in range(1, 41)],
 ]
 DNSMASQ_OPTIONS = (
     "--local=/lab/",  # names under lab. that the hosts file lacks are NXDOMAIN, not forwarded
@@ -164,6 +167,14 @@ def test_a_missing_name_and_one_without_an_a_record_say_which(dnsmasq_port: int)
     assert answers["six.lab"] == DnsAnswer("six.lab", (), "no answer")
     # Outside its local domain, with no upstream server, dnsmasq refuses (a gateway would forward).
     assert answers["elsewhere.example"] == DnsAnswer("elsewhere.example", (), "REFUSED")
+
+
+def test_an_answer_too_long_for_udp_is_asked_again_over_tcp(dnsmasq_port: int) -> None:
+    answer = resolve_all(LOOPBACK, ["many.lab"], timeout_s=TIMEOUT_S, port=dnsmasq_port)["many.lab"]
+
+    assert answer.error is None
+    assert tuple(sorted(answer.addresses)) == expected("many.lab")
+    assert len(answer.addresses) == 40
 
 
 def test_a_name_is_asked_as_it_is_without_a_search_domain(dnsmasq_port: int) -> None:
@@ -400,6 +411,20 @@ def test_fifty_services_that_never_answer_end_within_one_timeout() -> None:
     assert len(answers) == 50
     assert {(answer.ok, answer.detail) for answer in answers.values()} == {(False, "timed out after 1 s")}
     assert TIMEOUT_S * 0.9 <= elapsed < TIMEOUT_S + MARGIN_S
+
+
+def test_past_the_threads_at_hand_a_second_wave_gets_a_timeout_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(probes, "MAX_PARALLEL", 5)
+    timeout_s = 0.5
+
+    with silent_listener() as port:
+        targets = [http_target(port, f"svc{i:02d}.lab") for i in range(10)]
+        start = time.monotonic()
+        answers = reach_all(targets, timeout_s=timeout_s)
+        elapsed = time.monotonic() - start
+
+    assert {answer.detail for answer in answers.values()} == {"timed out after 0.5 s"}
+    assert 2 * timeout_s * 0.9 <= elapsed < 2 * timeout_s + MARGIN_S
 
 
 def test_a_target_the_caller_got_wrong_is_refused_before_any_probe() -> None:
