@@ -5,6 +5,9 @@ Run from the repo root:  venv/bin/python bench/run.py [--repeat N] [--synthetic-
 
 With ``discovery`` set, the same program against a loopback stand-in of the Kubernetes API
 (tests/kubernetes/kube_api.py) holding 0/100/500/1000 annotated LoadBalancer Services.
+
+``python -m components.verify``'s probes on loopback: 50 names asked of a real dnsmasq and 50
+HTTP services, all answering and none answering (``--verify-only``: just these).
 """
 
 from __future__ import annotations
@@ -18,12 +21,14 @@ import http.server
 import json
 import os
 import runpy
+import socket
 import statistics
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 from pathlib import Path
@@ -47,6 +52,8 @@ SYNTHETIC_MANIFEST = (
     b"apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: controller\n  namespace: metallb-system\n"
 )
 MANIFEST_FILES = {"v0.12.1": "metallb.yaml", "v0.15.3": "metallb-native.yaml"}
+VERIFY_SERVICES = 50  # the issue's lab: 50 services, each a host name and an HTTP URL
+VERIFY_TIMEOUT_S = 2.0  # per check
 
 if str(REPO) not in sys.path:  # `components` is imported by __main__.py and by the pure-work timing
     sys.path.insert(0, str(REPO))
@@ -348,6 +355,124 @@ def measure_discovery(mirror: str, sha256: dict[str, str] | None, repeat: int) -
     return rows
 
 
+# --- verify: the dns and reach probes ---------------------------------------------------------
+
+
+class ServiceHandler(http.server.BaseHTTPRequestHandler):
+    """A service's web page: 200 and a short body to every GET."""
+
+    def do_GET(self) -> None:
+        body = b"ok\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@dataclass
+class VerifyRow:
+    scenario: str
+    probes: int
+    answered: int  # probes whose answer was a success (a name resolved, a service answered)
+    median: float
+    worst: float
+
+
+def time_verify(name: str, probe: Callable[[], Sequence[bool]], repeat: int) -> VerifyRow:
+    """One warm-up, then ``repeat`` timed calls of ``probe`` (which returns each probe's success)."""
+    probe()
+    seconds, successes = [], []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        results = probe()
+        seconds.append(time.perf_counter() - start)
+        successes.append(sum(results))
+    if len(set(successes)) != 1:
+        raise SystemExit(f"{name}: the number of successes varies between runs: {sorted(set(successes))}")
+    return VerifyRow(name, len(results), successes[0], statistics.median(seconds), max(seconds))
+
+
+def measure_verify(repeat: int) -> list[VerifyRow]:
+    """The probes on loopback: 50 names of a real dnsmasq (a USG's resolver answers its
+    static-host-mapping the same way: a hosts file) and 50 HTTP servers, one per service; then a
+    UDP socket that never answers and a TCP listener that takes connections and never answers."""
+    from components.verify.probes import ReachTarget, reach_all, resolve_all
+    from tests.loopback_http import serving
+    from tests.verify.dnsmasq import DnsmasqMissing, running_dnsmasq
+
+    loopback = IPv4Address("127.0.0.1")
+    names = [f"svc{i:02d}.bench.lab" for i in range(VERIFY_SERVICES)]
+    hosts = [(f"10.30.10.{10 + i}", name) for i, name in enumerate(names)]
+
+    def dns(port: int) -> Callable[[], list[bool]]:
+        def probe() -> list[bool]:
+            answers = resolve_all(loopback, names, timeout_s=VERIFY_TIMEOUT_S, port=port).values()
+            return [answer.error is None for answer in answers]
+
+        return probe
+
+    def reach(ports: Sequence[int]) -> Callable[[], list[bool]]:
+        targets = [
+            ReachTarget(f"http://{name}/", loopback, port, "http", name)
+            for name, port in zip(names, ports, strict=True)
+        ]
+
+        def probe() -> list[bool]:
+            return [answer.ok for answer in reach_all(targets, timeout_s=VERIFY_TIMEOUT_S).values()]
+
+        return probe
+
+    def both(*checks: Callable[[], list[bool]]) -> Callable[[], list[bool]]:
+        """The checks side by side, as the command may run them."""
+
+        def probe() -> list[bool]:
+            with ThreadPoolExecutor(max_workers=len(checks)) as pool:
+                return [ok for results in pool.map(lambda check: check(), checks) for ok in results]
+
+        return probe
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="metallb-bench-verify-") as tmp, contextlib.ExitStack() as stack:
+        try:
+            dnsmasq: int | None = stack.enter_context(running_dnsmasq(Path(tmp), hosts, ["--local=/lab/"]))
+        except DnsmasqMissing as missing:
+            dnsmasq = None
+            print(f"(the dns rows where dnsmasq answers are left out: {missing})")
+        answering = reach([stack.enter_context(serving(ServiceHandler)) for _ in names])
+        if dnsmasq is not None:
+            rows.append(time_verify(f"dns: {VERIFY_SERVICES} names, dnsmasq answers", dns(dnsmasq), repeat))
+        rows.append(time_verify(f"reach: {VERIFY_SERVICES} HTTP services answer", answering, repeat))
+        if dnsmasq is not None:
+            rows.append(time_verify("dns + reach side by side, all answer", both(dns(dnsmasq), answering), repeat))
+
+        silent_udp = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+        silent_udp.bind(("127.0.0.1", 0))
+        silent_dns = dns(silent_udp.getsockname()[1])
+        silent_tcp = stack.enter_context(socket.socket())
+        silent_tcp.bind(("127.0.0.1", 0))
+        silent_tcp.listen(128)  # connections complete in the kernel's backlog, and hear nothing
+        silent_reach = reach([silent_tcp.getsockname()[1]] * VERIFY_SERVICES)
+        rows.append(time_verify("dns: resolver never answers", silent_dns, repeat))
+        rows.append(time_verify("reach: no service answers", silent_reach, repeat))
+        rows.append(time_verify("dns + reach side by side, none answer", both(silent_dns, silent_reach), repeat))
+    return rows
+
+
+def print_verify(rows: Sequence[VerifyRow], repeat: int) -> None:
+    print(
+        f"verify probes on loopback, {VERIFY_SERVICES} services, timeout {VERIFY_TIMEOUT_S:g} s per check, "
+        f"median and worst of {repeat} runs:"
+    )
+    header = f"{'check':<38} {'probes':>6} {'answered':>8} {'median s':>9} {'worst s':>8}"
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        print(f"{row.scenario:<38} {row.probes:>6} {row.answered:>8} {row.median:>9.3f} {row.worst:>8.3f}")
+
+
 # --- main -------------------------------------------------------------------------------------
 
 
@@ -366,10 +491,14 @@ def main() -> int:
     parser.add_argument(
         "--synthetic-manifest", action="store_true", help="serve a one-object manifest even if upstream's is present"
     )
+    parser.add_argument("--verify-only", action="store_true", help="time only the verify command's probes")
     options = parser.parse_args()
     if options.repeat < 1:
         parser.error("--repeat must be at least 1")
     os.chdir(REPO)  # the program reads files relative to the project directory
+    if options.verify_only:
+        print_verify(measure_verify(options.repeat), options.repeat)
+        return 0
 
     with manifest_mirror(options.synthetic_manifest) as (mirror, sha256, what):
         lab_raw = with_mirror(lab_stack_raw(), mirror, sha256)
@@ -433,6 +562,8 @@ def main() -> int:
         f"per discovered Service: {(last.seconds - first.seconds) / (last.count - first.count) * 1000:.2f} ms "
         f"over {first.count} (program evaluation, listing included)"
     )
+    print()
+    print_verify(measure_verify(options.repeat), options.repeat)
     return 0
 
 
