@@ -61,9 +61,17 @@ class RecordingMocks(pulumi.runtime.Mocks):
     The address command prints the address it waited for (``--expect``, else ALLOCATED). In a
     preview nothing exists and no command runs: no status, no stdout (unknown)."""
 
-    def __init__(self, preview: bool = False, service_ips: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        preview: bool = False,
+        service_ips: Mapping[str, str] | None = None,
+        command_stdouts: Mapping[str, str] | None = None,
+    ) -> None:
         self.preview = preview
         self.service_ips = dict(service_ips or {})
+        # A command's stdout by resource name: what the provider recorded when it ran (say, by
+        # tests/command_engine.py), as the engine hands it to the program in the next run.
+        self.command_stdouts = dict(command_stdouts or {})
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         state = dict(args.inputs)
@@ -77,6 +85,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
             arguments = shlex.split(args.inputs["create"])
             expect = arguments[arguments.index("--expect") + 1] if "--expect" in arguments else None
             state["stdout"] = expect or ALLOCATED
+        if args.name in self.command_stdouts:
+            state["stdout"] = self.command_stdouts[args.name]
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
@@ -323,10 +333,11 @@ def _run(
     preview: bool,
     service_ips: Mapping[str, str] | None = None,
     stack: str = "test",
+    command_stdouts: Mapping[str, str] | None = None,
 ) -> tuple[Run, Any]:
     """Run __main__.py under mocks as ``stack``; (what it registered and exported, the RunError it
     raised or None)."""
-    mocks = RecordingMocks(preview, service_ips)
+    mocks = RecordingMocks(preview, service_ips, command_stdouts)
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project="metallb-unifi", stack=stack, preview=preview, monitor=monitor)
     pulumi.runtime.set_all_config(config)
@@ -355,9 +366,13 @@ def run_program(
     preview: bool,
     service_ips: Mapping[str, str] | None = None,
     stack: str = "test",
+    command_stdouts: Mapping[str, str] | None = None,
 ) -> Run:
-    """Run __main__.py under mocks as ``stack`` (see RecordingMocks for ``service_ips``)."""
-    run, refused = _run(monkeypatch, config, preview=preview, service_ips=service_ips, stack=stack)
+    """Run __main__.py under mocks as ``stack`` (see RecordingMocks for ``service_ips`` and
+    ``command_stdouts``)."""
+    run, refused = _run(
+        monkeypatch, config, preview=preview, service_ips=service_ips, stack=stack, command_stdouts=command_stdouts
+    )
     if refused is not None:
         raise refused
     return run

@@ -30,7 +30,7 @@ from components.contract import GATEWAY_KEY_ENV, GATEWAY_PASSWORD_ENV, PYTHON
 from components.resources.secret_environment import secret_environment
 from components.verify.expectations import Expectations
 from components.verify.job import GatewaySshSettings, VerifyJob
-from components.verify.report import Report
+from components.verify.report import CheckResult, Report, Status
 
 VERIFY: Final = "components.verify"
 
@@ -75,6 +75,15 @@ def failure_warning(report: Report) -> str | None:
     )
 
 
+def read_report(stdout: str) -> Report:
+    """The command's report; a stdout that holds none (an older or broken run) reads as a failed check."""
+    try:
+        return Report.from_json(json.loads(stdout))
+    except (ValueError, KeyError, TypeError) as exc:
+        detail = f"no report in the command's output ({type(exc).__name__}): run python -m components.verify"
+        return Report((CheckResult("verify", Status.FAIL, detail),))
+
+
 @dataclass(frozen=True)
 class VerificationArgs:
     settings: VerifySettings
@@ -103,13 +112,12 @@ class Verification(pulumi.ComponentResource):
             add_previous_output_in_env=False,
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.after)),
         )
-        report = self.checks.stdout.apply(lambda text: Report.from_json(json.loads(text)))
-
-        def summarise(report: Report) -> dict[str, dict[str, str]]:
+        def summarise(stdout: str) -> dict[str, dict[str, str]]:
+            report = read_report(stdout)
             warning = failure_warning(report)
             if warning is not None:
                 pulumi.log.warn(warning, resource=self)
             return report.summary()
 
-        self.summary = report.apply(summarise)
+        self.summary = self.checks.stdout.apply(summarise)
         self.register_outputs({"summary": self.summary})
