@@ -112,6 +112,7 @@ class Verification(pulumi.ComponentResource):
             add_previous_output_in_env=False,
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.after)),
         )
+
         def summarise(stdout: str) -> dict[str, dict[str, str]]:
             report = read_report(stdout)
             warning = failure_warning(report)

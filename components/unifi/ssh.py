@@ -219,8 +219,10 @@ class SshSession:
         except (paramiko.SSHException, OSError, EOFError) as exc:
             raise SshConnectionError(f"SSH authentication with {target} failed ({exc})") from None
         if remaining:
-            raise SshAuthError(f"{target} asks for more than the {'password' if isinstance(key, Password) else 'key'} "
-                               f"({', '.join(remaining)})")
+            raise SshAuthError(
+                f"{target} asks for more than the {'password' if isinstance(key, Password) else 'key'} "
+                f"({', '.join(remaining)})"
+            )
 
     def close(self) -> None:
         self._transport.close()

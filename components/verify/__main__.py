@@ -41,7 +41,9 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     parser = argparse.ArgumentParser(prog="python -m components.verify", description=__doc__.split("\n\n")[0])
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--stack-file", type=Path, help="e.g. Pulumi.lab.yaml")
-    source.add_argument("--job", help="a verify job as JSON (FILE, or - for stdin): what pulumi up and the simulator run")
+    source.add_argument(
+        "--job", help="a verify job as JSON (FILE, or - for stdin): what pulumi up and the simulator run"
+    )
     parser.add_argument("--project-file", type=Path, help="Pulumi.yaml with project defaults (default: beside it)")
     parser.add_argument(
         "--services-from",

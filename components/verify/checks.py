@@ -78,7 +78,9 @@ def routes(
         subject = f"{route.address} ({', '.join(route.services)})"
         best = _longest_match(route.address, table)
         if best is None:
-            items.append(Item(subject, False, "no route on the gateway: no node announces it, or the gateway refused it"))
+            items.append(
+                Item(subject, False, "no route on the gateway: no node announces it, or the gateway refused it")
+            )
             continue
         if best.protocol != "bgp":
             items.append(Item(subject, False, f"routed by a {best.protocol} route {best.prefix}, not by BGP"))
@@ -126,7 +128,10 @@ def names(expected: Sequence[ExpectedName], answers: Mapping[str, DnsAnswer], re
         else:
             items.append(Item(name.name, True, f"{name.address}"))
     return CheckResult.of_items(
-        "dns", items, f"{_count(len(expected), 'name')} resolve through {resolver}", _DNS_WHERE
+        "dns",
+        items,
+        f"{_count(len(expected), 'name')} {_verb(len(expected), 'resolve')} through {resolver}",
+        _DNS_WHERE,
     )
 
 
@@ -141,11 +146,17 @@ def reach(expected: Sequence[ExpectedEndpoint], answers: Mapping[str, ReachAnswe
             items.append(Item(endpoint.subject, False, "not tried"))
         else:
             items.append(Item(endpoint.subject, answer.ok, f"{answer.detail} ({endpoint.address}:{endpoint.port})"))
-    return CheckResult.of_items("reach", items, f"{_count(len(expected), 'service')} answer", _REACH_WHERE)
+    return CheckResult.of_items(
+        "reach", items, f"{_count(len(expected), 'service')} {_verb(len(expected), 'answer')}", _REACH_WHERE
+    )
 
 
 def _listed(items: Sequence[Item]) -> str:
     return "; ".join(f"{item.subject}: {item.detail}" for item in items)
+
+
+def _verb(n: int, verb: str) -> str:
+    return f"{verb}s" if n == 1 else verb
 
 
 def _count(n: int, what: str) -> str:

@@ -149,9 +149,7 @@ def allocated_addresses(lab: Lab, services: Sequence[Mapping[str, Any]]) -> dict
     return known
 
 
-def expect(
-    lab: Lab, addresses: Mapping[str, IPv4Address], discovered: Sequence[DiscoveredName] = ()
-) -> Expectations:
+def expect(lab: Lab, addresses: Mapping[str, IPv4Address], discovered: Sequence[DiscoveredName] = ()) -> Expectations:
     """What the lab should show, for the services whose address is known."""
     domain = lab.gateway.dns_domain
     holders: dict[IPv4Address, list[str]] = {}

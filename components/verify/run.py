@@ -40,9 +40,7 @@ class Gateway:
 
 def verify_once(expectations: Expectations, gateway: Gateway, timeouts: Timeouts = Timeouts()) -> Report:
     access = gateway.access
-    targets = [
-        ReachTarget(e.subject, e.address, e.port, e.scheme, e.host) for e in expectations.endpoints
-    ]
+    targets = [ReachTarget(e.subject, e.address, e.port, e.scheme, e.host) for e in expectations.endpoints]
     with ThreadPoolExecutor(max_workers=3) as pool:
         view = pool.submit(_read, access, gateway.kind) if access is not None else None
         dns = pool.submit(

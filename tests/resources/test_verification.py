@@ -15,7 +15,7 @@ from components.verify.report import CheckResult, Item, Report, Status
 from tests.program_harness import REPO, Run, resolve, run_program, stack_config
 from tests.pulumi_values import is_secret, unwrap, without_secrets
 from tests.resources.conftest import with_small_manifest
-from tests.resources.test_usg import PRIVATE_KEY, SECRETS, controller
+from tests.resources.test_usg import SECRETS, controller
 
 GATEWAY_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\ngateway-key-material-5678\n-----END OPENSSH PRIVATE KEY-----\n"
 GATEWAY_HOST_KEY = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBOv"
@@ -29,7 +29,15 @@ def _host_key() -> str:
     import struct
 
     name = b"ecdsa-sha2-nistp256"
-    blob = struct.pack(">I", len(name)) + name + struct.pack(">I", 8) + b"nistp256" + struct.pack(">I", 65) + b"\x04" + b"k" * 64
+    blob = (
+        struct.pack(">I", len(name))
+        + name
+        + struct.pack(">I", 8)
+        + b"nistp256"
+        + struct.pack(">I", 65)
+        + b"\x04"
+        + b"k" * 64
+    )
     return "ecdsa-sha2-nistp256 " + base64.b64encode(blob).decode()
 
 
@@ -51,7 +59,9 @@ def the_command(run: Run) -> Any:
     return command
 
 
-def test_without_verify_or_with_after_up_off_nothing_checks_the_lab(monkeypatch: pytest.MonkeyPatch, small_mirror: str) -> None:
+def test_without_verify_or_with_after_up_off_nothing_checks_the_lab(
+    monkeypatch: pytest.MonkeyPatch, small_mirror: str
+) -> None:
     for overrides in ({"verify": None}, {"verify": {"afterUp": False}}):
         settings = config(small_mirror, **overrides)
         if overrides["verify"] is None:
@@ -72,7 +82,7 @@ def test_the_checks_follow_the_services_and_the_gateway_with_the_key_only_in_the
     # After the gateway's last step and every Service's resources.
     urns = {r.name: r.urn for r in run.registrations}
     assert urns["usg-install"] in command.dependencies
-    assert any("kubernetes-dashboard" in urn for urn in command.dependencies)
+    assert urns["k8s-dashboard-address"] in command.dependencies  # the Service has its address
     environment = inputs["environment"]
     assert is_secret(environment) and unwrap(environment) == {"UNIFI_GATEWAY_SSH_KEY": GATEWAY_KEY}
     for registration in run.registrations:
@@ -85,7 +95,13 @@ def test_the_checks_follow_the_services_and_the_gateway_with_the_key_only_in_the
         assert not known
         return
     job = json.loads(inputs["stdin"])
-    assert job["gatewaySsh"] == {"host": "192.168.1.1", "port": 22, "user": "admin", "hostKey": _host_key(), "auth": "privateKey"}
+    assert job["gatewaySsh"] == {
+        "host": "192.168.1.1",
+        "port": 22,
+        "user": "admin",
+        "hostKey": _host_key(),
+        "auth": "privateKey",
+    }
     assert (job["retryFor"], job["required"]) == (90.0, True)
     expected = job["expectations"]
     assert [n["address"] for n in expected["nodes"]] == ["10.10.0.200", "10.10.0.101", "10.10.0.102", "10.10.0.103"]
@@ -99,7 +115,12 @@ def test_a_unifi_os_gateway_is_checked_after_its_apply(monkeypatch: pytest.Monke
         stack_config(
             REPO / "Pulumi.udm.yaml",
             small_mirror,
-            controller={"url": "https://192.168.1.1", "flavor": "unifi-os", "apiKey": "k" * 32, "fingerprint": "cd" * 32},
+            controller={
+                "url": "https://192.168.1.1",
+                "flavor": "unifi-os",
+                "apiKey": "k" * 32,
+                "fingerprint": "cd" * 32,
+            },
             gatewaySsh={"user": "root", "hostKey": _host_key(), "password": "gw-pw-0042"},
             verify={},
         )
@@ -113,7 +134,9 @@ def test_a_unifi_os_gateway_is_checked_after_its_apply(monkeypatch: pytest.Monke
     assert job["gatewaySsh"]["auth"] == "password" and (job["retryFor"], job["required"]) == (120.0, False)
 
 
-def test_without_a_controller_the_checks_follow_the_services(monkeypatch: pytest.MonkeyPatch, small_mirror: str) -> None:
+def test_without_a_controller_the_checks_follow_the_services(
+    monkeypatch: pytest.MonkeyPatch, small_mirror: str
+) -> None:
     run = run_program(monkeypatch, config(small_mirror, gateway_controller=False), preview=False)
     command = the_command(run)
     assert command.dependencies and all("usg" not in urn for urn in command.dependencies)

@@ -21,7 +21,9 @@ DASHBOARD = A("10.10.10.10")
 
 def neighbour(address: str, state: str = "Established", prefixes: int | None = 1) -> BgpNeighbor:
     established = state == "Established"
-    return BgpNeighbor(A(address), 64512, state, "00:01:02" if established else "never", prefixes if established else None)
+    return BgpNeighbor(
+        A(address), 64512, state, "00:01:02" if established else "never", prefixes if established else None
+    )
 
 
 def test_established_sessions_pass_with_uptime_and_prefixes_per_node() -> None:
@@ -45,7 +47,9 @@ def test_established_sessions_pass_with_uptime_and_prefixes_per_node() -> None:
     ],
 )
 def test_a_session_not_established_fails_naming_the_node_its_state_and_the_likely_cause(state: str, cause: str) -> None:
-    result = checks.sessions(NODES, {A("10.10.0.101"): neighbour("10.10.0.101"), A("10.10.0.102"): neighbour("10.10.0.102", state)})
+    result = checks.sessions(
+        NODES, {A("10.10.0.101"): neighbour("10.10.0.101"), A("10.10.0.102"): neighbour("10.10.0.102", state)}
+    )
     assert result.status is Status.FAIL
     assert f"worker2 (10.10.0.102): {state}: " in result.detail
     assert cause in result.detail
@@ -77,9 +81,7 @@ def test_a_route_via_the_nodes_passes_with_its_paths() -> None:
     table = bgp("10.10.10.10/32", "10.10.0.101", "10.10.0.102") | bgp("0.0.0.0/0", "192.168.1.254", protocol="kernel")
     result = checks.routes(ROUTES, NODES, table)
     assert result.status is Status.OK
-    assert result.detail == (
-        "10.10.10.10 (k8s-dashboard): via worker1 (10.10.0.101), worker2 (10.10.0.102): 2 paths"
-    )
+    assert result.detail == ("10.10.10.10 (k8s-dashboard): via worker1 (10.10.0.101), worker2 (10.10.0.102): 2 paths")
 
 
 def test_an_aggregated_announcement_covers_the_address() -> None:
@@ -92,7 +94,10 @@ def test_an_aggregated_announcement_covers_the_address() -> None:
     ("table", "says"),
     [
         ({}, "no route on the gateway"),
-        (bgp("0.0.0.0/0", "192.168.1.254", protocol="kernel"), "no route on the gateway"),  # a default route does not count
+        (
+            bgp("0.0.0.0/0", "192.168.1.254", protocol="kernel"),
+            "no route on the gateway",
+        ),  # a default route does not count
         (bgp("10.10.10.10/32", "10.10.0.101", selected=False), "no route on the gateway"),
         (bgp("10.10.10.0/24", protocol="connected"), "routed by a connected route 10.10.10.0/24, not by BGP"),
         (bgp("10.10.10.10/32", "10.10.5.5"), "via 10.10.5.5, which is not a node of this stack"),
@@ -110,7 +115,10 @@ def test_a_missing_or_wrong_route_fails_naming_the_address_and_its_service(
 
 
 def test_names_resolve_to_exactly_their_address() -> None:
-    expected = (ExpectedName("k8s-dashboard.service", DASHBOARD, "k8s-dashboard"), ExpectedName("k8s-dashboard", DASHBOARD, "k8s-dashboard"))
+    expected = (
+        ExpectedName("k8s-dashboard.service", DASHBOARD, "k8s-dashboard"),
+        ExpectedName("k8s-dashboard", DASHBOARD, "k8s-dashboard"),
+    )
     answers = {
         "k8s-dashboard.service": DnsAnswer("k8s-dashboard.service", (DASHBOARD,), None),
         "k8s-dashboard": DnsAnswer("k8s-dashboard", (DASHBOARD, A("10.10.10.11")), None),

@@ -15,11 +15,11 @@ from components.config import parse_lab
 from components.discovery.rules import discover
 from components.render import load_lab
 from components.verify.expectations import (
+    Expectations,
     ExpectedEndpoint,
     ExpectedName,
     ExpectedNode,
     ExpectedRoute,
-    Expectations,
     allocated_addresses,
     expect,
 )
@@ -46,7 +46,9 @@ def test_the_blog_posts_lab_expects_four_neighbours_one_route_two_names_and_the_
         ExpectedName("k8s-dashboard.service", dashboard, "k8s-dashboard"),
     )
     assert expected.endpoints == (
-        ExpectedEndpoint("http://k8s-dashboard.service/", dashboard, 80, "http", "k8s-dashboard.service", "k8s-dashboard"),
+        ExpectedEndpoint(
+            "http://k8s-dashboard.service/", dashboard, 80, "http", "k8s-dashboard.service", "k8s-dashboard"
+        ),
     )
     assert expected.not_known == ()
 
@@ -93,9 +95,12 @@ def test_an_allocated_address_comes_from_the_services_status_and_is_then_checked
     assert "other" not in addresses  # not a declared service: only discovery names it
     expected = expect(lab, addresses)
     assert expected.not_known == ()
-    assert ExpectedEndpoint(
-        "https://later.lab.example/", IPv4Address("10.20.10.77"), 443, "https", "later.lab.example", "later"
-    ) in expected.endpoints
+    assert (
+        ExpectedEndpoint(
+            "https://later.lab.example/", IPv4Address("10.20.10.77"), 443, "https", "later.lab.example", "later"
+        )
+        in expected.endpoints
+    )
 
 
 def test_discovered_names_are_checked_like_declared_ones() -> None:
