@@ -83,6 +83,10 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         say=lambda line: print(line, file=sys.stderr),
     )
     _print(report, as_json=args.json)
+    if args.json and report.failed:
+        # For a person reading a failed `pulumi up`: the lines, beside the JSON the program reads.
+        for line in report.lines():
+            print(line, file=sys.stderr)
     return report.exit_code if required else 0
 
 
