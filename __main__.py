@@ -149,7 +149,9 @@ if lab.verify is not None and lab.verify.after_up:
         VerificationArgs(
             settings=lab.verify,
             gateway_ssh=lab.gateway_ssh,
-            expectations=gateway_inputs.apply(lambda inputs: expect(lab, known_addresses(inputs[0]), inputs[1]).to_json()),
+            expectations=gateway_inputs.apply(
+                lambda inputs: expect(lab, known_addresses(inputs[0]), inputs[1]).to_json()
+            ),
             gateway_content=gateway_content,
             after=[*services.values(), *([gateway_step] if gateway_step is not None else [])],
         ),

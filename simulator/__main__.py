@@ -132,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--verify-json",
         type=Path,
         metavar="FILE",
-        help="write verify's --json object there (several stacks: {\"stacks\": {STACK: object}})",
+        help='write verify\'s --json object there (several stacks: {"stacks": {STACK: object}})',
     )
     args = parser.parse_args(argv)
     started = time.monotonic()
