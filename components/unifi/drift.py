@@ -47,6 +47,8 @@ class Drift:
 
 
 IN_SYNC: Final = Drift("in sync", "as installed")
+# No stack's file on the controller: a first install, or everything removed by hand.
+NOT_INSTALLED: Final = Drift("repair", "holds no stack's part")
 
 
 def _paths(paths: Sequence[str]) -> str:

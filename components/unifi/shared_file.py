@@ -39,7 +39,7 @@ from components.artifacts.shared_gateway import SharedGatewayConflict, claims_co
 from components.artifacts.stack_claims import StackClaims
 from components.artifacts.usg_gateway import MergeConflict, merge_base
 from components.config.stack_names import stack_id
-from components.unifi.drift import IN_SYNC, Drift, classify_file
+from components.unifi.drift import IN_SYNC, NOT_INSTALLED, Drift, classify_file
 from components.unifi.errors import ControllerLockedError, RemoteCommandError, StacksConflictError
 from components.unifi.kept_settings import owned_paths
 from components.unifi.scripts import (
@@ -281,7 +281,7 @@ def site_drift(site: Site) -> Drift:
     part to put back, or the user's change to keep. A site without a state holds no stack's file."""
     state = site.state
     if state is None:
-        return Drift("repair", "holds no stack's part")
+        return NOT_INSTALLED
     if site.live == state.installed:
         return IN_SYNC
     if site.live is not None and site.live_content is None:
