@@ -16,6 +16,7 @@ from components.config.model import GatewayKind
 from components.config.secrets import redact_secrets
 from components.kubernetes.kubeconfig import KubeconfigError, provider_kubeconfig
 from components.kubernetes.manifests import ManifestError, load_install_objects
+from components.resources import drift
 from components.resources.discovered import as_output, discovered_in_cluster
 from components.resources.gateway_commands import sha256_hex
 from components.resources.metallb import MetalLB, MetalLBArgs
@@ -102,6 +103,9 @@ if lab.gateway.kind is GatewayKind.USG:
     pulumi.export("configGatewayJson", secret_if_password(gateway_json))
     controller = lab.controller
     if controller is not None and controller.ssh is not None:
+        # One look at the controller's files: drift to put back, or what could not be checked.
+        observation = drift.observe_usg(controller, controller.ssh)
+        drift.report(observation)
         upload = UsgGatewayConfig(
             "usg",
             UsgGatewayConfigArgs(
@@ -118,6 +122,7 @@ if lab.gateway.kind is GatewayKind.USG:
                     )
                 ),
                 claims=discovered.apply(lambda names: lab_claims(lab, names).to_json()),
+                observation=observation,
             ),
         )
         pulumi.export("configGatewayJsonUpload", {"path": upload.path, "sha256": upload.sha256})

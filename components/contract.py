@@ -38,8 +38,12 @@ BGPD_CONF_ENV: Final = "UNIFI_BGPD_CONF"
 # Set by the user for one `up`: hosts whose original config.gateway.json cannot be put back.
 SKIP_RESTORE_ENV: Final = "METALLB_UNIFI_SKIP_RESTORE_ON"
 
+# What the program saw drift from at preview or up (paths and a time, no value): set on the
+# gateway command only to make it run once; the command itself reads the gateway again.
+REPAIR_ENV: Final = "METALLB_UNIFI_REPAIR"
+
 # Environment values that may show in state and diffs; the program marks all others secret.
-NOT_SECRET: Final = frozenset({USERNAME_ENV, CA_CERT_ENV})
+NOT_SECRET: Final = frozenset({USERNAME_ENV, CA_CERT_ENV, REPAIR_ENV})
 
 # pulumi-command gives a command its previous run's stdout in this variable
 # (pulumi/pulumi-command@v1.2.1:provider/pkg/provider/local/commandOutputs.go).

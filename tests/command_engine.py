@@ -42,7 +42,11 @@ server (the program's own SSH client). Each rule below names the source it comes
   deployment (pulumi/pulumi@v3.259.0:pkg/resource/deploy/step_executor.go, cancelDueToError);
   old resources of replacements not deleted yet stay pending and go at the end of the next one;
 * resources no longer registered are deleted at the end, in reverse dependency order
-  (step_generator.go, GenerateDeletes and ScheduleDeletes).
+  (step_generator.go, GenerateDeletes and ScheduleDeletes);
+* ``ignoreChanges``: before diffing a resource that has an old state, each ignored path of the
+  new inputs takes the old value, or is deleted when the old inputs do not have it
+  (step_generator.go, processIgnoreChanges; sdk/go/common/resource/properties_path.go, Reset);
+  paths here are dotted keys (``environment.NAME``).
 """
 
 from __future__ import annotations
@@ -78,6 +82,7 @@ class Resource:
     inputs: dict[str, Any]
     delete_before_replace: bool = False
     replace_keys: frozenset[str] = frozenset({"triggers"})
+    ignore_changes: tuple[str, ...] = ()
     stdout: str = ""  # of the last create or update, as the provider keeps it
     stderr: str = ""
 
@@ -106,6 +111,7 @@ class CommandEngine:
                 unwrap(r.inputs),
                 r.delete_before_replace,
                 frozenset({"triggers", *(key.split("[")[0] for key in r.replace_on_changes)}),
+                r.ignore_changes,
             )
             for r in registrations
             if r.type in COMMAND_TYPES
@@ -132,6 +138,9 @@ class CommandEngine:
     def _step(self, resource: Resource) -> None:
         name = resource.name
         old = self.state.get(name)
+        if old is not None:
+            for path in resource.ignore_changes:
+                _reset(path.split("."), old.inputs, resource.inputs)
         if old is None:
             self._run(resource, "create")  # raises: no state (a failed create)
             self.state[name] = resource
@@ -221,6 +230,20 @@ class CommandEngine:
         if code != 0:
             raise StepFailed(resource.name, operation, code, stdout, stderr)
         resource.stdout, resource.stderr = stdout.removesuffix("\n"), stderr.removesuffix("\n")
+
+
+def _reset(path: list[str], old: Any, new: Any) -> None:
+    """Reset's rule for a path of keys: the old value at the leaf, or no value when old has none;
+    a missing object on the way leaves ``new`` as it is."""
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        return
+    key, rest = path[0], path[1:]
+    if rest:
+        _reset(rest, old.get(key), new.get(key))
+    elif key in old:
+        new[key] = old[key]
+    else:
+        new.pop(key, None)
 
 
 def _session(name: str, operation: str, connection: dict[str, Any]) -> SshSession:

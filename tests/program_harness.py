@@ -20,6 +20,9 @@ from pulumi.runtime.proto import alias_pb2, resource_pb2
 from pulumi.runtime.stack import wait_for_rpcs
 
 from components.contract import SERVICE_ADDRESS
+from components.resources import drift
+
+_OBSERVE_USG = drift.observe_usg
 
 REPO = Path(__file__).resolve().parents[1]
 ALLOCATED = "192.0.2.77"  # what the mocked MetalLB hands to Services without a pinned address
@@ -43,6 +46,7 @@ class Registration:
     replace_on_changes: tuple[str, ...] = ()  # as the SDK sends them, e.g. "triggers[*]"
     version: str = ""  # the plugin version the SDK asks the engine to run ("" for ConfigGroup children)
     custom_timeouts: dict[str, str] = field(default_factory=dict)  # create/update/delete, those set
+    ignore_changes: tuple[str, ...] = ()  # property paths, as the SDK sends them
 
 
 SERVICE_TYPES = ("kubernetes:core/v1:Service", "kubernetes:core/v1:ServicePatch")
@@ -183,6 +187,7 @@ class RecordingMonitor(MockMonitor):
                     retain_on_delete=request.retainOnDelete,
                     custom=request.custom,
                     replace_on_changes=tuple(request.replaceOnChanges),
+                    ignore_changes=tuple(request.ignoreChanges),
                     version=request.version,
                     custom_timeouts={
                         k: getattr(request.customTimeouts, k)
@@ -334,9 +339,16 @@ def _run(
     service_ips: Mapping[str, str] | None = None,
     stack: str = "test",
     command_stdouts: Mapping[str, str] | None = None,
+    observe_gateway: bool = False,
 ) -> tuple[Run, Any]:
     """Run __main__.py under mocks as ``stack``; (what it registered and exported, the RunError it
     raised or None)."""
+    # The program's look at the controller for drift (components/resources/drift.py) goes over the
+    # network: only tests that give it a loopback sshd let it run; the others see "not checked".
+    if not observe_gateway:
+        monkeypatch.setattr(drift, "observe_usg", lambda *_args, **_kwargs: drift.NOT_CHECKED)
+    else:
+        monkeypatch.setattr(drift, "observe_usg", _OBSERVE_USG)
     mocks = RecordingMocks(preview, service_ips, command_stdouts)
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project="metallb-unifi", stack=stack, preview=preview, monitor=monitor)
@@ -367,11 +379,19 @@ def run_program(
     service_ips: Mapping[str, str] | None = None,
     stack: str = "test",
     command_stdouts: Mapping[str, str] | None = None,
+    observe_gateway: bool = False,
 ) -> Run:
     """Run __main__.py under mocks as ``stack`` (see RecordingMocks for ``service_ips`` and
-    ``command_stdouts``)."""
+    ``command_stdouts``; ``observe_gateway``: let the program look at the controller for drift,
+    see _run)."""
     run, refused = _run(
-        monkeypatch, config, preview=preview, service_ips=service_ips, stack=stack, command_stdouts=command_stdouts
+        monkeypatch,
+        config,
+        preview=preview,
+        service_ips=service_ips,
+        stack=stack,
+        command_stdouts=command_stdouts,
+        observe_gateway=observe_gateway,
     )
     if refused is not None:
         raise refused

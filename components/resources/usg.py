@@ -14,6 +14,8 @@ and the USG provisioned with the file composed of every stack's part, in this or
    stack's file too), the stack's claims on stdin. Under the site's lock on the controller it
    checks the claims against every other stack's, stores the part, composes and installs the
    file, and provisions unless the gateway already has that file (components/unifi/shared_file.py).
+   When the program saw the live file drift inside what the stacks own, ``METALLB_UNIFI_REPAIR``
+   in its environment makes it run once and put the file back (components/resources/drift.py).
 4. ``install`` (remote): reads the live file's sha256 back; its stdin shows this stack's part in
    ``pulumi preview --diff``. No delete: a stack deployed by an older release, whose install
    restored on delete, drops that stored delete by this update instead of running it.
@@ -33,7 +35,8 @@ import pulumi_command as command
 
 from components.config.model import ControllerAccess, SshAccess
 from components.contract import CONTENT_ENV
-from components.resources import gateway_commands
+from components.resources import drift, gateway_commands
+from components.resources.drift import NOT_CHECKED, Observation
 from components.resources.secret_environment import secret_environment
 from components.unifi.scripts import LIVE_NAME
 
@@ -52,6 +55,9 @@ class UsgGatewayConfigArgs:
     # What the stack holds on the gateway (components.artifacts.stack_claims), checked on the
     # controller against every other stack's part.
     claims: pulumi.Input[Mapping[str, object]]
+    # What the program saw on the controller at this preview or up (components/resources/drift.py):
+    # a drift to put back makes ``provision`` run once; anything else changes nothing.
+    observation: Observation = NOT_CHECKED
 
 
 class UsgGatewayConfig(pulumi.ComponentResource):
@@ -101,6 +107,8 @@ class UsgGatewayConfig(pulumi.ComponentResource):
         environment = secret_environment(gateway_commands.provision_environment(controller, ssh))
         # The file itself: the stack's part, composed with the others' on the controller.
         environment[CONTENT_ENV] = secret_content
+        repair, ignored = drift.command_options(args.observation)
+        environment.update(repair)
         provision = args.content.apply(lambda text: gateway_commands.provision_command(controller, ssh, stack, text))
         self.provision = command.local.Command(
             f"{name}-provision",
@@ -108,7 +116,7 @@ class UsgGatewayConfig(pulumi.ComponentResource):
             update=provision,
             stdin=pulumi.Output.from_input(args.claims).apply(gateway_commands.provision_stdin),
             environment=environment,
-            opts=after(self.original),
+            opts=pulumi.ResourceOptions.merge(after(self.original), pulumi.ResourceOptions(ignore_changes=ignored)),
         )
         self.install = command.remote.Command(
             f"{name}-install",

@@ -20,16 +20,20 @@ from components.unifi.errors import (
     UnifiError,
 )
 from components.unifi.options import GatewaySsh, SshProvision
+from components.unifi.scripts import look_script
 from components.unifi.shared_file import (
     Part,
+    Site,
     SiteJob,
     acquire_lock,
     commit,
+    parse_read,
     plan_install,
     plan_provisioned,
     plan_remove,
     read_site,
     release_lock,
+    run_checked,
 )
 from components.unifi.ssh import SshSession, SshTarget
 
@@ -138,6 +142,13 @@ def remove_part(connect: Connect, job: SiteJob, say: Callable[[str], None]) -> b
     else:
         say(f"nothing of stack {job.stack!r} in {job.site_dir}")
     return changed
+
+
+def look_site(target: SshTarget, key: paramiko.PKey, site_dir: str, *, sudo: bool) -> Site:
+    """What the site holds now, without the lock (``look.sh``): the program's look for drift."""
+    with SshSession.open(target, key, SSH_KEY_ENV) as session:
+        stdout = run_checked(session, "look", look_script(site_dir=site_dir), sudo=sudo)
+    return parse_read(stdout.encode("utf-8"))
 
 
 def print_bgp_summary(gateway: GatewaySsh, say: Callable[[str], None]) -> None:

@@ -39,6 +39,7 @@ from components.artifacts.shared_gateway import SharedGatewayConflict, claims_co
 from components.artifacts.stack_claims import StackClaims
 from components.artifacts.usg_gateway import MergeConflict, merge_base
 from components.config.stack_names import stack_id
+from components.unifi.drift import IN_SYNC, NOT_INSTALLED, Drift, classify_file
 from components.unifi.errors import ControllerLockedError, RemoteCommandError, StacksConflictError
 from components.unifi.kept_settings import owned_paths
 from components.unifi.scripts import (
@@ -148,6 +149,7 @@ class Site:
     live: str | None  # sha256, None: absent
     backup: str | None
     files: Mapping[str, bytes] = field(default_factory=dict)  # the parts directory, by file name
+    live_content: bytes | None = None  # the live file itself (read.sh and look.sh print it)
 
     def parts(self) -> dict[str, Part]:
         """The stacks' parts by stack id; a part without its claims (or the reverse) is refused."""
@@ -172,12 +174,19 @@ class Site:
 
 
 def parse_read(stdout: bytes) -> Site:
-    """The read script's output (``read.sh``)."""
+    """The read script's output (``read.sh``, ``look.sh``: common.sh ``show_site``)."""
     try:
         frames = Frames(stdout)
         state = frames.shown("state")
-        live, backup = (_sha_or_none(frames.line(), label) for label in ("live", "backup"))
-        return Site(None if state is None else SiteState.parse(state.decode("utf-8")), live, backup, frames.parts())
+        content = frames.shown("live")
+        backup = _sha_or_none(frames.line(), "backup")
+        return Site(
+            None if state is None else SiteState.parse(state.decode("utf-8")),
+            None if content is None else sha256_hex(content),
+            backup,
+            frames.parts(),
+            content,
+        )
     except (GatewayScriptError, UnicodeDecodeError) as exc:
         raise RemoteCommandError(f"the read script printed something unexpected ({exc})") from None
 
@@ -225,11 +234,15 @@ def with_other_parts(
             continue
         with contextlib.suppress(MergeConflict, ValueError):
             document = merge_base(document, json.loads(part.content))
-        claims = part.claims
-        # Each service's host name (and every discovered name): the names that are host-name keys.
-        hosts = [name for name, key in claims.host_names if not key.endswith("(its alias)") and ".aliases[" not in key]
-        owned += owned_paths(claims.asn, hosts, claims.filter_names)
+        owned += _owned_by(part.claims)
     return document, owned
+
+
+def _owned_by(claims: StackClaims) -> list[tuple[str, ...]]:
+    """What a stack owns in the file, from its claims: each service's host name (and every
+    discovered name: the names that are host-name keys), its BGP instance and its filter."""
+    hosts = [name for name, key in claims.host_names if not key.endswith("(its alias)") and ".aliases[" not in key]
+    return owned_paths(claims.asn, hosts, claims.filter_names)
 
 
 # --- plans ---------------------------------------------------------------------------------------
@@ -263,6 +276,32 @@ class _Steps:
         self.steps.append(step)
 
 
+def site_drift(site: Site) -> Drift:
+    """The live file against the installed one (components/unifi/drift.py): in sync, the stacks'
+    part to put back, or the user's change to keep. A site without a state holds no stack's file."""
+    state = site.state
+    if state is None:
+        return NOT_INSTALLED
+    if site.live == state.installed:
+        return IN_SYNC
+    if site.live is not None and site.live_content is None:
+        raise ValueError("the live file's content is needed to tell whose change it is")
+    known = {state.previous: "the file before the last install"} if state.previous else {}
+    if state.original is not None:
+        known[state.original] = "your original"
+    expected: bytes | None = None
+    owned: list[tuple[str, ...]] = []
+    parts = list(site.parts().values()) if state.format == STATE_FORMAT else []
+    if parts:
+        with contextlib.suppress(StacksConflictError, SiteRefusedError):
+            composed = compose(parts)
+            if sha256_hex(composed) == state.installed:
+                expected = composed
+        for part in parts:
+            owned += _owned_by(part.claims)
+    return classify_file(site.live_content, installed=state.installed, known=known, expected=expected, owned=owned)
+
+
 def _refuse_drift(site: Site, stack: str) -> None:
     state = site.state
     if state is None:
@@ -272,14 +311,14 @@ def _refuse_drift(site: Site, stack: str) -> None:
                 f"is your original, remove the backup; otherwise put the backup back as {LIVE}; then run again"
             )
         return
-    known = {state.installed, state.previous, state.original} - {"", None}
-    if site.live is not None and site.live not in known:
+    drift = site_drift(site)
+    if drift.kind == "kept":
         raise SiteRefusedError(
-            f"{LIVE} was changed outside metallb-unifi (edited by hand or written by another tool), so stack "
-            f"{stack!r} does not overwrite it; nothing changed. Compare it with {LIVE}.metallb-unifi-original (your "
-            f"original, if any). To keep the current file as your new original: remove {STATE}, that backup and "
-            f"{PARTS_DIR}, then run pulumi up for every stack again. To drop the change: copy the backup over it "
-            f"(or remove it if there is no backup), then run again"
+            f"{LIVE} was changed outside metallb-unifi ({drift.what}), so stack {stack!r} does not overwrite it; "
+            f"nothing changed. Compare it with {LIVE}.metallb-unifi-original (your original, if any). To keep your "
+            f"settings: put them in the file metallb-unifi:gateway.baseConfigFile names, or, to keep the current file "
+            f"as your new original, remove {STATE}, that backup and {PARTS_DIR}, then run pulumi up for every stack "
+            f"again. To drop the change: copy the backup over it (or remove it if there is no backup), then run again"
         )
 
 

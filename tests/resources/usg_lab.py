@@ -108,7 +108,7 @@ class Lab:
     cluster_commands = False
 
     def registrations(self, **bgp: Any) -> tuple[list[Registration], bytes]:
-        run = run_program(self.monkeypatch, self.config(**bgp), preview=False, stack=self.stack)
+        run = run_program(self.monkeypatch, self.config(**bgp), preview=False, stack=self.stack, observe_gateway=True)
         content, known, _ = resolve(run.exports["configGatewayJson"])
         assert known
         gateway = {r.urn for r in run.of_type("metallb-unifi:gateway:UsgGatewayConfig")}

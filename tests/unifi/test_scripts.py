@@ -24,6 +24,7 @@ from components.unifi.scripts import (
     GatewayScriptError,
     commit_script,
     lock_script,
+    look_script,
     original_script,
     parse_original,
     parse_outcome,
@@ -33,6 +34,7 @@ from components.unifi.scripts import (
     unlock_script,
     verify_script,
 )
+from components.unifi.shared_file import Site, parse_read
 
 SHELLS = [name for name in ("dash", "bash") if shutil.which(name)]
 # The only external tools the scripts may use (busybox has them all); every run gets a PATH
@@ -268,10 +270,13 @@ def test_commit_moves_only_checked_uploads_and_only_while_holding_the_lock(ctl: 
     assert (run.code, run.last) == (0, "changed"), run.stderr
     assert ctl.live.read_bytes() == V1 and mode(ctl.live) == 0o600
     read = ctl.run(read_script(site_dir=site, token=token))
-    assert read.stdout.splitlines()[:4] == ["state absent", f"live {sha(V1)}", "backup absent", "end"]
+    assert read.stdout == f"state absent\nlive {len(V1)}\n{V1.decode()}\nbackup absent\nend\n"
+    assert parse_read(read.stdout.encode()) == Site(None, sha(V1), None, {}, V1)
     assert ctl.run(unlock_script(site_dir=site, token=other)).last == "not-held"
     assert ctl.run(unlock_script(site_dir=site, token=token)).last == "unlocked"
     assert sorted(p.name for p in ctl.site.iterdir()) == [".metallb-unifi-parts", LIVE_NAME]
+    assert ctl.run(read_script(site_dir=site, token=token)).code == EXIT_REFUSED  # the lock is given back
+    assert ctl.run(look_script(site_dir=site)).stdout == read.stdout  # the program's look needs none
 
 
 def test_parse_helpers() -> None:

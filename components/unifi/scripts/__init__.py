@@ -8,15 +8,16 @@ takes it, :func:`read_script` prints what the client composes from, the client u
 changes into an area the SSH user owns, and :func:`commit_script` moves each file into place
 (0600, given owner) after checking its sha256, the lock and the live file once more.
 :func:`prepare_script` creates a missing site directory, :func:`original_script` shows the client
-the user's original (for the kept-settings check), :func:`verify_script` prints the live file's
-sha256. The scripts are POSIX ``sh`` using only coreutils/busybox tools (the controller may have
-neither python nor jq).
+the user's original (for the kept-settings check), :func:`look_script` prints what
+:func:`read_script` does without the lock (the program's look for drift, components/unifi/drift.py),
+:func:`verify_script` prints the live file's sha256. The scripts are POSIX ``sh`` using only
+coreutils/busybox tools (the controller may have neither python nor jq).
 
 Each function returns a complete script text meant for ``sh -s`` on stdin (as sent over
 SSH); parameters are checked here and embedded as ``shlex.quote``d assignments in place of
 the ``# @PARAMETERS@`` line of the body in ``<name>.sh`` beside this file; ``# @COMMON@`` pulls in
-the shared helpers of ``common.sh``. The scripts print messages on stderr and, except ``read``
-and ``original`` (which only the client runs, and which it never echoes), no file contents.
+the shared helpers of ``common.sh``. The scripts print messages on stderr and, except ``read``,
+``look`` and ``original`` (which only the client runs, and which it never echoes), no file contents.
 """
 
 from __future__ import annotations
@@ -156,6 +157,11 @@ def unlock_script(*, site_dir: str, token: str) -> str:
 
 def read_script(*, site_dir: str, token: str) -> str:
     return _render("read.sh", site_dir=_site_dir(site_dir), token=_token(token))
+
+
+def look_script(*, site_dir: str) -> str:
+    """What ``read_script`` prints, without the lock: the program's look for drift."""
+    return _render("look.sh", site_dir=_site_dir(site_dir))
 
 
 def commit_script(*, site_dir: str, owner: str | None, token: str, expect_live: str | None, plan: list[str]) -> str:

@@ -78,13 +78,40 @@ holds_lock() {
 	return 1
 }
 # show LABEL FILE: "LABEL SIZE", then the file's bytes and a newline (a reader takes SIZE bytes,
-# so any bytes may follow). Only read.sh and original.sh print files, for the client alone.
+# so any bytes may follow). Only read.sh, look.sh and original.sh print files, for the client alone.
 show() {
 	test -f "$2" && ! test -L "$2" || fail 4 "$2 is not a regular file; nothing changed"
 	_size=$(wc -c <"$2")
 	printf '%s %s\n' "$1" "$((_size + 0))"
 	cat -- "$2"
 	printf '\n'
+}
+
+# sha_or_absent FILE: the file's sha256, or "absent"; refuses anything but a regular file.
+sha_or_absent() {
+	if test -e "$1" || test -L "$1"; then
+		test -f "$1" && ! test -L "$1" || fail 4 "$1 exists but is not a regular file; nothing changed"
+		sha_of "$1"
+	else
+		printf 'absent\n'
+	fi
+}
+
+# show_site: what read.sh and look.sh print: "state SIZE" and the state file (or "state
+# absent"), "live SIZE" and the live file (or "live absent"), "backup SHA|absent", then the parts.
+show_site() {
+	if test -e "$state"; then
+		show state "$state"
+	else
+		printf 'state absent\n'
+	fi
+	if test -e "$live" || test -L "$live"; then
+		show live "$live"
+	else
+		printf 'live absent\n'
+	fi
+	printf 'backup %s\n' "$(sha_or_absent "$backup")"
+	show_parts
 }
 
 # show_parts: every file of the parts directory as "part NAME SIZE" (see show), then "end".
