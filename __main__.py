@@ -95,8 +95,9 @@ def secret_if_password(value: pulumi.Output[str]) -> pulumi.Output[str]:
 
 # The gateway's last step, which the checks after `up` follow (none: the gateway is render-only).
 gateway_step: pulumi.Resource | None = None
-# What the gateway was given: a change runs the checks after `up` again.
+# What the gateway was given: a change runs the checks after `up` again, and so does a repair.
 gateway_content: pulumi.Output[str]
+observation = drift.NOT_CHECKED
 
 if lab.gateway.kind is GatewayKind.USG:
     gateway_json = gateway_inputs.apply(lambda inputs: gateway_file(CONFIG_GATEWAY_JSON, inputs))
@@ -158,6 +159,7 @@ if lab.verify is not None and lab.verify.after_up:
                 lambda inputs: expect(lab, known_addresses(inputs[0]), inputs[1]).to_json()
             ),
             gateway_content=gateway_content,
+            observation=observation,
             after=[*services.values(), *([gateway_step] if gateway_step is not None else [])],
         ),
     )

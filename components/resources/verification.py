@@ -5,8 +5,9 @@ changed the gateway or the services (``metallb-unifi:verify``), as one local com
   checks until they pass or ``verify.timeout`` ends (sessions take a few seconds to come up
   after a provision);
 * its inputs are what the lab should show (the services' addresses and names, no secret) and
-  the gateway's content, so it runs again exactly when one of them changed: a no-op ``up``
-  runs nothing and keeps the last report;
+  the gateway's content, so it runs again exactly when one of them changed, or when the gateway
+  is repaired (the drift marker of components/resources/drift.py): a no-op ``up`` runs nothing
+  and keeps the last report;
 * a failed check fails the ``up`` when ``verify.required``; otherwise the command succeeds and
   the program warns with the checks that failed. The stack output ``verification`` holds each
   check's status and detail.
@@ -27,6 +28,8 @@ import pulumi_command as command
 
 from components.config.model import GatewaySshAccess, Secret, VerifySettings
 from components.contract import GATEWAY_KEY_ENV, GATEWAY_PASSWORD_ENV, PYTHON
+from components.resources import drift
+from components.resources.drift import NOT_CHECKED, Observation
 from components.resources.secret_environment import secret_environment
 from components.verify.expectations import Expectations
 from components.verify.job import GatewaySshSettings, VerifyJob
@@ -91,6 +94,8 @@ class VerificationArgs:
     expectations: pulumi.Output[dict[str, Any]]  # Expectations.to_json(), known once the addresses are
     gateway_content: pulumi.Input[str]  # what the gateway was given (a digest): a change runs the checks again
     after: Sequence[pulumi.Resource]  # the gateway's last step and the Services
+    # The program's look for drift: a repair of the gateway runs the checks again, like a change.
+    observation: Observation = NOT_CHECKED
 
 
 class Verification(pulumi.ComponentResource):
@@ -101,16 +106,19 @@ class Verification(pulumi.ComponentResource):
         super().__init__("metallb-unifi:verify:Verification", name, None, opts)
         settings, gateway_ssh = args.settings, args.gateway_ssh
         run = verify_command()
+        environment = secret_environment(job_environment(gateway_ssh))
+        repair, ignored = drift.command_options(args.observation)
+        environment.update(repair)
         self.checks = command.local.Command(
             f"{name}-checks",
             create=run,
             update=run,
             stdin=args.expectations.apply(lambda expected: job_stdin(settings, gateway_ssh, expected)),
-            environment=secret_environment(job_environment(gateway_ssh)),
+            environment=environment,
             triggers=[args.gateway_content],
             # Unused: the report of the run before does not matter to this one.
             add_previous_output_in_env=False,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.after)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.after), ignore_changes=ignored),
         )
 
         def summarise(stdout: str) -> dict[str, dict[str, str]]:

@@ -180,3 +180,29 @@ def test_output_that_is_no_report_reads_as_a_failed_check(monkeypatch: pytest.Mo
     run = run_program(monkeypatch, config(small_mirror), preview=False, command_stdouts={COMMAND: "Traceback ..."})
     summary, _, _ = resolve(run.exports["verification"])
     assert summary["verify"]["status"] == "fail"
+
+
+def test_a_repair_of_the_gateway_runs_the_checks_again_and_a_look_in_sync_keeps_them_still(
+    monkeypatch: pytest.MonkeyPatch, small_mirror: str
+) -> None:
+    import tests.program_harness as harness
+    from components.resources.drift import Observation
+    from components.unifi.drift import Drift
+
+    where = "config.gateway.json on unifi.lan:22/srv/unifi/data/sites/default"
+    looks = {
+        "repair": Observation(where, Drift("repair", "missing"), seen="2026-12-05T01:00:00.000000+00:00"),
+        "in sync": Observation(where, Drift("in sync", "as installed"), seen="2026-12-05T01:00:00.000000+00:00"),
+    }
+    for kind, look in looks.items():
+        monkeypatch.setattr(harness, "_OBSERVE_USG", lambda *_args, look=look, **_kwargs: look)
+        run = run_program(monkeypatch, config(small_mirror), preview=True, observe_gateway=True)
+        checks, provision = the_command(run), run.one("command:local:Command", "usg-provision")
+        for command in (checks, provision):  # the same rule as the gateway command's
+            marker = unwrap(command.inputs["environment"]).get("METALLB_UNIFI_REPAIR")
+            if kind == "repair":
+                assert marker == f"{where}: missing (seen 2026-12-05T01:00:00.000000+00:00)"
+                assert command.ignore_changes == ()
+            else:
+                assert marker is None
+                assert command.ignore_changes == ("environment.METALLB_UNIFI_REPAIR",)
