@@ -56,6 +56,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     parser.add_argument("--dns-timeout", type=_seconds, default=Timeouts.dns_s, help="seconds per name (default 2)")
     parser.add_argument("--reach-timeout", type=_seconds, default=Timeouts.reach_s, help="seconds per service (3)")
     args = parser.parse_args(argv)
+    if args.job is not None and (args.services_from is not None or args.project_file is not None):
+        parser.error("--services-from and --project-file go with --stack-file; a job holds what they would give")
     timeouts = Timeouts(args.ssh_timeout, args.dns_timeout, args.reach_timeout)
     required, retry_for = True, 0.0
     try:
