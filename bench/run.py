@@ -2,12 +2,17 @@
 against an empty program and an "SDK floor" that registers as many trivial resources.
 
 Run from the repo root:  venv/bin/python bench/run.py [--repeat N] [--synthetic-manifest]
+                         [--verify-only | --verify-lab]
 
 With ``discovery`` set, the same program against a loopback stand-in of the Kubernetes API
 (tests/kubernetes/kube_api.py) holding 0/100/500/1000 annotated LoadBalancer Services.
 
 ``python -m components.verify``'s probes on loopback: 50 names asked of a real dnsmasq and 50
 HTTP services, all answering and none answering (``--verify-only``: just these).
+
+``python -m components.verify`` itself against the simulator's 50-service lab, a USG and a
+UniFi OS gateway, everything answering and nothing answering (``--verify-lab``: just these; as
+root, with the simulator's daemons).
 """
 
 from __future__ import annotations
@@ -21,8 +26,10 @@ import http.server
 import json
 import os
 import runpy
+import signal
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -30,9 +37,9 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import yaml
@@ -54,6 +61,11 @@ SYNTHETIC_MANIFEST = (
 MANIFEST_FILES = {"v0.12.1": "metallb.yaml", "v0.15.3": "metallb-native.yaml"}
 VERIFY_SERVICES = 50  # the issue's lab: 50 services, each a host name and an HTTP URL
 VERIFY_TIMEOUT_S = 2.0  # per check
+
+if TYPE_CHECKING:
+    from components.verify.job import VerifyJob
+    from components.verify.report import Report
+    from simulator.lab import RunningLab
 
 if str(REPO) not in sys.path:  # `components` is imported by __main__.py and by the pure-work timing
     sys.path.insert(0, str(REPO))
@@ -473,6 +485,224 @@ def print_verify(rows: Sequence[VerifyRow], repeat: int) -> None:
         print(f"{row.scenario:<38} {row.probes:>6} {row.answered:>8} {row.median:>9.3f} {row.worst:>8.3f}")
 
 
+# --- verify: the command against a simulated 50-service lab ---------------------------------------
+
+VERIFY_LABS = {kind: REPO / "bench" / f"verify-lab-{kind}.yaml" for kind in ("usg", "unifi-os")}
+CHECK_LABELS = {"ok": "ok", "fail": "FAIL", "skip": "skip"}
+
+
+@dataclass
+class LabRow:
+    kind: str  # the gateway's kind
+    scenario: str
+    checks: str  # each check's status in order ("ok ok ok ok"); "" for a row that runs no check
+    seconds: list[float]
+    bound: float | None = None  # the timeout the run must end within (plus the process start)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+
+def time_in_namespace(namespace: str, argv: Sequence[str], repeat: int) -> list[float]:
+    """Wall time of ``ip netns exec NAMESPACE python ARGV``, after one warm-up."""
+    command = ["ip", "netns", "exec", namespace, sys.executable, *argv]
+    subprocess.run(command, cwd=REPO, capture_output=True, check=True)
+    seconds = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(command, cwd=REPO, capture_output=True, check=True)
+        seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+def timed_verify(lab: RunningLab, job: VerifyJob) -> tuple[float, Report]:
+    """``simulator.verification.run_verify``: the real ``python -m components.verify --job FILE
+    --json`` in the workstation's namespace, and its report."""
+    from simulator.verification import run_verify
+
+    start = time.perf_counter()
+    report = run_verify(lab, job)
+    return time.perf_counter() - start, report
+
+
+def statuses(report: Report) -> str:
+    return " ".join(CHECK_LABELS[check.status.value] for check in report.checks)
+
+
+def silence(lab: RunningLab) -> Callable[[], None]:
+    """Make nothing in the lab answer: every speaker SIGKILLed (its sessions end, its routes are
+    withdrawn), a blackhole route on the router for the pool (packets to a service address are
+    dropped without an ICMP error, so each connect waits out its timeout) and the router's dnsmasq
+    stopped (SIGSTOP: queries are queued and never answered). Returns what stops the router's
+    sshd too (SIGSTOP: connections complete in its backlog and hear no banner). Every stopped
+    daemon is continued when the lab is taken down (``ExitStack`` in :func:`measure_verify_lab`)."""
+    from simulator.polling import Outcome, wait_for
+
+    plan = lab.plan
+    for node in plan.peering_nodes:
+        lab.kill_speaker(node.key)
+    addresses = {service.address for service in plan.services}
+
+    def withdrawn() -> Outcome:
+        left = addresses & set(lab.router_routes())
+        return Outcome(not left, f"{len(left)} service routes left on the router")
+
+    wait_for("routes withdrawn", withdrawn, timeout_s=15.0)
+    for pool in {IPv4Network(f"{service.address}/24", strict=False) for service in plan.services}:
+        subprocess.run(["ip", "-n", lab.router_ns, "route", "add", "blackhole", str(pool)], check=True)
+    daemons = {daemon.label: daemon for daemon in lab.processes.daemons}
+    daemons["router dnsmasq"].process.send_signal(signal.SIGSTOP)
+    return lambda: daemons["router sshd"].process.send_signal(signal.SIGSTOP)
+
+
+def continue_stopped(lab: RunningLab) -> None:
+    for daemon in lab.processes.daemons:
+        if daemon.alive():
+            daemon.process.send_signal(signal.SIGCONT)
+
+
+def measure_verify_lab(kind: str, repeat: int) -> tuple[list[LabRow], dict[str, list[float]]]:
+    """The 50-service lab of ``kind`` in the simulator; ``python -m components.verify`` timed
+    against it answering (``repeat`` runs after a warm-up) and silenced (one run each), and the
+    parts of one pass timed inside the workstation's namespace."""
+    from components.contract import GATEWAY_KEY_ENV
+    from components.verify.run import Timeouts
+    from simulator.checks import run_checks
+    from simulator.lab import running_lab
+    from simulator.plan import plan_lab
+    from simulator.rendering import render_stack, stack_facts
+    from simulator.verification import verify_job
+
+    stack_file = VERIFY_LABS[kind]
+    facts = stack_facts(stack_file)
+    timeouts = Timeouts()
+    with tempfile.TemporaryDirectory(prefix="metallb-bench-render-") as rendered:
+        render_stack(stack_file, Path(rendered))
+        plan = plan_lab(Path(rendered), facts)
+    rows: list[LabRow] = []
+    with running_lab(plan) as lab, contextlib.ExitStack() as stopped:
+        stopped.callback(continue_stopped, lab)  # before running_lab's teardown stops them
+        run_checks(lab)
+        starts = {
+            "interpreter start (python -c pass)": ["-c", "pass"],
+            "start + imports (--help)": ["-m", "components.verify", "--help"],
+            "start + every import of a run": ["-c", "import components.verify.__main__, components.unifi.ssh"],
+        }
+        for scenario, argv in starts.items():
+            rows.append(LabRow(kind, scenario, "", time_in_namespace(lab.workstation_ns, argv, repeat)))
+
+        job = verify_job(facts, lab.gateway_ssh)
+        timed_verify(lab, job)  # warm-up: the gateway's first answers, the page cache
+        runs = [timed_verify(lab, job) for _ in range(repeat)]
+        answered = {statuses(report) for _, report in runs}
+        if answered != {"ok ok ok ok"}:
+            failed = next(report for _, report in runs if report.failed)
+            raise SystemExit(f"{kind}: verify failed on the answering lab:\n" + "\n".join(failed.lines()))
+        rows.append(LabRow(kind, "verify: everything answers", answered.pop(), [s for s, _ in runs]))
+
+        job_file = lab.workdir / "bench-job.json"
+        job_file.write_text(json.dumps(job.to_json()), encoding="utf-8")
+        parts_command = ["ip", "netns", "exec", lab.workstation_ns, sys.executable, str(REPO / "bench" / "run.py")]
+        parts_command += ["--verify-parts", str(job_file), "--repeat", str(repeat)]
+        env = {**os.environ, GATEWAY_KEY_ENV: lab.gateway_ssh.private_key}
+        done = subprocess.run(parts_command, cwd=REPO, env=env, capture_output=True, text=True, check=True)
+        parts: dict[str, list[float]] = json.loads(done.stdout)
+
+        stop_sshd = silence(lab)
+        seconds, report = timed_verify(lab, job)
+        bound = max(timeouts.dns_s, timeouts.reach_s)
+        rows.append(LabRow(kind, "verify: nothing answers but SSH", statuses(report), [seconds], bound))
+        stop_sshd()
+        seconds, report = timed_verify(lab, job)
+        rows.append(LabRow(kind, "verify: nothing answers, SSH too", statuses(report), [seconds], timeouts.ssh_s))
+        for row in rows[-2:]:
+            if row.checks != "FAIL FAIL FAIL FAIL":
+                raise SystemExit(f"{kind}: {row.scenario}: not every check failed ({row.checks})")
+        print(f"{kind}, nothing answers, SSH too, as verify says it (first 160 characters):")
+        for line in report.lines():
+            print(f"  {line[:160]}")
+    return rows, parts
+
+
+def verify_parts(job_file: Path, repeat: int) -> dict[str, list[float]]:
+    """Run inside the workstation's namespace (``--verify-parts``): one pass's parts, each alone
+    (after one warm-up), and the pass; the key comes from the environment, as for the command."""
+    from components.unifi.ssh import SshSession
+    from components.verify.__main__ import gateway_from_job
+    from components.verify.gateway import read_gateway
+    from components.verify.job import VerifyJob
+    from components.verify.probes import ReachTarget, reach_all, resolve_all
+    from components.verify.run import Timeouts, verify_once
+
+    job = VerifyJob.from_json(json.loads(job_file.read_text(encoding="utf-8")))
+    timeouts = Timeouts()
+    gateway = gateway_from_job(job, os.environ, timeouts.ssh_s)
+    access = gateway.access
+    assert access is not None
+    expected = job.expectations
+    names = sorted({name.name for name in expected.names})
+    targets = [ReachTarget(e.subject, e.address, e.port, e.scheme, e.host) for e in expected.endpoints]
+
+    def login() -> None:
+        SshSession.open(access.target, access.credential, access.source).close()
+
+    parts: dict[str, Callable[[], object]] = {
+        "ssh login (connect, handshake, key)": login,
+        "gateway read (login + 2 commands)": lambda: read_gateway(access, gateway.kind),
+        f"dns ({len(names)} names)": lambda: resolve_all(expected.resolver, names, timeout_s=timeouts.dns_s),
+        f"reach ({len(targets)} services)": lambda: reach_all(targets, timeout_s=timeouts.reach_s),
+        "one pass (all side by side)": lambda: verify_once(expected, gateway, timeouts),
+    }
+    seconds: dict[str, list[float]] = {}
+    for name, part in parts.items():
+        part()
+        seconds[name] = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            part()
+            seconds[name].append(time.perf_counter() - start)
+    return seconds
+
+
+def print_verify_lab(rows: Sequence[LabRow], parts: dict[str, dict[str, list[float]]], repeat: int) -> None:
+    services = len(yaml.safe_load(VERIFY_LABS["usg"].read_text())["config"][f"{NS}:services"])
+    print(
+        f"python -m components.verify against a simulated {services}-service lab "
+        f"(bench/verify-lab-*.yaml), from the workstation's namespace; median and worst of {repeat} runs "
+        "(the nothing-answers rows: one run):"
+    )
+    header = f"{'gateway':<8} {'scenario':<36} {'checks':<19} {'median s':>8} {'worst s':>7} {'bound s':>7}"
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        bound = f"{row.bound:>7.1f}" if row.bound is not None else f"{'':>7}"
+        print(f"{row.kind:<8} {row.scenario:<36} {row.checks:<19} {row.median:>8.3f} {max(row.seconds):>7.3f} {bound}")
+    print()
+    print("one pass's parts, each alone, in one process in the workstation's namespace (imports done):")
+    header = f"{'gateway':<8} {'part':<36} {'median s':>8} {'worst s':>7}"
+    print(header)
+    print("-" * len(header))
+    for kind, timings in parts.items():
+        for name, seconds in timings.items():
+            print(f"{kind:<8} {name:<36} {statistics.median(seconds):>8.3f} {max(seconds):>7.3f}")
+
+
+def run_verify_lab(repeat: int) -> None:
+    from simulator.environment import missing_requirements
+
+    problems = missing_requirements(gobgp=False)
+    if problems:
+        raise SystemExit("--verify-lab needs the lab simulator: " + "; ".join(problems))
+    rows: list[LabRow] = []
+    parts: dict[str, dict[str, list[float]]] = {}
+    for kind in VERIFY_LABS:
+        kind_rows, parts[kind] = measure_verify_lab(kind, repeat)
+        rows += kind_rows
+    print()
+    print_verify_lab(rows, parts, repeat)
+
+
 # --- main -------------------------------------------------------------------------------------
 
 
@@ -492,10 +722,22 @@ def main() -> int:
         "--synthetic-manifest", action="store_true", help="serve a one-object manifest even if upstream's is present"
     )
     parser.add_argument("--verify-only", action="store_true", help="time only the verify command's probes")
+    parser.add_argument(
+        "--verify-lab",
+        action="store_true",
+        help="time only python -m components.verify against a simulated 50-service lab (root, the simulator's daemons)",
+    )
+    parser.add_argument("--verify-parts", type=Path, help=argparse.SUPPRESS)  # run by --verify-lab in the lab
     options = parser.parse_args()
     if options.repeat < 1:
         parser.error("--repeat must be at least 1")
     os.chdir(REPO)  # the program reads files relative to the project directory
+    if options.verify_parts is not None:
+        print(json.dumps(verify_parts(options.verify_parts, options.repeat)))
+        return 0
+    if options.verify_lab:
+        run_verify_lab(options.repeat)
+        return 0
     if options.verify_only:
         print_verify(measure_verify(options.repeat), options.repeat)
         return 0

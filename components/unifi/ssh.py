@@ -195,6 +195,15 @@ class SshSession:
             raise SshConnectionError(f"SSH handshake with {where} failed ({exc})") from None
         except (paramiko.SSHException, OSError, EOFError) as exc:
             raise SshConnectionError(f"SSH handshake with {where} failed ({exc or type(exc).__name__})") from None
+        if not transport.is_active() or not transport.initial_kex_done:
+            # start_client returns, without raising, once its timeout has passed with the key
+            # exchange still under way (paramiko@5.1.0: transport.py, Transport.start_client),
+            # and every later call fails "No existing session": a server that took the
+            # connection and then fell silent.
+            raise SshConnectionError(
+                f"SSH handshake with {where} did not finish within {target.timeout:g}s "
+                "(the server took the connection, then fell silent)"
+            )
         server_key = transport.get_remote_server_key()
         if server_key.asbytes() != expected.blob:
             seen = f"{server_key.get_name()} {fingerprint(server_key.asbytes())}"

@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -77,6 +78,46 @@ def test_connection_refused(sshd: SshServer) -> None:
     key = load_private_key(sshd.clients["ed25519"].private, SOURCE)
     with pytest.raises(SshConnectionError, match=r"cannot connect to 127\.0\.0\.1:"):
         SshSession.open(closed, key, SOURCE)
+
+
+@pytest.mark.parametrize(
+    "says",
+    # RFC 4253 section 4.2: the server's identification string, CR LF, and then its KEXINIT,
+    # which this one never sends.
+    [b"", b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n"],
+    ids=["nothing", "only-its-banner"],
+)
+def test_a_server_that_falls_silent_in_the_handshake_is_a_connection_error_within_the_timeout(
+    sshd: SshServer, says: bytes
+) -> None:
+    """paramiko's start_client returns when its timeout passes without raising (paramiko@5.1.0:
+    transport.py, Transport.start_client): that must still be a connection error naming the
+    wait, within the timeout, and not paramiko's "No existing session"."""
+    connections: list[socket.socket] = []  # held open (and silent) until the client gives up
+
+    def answer(listener: socket.socket) -> None:
+        connections.append(listener.accept()[0])
+        connections[0].sendall(says)
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)  # the kernel completes the connection; the server then says only ``says``
+        port = listener.getsockname()[1]
+        hung = SshTarget("127.0.0.1", port, sshd.user, HostKey.parse(sshd.host_key), timeout=0.5)
+        key = load_private_key(sshd.clients["ed25519"].private, SOURCE)
+        if says:
+            threading.Thread(target=answer, args=(listener,), daemon=True).start()
+        started = time.monotonic()
+        try:
+            with pytest.raises(SshConnectionError, match=r"SSH handshake with 127\.0\.0\.1:\d+ ") as raised:
+                SshSession.open(hung, key, SOURCE)
+            elapsed = time.monotonic() - started
+        finally:
+            for connection in connections:
+                connection.close()
+    assert elapsed < 2.0, f"took {elapsed:.1f}s"
+    if says:  # the banner came: the key exchange is what did not finish in time
+        assert "did not finish within 0.5s" in str(raised.value)
 
 
 def test_private_key_errors_never_quote_the_key(tmp_path: Path) -> None:
