@@ -7,6 +7,7 @@ from typing import Any
 
 import pulumi
 
+from components.artifacts.dns_records import known_dns_records
 from components.artifacts.gateway import BGPD_CONF, CONFIG_GATEWAY_JSON, DNS_RECORDS, render_gateway_file
 from components.artifacts.outputs import render_outputs
 from components.artifacts.services import render_services
@@ -138,6 +139,10 @@ else:
     pulumi.export("dnsRecords", records)
     gateway_content = records.apply(lambda rs: sha256_hex(bgpd_conf + json.dumps(rs, sort_keys=True)))
     if lab.controller is not None:
+        # One look at the console: the stack's BGP config and records as far as they are known now
+        # (an allocated address is not, a name is; discovered names when the listing worked).
+        observation = drift.observe_unifi_os(lab.controller, lab.stack, bgpd_conf, known_dns_records(lab, found or ()))
+        drift.report(observation)
         gateway_step = UnifiOsGatewayConfig(
             "unifi-os",
             UnifiOsGatewayConfigArgs(
@@ -146,6 +151,7 @@ else:
                 bgpd_conf=bgpd_conf,
                 bgpd_conf_preview=render_gateway_file(BGPD_CONF, redact_secrets(lab), lab.pinned_addresses),
                 records=records,
+                observation=observation,
             ),
         )
 

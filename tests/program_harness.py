@@ -23,6 +23,7 @@ from components.contract import SERVICE_ADDRESS
 from components.resources import drift
 
 _OBSERVE_USG = drift.observe_usg
+_OBSERVE_UNIFI_OS = drift.observe_unifi_os
 
 REPO = Path(__file__).resolve().parents[1]
 ALLOCATED = "192.0.2.77"  # what the mocked MetalLB hands to Services without a pinned address
@@ -344,11 +345,10 @@ def _run(
     """Run __main__.py under mocks as ``stack``; (what it registered and exported, the RunError it
     raised or None)."""
     # The program's look at the controller for drift (components/resources/drift.py) goes over the
-    # network: only tests that give it a loopback sshd let it run; the others see "not checked".
-    if not observe_gateway:
-        monkeypatch.setattr(drift, "observe_usg", lambda *_args, **_kwargs: drift.NOT_CHECKED)
-    else:
-        monkeypatch.setattr(drift, "observe_usg", _OBSERVE_USG)
+    # network: only tests that give it a loopback sshd or controller stand-in let it run; the others
+    # see "not checked".
+    for name, look in (("observe_usg", _OBSERVE_USG), ("observe_unifi_os", _OBSERVE_UNIFI_OS)):
+        monkeypatch.setattr(drift, name, look if observe_gateway else lambda *_args, **_kwargs: drift.NOT_CHECKED)
     mocks = RecordingMocks(preview, service_ips, command_stdouts)
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project="metallb-unifi", stack=stack, preview=preview, monitor=monitor)

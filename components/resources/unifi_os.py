@@ -13,6 +13,10 @@ the command's stdout (pulumi-command hands it to update and delete as PULUMI_COM
 it can hold the user's previous BGP config, so it is a secret output and not echoed to the
 console. A change is always an update: a replacement would apply the new run (finding the
 records as someone else's) before the old one's remove.
+
+When the program saw the stack's BGP config or one of its records changed or gone on the gateway,
+``METALLB_UNIFI_REPAIR`` in the command's environment makes it run ``apply`` once, which puts the
+stack's part back; otherwise that entry is ignored and nothing runs (components/resources/drift.py).
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ import pulumi_command as command
 
 from components.config.model import ControllerAccess
 from components.contract import BGPD_CONF_ENV
-from components.resources import gateway_commands
+from components.resources import drift, gateway_commands
+from components.resources.drift import NOT_CHECKED, Observation
 from components.resources.secret_environment import secret_environment
 
 
@@ -36,6 +41,9 @@ class UnifiOsGatewayConfigArgs:
     bgpd_conf: str  # the exact FRR config; may hold the BGP password
     bgpd_conf_preview: str  # the same with secrets redacted, for diffs
     records: pulumi.Output[list[dict[str, Any]]]  # known once MetalLB has allocated the addresses
+    # What the program saw on the console at this preview or up (drift.observe_unifi_os): a drift
+    # to put back makes the command run once; anything else changes nothing.
+    observation: Observation = NOT_CHECKED
 
 
 class UnifiOsGatewayConfig(pulumi.ComponentResource):
@@ -47,6 +55,8 @@ class UnifiOsGatewayConfig(pulumi.ComponentResource):
         environment = secret_environment(gateway_commands.client_environment(controller))
         bgpd_conf: pulumi.Output[str] = pulumi.Output.secret(args.bgpd_conf)
         environment[BGPD_CONF_ENV] = bgpd_conf
+        repair, ignored = drift.command_options(args.observation)
+        environment.update(repair)
         apply = gateway_commands.unifi_os_command(controller, "apply", stack)
         self.apply = command.local.Command(
             f"{name}-bgp-and-dns",
@@ -59,6 +69,6 @@ class UnifiOsGatewayConfig(pulumi.ComponentResource):
             environment=environment,
             # The console shows stderr only: stdout carries the state (maybe the user's old config).
             logging=command.local.Logging.STDERR,
-            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["stdout"]),
+            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["stdout"], ignore_changes=ignored),
         )
         self.register_outputs({})

@@ -7,12 +7,16 @@ from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any
 
-from components.artifacts.dns_records import dns_records_json, render_dns_records
+from hypothesis import given
+from hypothesis import strategies as st
+
+from components.artifacts.dns_records import dns_records_json, known_dns_records, render_dns_records
 from components.config import Lab, parse_lab
 from components.config.stack_files import read_stack_config
 
 ROOT = Path(__file__).resolve().parents[2]
 JELLYFIN = IPv4Address("10.99.0.20")
+JELLYFIN_NAMES = ("jellyfin", "jellyfin.k8s.home")  # Pulumi.udm.yaml: no pinned address
 
 
 def stack_raw(stack: str) -> dict[str, Any]:
@@ -87,3 +91,17 @@ def test_json_is_deterministic_whatever_the_address_order() -> None:
     )
     assert dns_records_json(lab, addresses) == expected
     assert dns_records_json(lab, dict(reversed(addresses.items()))) == expected
+
+
+@given(st.ip_addresses(v=4), st.sampled_from([None, 300]))
+def test_the_records_known_before_up_are_the_rendered_ones_with_the_allocated_address_left_open(
+    allocated: IPv4Address, ttl: int | None
+) -> None:
+    lab = udm(**({} if ttl is None else {"dnsTtl": ttl}))
+    known = known_dns_records(lab)
+    rendered = render_dns_records(lab, {**lab.pinned_addresses, "jellyfin": allocated})
+    assert [r["key"] for r in known] == [r["key"] for r in rendered]
+    assert [r for r in known if r["value"] is not None] == [r for r in rendered if r["key"] not in JELLYFIN_NAMES]
+    assert [{**r, "value": str(allocated)} for r in known if r["value"] is None] == [
+        r for r in rendered if r["key"] in JELLYFIN_NAMES
+    ]

@@ -41,7 +41,7 @@ class Udm:
         }
         self.engine = CommandEngine(REPO, base_env(), rewrite_local=_fast)
 
-    def up(self, **gateway: Any) -> tuple[list[tuple[str, str]], str, list[dict[str, Any]]]:
+    def config(self, **gateway: Any) -> dict[str, str]:
         config = stack_config(
             REPO / "Pulumi.udm.yaml",
             self.small_mirror,
@@ -50,7 +50,11 @@ class Udm:
         )
         if gateway:
             config["metallb-unifi:gateway"] = json.dumps(json.loads(config["metallb-unifi:gateway"]) | gateway)
-        run = run_program(self.monkeypatch, with_small_manifest(config), preview=False)
+        return with_small_manifest(config)
+
+    def up(self, **gateway: Any) -> tuple[list[tuple[str, str]], str, list[dict[str, Any]]]:
+        # The program looks at the stand-in for drift, as at every up (components/resources/drift.py).
+        run = run_program(self.monkeypatch, self.config(**gateway), preview=False, observe_gateway=True)
         bgpd_conf, _, _ = resolve(run.exports["bgpdConf"])
         records, _, _ = resolve(run.exports["dnsRecords"])
         (component,) = run.of_type("metallb-unifi:gateway:UnifiOsGatewayConfig")
