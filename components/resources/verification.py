@@ -26,9 +26,9 @@ from typing import Any, Final
 import pulumi
 import pulumi_command as command
 
-from components.config.model import GatewaySshAccess, Secret, VerifySettings
+from components.config.model import GatewaySshAccess, VerifySettings
 from components.contract import GATEWAY_KEY_ENV, GATEWAY_PASSWORD_ENV, PYTHON
-from components.resources import drift
+from components.resources import drift, gateway_commands
 from components.resources.drift import NOT_CHECKED, Observation
 from components.resources.secret_environment import secret_environment
 from components.verify.expectations import Expectations
@@ -56,15 +56,9 @@ def job_environment(gateway_ssh: GatewaySshAccess | None) -> dict[str, str]:
     if gateway_ssh is None:
         return {}
     if gateway_ssh.private_key is not None:
-        return {GATEWAY_KEY_ENV: _value(gateway_ssh.private_key)}
+        return {GATEWAY_KEY_ENV: gateway_commands.secret_value(gateway_ssh.private_key)}
     assert gateway_ssh.password is not None  # the config holds one or the other
-    return {GATEWAY_PASSWORD_ENV: _value(gateway_ssh.password)}
-
-
-def _value(secret: Secret) -> str:
-    if secret.value is None:
-        raise ValueError(f"{secret.key} is encrypted and was not decrypted: run through the Pulumi CLI")
-    return secret.value
+    return {GATEWAY_PASSWORD_ENV: gateway_commands.secret_value(gateway_ssh.password)}
 
 
 def failure_warning(report: Report) -> str | None:

@@ -130,8 +130,7 @@ def _expectations(lab: Lab, services_from: Path | None) -> Expectations:
         services = read_service_dump(services_from)
     except ServiceDumpError as error:
         raise UsageError(f"--services-from {error}") from None
-    discovered = discover(lab, services).entries if lab.discovery is not None else ()
-    return expect(lab, allocated_addresses(lab, services), discovered)
+    return expect(lab, allocated_addresses(lab, services), discover(lab, services).entries)
 
 
 def gateway_from_config(lab: Lab, env: Mapping[str, str], timeout_s: float) -> Gateway:
@@ -141,7 +140,7 @@ def gateway_from_config(lab: Lab, env: Mapping[str, str], timeout_s: float) -> G
         return Gateway(lab.gateway.kind, None)
     secret = access.private_key or access.password
     value = secret.value if secret is not None else None
-    return Gateway(lab.gateway.kind, _access(GatewaySshSettings.of(access), value, env, timeout_s, _KEY))
+    return Gateway(lab.gateway.kind, _access(GatewaySshSettings.of(access), value, env, timeout_s))
 
 
 def gateway_from_job(job: VerifyJob, env: Mapping[str, str], timeout_s: float) -> Gateway:
@@ -149,18 +148,17 @@ def gateway_from_job(job: VerifyJob, env: Mapping[str, str], timeout_s: float) -
     kind = GatewayKind(job.expectations.gateway_kind)
     if job.gateway_ssh is None:
         return Gateway(kind, None)
-    return Gateway(kind, _access(job.gateway_ssh, None, env, timeout_s, _KEY))
+    return Gateway(kind, _access(job.gateway_ssh, None, env, timeout_s))
 
 
 _KEY = "metallb-unifi:gatewaySsh"
 
 
-def _access(
-    settings: GatewaySshSettings, value: str | None, env: Mapping[str, str], timeout_s: float, key: str
-) -> GatewayAccess:
+def _access(settings: GatewaySshSettings, value: str | None, env: Mapping[str, str], timeout_s: float) -> GatewayAccess:
     from components.unifi.errors import UnifiError
     from components.unifi.ssh import HostKey, Password, SshTarget, load_private_key
 
+    key = _KEY
     try:
         host_key = HostKey.parse(settings.host_key, f"{key}.hostKey")
         target = SshTarget(settings.host, settings.port, settings.user, host_key, timeout_s)

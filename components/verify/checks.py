@@ -11,7 +11,7 @@ from ipaddress import IPv4Address, IPv4Network
 from .expectations import ExpectedEndpoint, ExpectedName, ExpectedNode, ExpectedRoute
 from .gateway_output import BgpNeighbor, Route
 from .probes import DnsAnswer, ReachAnswer
-from .report import CheckResult, Item
+from .report import CheckResult, Item, listed
 
 # Why a session is in a state other than Established, and where to look (RFC 4271 §8: Active and
 # Connect wait for the TCP connection, OpenSent/OpenConfirm for the peer's OPEN or KEEPALIVE).
@@ -43,6 +43,8 @@ _REACH_WHERE = (
 
 def sessions(nodes: Sequence[ExpectedNode], neighbours: Mapping[IPv4Address, BgpNeighbor]) -> CheckResult:
     """Every peering node's session is Established on the gateway."""
+    if not nodes:
+        return CheckResult.skipped("sessions", "no node peers with the gateway (bgp.nodeSelectors match none)")
     items = []
     for node in nodes:
         neighbour = neighbours.get(node.address)
@@ -61,9 +63,7 @@ def sessions(nodes: Sequence[ExpectedNode], neighbours: Mapping[IPv4Address, Bgp
             if neighbour.state.startswith("Idle (Admin)"):
                 cause = "shut down on the gateway by hand"
             items.append(Item(str(node), False, f"{neighbour.state}: {cause}"))
-    if not nodes:
-        return CheckResult.skipped("sessions", "no node peers with the gateway (bgp.nodeSelectors match none)")
-    return CheckResult.of_items("sessions", items, _listed(items), _SESSIONS_WHERE)
+    return CheckResult.of_items("sessions", items, listed(items), _SESSIONS_WHERE)
 
 
 def routes(
@@ -96,7 +96,7 @@ def routes(
         extra = f"; also via {', '.join(map(str, strangers))}, not a node of this stack" if strangers else ""
         prefix = "" if best.prefix.prefixlen == 32 else f" as {best.prefix}"
         items.append(Item(subject, not strangers, f"via {via}{prefix}: {paths}{extra}"))
-    return CheckResult.of_items("routes", items, _listed(items), _ROUTES_WHERE)
+    return CheckResult.of_items("routes", items, listed(items), _ROUTES_WHERE)
 
 
 def _longest_match(address: IPv4Address, table: Mapping[IPv4Network, Sequence[Route]]) -> Route | None:
@@ -130,7 +130,7 @@ def names(expected: Sequence[ExpectedName], answers: Mapping[str, DnsAnswer], re
     return CheckResult.of_items(
         "dns",
         items,
-        f"{_count(len(expected), 'name')} {_verb(len(expected), 'resolve')} through {resolver}",
+        f"{_counted(len(expected), 'name', 'resolve')} through {resolver}",
         _DNS_WHERE,
     )
 
@@ -146,18 +146,9 @@ def reach(expected: Sequence[ExpectedEndpoint], answers: Mapping[str, ReachAnswe
             items.append(Item(endpoint.subject, False, "not tried"))
         else:
             items.append(Item(endpoint.subject, answer.ok, f"{answer.detail} ({endpoint.address}:{endpoint.port})"))
-    return CheckResult.of_items(
-        "reach", items, f"{_count(len(expected), 'service')} {_verb(len(expected), 'answer')}", _REACH_WHERE
-    )
+    return CheckResult.of_items("reach", items, _counted(len(expected), "service", "answer"), _REACH_WHERE)
 
 
-def _listed(items: Sequence[Item]) -> str:
-    return "; ".join(f"{item.subject}: {item.detail}" for item in items)
-
-
-def _verb(n: int, verb: str) -> str:
-    return f"{verb}s" if n == 1 else verb
-
-
-def _count(n: int, what: str) -> str:
-    return f"{n} {what}{'' if n == 1 else 'es' if what.endswith('s') else 's'}"
+def _counted(n: int, noun: str, verb: str) -> str:
+    """``1 name resolves``, ``2 names resolve``."""
+    return f"{n} {noun} {verb}s" if n == 1 else f"{n} {noun}s {verb}"

@@ -34,6 +34,11 @@ class Item:
         return {"subject": self.subject, "ok": self.ok, "detail": self.detail}
 
 
+def listed(items: Sequence[Item]) -> str:
+    """``subject: detail; …``: how a check's line names its items."""
+    return "; ".join(f"{item.subject}: {item.detail}" for item in items)
+
+
 @dataclass(frozen=True)
 class CheckResult:
     name: str
@@ -51,8 +56,7 @@ class CheckResult:
         failed = [item for item in items if not item.ok]
         if not failed:
             return cls(name, Status.OK, passed, tuple(items))
-        what = "; ".join(f"{item.subject}: {item.detail}" for item in failed)
-        return cls(name, Status.FAIL, f"{what} ({cause})", tuple(items))
+        return cls(name, Status.FAIL, f"{listed(failed)} ({cause})", tuple(items))
 
     def line(self) -> str:
         label = {Status.OK: "ok", Status.FAIL: "FAIL", Status.SKIP: "skip"}[self.status]
