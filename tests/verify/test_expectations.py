@@ -91,7 +91,7 @@ def test_an_allocated_address_comes_from_the_services_status_and_is_then_checked
     lab = parse_lab(_raw_lab(), stack="lab")
     dump = [labs.service("later", "apps", ip="10.20.10.77"), labs.service("other", "apps", ip="10.20.10.78")]
     addresses = allocated_addresses(lab, dump)
-    assert addresses["later"] == IPv4Address("10.20.10.77")
+    assert addresses["later"] == (IPv4Address("10.20.10.77"),)
     assert "other" not in addresses  # not a declared service: only discovery names it
     expected = expect(lab, addresses)
     assert expected.not_known == ()
