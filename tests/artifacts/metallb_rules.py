@@ -135,8 +135,8 @@ RULES: dict[str, Rule] = {
         f"@v0.15.3:internal/config/validation.go:33-65",
     ),
     "native-non-legacy-community": Rule(
-        "native mode: only legacy (a:b) communities",
-        f"{_MM}@v0.15.3:internal/config/validation.go:106-137",
+        "native mode: only legacy (a:b) communities (large ones exist from v0.13.10)",
+        f"{_MM}@v0.13.10:internal/config/validation.go; @v0.15.3:internal/config/validation.go:106-137",
     ),
     "native-v6-bgp-pool": Rule(
         "native mode: no IPv6 CIDR in a BGP pool (v0.12.1: protocol bgp; v0.13.2–v0.14.8: any pool once "
@@ -182,6 +182,7 @@ RULES: dict[str, Rule] = {
     "community": Rule(
         "a community is a:b (16-bit each), large:a:b:c (32-bit each) or a defined alias",
         f"{_MM}@v0.12.1:internal/config/config.go:297-304, :563-602; "
+        f"@v0.13.9:internal/config/config.go:944 (ParseCommunity, a:b only); "
         f"@v0.15.3:internal/bgp/community/community.go:34-76, internal/config/config.go:805-839",
     ),
     "aggregation-length-bounds": Rule(
@@ -779,7 +780,7 @@ def crd_config_errors(
 
     on_pool: dict[str, list[_Advertisement]] = {pool.name: [] for pool in pools}
     for obj in raw_advs:
-        advertisement = _crd_advertisement(obj, aliases, out)
+        advertisement = _crd_advertisement(obj, aliases, release, out)
         spec = _spec(obj)
         names = list(spec.get("ipAddressPools") or [])
         selectors = spec.get("ipAddressPoolSelectors") or []
@@ -854,7 +855,7 @@ def _native_crd(
                             f"IPv6 {raw!r}: native bgp mode does not support ipv6",
                         )
                     )
-    for obj in advertisements:
+    for obj in advertisements if _at_least(version, "v0.13.10") else ():
         for community in _spec(obj).get("communities") or []:
             if _is_large_community(community) and community not in aliases:
                 out.append(Violation("native-non-legacy-community", f"BGPAdvertisement/{_name(obj)}", f"{community!r}"))
@@ -988,7 +989,9 @@ def _crd_pools(raw_pools: Sequence[Mapping[str, Any]], out: list[Violation]) -> 
     return pools
 
 
-def _crd_advertisement(obj: Mapping[str, Any], aliases: Mapping[str, object], out: list[Violation]) -> _Advertisement:
+def _crd_advertisement(
+    obj: Mapping[str, Any], aliases: Mapping[str, object], version: MetalLBVersion, out: list[Violation]
+) -> _Advertisement:
     spec, name = _spec(obj), _name(obj)
     subject = f"BGPAdvertisement/{name}"
     for key in ("ipAddressPools", "communities", "peers"):
@@ -1006,7 +1009,8 @@ def _crd_advertisement(obj: Mapping[str, Any], aliases: Mapping[str, object], ou
         )
         length_v6 = 128
     for community in spec.get("communities") or []:
-        problem = _community_error(community, aliases, legacy_only=False)
+        # Large communities came with internal/bgp/community in v0.13.10.
+        problem = _community_error(community, aliases, legacy_only=not _at_least(version, "v0.13.10"))
         if problem:
             out.append(Violation("community", subject, problem))
     return _Advertisement(

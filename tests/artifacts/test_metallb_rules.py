@@ -267,6 +267,12 @@ def crd_cases() -> list[Case]:
         ),
         Case("large-community-frr", edit(v4, "BGPAdvertisement", "adv", communities=["large:64512:1:2"])),
         Case(
+            "large-community-before-v0.13.10",
+            edit(v4, "BGPAdvertisement", "adv", communities=["large:64512:1:2"]),
+            ("community",),
+            version="v0.13.9",
+        ),
+        Case(
             "native-v6-bgp-pool",
             [*dual_stack()[:3]],
             ("native-v6-bgp-pool",),
