@@ -136,7 +136,7 @@ RULES: dict[str, Rule] = {
     ),
     "native-non-legacy-community": Rule(
         "native mode: only legacy (a:b) communities (large ones exist from v0.13.10)",
-        f"{_MM}@v0.13.10:internal/config/validation.go; @v0.15.3:internal/config/validation.go:106-137",
+        f"{_MM}@v0.13.10:internal/config/validation.go:75; @v0.15.3:internal/config/validation.go:106-137",
     ),
     "native-v6-bgp-pool": Rule(
         "native mode: no IPv6 CIDR in a BGP pool (v0.12.1: protocol bgp; v0.13.2–v0.14.8: any pool once "
@@ -280,11 +280,11 @@ RULES: dict[str, Rule] = {
     ),
     "lb-ip-pool-annotation": Rule(
         "≥v0.13.10: the requested addresses' pool equals the address-pool annotation",
-        f"{_MM}@v0.13.10:controller/service.go; @v0.15.3:controller/service.go:279-283",
+        f"{_MM}@v0.13.10:controller/service.go:212-216; @v0.15.3:controller/service.go:279-283",
     ),
     "lb-unknown-pool": Rule(
         "the address-pool annotation names no pool",
-        f"{_MM}@v0.15.3:internal/allocator/allocator.go:437-441",
+        f"{_MM}@v0.15.3:internal/allocator/allocator.go:445-449",
     ),
     "lb-no-pool-for-family": Rule(
         "no pool the Service may draw from holds its family (dual: both families in one pool, except "
@@ -499,10 +499,6 @@ def selector_matches(selector: Mapping[str, Any], labels: Mapping[str, str]) -> 
         if operator == "DoesNotExist" and present:
             return False
     return True
-
-
-def _legacy_selector(selector: Mapping[str, Any]) -> dict[str, Any]:
-    return {"matchLabels": selector.get("match-labels"), "matchExpressions": selector.get("match-expressions")}
 
 
 def _selected_nodes(selectors: Sequence[Mapping[str, Any]], nodes: Sequence[Mapping[str, Any]]) -> set[str]:

@@ -17,9 +17,11 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
 
 from components.artifacts.metallb import render_metallb
 from components.artifacts.services import render_services
+from components.config.model import Lab
 from components.config.parse import parse_lab
 from components.config.versions import supported_versions
 from tests.artifacts.metallb_rules import (
@@ -46,6 +48,7 @@ from tests.artifacts.test_metallb import (
     stack_lab,
     undeclared_fields,
 )
+from tests.config.strategies import valid_configs
 
 NS = "metallb-system"
 
@@ -962,19 +965,37 @@ def rendered_lab_configs() -> dict[str, dict[str, Any] | str]:
 RENDERED_LABS = rendered_lab_configs()
 
 
+def oracle_errors(lab: Lab) -> list[str]:
+    """Everything MetalLB and the API server would refuse in ``lab``'s renders, on a cluster with
+    the lab's families (dual-stack when its nodes have an IPv6 prefix)."""
+    objects = render_metallb(lab)
+    version, mode = lab.metallb.version, lab.metallb.mode
+    cluster = DUAL_CLUSTER if lab.node_subnet6 is not None else V4_CLUSTER
+    nodes = [{"name": n.name, "labels": dict(n.labels)} for n in lab.nodes]
+    errors = metallb_config_errors(objects, version=version, mode=mode, nodes=nodes)
+    for rendered in render_services(lab):
+        if rendered.existing:
+            continue  # a patch: what it merges into is not known here
+        errors += kubernetes_service_errors(rendered.manifest, cluster_families=cluster)
+        errors += metallb_service_errors(rendered.manifest, version=version, objects=objects, cluster_families=cluster)
+    return [str(e) for e in errors]
+
+
 @pytest.mark.parametrize("source", sorted(RENDERED_LABS))
 def test_the_programs_renders_pass_the_oracle(source: str) -> None:
     config = RENDERED_LABS[source]
     lab = stack_lab(config) if isinstance(config, str) else parse_lab(config, stack="lab")
-    objects = render_metallb(lab)
-    version, mode = lab.metallb.version, lab.metallb.mode
 
-    assert [str(e) for e in metallb_config_errors(objects, version=version, mode=mode)] == []
-    for rendered in render_services(lab):
-        if rendered.existing:
-            continue  # a patch: what it merges into is not known here
-        assert kubernetes_service_errors(rendered.manifest, cluster_families=V4_CLUSTER) == []
-        errors = metallb_service_errors(
-            rendered.manifest, version=version, objects=objects, cluster_families=V4_CLUSTER
-        )
-        assert [str(e) for e in errors] == []
+    assert oracle_errors(lab) == []
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(valid_configs())
+def test_random_labs_render_the_same_objects_twice_and_metallb_accepts_them(raw: dict[str, Any]) -> None:
+    """Issue 19's property: whatever the parser accepts (both families, every release and mode
+    the strategy draws) renders deterministically and passes MetalLB's own rules. (Same bytes
+    across processes and hash seeds: tests/test_determinism.py.)"""
+    lab = parse_lab(copy.deepcopy(raw), stack="lab")
+
+    assert render_metallb(parse_lab(copy.deepcopy(raw), stack="lab")) == render_metallb(lab)
+    assert oracle_errors(lab) == []
