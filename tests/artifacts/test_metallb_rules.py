@@ -48,6 +48,7 @@ from tests.artifacts.test_metallb import (
     stack_lab,
     undeclared_fields,
 )
+from tests.config.raw_labs import edited
 from tests.config.strategies import valid_configs
 
 NS = "metallb-system"
@@ -986,6 +987,22 @@ def test_the_programs_renders_pass_the_oracle(source: str) -> None:
     config = RENDERED_LABS[source]
     lab = stack_lab(config) if isinstance(config, str) else parse_lab(config, stack="lab")
 
+    assert oracle_errors(lab) == []
+
+
+DUAL_LAB_RELEASES = [
+    (str(v), mode) for v in supported_versions() for mode in ("frr", *(["frr-k8s"] if v.supports_frr_k8s else []))
+]
+
+
+@pytest.mark.parametrize(("version", "mode"), DUAL_LAB_RELEASES)
+def test_the_dual_stack_lab_renders_what_metallb_accepts_on_every_frr_release(version: str, mode: str) -> None:
+    """tests/config/raw_labs.py's dual-stack lab (a pool of both families, a Service pinned to one
+    address of each) on every release and FRR mode: native refuses IPv6 over BGP (the parser
+    says so, tests/config/test_dual_stack.py)."""
+    lab = parse_lab(edited("dual", (("metallb", "version"), version), (("metallb", "mode"), mode)), stack="lab")
+
+    assert lab.node_subnet6 is not None and any(len(s.addresses) == 2 for s in lab.services)
     assert oracle_errors(lab) == []
 
 
