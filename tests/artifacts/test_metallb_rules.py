@@ -954,7 +954,7 @@ def test_violations_name_only_known_rules() -> None:
 
 def rendered_lab_configs() -> dict[str, dict[str, Any] | str]:
     """The stack files, and the maximal and minimal configs of every release and mode."""
-    configs: dict[str, dict[str, Any] | str] = {f"{name}-stack": name for name in ("lab", "crds", "udm")}
+    configs: dict[str, dict[str, Any] | str] = {f"{name}-stack": name for name in ("lab", "crds", "udm", "dualstack")}
     for v in supported_versions():
         for ibgp in (True, False):
             configs[f"maximal-{'ibgp' if ibgp else 'ebgp'}-{v}"] = maximal_config(str(v), ibgp=ibgp)
