@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from ipaddress import IPv4Address, IPv4Network
 
 from .expectations import ExpectedEndpoint, ExpectedName, ExpectedNode, ExpectedRoute
-from .gateway_output import BgpNeighbor, Route
+from .gateway_output import BgpNeighbor, IPAddress, Route
 from .probes import DnsAnswer, ReachAnswer
 from .report import CheckResult, Item, listed
 
@@ -72,7 +72,7 @@ def routes(
     """Each BGP service address is routed by the gateway, over BGP, via at least one node of the stack."""
     if not expected:
         return CheckResult.skipped("routes", "no BGP service address is known (none pinned, allocated or discovered)")
-    names = {node.address: node.name for node in nodes}
+    names: dict[IPAddress, str] = {node.address: node.name for node in nodes}
     items = []
     for route in expected:
         subject = f"{route.address} ({', '.join(route.services)})"
