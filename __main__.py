@@ -2,7 +2,7 @@
 
 import json
 import os
-from ipaddress import IPv4Address
+from ipaddress import ip_address
 from typing import Any
 
 import pulumi
@@ -13,7 +13,7 @@ from components.artifacts.outputs import render_outputs
 from components.artifacts.services import render_services
 from components.artifacts.stack_claims import lab_claims
 from components.config import ConfigError
-from components.config.model import GatewayKind
+from components.config.model import GatewayKind, ServiceAddresses
 from components.config.secrets import redact_secrets
 from components.kubernetes.kubeconfig import KubeconfigError, provider_kubeconfig
 from components.kubernetes.manifests import ManifestError, load_install_objects
@@ -80,8 +80,8 @@ allocated = pulumi.Output.all(*(services[n].ip for n in names)).apply(lambda ips
 gateway_inputs = pulumi.Output.all(allocated, discovered)
 
 
-def known_addresses(ips: dict[str, str | None]) -> dict[str, IPv4Address]:
-    return {n: IPv4Address(ip) for n, ip in ips.items() if ip} | lab.pinned_addresses
+def known_addresses(ips: dict[str, str | None]) -> ServiceAddresses:
+    return {n: (ip_address(ip),) for n, ip in ips.items() if ip} | lab.pinned_addresses
 
 
 def gateway_file(name: str, inputs: list[Any], *, redacted: bool = False) -> str:

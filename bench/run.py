@@ -309,7 +309,9 @@ def time_pure_work(raw: dict[str, Any], repeat: int) -> tuple[float, float]:
         lab = parse_renderable_lab(decoded, stack=BENCH_STACK, read_file=read_file)
         render_metallb(lab)
         render_services(lab)
-        addresses = {s.name: s.address or IPv4Address("100.64.0.0") + index for index, s in enumerate(lab.services, 1)}
+        addresses = {
+            s.name: s.addresses or (IPv4Address("100.64.0.0") + index,) for index, s in enumerate(lab.services, 1)
+        }
         config_gateway_json(lab, addresses)
         pure.append(time.perf_counter() - start)
         start = time.perf_counter()

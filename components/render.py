@@ -20,7 +20,6 @@ import os
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
-from ipaddress import IPv4Address
 from pathlib import Path
 
 from components.artifacts import parse_renderable_lab
@@ -30,7 +29,7 @@ from components.artifacts.outputs import render_outputs
 from components.artifacts.services import render_services_yaml
 from components.artifacts.shared_gateway import GatewayStack, SharedGatewayConflict, compose_gateway_files
 from components.config import ConfigError, Lab
-from components.config.model import GatewayKind
+from components.config.model import GatewayKind, ServiceAddresses
 from components.config.secrets import redact_secrets
 from components.config.stack_files import read_stack_config, stack_name_of
 from components.discovery.dump import ServiceDumpError, read_service_dump
@@ -41,7 +40,7 @@ EXIT_CANNOT_WRITE = 3
 
 
 def render_artifacts(
-    lab: Lab, addresses: Mapping[str, IPv4Address], discovered: Sequence[DiscoveredName] = ()
+    lab: Lab, addresses: ServiceAddresses, discovered: Sequence[DiscoveredName] = ()
 ) -> dict[str, str]:
     """File name → content for every artifact of the lab. Pure: same lab, same bytes."""
     files = {
@@ -167,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CANNOT_WRITE
     for name in sorted(files):
         print(args.out / name)
-    unknown = [s.name for s in lab.services if s.address is None]
+    unknown = [s.name for s in lab.services if not s.addresses]
     if unknown:
         print(
             f"not yet known: the addresses and host names of {', '.join(unknown)} "
@@ -197,7 +196,7 @@ def _other_stacks(files: Sequence[Path], stack_file: Path) -> list[GatewayStack]
             continue
         for warning in other.warnings:
             print(f"warning: --with-stack {path}: {warning}", file=sys.stderr)
-        unknown = [s.name for s in other.services if s.address is None]
+        unknown = [s.name for s in other.services if not s.addresses]
         if unknown:
             print(
                 f"not yet known: the addresses and host names of {', '.join(unknown)} of --with-stack {path}",

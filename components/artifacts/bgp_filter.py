@@ -23,19 +23,28 @@ FRRouting/frr@frr-8.4.4 lib/filter_nb.c lines 51-107, prefix_list_length_validat
 block gets no ``le`` (without ``ge`` and ``le`` a rule matches its exact length only: Quagga's
 lib/plist.c lines 549-554, FRR's lines 721-724) and every shorter block gets ``le 32``
 (matching lengths from its own to 32: Quagga lines 555-564, FRR lines 725-733). No ``ge``.
+
+IPv6 follows the same rules with a prefix-list of its own (``prefix-list6`` on a USG, ``ipv6
+prefix-list`` in FRR; Quagga/quagga@quagga-0.99.22 lib/plist.c lines 736-746 check an IPv6 ``le``
+the same way): the pools' IPv6 blocks, a /128 without ``le``, every shorter one ``le 128``. It is
+rendered only when a BGP pool holds IPv6 addresses (``Lab.bgp_v6``); it is never empty then, and
+must never be: FRR's prefix-list with no entry permits every prefix (FRRouting/frr@frr-8.4.4
+lib/plist.c lines 757-761).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Network
+from ipaddress import IPv4Network, IPv6Network
 from typing import Final
 
-from components.config.model import Lab
+from components.config.model import IPFamily, IPNetwork, Lab
 
 HOST_LENGTH: Final = 32
+HOST_LENGTH6: Final = 128
 SEQUENCE_STEP: Final = 10  # rules 10, 20, …: room to insert one by hand while debugging
 EVERYTHING: Final = IPv4Network("0.0.0.0/0")
+EVERYTHING6: Final = IPv6Network("::/0")
 
 
 @dataclass(frozen=True)
@@ -44,21 +53,23 @@ class PrefixRule:
 
     seq: int
     action: str  # "permit" or "deny"
-    prefix: IPv4Network
+    prefix: IPNetwork
     le: int | None
 
 
-def accepted_prefixes(lab: Lab) -> tuple[IPv4Network, ...]:
-    """The BGP pools' CIDR blocks, pool by pool in config order, each pool's lowest first."""
-    return tuple(block for pool in lab.bgp_pools for block in pool.networks)
+def accepted_prefixes(lab: Lab, family: IPFamily = IPFamily.IPV4) -> tuple[IPNetwork, ...]:
+    """The BGP pools' CIDR blocks of ``family``, pool by pool in config order, each pool's lowest
+    first."""
+    return tuple(block for pool in lab.bgp_pools for block in pool.networks_of(family))
 
 
-def prefix_rules(lab: Lab) -> tuple[PrefixRule, ...]:
-    """The prefix-list of what the gateway accepts (see the module docstring)."""
-    blocks = accepted_prefixes(lab)
+def prefix_rules(lab: Lab, family: IPFamily = IPFamily.IPV4) -> tuple[PrefixRule, ...]:
+    """The prefix-list of what the gateway accepts in ``family`` (see the module docstring)."""
+    host, everything = (HOST_LENGTH, EVERYTHING) if family is IPFamily.IPV4 else (HOST_LENGTH6, EVERYTHING6)
+    blocks = accepted_prefixes(lab, family)
     if not blocks:
-        return (PrefixRule(SEQUENCE_STEP, "deny", EVERYTHING, HOST_LENGTH),)
+        return (PrefixRule(SEQUENCE_STEP, "deny", everything, host),)
     return tuple(
-        PrefixRule(SEQUENCE_STEP * number, "permit", block, None if block.prefixlen == HOST_LENGTH else HOST_LENGTH)
+        PrefixRule(SEQUENCE_STEP * number, "permit", block, None if block.prefixlen == host else host)
         for number, block in enumerate(blocks, 1)
     )

@@ -9,10 +9,9 @@ controller API.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Final
 
-from components.config.model import GatewayKind, Lab
+from components.config.model import GatewayKind, Lab, ServiceAddresses
 
 from .dns_records import dns_records_json
 from .frr import render_bgpd_conf
@@ -32,7 +31,7 @@ GATEWAY_FILES: Final[Mapping[GatewayKind, tuple[str, ...]]] = {
 
 
 def render_gateway_file(
-    name: str, lab: Lab, addresses: Mapping[str, IPv4Address], discovered: Sequence[DiscoveredName] = ()
+    name: str, lab: Lab, addresses: ServiceAddresses, discovered: Sequence[DiscoveredName] = ()
 ) -> str:
     """One of the files of the lab's gateway kind (:data:`GATEWAY_FILES`); a file the kind does not
     get is an error. ``addresses`` maps service names to their IPs (pinned and allocated);
@@ -48,7 +47,7 @@ def render_gateway_file(
 
 
 def render_gateway_files(
-    lab: Lab, addresses: Mapping[str, IPv4Address], discovered: Sequence[DiscoveredName] = ()
+    lab: Lab, addresses: ServiceAddresses, discovered: Sequence[DiscoveredName] = ()
 ) -> dict[str, str]:
     """File name → content, every file of the lab's gateway kind."""
     return {name: render_gateway_file(name, lab, addresses, discovered) for name in GATEWAY_FILES[lab.gateway.kind]}

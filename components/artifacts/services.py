@@ -69,8 +69,8 @@ def metallb_annotations(service: Service, version: MetalLBVersion) -> dict[str, 
     """The MetalLB annotations this program sets on ``service`` (possibly none)."""
     prefix = version.annotation_prefix
     annotations: dict[str, str] = {}
-    if service.address is not None and version.pins_with_annotation:
-        annotations[f"{prefix}/loadBalancerIPs"] = str(service.address)
+    if service.addresses and _pins_with_annotation(service, version):
+        annotations[f"{prefix}/loadBalancerIPs"] = ",".join(str(a) for a in service.addresses)
     if service.pool is not None:
         annotations[f"{prefix}/address-pool"] = service.pool
     if service.shared_ip_key is not None:
@@ -78,11 +78,22 @@ def metallb_annotations(service: Service, version: MetalLBVersion) -> dict[str, 
     return annotations
 
 
+def _pins_with_annotation(service: Service, version: MetalLBVersion) -> bool:
+    """The ``loadBalancerIPs`` annotation pins from the CRD era on, and two addresses (one per
+    family) on v0.12.1 too: the annotation exists since v0.12.0 (metallb/metallb@v0.12.1:
+    controller/service.go:34, 218-248) and ``spec.loadBalancerIP`` holds one address only."""
+    return version.pins_with_annotation or len(service.addresses) > 1
+
+
 def _owned_spec(service: Service, version: MetalLBVersion) -> dict[str, Any]:
     """The spec fields this program sets, for created Services and patches alike."""
     spec: dict[str, Any] = {"type": "LoadBalancer"}
-    if service.address is not None and not version.pins_with_annotation:
-        spec["loadBalancerIP"] = str(service.address)
+    if service.addresses and not _pins_with_annotation(service, version):
+        (spec["loadBalancerIP"],) = (str(a) for a in service.addresses)
+    if service.ip_family_policy is not None:
+        spec["ipFamilyPolicy"] = service.ip_family_policy.value
+    if service.ip_families:
+        spec["ipFamilies"] = [family.value for family in service.ip_families]
     if service.external_traffic_policy is not None:
         spec["externalTrafficPolicy"] = service.external_traffic_policy.value
     return spec

@@ -60,14 +60,13 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any
 
 from components.config.base_config import base_document
 from components.config.errors import key_path
-from components.config.model import GatewayKind, Lab
+from components.config.model import GatewayKind, Lab, ServiceAddresses
 from components.config.stack_names import STACK_KEY
 
 from .dns_records import render_dns_records
@@ -96,7 +95,7 @@ class GatewayStack:
     where known), the names it discovered, and the stack file it was read from, where known."""
 
     lab: Lab
-    addresses: Mapping[str, IPv4Address] = field(default_factory=dict)
+    addresses: ServiceAddresses = field(default_factory=dict)
     discovered: Sequence[DiscoveredName] = ()
     file: str | None = None
 

@@ -18,12 +18,11 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Mapping, Sequence
-from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any
 
 from components.config.base_config import base_document, base_hosts
 from components.config.errors import Problems, key_path
-from components.config.model import Lab, Service
+from components.config.model import Lab, Service, ServiceAddresses
 from components.config.secrets import secret_text
 from components.config.stack_names import FilterNames
 
@@ -33,7 +32,6 @@ from .frr import EBGP_MULTIHOP_TTL, session_timers
 if TYPE_CHECKING:
     from components.discovery.rules import DiscoveredName
 
-Addresses = Mapping[str, IPv4Address]
 JsonObject = dict[str, Any]
 
 
@@ -45,7 +43,9 @@ class MergeConflict(ValueError):
         super().__init__("config.gateway.json: the base file conflicts with this stack:\n" + "\n".join(conflicts))
 
 
-def render_config_gateway(lab: Lab, addresses: Addresses, discovered: Sequence[DiscoveredName] = ()) -> JsonObject:
+def render_config_gateway(
+    lab: Lab, addresses: ServiceAddresses, discovered: Sequence[DiscoveredName] = ()
+) -> JsonObject:
     """This stack's part of config.gateway.json. ``addresses`` maps service names to their IPs
     (pinned and allocated); services without one get no host name yet. ``discovered`` are the
     cluster's other Services' names (components.discovery), which never clash with these."""
@@ -61,10 +61,12 @@ def render_config_gateway(lab: Lab, addresses: Addresses, discovered: Sequence[D
             }
         }
     domain = lab.gateway.dns_domain
+    # ``inet`` takes IPv4 and IPv6 addresses, several of them (the USG 4.4.56 schema: an array of
+    # ipv4|ipv6; see docs/ipv6.md for what is known of how EdgeOS writes them to /etc/hosts).
     hosts = {
-        service.hostname(domain): {"alias": list(service.all_aliases), "inet": [str(address)]}
+        service.hostname(domain): {"alias": list(service.all_aliases), "inet": [str(a) for a in known]}
         for service in lab.services
-        if (address := addresses.get(service.name)) is not None
+        if (known := addresses.get(service.name))
     }
     for entry in discovered:
         # EdgeOS takes a host name without aliases; an empty list is left out rather than written.
@@ -235,7 +237,7 @@ def _host_name_clashes(lab: Lab, base: JsonObject, file: str) -> list[str]:
         where = format_path(("system", "static-host-mapping", "host-name", host))
         owner = owners.get(host)
         if owner is not None and host == owner.hostname(domain):
-            if owner.address is None:
+            if not owner.addresses:
                 messages.append(
                     f"{file} defines host name {host!r} at {where}, but this stack maps it to the address "
                     f"MetalLB allocates to service {owner.name!r}; remove that entry from {file}"
@@ -251,11 +253,13 @@ def _host_name_clashes(lab: Lab, base: JsonObject, file: str) -> list[str]:
     return messages
 
 
-def config_gateway_document(lab: Lab, addresses: Addresses, discovered: Sequence[DiscoveredName] = ()) -> JsonObject:
+def config_gateway_document(
+    lab: Lab, addresses: ServiceAddresses, discovered: Sequence[DiscoveredName] = ()
+) -> JsonObject:
     """The whole file: the base file with this stack's part merged in."""
     return merge_base(base_document(lab), render_config_gateway(lab, addresses, discovered))
 
 
-def config_gateway_json(lab: Lab, addresses: Addresses, discovered: Sequence[DiscoveredName] = ()) -> str:
+def config_gateway_json(lab: Lab, addresses: ServiceAddresses, discovered: Sequence[DiscoveredName] = ()) -> str:
     """The file's text, byte-for-byte the same for the same lab, addresses and discovered names."""
     return json.dumps(config_gateway_document(lab, addresses, discovered), indent=4, sort_keys=True) + "\n"

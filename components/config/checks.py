@@ -5,10 +5,21 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, ip_network
 
 from .errors import Problems, key_path
-from .model import GatewayKind, Lab, Pool, Protocol, SpeakerMode
+from .model import (
+    AddressRange,
+    GatewayKind,
+    IPAddress,
+    IPFamily,
+    IPFamilyPolicy,
+    Lab,
+    Pool,
+    Protocol,
+    SpeakerMode,
+)
+from .versions import MetalLBVersion
 
 # A check that needs more than the config (the renderers' output): parse_lab runs it after its
 # own, so its problems are reported with the others, at once.
@@ -18,6 +29,7 @@ LabCheck = Callable[[Lab, Problems], None]
 def check_lab(lab: Lab, problems: Problems) -> None:
     """Rules that span sections; the lab's parts are each valid on their own."""
     _check_pools(lab, problems)
+    _check_ipv6_bgp(lab, problems)
     _check_session(lab, problems)
     _check_services(lab, problems)
 
@@ -33,9 +45,11 @@ def _check_pools(lab: Lab, problems: Problems) -> None:
                 key_path("metallb", "pools", i, "addresses", j),
                 f"{a.text} overlaps {where}" + ("" if i != k else f" ({b.text})") + "; pools must not share addresses",
             )
-    reserved: list[tuple[IPv4Address, str]] = [(n.address, f"node {n.name}'s address") for n in lab.nodes] + [
-        (lab.gateway.peer_address, "the gateway's peerAddress")
-    ]
+    reserved: list[tuple[IPAddress, str]] = [(n.address, f"node {n.name}'s address") for n in lab.nodes]
+    reserved.append((lab.gateway.peer_address, "the gateway's peerAddress"))
+    reserved += [(n.address6, f"node {n.name}'s address6") for n in lab.nodes if n.address6 is not None]
+    if lab.gateway.peer_address6 is not None:
+        reserved.append((lab.gateway.peer_address6, "the gateway's peerAddress6"))
     if lab.gateway.router_id != lab.gateway.peer_address:
         reserved.append((lab.gateway.router_id, "the gateway's routerId"))
     for i, pool in enumerate(pools):
@@ -44,7 +58,9 @@ def _check_pools(lab: Lab, problems: Problems) -> None:
             for address, what in reserved:
                 if address in address_range:
                     problems.error(range_key, f"{address_range.text} contains {address}, {what}")
-            if pool.protocol is Protocol.LAYER2:
+            if address_range.family is IPFamily.IPV6:
+                _check_ipv6_range(lab, pool, address_range, range_key, problems)
+            elif pool.protocol is Protocol.LAYER2:
                 if not address_range.within(subnet):
                     problems.error(
                         range_key,
@@ -62,8 +78,12 @@ def _check_pools(lab: Lab, problems: Problems) -> None:
                     f"bgp pool range {address_range.text} must lie outside the nodes' subnet {subnet} "
                     "(routes to it point at the nodes; use a layer2 pool for addresses on their LAN)",
                 )
-        if pool.aggregation_length is not None:
-            _check_aggregation(pool, key_path("metallb", "pools", i, "aggregationLength"), problems)
+        for family, length, name in (
+            (IPFamily.IPV4, pool.aggregation_length, "aggregationLength"),
+            (IPFamily.IPV6, pool.aggregation_length_v6, "aggregationLengthV6"),
+        ):
+            if length is not None:
+                _check_aggregation(pool, family, length, key_path("metallb", "pools", i, name), problems)
         if pool.local_pref is not None and lab.ebgp:
             problems.error(
                 key_path("metallb", "pools", i, "localPref"),
@@ -72,8 +92,93 @@ def _check_pools(lab: Lab, problems: Problems) -> None:
             )
 
 
-def _check_aggregation(pool: Pool, key: str, problems: Problems) -> None:
-    """``aggregationLength`` N: what MetalLB takes, and what the gateway then accepts.
+def _check_ipv6_range(lab: Lab, pool: Pool, address_range: AddressRange, key: str, problems: Problems) -> None:
+    """An IPv6 entry against the nodes' IPv6 network, as an IPv4 one against nodeSubnet."""
+    subnet = lab.node_subnet6
+    if subnet is None:
+        return  # no node has an IPv6 address: nothing to hold the entry against
+    text = address_range.text
+    if pool.protocol is Protocol.LAYER2 and not address_range.within(subnet):
+        problems.error(
+            key,
+            f"layer2 pool range {text} must lie inside the nodes' IPv6 network {subnet} "
+            "(layer2 answers neighbour solicitations on the nodes' LAN)",
+        )
+    elif pool.protocol is Protocol.BGP and address_range.touches(subnet):
+        problems.error(
+            key,
+            f"bgp pool range {text} must lie outside the nodes' IPv6 network {subnet} "
+            "(routes to it point at the nodes; use a layer2 pool for addresses on their LAN)",
+        )
+
+
+def _native_refuses_ipv6(version: MetalLBVersion, pool: Pool, lab: Lab) -> str | None:
+    """Why native MetalLB refuses this pool's IPv6 addresses, or None.
+
+    Native BGP never announces IPv6 in any release we support: v0.12.1's speaker drops FRR-only
+    settings, an IPv6 CIDR in a bgp pool among them (metallb/metallb@v0.12.1:internal/config/
+    validate.go:36 DiscardFRROnly), and later releases refuse an IPv6 pool a BGPAdvertisement
+    selects (v0.15.3:internal/config/validation.go:76-101). From v0.13.2 to v0.14.8 that check
+    looked at every pool once any BGPAdvertisement existed, a layer2 one too
+    (v0.13.12:internal/config/validation.go findIPv6BGPAdvertisement; narrowed in 0.14.9, #2593)."""
+    if IPFamily.IPV6 not in pool.families:
+        return None
+    if pool.protocol is Protocol.BGP:
+        return "native MetalLB never announces IPv6 over BGP (its docs: IPv6 BGP only in the FRR modes)"
+    if not version.uses_configmap and version < MetalLBVersion(0, 14, 9) and lab.has_bgp_pools:
+        return (
+            f"MetalLB {version} in native mode refuses any IPv6 pool once a BGP advertisement exists "
+            "(this stack has bgp pools); use v0.14.9 or later"
+        )
+    return None
+
+
+def _check_ipv6_bgp(lab: Lab, problems: Problems) -> None:
+    """What IPv6 over BGP needs: a speaker that announces it, the gateway's and every peering
+    node's IPv6 address on the nodes' network."""
+    metallb, gateway = lab.metallb, lab.gateway
+    native = metallb.mode is SpeakerMode.NATIVE
+    modes = "frr" + (" or frr-k8s" if metallb.version.supports_frr_k8s else "")
+    for i, pool in enumerate(metallb.pools):
+        why = _native_refuses_ipv6(metallb.version, pool, lab) if native else None
+        if why is not None:
+            first_v6 = next(j for j, r in enumerate(pool.ranges) if r.family is IPFamily.IPV6)
+            problems.error(
+                key_path("metallb", "pools", i, "addresses", first_v6),
+                f"{pool.ranges[first_v6].text}: {why}; set metallb.mode to {modes}",
+            )
+    if not lab.bgp_v6:
+        return
+    announcing = ", ".join(p.name for p in lab.bgp_pools if IPFamily.IPV6 in p.families)
+    if gateway.peer_address6 is None:
+        problems.error(
+            key_path("gateway", "peerAddress6"),
+            f"is required: bgp pool(s) {announcing} hold IPv6 addresses, which the nodes announce over "
+            "IPv6 sessions to the gateway's IPv6 address on their network",
+        )
+    for index, node in enumerate(lab.nodes):
+        if node in lab.peering_nodes and node.address6 is None:
+            problems.error(
+                key_path("nodes", index, "address6"),
+                f"is required: node {node.name} peers with the gateway and bgp pool(s) {announcing} hold "
+                "IPv6 addresses, announced over an IPv6 session from this address",
+            )
+        if node.address6 is not None and node.address6 == gateway.peer_address6:
+            problems.error(key_path("nodes", index, "address6"), f"{node.address6} is also gateway.peerAddress6")
+    subnet6 = lab.node_subnet6
+    multihop = lab.bgp.ebgp_multihop and lab.ebgp
+    outside = gateway.peer_address6 is not None and subnet6 is not None and gateway.peer_address6 not in subnet6
+    if outside and not multihop:
+        problems.error(
+            key_path("gateway", "peerAddress6"),
+            f"{gateway.peer_address6} is outside the nodes' IPv6 network {subnet6}; the sessions are "
+            "single-hop (set bgp.ebgpMultiHop for eBGP across routers)",
+        )
+
+
+def _check_aggregation(pool: Pool, family: IPFamily, length: int, key: str, problems: Problems) -> None:
+    """``aggregationLength`` (``aggregationLengthV6`` for ``family`` IPv6) N: what MetalLB takes, and
+    what the gateway then accepts.
 
     For a service address a, MetalLB announces the /N that holds a (metallb/metallb@v0.12.1 and
     @v0.15.3: speaker/bgp_controller.go, SetBalancer, lines 245-251 and 336-342:
@@ -86,11 +191,13 @@ def _check_aggregation(pool: Pool, key: str, problems: Problems) -> None:
     announces 10.10.10.0/26 for 10.10.10.10. The gateway accepts from the nodes only prefixes
     inside the pool's own blocks (components/artifacts/bgp_filter.py), so it would drop that
     route: N must be at least the prefix length of every block of the pool (:attr:`Pool.networks`,
-    its ranges together), and then each /N lies inside its address's block."""
-    length = pool.aggregation_length
-    assert length is not None
+    its ranges together), and then each /N lies inside its address's block. The same holds for
+    IPv6 with ``aggregationLengthV6`` (v0.15.3: lines 873-890 check both families; v0.12.1:
+    ``aggregation-length-v6``, lines 534-557)."""
     refused_by_metallb = False
     for address_range in pool.ranges:
+        if address_range.family is not family:
+            continue
         widest = min(block.prefixlen for block in address_range.blocks)
         if length < widest:
             refused_by_metallb = True
@@ -99,15 +206,16 @@ def _check_aggregation(pool: Pool, key: str, problems: Problems) -> None:
                 f"/{length} is shorter than the /{widest} block of "
                 f"{address_range.text}; MetalLB requires at least /{widest} for this pool",
             )
-    too_narrow = [block for block in pool.networks if block.prefixlen > length]
+    too_narrow = [block for block in pool.networks_of(family) if block.prefixlen > length]
     if not refused_by_metallb and too_narrow:
         block, address = too_narrow[0], too_narrow[0].network_address
+        setting = "aggregationLength" if family is IPFamily.IPV4 else "aggregationLengthV6"
         problems.error(
             key,
-            f"/{length} would have MetalLB announce {IPv4Network((address, length), strict=False)} for "
+            f"/{length} would have MetalLB announce {ip_network((address, length), strict=False)} for "
             f"{address}, reaching past the pool's addresses (its block there is {block}); the gateway "
             "accepts from the nodes only prefixes inside a BGP pool, so it would drop that route. Use "
-            f"aggregationLength {max(b.prefixlen for b in too_narrow)} or more, or pool addresses in whole "
+            f"{setting} {max(b.prefixlen for b in too_narrow)} or more, or pool addresses in whole "
             f"/{length} blocks",
         )
 
@@ -166,7 +274,7 @@ def _check_services(lab: Lab, problems: Problems) -> None:
     domain = lab.gateway.dns_domain
     names: dict[str, str] = {}
     k8s_names: dict[tuple[str, str], str] = {}
-    addresses: dict[IPv4Address, list[int]] = {}
+    addresses: dict[IPAddress, list[int]] = {}
     service_names: set[str] = set()
     for index, service in enumerate(lab.services):
         key = key_path("services", index)
@@ -198,25 +306,28 @@ def _check_services(lab: Lab, problems: Problems) -> None:
                     f"{key}.pool",
                     f"no pool named '{service.pool}'; pools: {', '.join(sorted(pools))}",
                 )
-        if service.address is not None:
-            candidates = [chosen] if chosen else list(pools.values())
-            if (service.pool is None or chosen is not None) and not any(service.address in p for p in candidates if p):
-                where = f"pool '{chosen.name}'" if chosen else "every pool"
-                problems.error(f"{key}.address", f"{service.address} is outside {where}")
-            holding = [p for p in candidates if p and service.address in p]
-            if any(p.avoid_buggy_ips for p in holding) and service.address.packed[-1] in (0, 255):
-                problems.error(
-                    f"{key}.address",
-                    f"{service.address} ends in .{service.address.packed[-1]}, which its pool avoids "
-                    "(avoidBuggyIPs: true); MetalLB would not assign it",
-                )
-            addresses.setdefault(service.address, []).append(index)
+        pin_key = f"{key}.addresses" if len(service.addresses) > 1 else f"{key}.address"
+        if service.addresses:
+            _check_pins(service.addresses, chosen, service.pool, list(pools.values()), pin_key, problems)
+            for address in service.addresses:
+                addresses.setdefault(address, []).append(index)
         elif chosen is None and service.pool is None and not any(p.auto_assign for p in pools.values()):
             problems.error(
                 f"{key}.address",
                 "no pool assigns addresses automatically (autoAssign: false everywhere); "
                 "pin an address or choose a pool",
             )
+        if service.ip_family_policy is IPFamilyPolicy.REQUIRE_DUAL_STACK and not service.addresses:
+            # MetalLB allocates both addresses from one pool (metallb/metallb@v0.15.3:
+            # internal/allocator/allocator.go:663-680 poolFor; usage docs: dual-stack needs a pool
+            # holding both families).
+            candidates = [chosen] if chosen else [p for p in pools.values() if p.auto_assign]
+            if (service.pool is None or chosen is not None) and not any(len(p.families) == 2 for p in candidates):
+                where = f"pool '{chosen.name}'" if chosen else "no pool that assigns automatically"
+                problems.error(
+                    f"{key}.ipFamilyPolicy",
+                    f"RequireDualStack needs a pool holding IPv4 and IPv6 addresses; {where} holds both",
+                )
     for address, users in addresses.items():
         if len(users) < 2:
             continue
@@ -224,7 +335,7 @@ def _check_services(lab: Lab, problems: Problems) -> None:
         if None in keys or len(keys) > 1:
             for i in users[1:]:
                 problems.error(
-                    key_path("services", i, "address"),
+                    key_path("services", i, "addresses" if len(lab.services[i].addresses) > 1 else "address"),
                     f"{address} is also pinned by {key_path('services', users[0])}; to share one address, "
                     "give every such service the same sharedIP key",
                 )
@@ -238,3 +349,51 @@ def _check_services(lab: Lab, problems: Problems) -> None:
                         key_path("services", i, "ports"),
                         f"shares {address} with {key_path('services', other)} but both use {port.port}/{port.protocol}",
                     )
+
+
+def _check_pins(
+    pins: tuple[IPAddress, ...],
+    chosen: Pool | None,
+    pool_name: str | None,
+    pools: list[Pool],
+    key: str,
+    problems: Problems,
+) -> None:
+    """Pinned addresses: each inside a pool of its family (the chosen one if any), two of them in
+    one pool, since MetalLB assigns a Service's addresses from a single pool
+    (metallb/metallb@v0.15.3:internal/allocator/allocator.go:663-680 poolFor, Assign :171-191)."""
+    if pool_name is not None and chosen is None:
+        return  # the unknown pool is reported already
+    candidates = [chosen] if chosen else pools
+    for address in pins:
+        family = IPFamily.of(address)
+        if not any(address in p for p in candidates):
+            if chosen:
+                where = f"pool '{chosen.name}'"
+            elif all(p.families == (family,) for p in pools):
+                where = "every pool"
+            elif any(family in p.families for p in pools):
+                where = f"every pool holding {family.value} addresses"
+            else:
+                where = f"every pool (none holds {family.value} addresses)"
+            problems.error(key, f"{address} is outside {where}")
+            continue
+        holding = [p for p in candidates if address in p]
+        if (
+            isinstance(address, IPv4Address)
+            and any(p.avoid_buggy_ips for p in holding)
+            and address.packed[-1] in (0, 255)
+        ):
+            problems.error(
+                key,
+                f"{address} ends in .{address.packed[-1]}, which its pool avoids "
+                "(avoidBuggyIPs: true); MetalLB would not assign it",
+            )
+    placed = all(any(a in p for p in candidates) for a in pins)
+    if len(pins) == 2 and placed and not any(all(a in p for a in pins) for p in candidates):
+        homes = [next(p.name for p in candidates if a in p) for a in pins]
+        problems.error(
+            key,
+            f"{pins[0]} (pool '{homes[0]}') and {pins[1]} (pool '{homes[1]}') must be in one pool: "
+            "MetalLB gives a Service its addresses from a single pool",
+        )

@@ -8,11 +8,47 @@ in force; ``None`` means "not set, let the other side use its own default".
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Network, collapse_addresses, summarize_address_range
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, collapse_addresses, summarize_address_range
 
 from .stack_names import FilterNames, filter_names
 from .versions import MetalLBVersion
+
+IPAddress = IPv4Address | IPv6Address
+IPNetwork = IPv4Network | IPv6Network
+
+
+class IPFamily(enum.Enum):
+    """An address family as Kubernetes names it (``spec.ipFamilies``)."""
+
+    IPV4 = "IPv4"
+    IPV6 = "IPv6"
+
+    @property
+    def version(self) -> int:
+        return 4 if self is IPFamily.IPV4 else 6
+
+    @staticmethod
+    def of(address: IPAddress | IPNetwork) -> IPFamily:
+        return IPFamily.IPV4 if address.version == 4 else IPFamily.IPV6
+
+
+class IPFamilyPolicy(enum.Enum):
+    """A Service's ``spec.ipFamilyPolicy``."""
+
+    SINGLE_STACK = "SingleStack"
+    PREFER_DUAL_STACK = "PreferDualStack"
+    REQUIRE_DUAL_STACK = "RequireDualStack"
+
+
+# Service name → its addresses (pinned, allocated or discovered), IPv4 first: what renderers take.
+ServiceAddresses = Mapping[str, tuple[IPAddress, ...]]
+
+
+def by_family(addresses: Iterable[IPAddress]) -> tuple[IPAddress, ...]:
+    """Addresses in the order every output lists them: IPv4 first, then IPv6, each ascending."""
+    return tuple(sorted(addresses, key=lambda a: (a.version, int(a))))
 
 
 class Protocol(enum.Enum):
@@ -85,6 +121,7 @@ class Node:
     name: str
     address: IPv4Address
     labels: tuple[tuple[str, str], ...] = ()
+    address6: IPv6Address | None = None  # on the nodes' network: its IPv6 BGP session's source
 
     @property
     def all_labels(self) -> dict[str, str]:
@@ -114,26 +151,34 @@ class BgpSession:
 
 @dataclass(frozen=True)
 class AddressRange:
-    """An inclusive range of IPv4 addresses, remembered as the user wrote it."""
+    """An inclusive range of addresses of one family, remembered as the user wrote it."""
 
     text: str
-    first: IPv4Address
-    last: IPv4Address
-
-    def __contains__(self, address: object) -> bool:
-        return isinstance(address, IPv4Address) and self.first <= address <= self.last
-
-    def overlaps(self, other: AddressRange) -> bool:
-        return self.first <= other.last and other.first <= self.last
-
-    def within(self, network: IPv4Network) -> bool:
-        return self.first in network and self.last in network
-
-    def touches(self, network: IPv4Network) -> bool:
-        return self.first <= network.broadcast_address and network.network_address <= self.last
+    first: IPAddress
+    last: IPAddress
 
     @property
-    def blocks(self) -> tuple[IPv4Network, ...]:
+    def family(self) -> IPFamily:
+        return IPFamily.of(self.first)
+
+    def __contains__(self, address: object) -> bool:
+        return (
+            isinstance(address, IPv4Address | IPv6Address)
+            and address.version == self.first.version
+            and self.first <= address <= self.last  # type: ignore[operator]  # same family, checked above
+        )
+
+    def overlaps(self, other: AddressRange) -> bool:
+        return other.first in self or self.first in other
+
+    def within(self, network: IPNetwork) -> bool:
+        return self.first in network and self.last in network
+
+    def touches(self, network: IPNetwork) -> bool:
+        return any(block.overlaps(network) for block in self.blocks)  # another family's: False
+
+    @property
+    def blocks(self) -> tuple[IPNetwork, ...]:
         """The fewest CIDR blocks that hold exactly these addresses, lowest first (MetalLB's
         ``ParseCIDR`` splits a range the same way)."""
         return tuple(summarize_address_range(self.first, self.last))
@@ -147,6 +192,7 @@ class Pool:
     auto_assign: bool = True
     avoid_buggy_ips: bool = False
     aggregation_length: int | None = None  # BGP only
+    aggregation_length_v6: int | None = None  # BGP only, the pool's IPv6 addresses
     local_pref: int | None = None  # BGP, iBGP only
     communities: tuple[str, ...] = ()  # BGP only
 
@@ -154,10 +200,19 @@ class Pool:
         return any(address in r for r in self.ranges)
 
     @property
-    def networks(self) -> tuple[IPv4Network, ...]:
-        """The fewest CIDR blocks that hold exactly the pool's addresses, lowest first: its ranges
-        together (two adjacent ranges may make one block)."""
-        return tuple(collapse_addresses(block for r in self.ranges for block in r.blocks))
+    def families(self) -> tuple[IPFamily, ...]:
+        """The address families the pool holds, IPv4 first."""
+        return tuple(f for f in IPFamily if any(r.family is f for r in self.ranges))
+
+    @property
+    def networks(self) -> tuple[IPNetwork, ...]:
+        """The fewest CIDR blocks that hold exactly the pool's addresses, IPv4 first, each family
+        lowest first: its ranges together (two adjacent ranges may make one block)."""
+        return tuple(n for family in IPFamily for n in self.networks_of(family))
+
+    def networks_of(self, family: IPFamily) -> tuple[IPNetwork, ...]:
+        blocks = [block for r in self.ranges if r.family is family for block in r.blocks]
+        return tuple(collapse_addresses(blocks))  # type: ignore[type-var]  # one family
 
 
 @dataclass(frozen=True)
@@ -180,6 +235,7 @@ class Gateway:
     peer_address: IPv4Address
     router_id: IPv4Address
     dns_domain: str
+    peer_address6: IPv6Address | None = None  # the gateway's side of the nodes' IPv6 sessions
     maximum_paths: int | None = None  # unifi-os only (the USG rejects maximum-paths)
     base_config_file: str | None = None  # as written in the stack config
     base_config_json: str | None = None  # its content, canonical JSON (usg only)
@@ -200,7 +256,7 @@ class Service:
     namespace: str
     service_name: str  # the Kubernetes Service
     existing: bool
-    address: IPv4Address | None  # pinned; None: MetalLB allocates
+    addresses: tuple[IPAddress, ...]  # pinned, at most one per family, IPv4 first; (): MetalLB allocates
     pool: str | None
     aliases: tuple[str, ...]  # extra aliases beyond ``name``
     external_traffic_policy: TrafficPolicy | None
@@ -208,19 +264,42 @@ class Service:
     ports: tuple[ServicePort, ...]
     selector: tuple[tuple[str, str], ...]
     scheme: str  # http | https, for the URL
+    ip_family_policy: IPFamilyPolicy | None = None  # None: not set, Kubernetes' SingleStack
+    ip_families: tuple[IPFamily, ...] = ()  # as set (or implied by pins), primary first; (): the cluster's
 
     def hostname(self, domain: str) -> str:
         return f"{self.name}.{domain}"
+
+    @property
+    def expected_families(self) -> tuple[IPFamily, ...]:
+        """The families of the addresses the Service gets, as far as the config says: its pins',
+        else its ``ipFamilies``, else both for RequireDualStack, else IPv4 (a SingleStack Service
+        gets the cluster's primary family, and PreferDualStack may get one address only: IPv4 is
+        what a cluster of the post's kind has)."""
+        if self.addresses:
+            return tuple(IPFamily.of(a) for a in self.addresses)
+        if self.ip_families:
+            return tuple(sorted(self.ip_families, key=lambda f: f.version))
+        if self.ip_family_policy is IPFamilyPolicy.REQUIRE_DUAL_STACK:
+            return (IPFamily.IPV4, IPFamily.IPV6)
+        return (IPFamily.IPV4,)
 
     @property
     def all_aliases(self) -> tuple[str, ...]:
         return (self.name, *self.aliases)
 
     def url(self, domain: str) -> str:
+        return self._url(self.hostname(domain))
+
+    def url_of(self, address: IPAddress) -> str:
+        """The URL by address rather than by name (an IPv6 one in brackets, RFC 3986 3.2.2)."""
+        return self._url(f"[{address}]" if address.version == 6 else str(address))
+
+    def _url(self, host: str) -> str:
         default_port = 443 if self.scheme == "https" else 80
         port = self.ports[0].port if self.ports else default_port
         suffix = "" if port == default_port else f":{port}"
-        return f"{self.scheme}://{self.hostname(domain)}{suffix}/"
+        return f"{self.scheme}://{host}{suffix}/"
 
 
 @dataclass(frozen=True)
@@ -341,6 +420,7 @@ class Lab:
     discovery: Discovery | None = None  # None: only the declared services get host names
     gateway_ssh: GatewaySshAccess | None = None  # None: verify skips the gateway's sessions and routes
     verify: VerifySettings | None = None  # None: no checks after up
+    node_subnet6: IPv6Network | None = None  # the nodes' IPv6 network, when they have addresses there
     warnings: tuple[str, ...] = ()
 
     @property
@@ -355,10 +435,20 @@ class Lab:
         return tuple(node for node in self.nodes if any(s.matches(node.all_labels) for s in self.bgp.node_selectors))
 
     @property
-    def pinned_addresses(self) -> dict[str, IPv4Address]:
-        """Service name → pinned address, for services that pin one. Services without a pin get
-        theirs from MetalLB once the Service exists; renderers take both as ``addresses``."""
-        return {s.name: s.address for s in self.services if s.address is not None}
+    def peering_nodes6(self) -> tuple[Node, ...]:
+        """Peering nodes with an IPv6 address: the gateway's IPv6 neighbours when ``bgp_v6``."""
+        return tuple(node for node in self.peering_nodes if node.address6 is not None) if self.bgp_v6 else ()
+
+    @property
+    def bgp_v6(self) -> bool:
+        """Whether a BGP pool holds IPv6 addresses, so the nodes also peer over IPv6."""
+        return any(IPFamily.IPV6 in p.families for p in self.bgp_pools)
+
+    @property
+    def pinned_addresses(self) -> dict[str, tuple[IPAddress, ...]]:
+        """Service name → its pinned addresses, for services that pin any. Services without a pin
+        get theirs from MetalLB once the Service exists; renderers take both as ``addresses``."""
+        return {s.name: s.addresses for s in self.services if s.addresses}
 
     @property
     def has_bgp_pools(self) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import partial
-from ipaddress import IPv4Network
+from ipaddress import IPv4Network, IPv6Network
 from string import ascii_letters, digits
 from typing import Any
 
@@ -40,6 +40,9 @@ from .model import (
     DiscoveryMode,
     Gateway,
     GatewayKind,
+    IPAddress,
+    IPFamily,
+    IPFamilyPolicy,
     KubernetesAccess,
     Lab,
     LabelRequirement,
@@ -53,6 +56,7 @@ from .model import (
     ServicePort,
     SpeakerMode,
     TrafficPolicy,
+    by_family,
 )
 from .stack_names import check_stack_name
 from .values import (
@@ -64,8 +68,11 @@ from .values import (
     dns_name,
     duration_seconds,
     integer,
+    ip_address,
     ipv4,
     ipv4_network,
+    ipv6,
+    ipv6_network,
     is_digits,
     kubernetes_service_name,
     label_key,
@@ -89,6 +96,7 @@ _NODE = Section(
     Node,
     Field("name", named("a node name"), required=True, default=None),
     Field("address", ipv4, required=True, default=None),
+    Field("address6", ipv6, skip_null=True),
     Field("labels", labels, absent=()),
 )
 
@@ -97,6 +105,7 @@ def _nodes(raw: Any, key: str, problems: Problems) -> tuple[Node, ...] | None:
     nodes, ok = each(raw, key, problems, _NODE.read, allow_empty=False)
     no_duplicates([(n.name, f"{key}[{i}].name") for i, n in nodes], "node name", problems)
     no_duplicates([(str(n.address), f"{key}[{i}].address") for i, n in nodes], "node address", problems)
+    no_duplicates([(str(n.address6), f"{key}[{i}].address6") for i, n in nodes if n.address6], "node address", problems)
     return tuple(n for _, n in nodes) if ok else None
 
 
@@ -127,6 +136,33 @@ def _node_subnet(r: Reading, name: str) -> IPv4Network | None:
     return around.pop()
 
 
+def _node_subnet6(r: Reading, name: str) -> IPv6Network | None:
+    """Like nodeSubnet for the nodes' IPv6 addresses: given, it must hold every ``address6``; left
+    out, the /64 around them (IPv6 LANs are /64s), if they share one; none without them."""
+    key, nodes = r.at(name), r.got.get("nodes")
+    with_v6 = [(index, node) for index, node in enumerate(nodes or ()) if node.address6 is not None]
+    if r.data.get(name) is not None:
+        subnet = ipv6_network(r.data[name], key, r.problems)
+        for index, node in with_v6:
+            if subnet is not None and node.address6 not in subnet:
+                r.problems.error(
+                    key_path("nodes", index, "address6"), f"{node.address6} is outside nodeSubnet6 {subnet}"
+                )
+        return subnet
+    if not with_v6:
+        return LEFT_OUT  # type: ignore[return-value]  # a Reader's "not set"
+    around = {IPv6Network(f"{node.address6}/64", strict=False) for _, node in with_v6}
+    if len(around) > 1:
+        r.problems.error(
+            key,
+            "the nodes' IPv6 addresses are not all in one /64 ("
+            + ", ".join(sorted(str(n) for n in around))
+            + "); set nodeSubnet6 to the network that holds them all",
+        )
+        return None
+    return around.pop()
+
+
 # --- metallb and its pools -------------------------------------------------------------------------
 
 
@@ -141,6 +177,8 @@ def _community(raw: Any, key: str, problems: Problems) -> str | None:
 # What only a BGP pool takes: MetalLB's BGP advertisement settings.
 _BGP_POOL_FIELDS = (
     Field("aggregationLength", between(1, 32)),
+    # MetalLB's limit (metallb/metallb@v0.15.3:internal/config/config.go:792-795; v0.12.1 :534-538).
+    Field("aggregationLengthV6", between(1, 128)),
     Field("localPref", between(0, 2147483647)),
     Field("communities", list_of(_community), default=[]),
 )
@@ -318,6 +356,7 @@ _GATEWAY = Section(
     Field("kind", member_of(GatewayKind), required=True, skip_null=True),
     Field("asn", asn, required=True, skip_null=True),
     Field("peerAddress", ipv4, required=True, skip_null=True),
+    Field("peerAddress6", ipv6, skip_null=True),
     Field("routerId", read=_router_id),
     Field("dnsDomain", dns_name, required=True, skip_null=True),
     Field(
@@ -409,13 +448,84 @@ def _default_scheme(r: Reading) -> str:
     return "https" if ports and ports[0].port == 443 else "http"
 
 
+def _pinned(r: Reading) -> bool:
+    """``address`` (one, either family) or ``addresses`` (one per family): the pins, IPv4 first."""
+    given = [name for name in ("address", "addresses") if r.data.get(name) is not None]
+    if len(given) == 2:
+        r.problems.error(r.at("addresses"), "give either address (one) or addresses (one per family), not both")
+        return False
+    if not given:
+        r.got["addresses"] = ()
+        return True
+    if given == ["address"]:
+        address = ip_address(r.data["address"], r.at("address"), r.problems)
+        r.got["addresses"] = (address,) if address is not None else ()
+        return address is not None
+    found: list[tuple[int, IPAddress]]
+    found, ok = each(r.data["addresses"], r.at("addresses"), r.problems, ip_address, allow_empty=False)
+    families = [IPFamily.of(a) for _, a in found]
+    if len(found) > 2 or len(set(families)) < len(families):
+        r.problems.error(
+            r.at("addresses"),
+            "holds at most one address per family (an IPv4 and an IPv6 one); " + ", ".join(str(a) for _, a in found),
+        )
+        return False
+    r.got["addresses"] = by_family(a for _, a in found)
+    return ok
+
+
+def _families(r: Reading) -> bool:
+    """``ipFamilyPolicy`` and ``ipFamilies`` as Kubernetes takes them (kubernetes/kubernetes@000f2605:
+    pkg/apis/core/validation/validation.go ValidateServiceClusterIPsRelatedFields: no family twice,
+    SingleStack with one family), and the pins they must admit: MetalLB gives a Service addresses
+    of its cluster IPs' families only (metallb/metallb@v0.15.3:controller/service.go:272-273)."""
+    policy: IPFamilyPolicy | None = r.got.get("ip_family_policy")
+    families: tuple[IPFamily, ...] = r.got.get("ip_families", ())
+    pins: tuple[Any, ...] = r.got.get("addresses", ())
+    dual = policy in (IPFamilyPolicy.PREFER_DUAL_STACK, IPFamilyPolicy.REQUIRE_DUAL_STACK)
+    ok = True
+    if len(families) != len(set(families)):
+        r.problems.error(r.at("ipFamilies"), "lists a family twice")
+        ok = False
+    elif len(families) == 2 and not dual:
+        r.problems.error(
+            r.at("ipFamilies"),
+            "two families need ipFamilyPolicy PreferDualStack or RequireDualStack (the default is SingleStack)",
+        )
+        ok = False
+    if len(pins) == 2 and not dual:
+        r.problems.error(
+            r.at("ipFamilyPolicy"),
+            "two pinned addresses need a dual-stack Service: set ipFamilyPolicy to RequireDualStack "
+            "(or PreferDualStack)",
+        )
+        ok = False
+    for address in pins:
+        if families and IPFamily.of(address) not in families:
+            r.problems.error(
+                r.at("addresses" if "addresses" in r.data else "address"),
+                f"{address} is an {IPFamily.of(address).value} address, but ipFamilies is "
+                + ", ".join(f.value for f in families),
+            )
+            ok = False
+    if ok and not families and len(pins) == 1 and pins[0].version == 6:
+        # The Service must be an IPv6 one for MetalLB to give it this address.
+        r.got["ip_families"] = (IPFamily.IPV6,)
+    return ok
+
+
 _SERVICE = Section(
     Service,
     Field("name", named("a host name label"), required=True, default=None),
     Field("namespace", named("a namespace name"), default="default"),
     Field("serviceName", kubernetes_service_name, default=lambda r: r.got.get("name") or LEFT_OUT),
     Field("existing", boolean, default=False),
-    Field("address", ipv4, skip_null=True),
+    Field("address"),  # read by _pinned
+    Field("addresses"),
+    Rule(_pinned),
+    Field("ipFamilyPolicy", member_of(IPFamilyPolicy), skip_null=True),
+    Field("ipFamilies", list_of(member_of(IPFamily), allow_empty=False), skip_null=True, absent=()),
+    Rule(_families),
     Field("pool", named("a pool name")),
     Field("aliases", _aliases, default=[]),
     Field("externalTrafficPolicy", member_of(TrafficPolicy)),
@@ -490,6 +600,7 @@ _LAB = Section(
     Lab,
     Field("nodes", _nodes, required=True, skip_null=True),
     Field("nodeSubnet", read=_node_subnet),
+    Field("nodeSubnet6", read=_node_subnet6),
     Field("metallb", _METALLB.read, required=True, skip_null=True),
     Field("gateway", read=_gateway, required=True),
     Field("bgp", _BGP.read, default={}),

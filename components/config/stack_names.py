@@ -6,10 +6,12 @@ a letter or digit; otherwise the stack name with every other character replaced 
 ``-`` and the first 8 hex digits of the sha256 of the stack name (UTF-8), so ``dev_1`` and
 ``dev.1`` get different ids. From the id:
 
-* the prefix-list ``metallb-<id>-pools`` (the addresses of the stack's BGP pools),
-* the route-maps ``metallb-<id>-in`` (what the gateway accepts from the nodes) and
-  ``metallb-<id>-out`` (what it sends them: nothing),
-* on UniFi OS, the FRR peer-group ``metallb-<id>`` holding the nodes.
+* the prefix-list ``metallb-<id>-pools`` (the IPv4 addresses of the stack's BGP pools) and, when
+  they hold IPv6 addresses, the IPv6 prefix-list ``metallb-<id>-pools6``,
+* the route-maps ``metallb-<id>-in`` (what the gateway accepts from the nodes), ``metallb-<id>-in6``
+  (the same for IPv6) and ``metallb-<id>-out`` (what it sends them: nothing, in either family),
+* on UniFi OS, the FRR peer-groups ``metallb-<id>`` holding the nodes' IPv4 addresses and
+  ``metallb-<id>-v6`` holding their IPv6 addresses.
 
 The simulator (``simulator/``) reads the rendered files; it follows the same scheme.
 
@@ -24,8 +26,9 @@ What the gateways accept as names:
   yang/frr-filter.yang lines 52-57, ``access-list-name``, the type of a prefix-list's ``name``
   at lines 266-268); route-map and peer-group names are plain strings without a limit
   (yang/frr-route-map.yang lines 182-186, yang/frr-bgp-peer-group.yang lines 62-66). The
-  prefix-list's is the longest name, so :func:`check_stack_name` limits it to 128. Pulumi keeps
-  stack names to 100 characters, which gives at most 123; a longer name can only come from a
+  IPv6 prefix-list's is the longest name, so :func:`check_stack_name` limits it to 128 (whether the
+  stack announces IPv6 or not: a stack gaining an IPv6 pool later must not need a new name). Pulumi
+  keeps stack names to 100 characters, which gives at most 124; a longer name can only come from a
   stack file ``render`` is given.
 """
 
@@ -64,8 +67,16 @@ class FilterNames:
         return f"metallb-{self.id}-pools"
 
     @property
+    def prefix_list6(self) -> str:
+        return f"metallb-{self.id}-pools6"
+
+    @property
     def route_map_in(self) -> str:
         return f"metallb-{self.id}-in"
+
+    @property
+    def route_map_in6(self) -> str:
+        return f"metallb-{self.id}-in6"
 
     @property
     def route_map_out(self) -> str:
@@ -74,6 +85,10 @@ class FilterNames:
     @property
     def peer_group(self) -> str:
         return f"metallb-{self.id}"
+
+    @property
+    def peer_group6(self) -> str:
+        return f"metallb-{self.id}-v6"
 
 
 def filter_names(stack: str) -> FilterNames:
@@ -85,9 +100,9 @@ def check_stack_name(stack: str, problems: Problems) -> None:
     if not stack:
         problems.error(STACK_KEY, "the stack has no name; run it as a Pulumi stack or render a Pulumi.<stack>.yaml")
         return
-    name = filter_names(stack).prefix_list
+    name = filter_names(stack).prefix_list6  # the longest name
     if len(name) > FRR_PREFIX_LIST_NAME_MAX:
-        longest = FRR_PREFIX_LIST_NAME_MAX - len(FilterNames("").prefix_list)
+        longest = FRR_PREFIX_LIST_NAME_MAX - len(FilterNames("").prefix_list6)
         problems.error(
             STACK_KEY,
             f"{stack!r} makes the gateway's prefix-list name {len(name)} characters long "

@@ -6,11 +6,11 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping
-from ipaddress import AddressValueError, IPv4Address, IPv4Network, NetmaskValueError
+from ipaddress import AddressValueError, IPv4Address, IPv4Network, IPv6Address, IPv6Network, NetmaskValueError
 from typing import Any
 
 from .errors import Problems
-from .model import AddressRange, Secret
+from .model import AddressRange, IPAddress, IPNetwork, Secret
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _RFC1035_LABEL = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -31,6 +31,13 @@ def show(value: object) -> str:
 
 def is_digits(text: str) -> bool:
     return _DIGITS.fullmatch(text) is not None
+
+
+def _an_address(text: str) -> IPAddress | None:
+    try:
+        return IPv6Address(text) if ":" in text else IPv4Address(text)
+    except AddressValueError:
+        return None
 
 
 def type_name(value: object) -> str:
@@ -154,47 +161,95 @@ def ipv4(value: Any, key: str, problems: Problems) -> IPv4Address | None:
         return None
 
 
-def ipv4_network(value: Any, key: str, problems: Problems) -> IPv4Network | None:
-    if not isinstance(value, str) or "/" not in value:
-        problems.error(key, f"must be an IPv4 network in CIDR form like 10.10.0.0/24, got {show(value)}")
+def ipv6(value: Any, key: str, problems: Problems) -> IPv6Address | None:
+    if not isinstance(value, str):
+        problems.error(key, f"must be an IPv6 address like fd00:10::1, got {type_name(value)}")
         return None
     try:
-        return IPv4Network(value.strip(), strict=True)
+        return IPv6Address(value.strip())
+    except AddressValueError:
+        problems.error(key, f"'{value}' is not an IPv6 address (expected e.g. fd00:10::1)")
+        return None
+
+
+def ip_address(value: Any, key: str, problems: Problems) -> IPAddress | None:
+    """An address of either family."""
+    if not isinstance(value, str):
+        problems.error(key, f"must be an IP address like 192.168.1.1 or fd00:10::1, got {type_name(value)}")
+        return None
+    address = _an_address(value.strip())
+    if address is None:
+        family, example = ("IPv6", "fd00:10::1") if ":" in value else ("IPv4", "192.168.1.1")
+        problems.error(key, f"'{value}' is not an {family} address (expected e.g. {example})")
+    return address
+
+
+def ipv4_network(value: Any, key: str, problems: Problems) -> IPv4Network | None:
+    network = ip_network(value, key, problems, versions=(4,))
+    return network if isinstance(network, IPv4Network) else None
+
+
+def ipv6_network(value: Any, key: str, problems: Problems) -> IPv6Network | None:
+    network = ip_network(value, key, problems, versions=(6,))
+    return network if isinstance(network, IPv6Network) else None
+
+
+def ip_network(value: Any, key: str, problems: Problems, versions: tuple[int, ...] = (4, 6)) -> IPNetwork | None:
+    """A network in CIDR form without host bits, of one of ``versions``."""
+    family = " or ".join(f"IPv{v}" for v in versions)
+    example = " or ".join({4: "10.10.0.0/24", 6: "fd00:10::/64"}[v] for v in versions)
+    if not isinstance(value, str) or "/" not in value:
+        problems.error(key, f"must be an {family} network in CIDR form like {example}, got {show(value)}")
+        return None
+    text = value.strip()
+    kind: type[IPv4Network] | type[IPv6Network] = IPv6Network if ":" in text else IPv4Network
+    if (4 if kind is IPv4Network else 6) not in versions:
+        problems.error(key, f"'{value}' is not an {family} network (expected e.g. {example})")
+        return None
+    try:
+        return kind(text, strict=True)
     except ValueError as exc:
         try:
-            loose = IPv4Network(value.strip(), strict=False)
+            loose = kind(text, strict=False)
         except (AddressValueError, NetmaskValueError, ValueError):
-            problems.error(key, f"'{value}' is not an IPv4 CIDR network ({exc})")
+            written = "IPv4" if kind is IPv4Network else "IPv6"
+            problems.error(key, f"'{value}' is not an {written} CIDR network ({exc})")
             return None
         problems.error(key, f"'{value}' has host bits set; did you mean {loose}?")
         return None
 
 
 def address_range(value: Any, key: str, problems: Problems) -> AddressRange | None:
-    """A CIDR prefix (10.10.10.0/24) or an inclusive range (10.10.10.10-10.10.10.250)."""
+    """A CIDR prefix (10.10.10.0/24, fd00:100::/120) or an inclusive range of one family
+    (10.10.10.10-10.10.10.250, fd00:100::10-fd00:100::ff)."""
     if not isinstance(value, str):
         problems.error(key, f"must be a CIDR or a range 'first-last', got {type_name(value)}")
         return None
     text = value.strip()
     if "-" in text:
         first_text, _, last_text = (part.strip() for part in text.partition("-"))
-        try:
-            first, last = IPv4Address(first_text), IPv4Address(last_text)
-        except AddressValueError:
-            problems.error(key, f"'{value}' is not a range of two IPv4 addresses 'first-last'")
+        first, last = _an_address(first_text), _an_address(last_text)
+        if first is None or last is None:
+            family = "IPv6" if ":" in text else "IPv4"
+            problems.error(key, f"'{value}' is not a range of two {family} addresses 'first-last'")
             return None
-        if first > last:
+        if first.version != last.version:
+            # MetalLB parses such a range and then holds no address of it (its range-to-CIDR step
+            # gives nothing for two families: mikioh/ipaddr Summarize), silently.
+            problems.error(key, f"'{value}' mixes IPv{first.version} and IPv{last.version}; a range is of one family")
+            return None
+        if first > last:  # type: ignore[operator]  # one family, checked above
             problems.error(key, f"'{value}' is backwards: {first} comes after {last}")
             return None
         return AddressRange(f"{first}-{last}", first, last)
     if "/" in text:
-        network = ipv4_network(text, key, problems)
+        network = ip_network(text, key, problems)
         if network is None:
             return None
         return AddressRange(str(network), network.network_address, network.broadcast_address)
     problems.error(
         key,
-        f"'{value}' is neither a CIDR nor a range; a single address is written {text}/32",
+        f"'{value}' is neither a CIDR nor a range; a single address is written {text}/{128 if ':' in text else 32}",
     )
     return None
 

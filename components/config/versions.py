@@ -42,8 +42,10 @@ class MetalLBVersion:
 
     @property
     def pins_with_annotation(self) -> bool:
-        """From the CRD era the ``loadBalancerIPs`` annotation pins an address; v0.12.1 reads
-        ``spec.loadBalancerIP`` (deprecated by Kubernetes, still honoured)."""
+        """From the CRD era the ``loadBalancerIPs`` annotation pins an address; on v0.12.1 the
+        program pins one address with ``spec.loadBalancerIP`` (deprecated by Kubernetes, still
+        honoured), as the post did, and two (dual-stack) with the annotation, which v0.12.0
+        introduced (components/artifacts/services.py)."""
         return not self.uses_configmap
 
     @property

@@ -81,8 +81,8 @@ def address_command(lab: Lab, service: Service) -> str:
     arguments = [PYTHON, "-m", SERVICE_ADDRESS]
     arguments += ["--namespace", service.namespace, "--name", service.service_name]
     arguments += ["--stack-key", stack_key(lab, service), "--timeout", str(lab.kubernetes.service_timeout_s)]
-    if service.address is not None:
-        arguments += ["--expect", str(service.address)]
+    if service.addresses:  # TODO(issue 19, this session): every pinned address, not the first
+        arguments += ["--expect", str(service.addresses[0])]
     return shlex.join(arguments + _kubeconfig_arguments(lab.kubernetes))
 
 
@@ -153,8 +153,8 @@ class LoadBalancedService(pulumi.ComponentResource):
         )
 
         domain = args.lab.gateway.dns_domain
-        if service.address is not None:
-            self.ip = pulumi.Output.from_input(str(service.address))
+        if service.addresses:
+            self.ip = pulumi.Output.from_input(str(service.addresses[0]))
         else:
             # The Service's own outputs have the address after an update or a refresh (their
             # answer is the live object); after a create with skipAwait they hold the object as

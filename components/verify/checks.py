@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from ipaddress import IPv4Address, IPv4Network
 
+from components.config.model import IPAddress
+
 from .expectations import ExpectedEndpoint, ExpectedName, ExpectedNode, ExpectedRoute
 from .gateway_output import BgpNeighbor, IPAddress, Route
 from .probes import DnsAnswer, ReachAnswer
@@ -99,7 +101,7 @@ def routes(
     return CheckResult.of_items("routes", items, listed(items), _ROUTES_WHERE)
 
 
-def _longest_match(address: IPv4Address, table: Mapping[IPv4Network, Sequence[Route]]) -> Route | None:
+def _longest_match(address: IPAddress, table: Mapping[IPv4Network, Sequence[Route]]) -> Route | None:
     """The selected route the gateway forwards ``address`` by (a default route does not count:
     it would forward anything)."""
     candidates = [

@@ -10,10 +10,10 @@ from __future__ import annotations
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, ip_address
 from typing import Any, Final
 
-from components.config.model import Lab, Protocol, Service
+from components.config.model import IPAddress, Lab, Protocol, Service, ServiceAddresses, by_family
 from components.discovery.rules import DiscoveredName, ingress_addresses
 
 FORMAT: Final = 1
@@ -32,14 +32,14 @@ class ExpectedNode:
 class ExpectedRoute:
     """A service address announced over BGP: the gateway should route it via a node."""
 
-    address: IPv4Address
+    address: IPAddress
     services: tuple[str, ...]  # the services holding it (a shared IP has several)
 
 
 @dataclass(frozen=True)
 class ExpectedName:
     name: str
-    address: IPv4Address
+    address: IPAddress
     service: str
 
 
@@ -48,7 +48,7 @@ class ExpectedEndpoint:
     """A service's first port: ``subject`` is its URL, or ``address:port`` without one."""
 
     subject: str
-    address: IPv4Address
+    address: IPAddress
     port: int
     scheme: str  # tcp | http | https
     host: str | None  # the URL's host name: the HTTP Host header and TLS server name
@@ -101,16 +101,15 @@ class Expectations:
                 resolver=IPv4Address(raw["resolver"]),
                 nodes=tuple(ExpectedNode(str(n["name"]), IPv4Address(n["address"])) for n in raw["nodes"]),
                 routes=tuple(
-                    ExpectedRoute(IPv4Address(r["address"]), tuple(str(s) for s in r["services"]))
-                    for r in raw["routes"]
+                    ExpectedRoute(ip_address(r["address"]), tuple(str(s) for s in r["services"])) for r in raw["routes"]
                 ),
                 names=tuple(
-                    ExpectedName(str(n["name"]), IPv4Address(n["address"]), str(n["service"])) for n in raw["names"]
+                    ExpectedName(str(n["name"]), ip_address(n["address"]), str(n["service"])) for n in raw["names"]
                 ),
                 endpoints=tuple(
                     ExpectedEndpoint(
                         str(e["subject"]),
-                        IPv4Address(e["address"]),
+                        ip_address(e["address"]),
                         _whole(e["port"]),
                         str(e["scheme"]),
                         None if e["host"] is None else str(e["host"]),
@@ -133,15 +132,15 @@ def _whole(value: Any) -> int:
     raise TypeError("port")
 
 
-def allocated_addresses(lab: Lab, services: Sequence[Mapping[str, Any]]) -> dict[str, IPv4Address]:
-    """Each declared service's address: pinned, else the first external IP its Kubernetes
-    Service has in ``services`` (``kubectl get services -A -o json``'s items)."""
-    by_name: dict[tuple[str, str], IPv4Address] = {}
+def allocated_addresses(lab: Lab, services: Sequence[Mapping[str, Any]]) -> dict[str, tuple[IPAddress, ...]]:
+    """Each declared service's addresses: pinned, else the external IPs its Kubernetes Service
+    has in ``services`` (``kubectl get services -A -o json``'s items)."""
+    by_name: dict[tuple[str, str], tuple[IPAddress, ...]] = {}
     for raw in services:
         metadata = raw.get("metadata") or {}
         addresses = ingress_addresses(raw)
         if addresses:
-            by_name[(str(metadata.get("namespace")), str(metadata.get("name")))] = addresses[0]
+            by_name[(str(metadata.get("namespace")), str(metadata.get("name")))] = by_family(addresses)
     known = dict(lab.pinned_addresses)
     for service in lab.services:
         if service.name not in known and (service.namespace, service.service_name) in by_name:
@@ -149,20 +148,22 @@ def allocated_addresses(lab: Lab, services: Sequence[Mapping[str, Any]]) -> dict
     return known
 
 
-def expect(lab: Lab, addresses: Mapping[str, IPv4Address], discovered: Sequence[DiscoveredName] = ()) -> Expectations:
+def expect(lab: Lab, addresses: ServiceAddresses, discovered: Sequence[DiscoveredName] = ()) -> Expectations:
     """What the lab should show, for the services whose address is known."""
     domain = lab.gateway.dns_domain
-    holders: dict[IPv4Address, list[str]] = {}
+    holders: dict[IPAddress, list[str]] = {}
     names: list[ExpectedName] = []
     endpoints: list[ExpectedEndpoint] = []
     not_known: list[str] = []
     for service in lab.services:
-        address = addresses.get(service.name)
-        if address is None:
+        known = addresses.get(service.name, ())
+        if not known:
             not_known.append(service.name)
             continue
-        holders.setdefault(address, []).append(service.name)
-        names += [ExpectedName(n, address, service.name) for n in (service.hostname(domain), *service.all_aliases)]
+        for address in known:
+            holders.setdefault(address, []).append(service.name)
+            names += [ExpectedName(n, address, service.name) for n in (service.hostname(domain), *service.all_aliases)]
+        address = known[0]
         endpoint = _declared_endpoint(service, address, domain)
         if endpoint is not None:
             endpoints.append(endpoint)
@@ -171,11 +172,11 @@ def expect(lab: Lab, addresses: Mapping[str, IPv4Address], discovered: Sequence[
         names += [ExpectedName(n, entry.address, entry.service) for n in entry.names]
         if entry.url is not None:
             endpoints.append(_url_endpoint(entry.url, entry.address, entry.service))
-    bgp_ranges = [(r.first, r.last) for pool in lab.metallb.pools if pool.protocol is Protocol.BGP for r in pool.ranges]
+    bgp_ranges = [r for pool in lab.metallb.pools if pool.protocol is Protocol.BGP for r in pool.ranges]
     routes = [
         ExpectedRoute(address, tuple(sorted(set(services))))
-        for address, services in sorted(holders.items())
-        if any(first <= address <= last for first, last in bgp_ranges)
+        for address, services in sorted(holders.items(), key=lambda item: (item[0].version, int(item[0])))
+        if any(address in r for r in bgp_ranges)
     ]
     return Expectations(
         stack=lab.stack,
@@ -183,20 +184,20 @@ def expect(lab: Lab, addresses: Mapping[str, IPv4Address], discovered: Sequence[
         resolver=lab.gateway.peer_address,
         nodes=tuple(ExpectedNode(node.name, node.address) for node in lab.peering_nodes),
         routes=tuple(routes),
-        names=tuple(sorted(set(names), key=lambda n: (n.name, n.address))),
+        names=tuple(sorted(set(names), key=lambda n: (n.name, n.address.version, int(n.address)))),
         endpoints=tuple(sorted(set(endpoints), key=lambda e: e.subject)),
         not_known=tuple(not_known),
     )
 
 
-def _declared_endpoint(service: Service, address: IPv4Address, domain: str) -> ExpectedEndpoint | None:
+def _declared_endpoint(service: Service, address: IPAddress, domain: str) -> ExpectedEndpoint | None:
     """The service's URL (its first port); none when that port is not TCP."""
     if service.ports and service.ports[0].protocol != "TCP":
         return None
     return _url_endpoint(service.url(domain), address, service.name)
 
 
-def _url_endpoint(url: str, address: IPv4Address, service: str) -> ExpectedEndpoint:
+def _url_endpoint(url: str, address: IPAddress, service: str) -> ExpectedEndpoint:
     parts = urllib.parse.urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     return ExpectedEndpoint(url, address, port, parts.scheme, parts.hostname, service)

@@ -25,6 +25,8 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 
+from components.config.model import IPAddress
+
 # Probes in flight at once. Past this many names (or targets) the rest go in a second wave with
 # a deadline one timeout later, so a check where nothing answers takes ceil(n / MAX_PARALLEL)
 # timeouts.
@@ -99,7 +101,7 @@ def _ask(query: dns.message.Message, server: str, port: int, deadline: float) ->
 @dataclass(frozen=True)
 class ReachTarget:
     subject: str  # what the report names: the URL ("http://dashboard.lab/") or "10.10.10.11:5432"
-    address: IPv4Address  # where to connect (the service address; no DNS here)
+    address: IPAddress  # where to connect (the service address; no DNS here)
     port: int
     scheme: str  # "tcp" | "http" | "https"
     host: str | None = None  # the HTTP Host header and TLS SNI: the service's host name

@@ -45,7 +45,7 @@ def test_one_record_per_host_name_and_alias_sorted_by_name() -> None:
 def test_services_without_a_known_address_have_no_records_until_allocated() -> None:
     lab = udm()
     assert not any("jellyfin" in r["key"] for r in render_dns_records(lab, lab.pinned_addresses))
-    records = render_dns_records(lab, {**lab.pinned_addresses, "jellyfin": JELLYFIN})
+    records = render_dns_records(lab, {**lab.pinned_addresses, "jellyfin": (JELLYFIN,)})
     assert [r["key"] for r in records] == [
         "ha",
         "home-assistant",
@@ -72,7 +72,7 @@ def test_a_usg_gets_no_records() -> None:
 
 def test_json_is_deterministic_whatever_the_address_order() -> None:
     lab = udm()
-    addresses = {**lab.pinned_addresses, "jellyfin": JELLYFIN}
+    addresses = {**lab.pinned_addresses, "jellyfin": (JELLYFIN,)}
     records = [
         ("ha", "10.99.0.10"),
         ("home-assistant", "10.99.0.10"),
@@ -99,7 +99,7 @@ def test_the_records_known_before_up_are_the_rendered_ones_with_the_allocated_ad
 ) -> None:
     lab = udm(**({} if ttl is None else {"dnsTtl": ttl}))
     known = known_dns_records(lab)
-    rendered = render_dns_records(lab, {**lab.pinned_addresses, "jellyfin": allocated})
+    rendered = render_dns_records(lab, {**lab.pinned_addresses, "jellyfin": (allocated,)})
     assert [r["key"] for r in known] == [r["key"] for r in rendered]
     assert [r for r in known if r["value"] is not None] == [r for r in rendered if r["key"] not in JELLYFIN_NAMES]
     assert [{**r, "value": str(allocated)} for r in known if r["value"] is None] == [

@@ -207,7 +207,7 @@ def test_file_text_is_sorted_four_space_json_with_trailing_newline() -> None:
 def test_rendered_file_validates_against_the_usg_schema(name: str) -> None:
     needs_usg_schema()
     lab = labs()[name]
-    document = json.loads(config_gateway_json(lab, {**lab.pinned_addresses, "registry": IPv4Address("10.30.10.77")}))
+    document = json.loads(config_gateway_json(lab, {**lab.pinned_addresses, "registry": (IPv4Address("10.30.10.77"),)}))
     assert "policy" in document and schema_errors(document) == []
 
 
@@ -303,7 +303,7 @@ def test_services_without_a_known_address_get_their_host_name_once_allocated() -
     assert hosts == {
         "grafana.lab.home": {"alias": ["grafana", "dashboards", "metrics.lab.home"], "inet": ["10.30.10.10"]}
     }
-    allocated = {**lab.pinned_addresses, "registry": IPv4Address("10.30.10.77")}
+    allocated = {**lab.pinned_addresses, "registry": (IPv4Address("10.30.10.77"),)}
     hosts = render_config_gateway(lab, allocated)["system"]["static-host-mapping"]["host-name"]
     assert hosts["registry.lab.home"] == {"alias": ["registry"], "inet": ["10.30.10.77"]}
 

@@ -68,7 +68,20 @@ def unifi_lab() -> dict[str, Any]:
     return raw
 
 
-BASES: dict[str, Callable[[], dict[str, Any]]] = {"usg": usg_lab, "unifi-os": unifi_lab}
+def dual_stack_lab() -> dict[str, Any]:
+    """The UniFi OS lab made dual-stack: the nodes and the gateway with IPv6 addresses on the nodes'
+    /64, a bgp pool of both families, a service pinning one address of each."""
+    raw = unifi_lab()
+    for index, node in enumerate(raw["nodes"]):
+        node["address6"] = f"fd00:20::{10 + index}"
+    raw["gateway"]["peerAddress6"] = "fd00:20::1"
+    raw["metallb"]["pools"][0]["addresses"] = ["10.20.10.0/24", "fd00:20:10::/120"]
+    raw["services"][0].pop("address")
+    raw["services"][0].update(addresses=["10.20.10.10", "fd00:20:10::10"], ipFamilyPolicy="RequireDualStack")
+    return raw
+
+
+BASES: dict[str, Callable[[], dict[str, Any]]] = {"usg": usg_lab, "unifi-os": unifi_lab, "dual": dual_stack_lab}
 
 
 def edit(raw: dict[str, Any], path: PathT, value: Any) -> dict[str, Any]:

@@ -349,7 +349,7 @@ def _allowed_keys(raw: dict[str, Any], key: str) -> list[str]:
 
 def test_every_top_level_key_and_every_key_of_the_new_sections_is_documented() -> None:
     docs = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
-    headings = re.findall(r"^## `(metallb-unifi:[A-Za-z]+)`", docs, flags=re.M)
+    headings = re.findall(r"^## `(metallb-unifi:[A-Za-z0-9]+)`", docs, flags=re.M)
     assert sorted(headings) == sorted(_allowed_keys(edited("usg", (("zzz",), 1)), k("zzz")))
     for section, raw in (
         ("gatewaySsh", with_keys(ssh=gateway_ssh(zzz=1))),

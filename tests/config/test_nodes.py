@@ -74,7 +74,7 @@ NODES: dict[str, Case] = {
         "usg",
         [(("nodes", 0, "adress"), "10.20.0.10")],
         "nodes[0].adress",
-        "unknown key; did you mean 'address'? allowed keys: address, labels, name",
+        "unknown key; did you mean 'address'? allowed keys: address, address6, labels, name",
     ),
     **{
         f"nodes[0].{name}": ("usg", [(("nodes", 0, name), DROP)], f"nodes[0].{name}", REQUIRED)

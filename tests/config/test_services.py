@@ -208,7 +208,7 @@ def test_services_may_share_an_address_with_the_same_shared_ip_key_and_distinct_
         (("services", 1, "address"), "10.20.10.10"),
     )
     lab = parse_lab(raw, stack="lab")
-    assert lab.services[0].address == lab.services[1].address
+    assert lab.services[0].addresses == lab.services[1].addresses
     assert {s.shared_ip_key for s in lab.services} == {"web"}
 
 

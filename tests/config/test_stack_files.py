@@ -210,7 +210,7 @@ def test_the_example_stacks_parse_without_warnings(stack: str) -> None:
 def test_the_example_stacks_say_what_they_claim() -> None:
     lab = parse_lab(read_stack_config(ROOT / "Pulumi.lab.yaml"), stack="lab")
     assert str(lab.metallb.version) == "v0.12.1" and not lab.ebgp and lab.gateway.kind is GatewayKind.USG
-    assert lab.pinned_addresses == {"k8s-dashboard": lab.services[0].address}
+    assert lab.pinned_addresses == {"k8s-dashboard": lab.services[0].addresses}
     crds = parse_lab(read_stack_config(ROOT / "Pulumi.crds.yaml"), stack="lab")
     assert crds.ebgp and [s.name for s in crds.services] == ["grafana", "registry", "dns", "dns-tcp"]
     udm = parse_lab(read_stack_config(ROOT / "Pulumi.udm.yaml"), stack="lab")

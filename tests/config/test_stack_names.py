@@ -49,10 +49,20 @@ def test_names_that_dash_alike_still_differ() -> None:
 @given(st.text(min_size=1, max_size=100))
 def test_every_name_is_a_valid_edgeos_and_frr_name(stack: str) -> None:
     names = filter_names(stack)
-    for name in (names.prefix_list, names.route_map_in, names.route_map_out, names.peer_group):
+    every = (
+        names.prefix_list,
+        names.prefix_list6,
+        names.route_map_in,
+        names.route_map_in6,
+        names.route_map_out,
+        names.peer_group,
+        names.peer_group6,
+    )
+    for name in every:
         assert EDGEOS_NAME.fullmatch(name), name
         assert name.isascii() and not any(c.isspace() for c in name)
-    assert len(names.prefix_list) >= max(len(names.route_map_in), len(names.route_map_out), len(names.peer_group))
+    assert len(names.prefix_list6) == max(len(name) for name in every)
+    assert len(set(every)) == len(every)
 
 
 @given(st.text(alphabet="abc_.-", min_size=1, max_size=6), st.text(alphabet="abc_.-", min_size=1, max_size=6))
@@ -78,19 +88,19 @@ def test_the_lab_carries_its_stack() -> None:
 def test_a_pulumi_stack_name_always_fits() -> None:
     # Pulumi's stack names are at most 100 characters of [A-Za-z0-9_.-].
     longest = "x_" * 50
-    assert len(filter_names(longest).prefix_list) <= FRR_PREFIX_LIST_NAME_MAX
+    assert len(filter_names(longest).prefix_list6) <= FRR_PREFIX_LIST_NAME_MAX
     parse_lab(lab_raw(), stack=longest)
 
 
 def test_a_stack_name_too_long_for_frr_is_refused_naming_the_stack() -> None:
-    fits = "a" * (FRR_PREFIX_LIST_NAME_MAX - len("metallb--pools"))
-    assert len(parse_lab(lab_raw(), stack=fits).filter_names.prefix_list) == FRR_PREFIX_LIST_NAME_MAX
+    fits = "a" * (FRR_PREFIX_LIST_NAME_MAX - len("metallb--pools6"))
+    assert len(parse_lab(lab_raw(), stack=fits).filter_names.prefix_list6) == FRR_PREFIX_LIST_NAME_MAX
     with pytest.raises(ConfigError) as caught:
         parse_lab(lab_raw(), stack=fits + "a")
     (problem,) = caught.value.problems
     assert problem.key == STACK_KEY
     assert problem.message.startswith(f"{fits + 'a'!r} makes the gateway's prefix-list name 129 characters long")
-    assert "FRR takes at most 128; use a stack name of at most 114 letters, digits and '-'" in problem.message
+    assert "FRR takes at most 128; use a stack name of at most 113 letters, digits and '-'" in problem.message
 
 
 def test_an_empty_stack_name_is_refused_with_the_configs_other_problems() -> None:
