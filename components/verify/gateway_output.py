@@ -45,9 +45,9 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from typing import Any, Literal
 
+from components.config.model import IPAddress, IPNetwork
+
 ESTABLISHED = "Established"
-IPAddress = IPv4Address | IPv6Address
-IPNetwork = IPv4Network | IPv6Network
 Version = Literal[4, 6]
 
 
