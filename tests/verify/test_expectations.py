@@ -200,3 +200,17 @@ def test_a_dual_stack_services_allocated_addresses_are_both_read_from_its_status
         }
     ]
     assert allocated_addresses(lab, dump)["grafana"] == (IPv4Address("10.20.10.7"), IPv6Address("fd00:20:10::7"))
+
+
+def test_the_shipped_dual_stack_lab_expects_each_check_in_both_families() -> None:
+    lab = load_lab(ROOT / "Pulumi.dualstack.yaml")
+    expected = expect(lab, lab.pinned_addresses)
+    assert [str(n.address6) for n in expected.nodes] == ["fd00:30::11", "fd00:30::12", "fd00:30::13"]
+    assert [str(r.address) for r in expected.routes] == ["10.99.0.10", "fd00:99::10"]
+    assert {(n.name, n.address.version) for n in expected.names} == {
+        (name, version) for name in ("ha", "home-assistant", "home-assistant.k8s.home") for version in (4, 6)
+    }
+    assert [e.subject for e in expected.endpoints] == [
+        "http://[fd00:99::10]:8123/",
+        "http://home-assistant.k8s.home:8123/",
+    ]
