@@ -1,8 +1,9 @@
 """Dual-stack labs (issue 19) from hand-written rendered files, until the stack config and the
-renderers take IPv6: ``rendered/<stack>/`` holds what render is to write for the stack (the
-contract in docs of issue 19: BGPPeer ``gateway-v6``, ``prefix-list6``, the ``-v6`` peer-group,
-AAAA records…), ``stacks/<stack>.yaml`` its IPv4 half, and :data:`IPV6` the IPv6 facts the stack
-config will hold (``nodes[i].address6``, ``gateway.peerAddress6``).
+renderers take IPv6: ``rendered/<stack>/`` holds what render is to write for the stack (issue
+19's rendered shapes: BGPPeer ``gateway-v6``, the ``loadBalancerIPs`` "v4,v6" pin,
+``prefix-list6``, the ``-v6`` peer-group, AAAA records…), ``stacks/<stack>.yaml`` its IPv4 half,
+and :data:`IPV6` the IPv6 facts the stack config will hold (``nodes[i].address6``,
+``gateway.peerAddress6``).
 
 Once the model has those keys: move them into ``stacks/<stack>.yaml``, build the stack with
 :func:`~simulator.rendering.stack_facts` and its files with
