@@ -43,6 +43,7 @@ from components.unifi.shared_file import (
 )
 from components.unifi.ssh import RemoteResult
 from tests.artifacts.test_stack_claims import dual_raw
+from tests.artifacts.test_usg_gateway import USG_SCHEMA, schema_errors
 from tests.unifi.test_scripts import SHELLS, busybox_tools
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -349,6 +350,8 @@ def test_a_dual_stack_part_keeps_its_ipv6_filter_beside_another_stack_until_its_
     assert live["policy"]["prefix-list6"] == ours["prefix-list6"] and list(ours["prefix-list6"]) == [names.prefix_list6]
     assert live["policy"]["route-map"][names.route_map_in6] == ours["route-map"][names.route_map_in6]
     assert "fd00:11::10" in live["protocols"]["bgp"]["64512"]["neighbor"]
+    if USG_SCHEMA.exists():
+        assert schema_errors(live) == []
 
     # The IPv6 filter is the dual-stack stack's own: an edit there is put back by the next up, an
     # IPv6 prefix-list of another name is the user's.
