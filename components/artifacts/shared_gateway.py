@@ -41,11 +41,12 @@ controller, whose stack configs are not at hand.
 neighbor/node.tag/{password,timers,ebgp-multihop}/node.def), and the peer address the nodes
 use. ``gateway.dnsDomain`` and ``gateway.dnsTtl`` are per name.
 
-**What two stacks must not share:** an address of a pool (any protocol: the same address in two
-clusters; nor may one stack's node or gateway peer address lie in the other's pool), a node's
-address (one neighbour cannot be two stacks' peer), a host name or alias
-(one name, one address), and the filter's names (two stacks of the same id would overwrite each
-other's prefix-list and route-maps).
+**What two stacks must not share:** an address of a pool (any protocol, either family: the same
+address in two clusters; nor may one stack's node address, IPv4 or IPv6, or gateway peer address,
+``peerAddress`` or ``peerAddress6``, lie in the other's pool), a node's address or ``address6``
+(one neighbour cannot be two stacks' peer), a host name or alias (one name, one address), and
+the filter's names (two stacks of the same id would overwrite each other's prefix-lists and
+route-maps, the IPv6 ones included).
 
 **The composed files.** USG: the base file deep-merged with every stack's part
 (:func:`~components.artifacts.usg_gateway.render_config_gateway`), by the merge that refuses
@@ -70,7 +71,7 @@ from typing import TYPE_CHECKING, Any
 
 from components.config.base_config import base_document
 from components.config.errors import key_path
-from components.config.model import GatewayKind, IPFamily, Lab, ServiceAddresses
+from components.config.model import GatewayKind, IPAddress, IPFamily, Lab, ServiceAddresses
 from components.config.stack_names import STACK_KEY
 
 from .dns_records import render_dns_records
@@ -244,23 +245,38 @@ def _pools(a: StackClaims, b: StackClaims) -> list[str]:
     return conflicts
 
 
+def _node_addresses(claims: StackClaims) -> list[tuple[str, int, str, IPAddress]]:
+    """(key, node index, node name, address) of every node address: IPv4, then IPv6."""
+    found: list[tuple[str, int, str, IPAddress]] = [
+        ("address", i, node.name, node.address) for i, node in enumerate(claims.nodes)
+    ]
+    found += [("address6", i, node.name, node.address6) for i, node in enumerate(claims.nodes) if node.address6]
+    return found
+
+
 def _nodes(a: StackClaims, b: StackClaims) -> list[str]:
-    others = {node.address: m for m, node in enumerate(b.nodes)}
+    """A node address of one stack (either family) that is a node address of the other."""
+    others = {address: (key, m) for key, m, _, address in _node_addresses(b)}
     return [
-        f"{key_path('nodes', i, 'address')} of {a} ({node.address}, node {node.name!r}) is "
-        f"{key_path('nodes', others[node.address], 'address')} of {b} too; one address is one "
+        f"{key_path('nodes', i, key)} of {a} ({address}, node {name!r}) is "
+        f"{key_path('nodes', others[address][1], others[address][0])} of {b} too; one address is one "
         "neighbour of the gateway, in one cluster"
-        for i, node in enumerate(a.nodes)
-        if node.address in others
+        for key, i, name, address in _node_addresses(a)
+        if address in others
     ]
 
 
 def _addresses_in_pools(a: StackClaims, b: StackClaims) -> list[str]:
-    """A node's or the gateway's address of one stack inside a pool of the other (both ways)."""
+    """A node's or the gateway's address (either family) of one stack inside a pool of the other
+    (both ways)."""
     conflicts = []
     for mine, theirs in ((a, b), (b, a)):
-        reserved = [(key_path("nodes", i, "address"), node.address) for i, node in enumerate(mine.nodes)]
+        nodes = _node_addresses(mine)
+        reserved = [(key_path("nodes", i, key), address) for key, i, _, address in nodes if key == "address"]
         reserved.append((key_path("gateway", "peerAddress"), mine.peer_address))
+        reserved += [(key_path("nodes", i, key), address) for key, i, _, address in nodes if key == "address6"]
+        if mine.peer_address6 is not None:
+            reserved.append((key_path("gateway", "peerAddress6"), mine.peer_address6))
         for key, address in reserved:
             for k, pool in enumerate(theirs.pools):
                 for m, address_range in enumerate(pool.ranges):
@@ -286,10 +302,12 @@ def _filter_names(a: StackClaims, b: StackClaims) -> list[str]:
     if a.id != b.id:
         return []
     names = a.filter_names
+    listed = [names.prefix_list, names.route_map_in, names.route_map_out]
+    if a.bgp_v6 or b.bgp_v6:
+        listed += [names.prefix_list6, names.route_map_in6]
     return [
         f"{STACK_KEY}: {a} and {b} both name their BGP filter on the gateway after stack id "
-        f"{a.id!r} ({names.prefix_list}, {names.route_map_in}, {names.route_map_out}); each would "
-        "overwrite the other's: give one of them another stack name"
+        f"{a.id!r} ({', '.join(listed)}); each would overwrite the other's: give one of them another stack name"
     ]
 
 
