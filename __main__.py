@@ -121,6 +121,7 @@ if lab.gateway.kind is GatewayKind.USG:
                         lab.gateway.asn,
                         [*(s.hostname(lab.gateway.dns_domain) for s in lab.services), *(n.hostname for n in names)],
                         lab.filter_names,
+                        ipv6=lab.bgp_v6,
                     )
                 ),
                 claims=discovered.apply(lambda names: lab_claims(lab, names).to_json()),

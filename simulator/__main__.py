@@ -41,11 +41,20 @@ GATEWAY_COMMANDS = {
 def describe(plan: LabPlan, lab: RunningLab) -> str:
     topology = plan.topology
     segments = ", ".join(f"{segment.router_address} (nodes {segment.subnet})" for segment in topology.segments)
+    ipv6 = ""
+    if topology.ipv6:
+        segments6 = ", ".join(
+            f"{segment.router_address6} (nodes {segment.subnet6})"
+            for segment in topology.segments
+            if segment.subnet6 is not None
+        )
+        ipv6 = f"; IPv6 {topology.router_lan_address6} (LAN {topology.lan6}), {segments6}"
     lines = [
         f"router {lab.router_ns}: {topology.router_lan_address} (LAN {topology.lan}), "
-        f"{segments}; BGP from {plan.router_config_source}",
-        f"workstation {lab.workstation_ns}: {topology.workstation_address}, "
-        f"DNS and gateway {topology.router_lan_address}",
+        f"{segments}{ipv6}; BGP from {plan.router_config_source}",
+        f"workstation {lab.workstation_ns}: {topology.workstation_address}"
+        + (f" and {topology.workstation_address6}" if topology.workstation_address6 is not None else "")
+        + f", DNS and gateway {topology.router_lan_address}",
     ]
     several = len(plan.stacks) > 1
     for stack in plan.stacks:
@@ -53,7 +62,9 @@ def describe(plan: LabPlan, lab: RunningLab) -> str:
             lines.append(f"stack {stack.name}:")
         for node in stack.nodes:
             role = "peers" if node.peers else "does not peer"
-            lines.append(f"{'  ' if several else ''}node {node.label} {lab.node_ns[node.key]}: {node.address}, {role}")
+            role += " (IPv4 and IPv6)" if node.peers6 else ""
+            addresses = f"{node.address}" + (f" and {node.address6}" if node.address6 is not None else "")
+            lines.append(f"{'  ' if several else ''}node {node.label} {lab.node_ns[node.key]}: {addresses}, {role}")
             if node.rogue_routes:
                 rogue = ", ".join(f"{route.prefix} ({route.what})" for route in node.rogue_routes)
                 lines.append(f"{'  ' if several else ''}  rogue: also announces {rogue}")

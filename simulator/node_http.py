@@ -1,10 +1,11 @@
 """A node's stand-in for the Service's pods, run inside the node's namespace: answers HTTP on
 the given ports (on every address, so on each service address the node holds) with its name.
-``python -m simulator.node_http NODE PORT...``"""
+``python -m simulator.node_http [--ipv6] NODE PORT...``: with ``--ipv6`` on every IPv6 address too."""
 
 from __future__ import annotations
 
 import json
+import socket
 import sys
 import threading
 from collections.abc import Sequence
@@ -37,9 +38,23 @@ class PodsServer(ThreadingHTTPServer):
     request_queue_size = 511
 
 
+class PodsServer6(PodsServer):
+    """The same on ``::``, IPv6 only (IPv4 has its own socket above, as before)."""
+
+    address_family = socket.AF_INET6
+
+    def server_bind(self) -> None:
+        self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        super().server_bind()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    node, *ports = list(sys.argv[1:] if argv is None else argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    ipv6 = arguments[:1] == ["--ipv6"]
+    node, *ports = arguments[1:] if ipv6 else arguments
     servers = [PodsServer(("0.0.0.0", int(port)), handler_for(node)) for port in ports]
+    if ipv6:
+        servers += [PodsServer6(("::", int(port)), handler_for(node)) for port in ports]
     threads = [threading.Thread(target=server.serve_forever, daemon=True) for server in servers]
     for thread in threads:
         thread.start()

@@ -1,5 +1,5 @@
-"""The workstation's view, run inside its namespace: ``python -m simulator.probe dns SERVER
-NAME...`` and ``python -m simulator.probe http URL...``; prints one JSON object."""
+"""The workstation's view, run inside its namespace: ``python -m simulator.probe dns [--type
+A|AAAA] SERVER NAME...`` and ``python -m simulator.probe http URL...``; prints one JSON object."""
 
 from __future__ import annotations
 
@@ -12,16 +12,16 @@ from collections.abc import Sequence
 from ipaddress import IPv4Address
 from typing import Any
 
-from simulator.dns_wire import DnsError, query_a
+from simulator.dns_wire import TYPE_A, TYPES, DnsError, query
 
 TIMEOUT_S = 1.0
 
 
-def resolve(server: IPv4Address, names: Sequence[str]) -> dict[str, Any]:
+def resolve(server: IPv4Address, names: Sequence[str], qtype: int = TYPE_A) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for name in names:
         try:
-            results[name] = {"addresses": [str(a) for a in query_a(server, name, TIMEOUT_S)]}
+            results[name] = {"addresses": [str(a) for a in query(server, name, qtype, TIMEOUT_S)]}
         except (DnsError, OSError) as exc:
             results[name] = {"error": str(exc) or type(exc).__name__}
     return results
@@ -47,12 +47,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m simulator.probe")
     commands = parser.add_subparsers(dest="command", required=True)
     dns = commands.add_parser("dns")
+    dns.add_argument("--type", choices=sorted(TYPES), default="A")
     dns.add_argument("server", type=IPv4Address)
     dns.add_argument("names", nargs="+")
     http = commands.add_parser("http")
     http.add_argument("urls", nargs="+")
     args = parser.parse_args(argv)
-    result = resolve(args.server, args.names) if args.command == "dns" else fetch(args.urls)
+    result = resolve(args.server, args.names, TYPES[args.type]) if args.command == "dns" else fetch(args.urls)
     json.dump(result, sys.stdout)
     return 0
 

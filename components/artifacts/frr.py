@@ -5,11 +5,26 @@ traffic for a service address across the nodes that announce it (ECMP). The node
 the stack's peer-group (``metallb-<id>``, components/config/stack_names.py), which carries the
 session's settings and the filter: in from the nodes only prefixes inside the BGP pools, out
 nothing (components/artifacts/bgp_filter.py).
+
+When a BGP pool holds IPv6 addresses (``Lab.bgp_v6``) the nodes also peer over IPv6, from their
+``address6``: those sessions are neighbours of a second peer-group (``metallb-<id>-v6``) with the
+same settings, activated and filtered only in ``address-family ipv6 unicast``, through the IPv6
+prefix-list of the pools (``ipv6 prefix-list metallb-<id>-pools6``, never empty: an FRR
+prefix-list without entries permits everything, FRRouting/frr@frr-8.4.4 lib/plist.c lines
+757-761) and its route-map (``metallb-<id>-in6``, ``match ipv6 address prefix-list``:
+lib/routemap_cli.c line 398). The out map denies everything in either family, so it serves both.
+A v6 neighbour never joins the IPv4 group: that group is activated in ``address-family ipv4
+unicast``, and a member takes its group's activations. ``maximum-paths`` is a setting of each
+address family (``struct bgp`` ``maxpaths[afi][safi]``, bgpd/bgpd.h lines 625-630; the command
+is installed on BGP_IPV4_NODE and BGP_IPV6_NODE, bgpd/bgp_vty.c lines 18351-18362), so the IPv6
+family gets its own. The IPv6 family follows the IPv4 one, after `` !``, as FRR writes its own
+configuration (bgpd/bgp_vty.c line 17379, bgp_config_write_family). An IPv4-only lab renders
+nothing of this.
 """
 
 from __future__ import annotations
 
-from components.config.model import BgpSession, Lab
+from components.config.model import BgpSession, IPFamily, Lab, Node
 from components.config.secrets import secret_text
 
 from .bgp_filter import prefix_rules
@@ -34,14 +49,27 @@ def session_timers(bgp: BgpSession) -> tuple[int, int] | None:
     return keepalive, bgp.hold_time_s
 
 
-def maximum_paths(lab: Lab) -> int:
-    """ECMP width: as configured, else one path per peering node (each may announce a service)."""
-    wanted = lab.gateway.maximum_paths or len(lab.peering_nodes)
+def maximum_paths(lab: Lab, family: IPFamily = IPFamily.IPV4) -> int:
+    """ECMP width in ``family``: as configured, else one path per peering node of that family (each
+    may announce a service)."""
+    wanted = lab.gateway.maximum_paths or len(peering_nodes(lab, family))
     return max(1, min(wanted, MAX_PATHS))
 
 
+def peering_nodes(lab: Lab, family: IPFamily) -> tuple[Node, ...]:
+    """The gateway's neighbours in ``family``: every peering node, or those with an IPv6 address
+    when the lab peers over IPv6 (none otherwise)."""
+    return lab.peering_nodes if family is IPFamily.IPV4 else lab.peering_nodes6
+
+
+def families(lab: Lab) -> tuple[IPFamily, ...]:
+    """The address families the gateway's sessions with this lab's nodes carry, IPv4 first."""
+    return (IPFamily.IPV4, IPFamily.IPV6) if lab.bgp_v6 else (IPFamily.IPV4,)
+
+
 def render_bgpd_conf(lab: Lab) -> str:
-    """The gateway's bgpd.conf: the filter, then the peer-group and its members in config order."""
+    """The gateway's bgpd.conf: the filter, then the peer-groups and their members in config order,
+    then each address family."""
     gateway = lab.gateway
     # The filter comes first: a neighbour bound to a route-map not defined yet holds no map, and
     # bgpd denies every route from it until its route-map update timer (5 s by default) binds the
@@ -52,34 +80,45 @@ def render_bgpd_conf(lab: Lab) -> str:
     lines = [HEADER, "!", *filter_lines(lab), "!"]
     lines += router_head_lines(gateway.asn, str(gateway.router_id))
     lines += peer_group_lines(lab)
-    lines += [" !", " address-family ipv4 unicast", *address_family_lines(lab)]
-    lines += [maximum_paths_line(lab.ebgp, maximum_paths(lab)), *ROUTER_TAIL]
+    for family in families(lab):
+        paths = maximum_paths_line(lab.ebgp, maximum_paths(lab, family))
+        lines += address_family_block(family, [*address_family_lines(lab, family), paths])
+    lines += ROUTER_END
     return "\n".join(lines)
 
 
 # The parts of bgpd.conf, each also used by the composition of several stacks on one gateway
 # (components/artifacts/shared_gateway.py).
 
-ROUTER_TAIL = (" exit-address-family", "exit", "")
+AF_END = " exit-address-family"
+ROUTER_END = ("exit", "")
+
+
+def address_family_head(family: IPFamily) -> str:
+    return f" address-family {'ipv4' if family is IPFamily.IPV4 else 'ipv6'} unicast"
+
+
+def address_family_block(family: IPFamily, lines: list[str]) -> list[str]:
+    """``lines`` in the router's section of ``family``, after the `` !`` FRR writes before one."""
+    return [" !", address_family_head(family), *lines, AF_END]
 
 
 def filter_lines(lab: Lab) -> list[str]:
-    """The stack's prefix-list and its two route-maps (before ``router bgp``: see above)."""
+    """The stack's prefix-lists and route-maps (before ``router bgp``: see above): IPv4's, then
+    IPv6's when the lab peers over IPv6."""
     names = lab.filter_names
     lines = []
-    for rule in prefix_rules(lab):
-        le = "" if rule.le is None else f" le {rule.le}"
-        lines.append(f"ip prefix-list {names.prefix_list} seq {rule.seq} {rule.action} {rule.prefix}{le}")
-    return [
-        *lines,
-        "!",
-        f"route-map {names.route_map_in} permit 10",
-        f" match ip address prefix-list {names.prefix_list}",
-        "exit",
-        "!",
-        f"route-map {names.route_map_out} deny 10",
-        "exit",
-    ]
+    for family in families(lab):
+        keyword, name = ("ip", names.prefix_list) if family is IPFamily.IPV4 else ("ipv6", names.prefix_list6)
+        for rule in prefix_rules(lab, family):
+            le = "" if rule.le is None else f" le {rule.le}"
+            lines.append(f"{keyword} prefix-list {name} seq {rule.seq} {rule.action} {rule.prefix}{le}")
+    lines += ["!", f"route-map {names.route_map_in} permit 10", f" match ip address prefix-list {names.prefix_list}"]
+    lines += ["exit", "!"]
+    if lab.bgp_v6:
+        lines += [f"route-map {names.route_map_in6} permit 10"]
+        lines += [f" match ipv6 address prefix-list {names.prefix_list6}", "exit", "!"]
+    return [*lines, f"route-map {names.route_map_out} deny 10", "exit"]
 
 
 def router_head_lines(asn: int, router_id: str) -> list[str]:
@@ -89,37 +128,53 @@ def router_head_lines(asn: int, router_id: str) -> list[str]:
         f" bgp router-id {router_id}",
         # No "no bgp ebgp-requires-policy": every eBGP session has an import and an export policy
         # (the route-maps below), which is what FRR's RFC 8212 default asks for.
-        # Activate the group explicitly below, whatever this FRR version's default is.
+        # Activate the groups explicitly below, whatever this FRR version's default is: a new
+        # neighbour or peer-group is otherwise activated in IPv4 unicast (bgpd/bgpd.c lines
+        # 1764-1775, peer_create; lines 2608-2611, peer_group_get).
         " no bgp default ipv4-unicast",
     ]
 
 
 def peer_group_lines(lab: Lab) -> list[str]:
-    """The stack's peer-group with the session's settings, then its members in config order."""
-    bgp, group = lab.bgp, lab.filter_names.peer_group
+    """The stack's peer-groups with the session's settings, each followed by its members in config
+    order: the IPv4 group, then the IPv6 group when the lab peers over IPv6."""
+    bgp = lab.bgp
     timers = session_timers(bgp)
-    lines = [f" neighbor {group} peer-group", f" neighbor {group} remote-as {lab.metallb.asn}"]
-    if bgp.password is not None:
-        lines.append(f" neighbor {group} password {secret_text(bgp.password)}")
-    if timers is not None:
-        lines.append(f" neighbor {group} timers {timers[0]} {timers[1]}")
-    # iBGP sessions are not TTL-limited; multihop only means something for eBGP.
-    if bgp.ebgp_multihop and lab.ebgp:
-        lines.append(f" neighbor {group} ebgp-multihop")
-    if bgp.bfd is not None:
-        # MetalLB's speakers run BFD with the gateway; its intervals are negotiated per session.
-        lines.append(f" neighbor {group} bfd")
-    lines += [f" neighbor {node.address} peer-group {group}" for node in lab.peering_nodes]
+    lines = []
+    for family in families(lab):
+        group = group_of(lab, family)
+        lines += [f" neighbor {group} peer-group", f" neighbor {group} remote-as {lab.metallb.asn}"]
+        if bgp.password is not None:
+            lines.append(f" neighbor {group} password {secret_text(bgp.password)}")
+        if timers is not None:
+            lines.append(f" neighbor {group} timers {timers[0]} {timers[1]}")
+        # iBGP sessions are not TTL-limited; multihop only means something for eBGP.
+        if bgp.ebgp_multihop and lab.ebgp:
+            lines.append(f" neighbor {group} ebgp-multihop")
+        if bgp.bfd is not None:
+            # MetalLB's speakers run BFD with the gateway; its intervals are negotiated per session.
+            lines.append(f" neighbor {group} bfd")
+        lines += [f" neighbor {node_address(node, family)} peer-group {group}" for node in peering_nodes(lab, family)]
     return lines
 
 
-def address_family_lines(lab: Lab) -> list[str]:
-    """The stack's lines in ``address-family ipv4 unicast``: the group and its filter."""
+def group_of(lab: Lab, family: IPFamily) -> str:
     names = lab.filter_names
-    group = names.peer_group
+    return names.peer_group if family is IPFamily.IPV4 else names.peer_group6
+
+
+def node_address(node: Node, family: IPFamily) -> str:
+    return str(node.address if family is IPFamily.IPV4 else node.address6)
+
+
+def address_family_lines(lab: Lab, family: IPFamily = IPFamily.IPV4) -> list[str]:
+    """The stack's lines in ``family``'s address family: its group of that family and the filter."""
+    names = lab.filter_names
+    group = group_of(lab, family)
+    route_map_in = names.route_map_in if family is IPFamily.IPV4 else names.route_map_in6
     return [
         f"  neighbor {group} activate",
-        f"  neighbor {group} route-map {names.route_map_in} in",
+        f"  neighbor {group} route-map {route_map_in} in",
         f"  neighbor {group} route-map {names.route_map_out} out",
     ]
 

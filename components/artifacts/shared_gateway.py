@@ -27,6 +27,9 @@ controller, whose stack configs are not at hand.
   ``gateway.maximumPaths`` must be equal, or both unset: unset means "one path per peering
   node", and then the composed file takes the largest such count, which gives each stack's
   service addresses as many paths as it has nodes, as it would alone.
+  The IPv6 family has its own ``maximum-paths`` (``maxpaths[AFI_IP6][SAFI_UNICAST]``), from the
+  same ``gateway.maximumPaths``, or unset the largest count of IPv6 neighbours of the stacks
+  that peer over IPv6.
 * ``no bgp default ipv4-unicast`` is instance-wide too, but every stack renders it alike.
 * USG: the user's base ``config.gateway.json`` (``gateway.baseConfigFile``): there is one file
   per site, so every stack must merge into the same content (or none).
@@ -38,17 +41,19 @@ controller, whose stack configs are not at hand.
 neighbor/node.tag/{password,timers,ebgp-multihop}/node.def), and the peer address the nodes
 use. ``gateway.dnsDomain`` and ``gateway.dnsTtl`` are per name.
 
-**What two stacks must not share:** an address of a pool (any protocol: the same address in two
-clusters; nor may one stack's node or gateway peer address lie in the other's pool), a node's
-address (one neighbour cannot be two stacks' peer), a host name or alias
-(one name, one address), and the filter's names (two stacks of the same id would overwrite each
-other's prefix-list and route-maps).
+**What two stacks must not share:** an address of a pool (any protocol, either family: the same
+address in two clusters; nor may one stack's node address, IPv4 or IPv6, or gateway peer address,
+``peerAddress`` or ``peerAddress6``, lie in the other's pool), a node's address or ``address6``
+(one neighbour cannot be two stacks' peer), a host name or alias (one name, one address), and
+the filter's names (two stacks of the same id would overwrite each other's prefix-lists and
+route-maps, the IPv6 ones included).
 
 **The composed files.** USG: the base file deep-merged with every stack's part
 (:func:`~components.artifacts.usg_gateway.render_config_gateway`), by the merge that refuses
 different values for one path. UniFi OS: one ``bgpd.conf`` with one ``router bgp``: each stack's
-filter before it, its peer-group inside, its address-family lines, and ``maximum-paths`` once
-per session type; each stack's lines between ``! metallb-unifi stack <id> begin`` and ``… end``
+filter before it, its peer-groups inside, its address-family lines (IPv6's in an ``address-family
+ipv6 unicast`` that is there while a stack peers over IPv6), and ``maximum-paths`` once per
+session type and family; each stack's lines between ``! metallb-unifi stack <id> begin`` and ``… end``
 so that one stack's part can be found and replaced. The DNS records are the union of every
 stack's. Stacks are in the order of their ids, so the bytes do not depend on the order the
 stacks are given in. One stack alone gets exactly the file it gets today, without markers: the
@@ -66,15 +71,18 @@ from typing import TYPE_CHECKING, Any
 
 from components.config.base_config import base_document
 from components.config.errors import key_path
-from components.config.model import GatewayKind, Lab, ServiceAddresses
+from components.config.model import GatewayKind, IPAddress, IPFamily, Lab, ServiceAddresses
 from components.config.stack_names import STACK_KEY
 
 from .dns_records import render_dns_records
 from .frr import (
+    AF_END,
     HEADER,
     MAX_PATHS,
-    ROUTER_TAIL,
+    ROUTER_END,
+    address_family_head,
     address_family_lines,
+    families,
     filter_lines,
     maximum_paths,
     maximum_paths_line,
@@ -237,23 +245,38 @@ def _pools(a: StackClaims, b: StackClaims) -> list[str]:
     return conflicts
 
 
+def _node_addresses(claims: StackClaims) -> list[tuple[str, int, str, IPAddress]]:
+    """(key, node index, node name, address) of every node address: IPv4, then IPv6."""
+    found: list[tuple[str, int, str, IPAddress]] = [
+        ("address", i, node.name, node.address) for i, node in enumerate(claims.nodes)
+    ]
+    found += [("address6", i, node.name, node.address6) for i, node in enumerate(claims.nodes) if node.address6]
+    return found
+
+
 def _nodes(a: StackClaims, b: StackClaims) -> list[str]:
-    others = {node.address: m for m, node in enumerate(b.nodes)}
+    """A node address of one stack (either family) that is a node address of the other."""
+    others = {address: (key, m) for key, m, _, address in _node_addresses(b)}
     return [
-        f"{key_path('nodes', i, 'address')} of {a} ({node.address}, node {node.name!r}) is "
-        f"{key_path('nodes', others[node.address], 'address')} of {b} too; one address is one "
+        f"{key_path('nodes', i, key)} of {a} ({address}, node {name!r}) is "
+        f"{key_path('nodes', others[address][1], others[address][0])} of {b} too; one address is one "
         "neighbour of the gateway, in one cluster"
-        for i, node in enumerate(a.nodes)
-        if node.address in others
+        for key, i, name, address in _node_addresses(a)
+        if address in others
     ]
 
 
 def _addresses_in_pools(a: StackClaims, b: StackClaims) -> list[str]:
-    """A node's or the gateway's address of one stack inside a pool of the other (both ways)."""
+    """A node's or the gateway's address (either family) of one stack inside a pool of the other
+    (both ways)."""
     conflicts = []
     for mine, theirs in ((a, b), (b, a)):
-        reserved = [(key_path("nodes", i, "address"), node.address) for i, node in enumerate(mine.nodes)]
+        nodes = _node_addresses(mine)
+        reserved = [(key_path("nodes", i, key), address) for key, i, _, address in nodes if key == "address"]
         reserved.append((key_path("gateway", "peerAddress"), mine.peer_address))
+        reserved += [(key_path("nodes", i, key), address) for key, i, _, address in nodes if key == "address6"]
+        if mine.peer_address6 is not None:
+            reserved.append((key_path("gateway", "peerAddress6"), mine.peer_address6))
         for key, address in reserved:
             for k, pool in enumerate(theirs.pools):
                 for m, address_range in enumerate(pool.ranges):
@@ -279,10 +302,12 @@ def _filter_names(a: StackClaims, b: StackClaims) -> list[str]:
     if a.id != b.id:
         return []
     names = a.filter_names
+    listed = [names.prefix_list, names.route_map_in, names.route_map_out]
+    if a.bgp_v6 or b.bgp_v6:
+        listed += [names.prefix_list6, names.route_map_in6]
     return [
         f"{STACK_KEY}: {a} and {b} both name their BGP filter on the gateway after stack id "
-        f"{a.id!r} ({names.prefix_list}, {names.route_map_in}, {names.route_map_out}); each would "
-        "overwrite the other's: give one of them another stack name"
+        f"{a.id!r} ({', '.join(listed)}); each would overwrite the other's: give one of them another stack name"
     ]
 
 
@@ -342,22 +367,26 @@ def _marked(stack: GatewayStack, lines: Sequence[str], indent: str = "") -> list
     return [marker(stack.id, "begin", indent), *lines, marker(stack.id, "end", indent)]
 
 
-def composed_maximum_paths(stacks: Sequence[GatewayStack]) -> list[str]:
-    """The ``maximum-paths`` lines: eBGP first, then iBGP, as FRR writes them, each once."""
+def composed_maximum_paths(stacks: Sequence[GatewayStack], family: IPFamily = IPFamily.IPV4) -> list[str]:
+    """The ``maximum-paths`` lines of ``family``'s address family: eBGP first, then iBGP, as FRR
+    writes them, each once, for the stacks that peer in that family."""
     lines = []
     for ebgp in (True, False):
-        labs = [s.lab for s in stacks if s.lab.ebgp is ebgp]
+        labs = [s.lab for s in stacks if s.lab.ebgp is ebgp and family in families(s.lab)]
         if labs:
             # Equal when set (the checks); unset, the largest node count (each stack's own default).
-            paths = min(MAX_PATHS, max(maximum_paths(lab) for lab in labs))
+            paths = min(MAX_PATHS, max(maximum_paths(lab, family) for lab in labs))
             lines.append(maximum_paths_line(ebgp, paths))
     return lines
 
 
 def compose_bgpd_conf(stacks: Sequence[GatewayStack]) -> str:
     """One bgpd.conf for every stack (call after the conflict checks): each stack's filter before
-    ``router bgp`` (frr.py says why), its peer-group and address-family lines in the one router
-    block, each part between its stack's markers."""
+    ``router bgp`` (frr.py says why), its peer-groups and address-family lines in the one router
+    block, each part between its stack's markers. The IPv6 address family is there when a stack
+    peers over IPv6, holding the part of each stack that does (a stack's IPv4 and IPv6 lines in
+    the address families are two blocks between the same markers, told apart by the family they
+    are in)."""
     ordered = in_order(stacks)
     gateway = ordered[0].lab.gateway
     lines = [HEADER, "!"]
@@ -366,17 +395,22 @@ def compose_bgpd_conf(stacks: Sequence[GatewayStack]) -> str:
     lines += router_head_lines(gateway.asn, str(gateway.router_id))
     for stack in ordered:
         lines += _marked(stack, peer_group_lines(stack.lab), " ")
-    lines += [" !", " address-family ipv4 unicast"]
-    for stack in ordered:
-        lines += _marked(stack, address_family_lines(stack.lab), "  ")
-    lines += [*composed_maximum_paths(ordered), *ROUTER_TAIL]
+    for family in (IPFamily.IPV4, IPFamily.IPV6):
+        peering = [stack for stack in ordered if family in families(stack.lab)]
+        if not peering:
+            continue
+        lines += [" !", address_family_head(family)]
+        for stack in peering:
+            lines += _marked(stack, address_family_lines(stack.lab, family), "  ")
+        lines += [*composed_maximum_paths(peering, family), AF_END]
+    lines += ROUTER_END
     return "\n".join(lines)
 
 
 def compose_dns_records(stacks: Sequence[GatewayStack]) -> list[dict[str, Any]]:
-    """Every stack's records, by name (no name is in two stacks once the checks passed)."""
+    """Every stack's records, by name, A before AAAA (no name is in two stacks once the checks passed)."""
     records = [r for s in stacks for r in render_dns_records(s.lab, s.addresses, s.discovered)]
-    return sorted(records, key=lambda r: str(r["key"]))
+    return sorted(records, key=lambda r: (str(r["key"]), str(r["record_type"])))
 
 
 def compose_dns_records_json(stacks: Sequence[GatewayStack]) -> str:

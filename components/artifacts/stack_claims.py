@@ -13,7 +13,8 @@ only its name and the sha256 of its canonical JSON. Every stored document is rea
 damaged one, or one of a format this program does not know, is refused with the field named,
 never half-read.
 
-The document (``"format": 1``), its keys sorted::
+The document of a stack that claims nothing of IPv6 (``"format": 1``, byte for byte what the
+release before wrote), its keys sorted::
 
     {
       "asn": 64512,                    # gateway.asn
@@ -36,6 +37,20 @@ The document (``"format": 1``), its keys sorted::
       "routerId": "192.168.1.1",       # gateway.routerId (defaults to the peer address)
       "stack": "lab"                   # the Pulumi stack's name
     }
+
+A stack with an IPv6 part (a node's ``address6``, ``gateway.peerAddress6``, an IPv6 range in a
+pool) writes ``"format": 2``: format 1's fields, pool ranges of either family (``first`` and
+``last`` of one family), and::
+
+      "filterNames": {..., "prefixList6": "metallb-lab-pools6", "routeMapIn6": "metallb-lab-in6"},
+      "nodes": [{"address": "10.10.0.101", "address6": "fd00:10::101", "name": "worker1"},
+                {"address": "10.10.0.102", "address6": null, "name": "worker2"}, ...],
+      "peerAddress6": "fd00:10::1",    # gateway.peerAddress6, or null
+
+Every document this program reads is of format 1 or 2, and it writes format 1 whenever it can,
+so that a stack without IPv6 stores the same bytes as before and a release that reads only
+format 1 still reads it; that release refuses a format 2 document naming the format, where it
+would otherwise have named an IPv6 address as a damaged field.
 """
 
 from __future__ import annotations
@@ -45,11 +60,11 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from ipaddress import AddressValueError, IPv4Address
+from ipaddress import AddressValueError, IPv4Address, IPv6Address, ip_address
 from typing import TYPE_CHECKING, Any
 
 from components.config.errors import key_path
-from components.config.model import AddressRange, GatewayKind, Lab, Protocol
+from components.config.model import AddressRange, GatewayKind, IPAddress, IPFamily, Lab, Protocol
 from components.config.stack_names import FilterNames, filter_names, stack_id
 
 from .frr import MAX_PATHS
@@ -57,7 +72,9 @@ from .frr import MAX_PATHS
 if TYPE_CHECKING:
     from components.discovery.rules import DiscoveredName
 
-FORMAT = 1  # the claims document's format; a reader refuses every other
+FORMAT_V4 = 1  # the document of a stack that claims nothing of IPv6 (the release before's only one)
+FORMAT = 2  # the document with the IPv6 fields; a reader refuses every format but these two
+FORMATS = (FORMAT_V4, FORMAT)
 
 _MAX_ASN = 2**32 - 1
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -69,6 +86,7 @@ class NodeClaim:
 
     name: str
     address: IPv4Address
+    address6: IPv6Address | None = None  # its IPv6 neighbour's address, when it has one
 
 
 @dataclass(frozen=True)
@@ -98,10 +116,28 @@ class StackClaims:
     nodes: tuple[NodeClaim, ...]
     pools: tuple[PoolClaim, ...]
     host_names: tuple[tuple[str, str], ...]  # (name, the key it comes from), by name
+    peer_address6: IPv6Address | None = None  # gateway.peerAddress6
 
     @property
     def filter_names(self) -> FilterNames:
         return FilterNames(self.id)
+
+    @property
+    def ipv6(self) -> bool:
+        """Whether the stack claims anything of IPv6 (then its document is of :data:`FORMAT`)."""
+        return (
+            self.peer_address6 is not None
+            or any(node.address6 is not None for node in self.nodes)
+            or any(r.family is IPFamily.IPV6 for pool in self.pools for r in pool.ranges)
+        )
+
+    @property
+    def bgp_v6(self) -> bool:
+        """Whether a BGP pool holds IPv6 addresses: the stack's part has the IPv6 filter
+        (``Lab.bgp_v6``)."""
+        return any(
+            r.family is IPFamily.IPV6 for pool in self.pools if pool.protocol == Protocol.BGP.value for r in pool.ranges
+        )
 
     @property
     def names(self) -> dict[str, str]:
@@ -112,25 +148,30 @@ class StackClaims:
         return f"stack {self.stack!r}" + (f" ({self.file})" if self.file else "")
 
     def to_json(self) -> dict[str, Any]:
-        """The claims document: only str, int, bool, None, lists and dicts, keys sorted."""
+        """The claims document: only str, int, bool, None, lists and dicts, keys sorted; of
+        format 1 unless the stack claims something of IPv6."""
         names = self.filter_names
+        ipv6 = self.ipv6
+        filters = {
+            "prefixList": names.prefix_list,
+            "routeMapIn": names.route_map_in,
+            "routeMapOut": names.route_map_out,
+        }
+        if ipv6:
+            filters = {**filters, "prefixList6": names.prefix_list6, "routeMapIn6": names.route_map_in6}
         document: dict[str, Any] = {
             "asn": self.asn,
             "baseFile": self.base_file,
             "baseFileSha256": self.base_file_sha256,
             "ebgp": self.ebgp,
             "file": self.file,
-            "filterNames": {
-                "prefixList": names.prefix_list,
-                "routeMapIn": names.route_map_in,
-                "routeMapOut": names.route_map_out,
-            },
-            "format": FORMAT,
+            "filterNames": dict(sorted(filters.items())),
+            "format": FORMAT if ipv6 else FORMAT_V4,
             "gatewayKind": self.gateway_kind,
             "hostNames": dict(sorted(self.host_names)),
             "id": self.id,
             "maximumPaths": self.maximum_paths,
-            "nodes": [{"address": str(node.address), "name": node.name} for node in self.nodes],
+            "nodes": [_node_json(node, ipv6) for node in self.nodes],
             "peerAddress": str(self.peer_address),
             "pools": [
                 {
@@ -143,6 +184,9 @@ class StackClaims:
             "routerId": self.router_id,
             "stack": self.stack,
         }
+        if ipv6:
+            document["peerAddress6"] = None if self.peer_address6 is None else str(self.peer_address6)
+            document = dict(sorted(document.items()))
         assert list(document) == sorted(document)
         return document
 
@@ -152,6 +196,16 @@ class StackClaims:
         :class:`ValueError` naming the field for a damaged document, a missing or unknown
         field, or a format other than :data:`FORMAT`."""
         return _read(document)
+
+
+def _node_json(node: NodeClaim, ipv6: bool) -> dict[str, Any]:
+    if not ipv6:
+        return {"address": str(node.address), "name": node.name}
+    return {
+        "address": str(node.address),
+        "address6": None if node.address6 is None else str(node.address6),
+        "name": node.name,
+    }
 
 
 def lab_claims(lab: Lab, discovered: Sequence[DiscoveredName] = (), file: str | None = None) -> StackClaims:
@@ -173,9 +227,10 @@ def lab_claims(lab: Lab, discovered: Sequence[DiscoveredName] = (), file: str | 
         base_file=gateway.base_config_file,
         base_file_sha256=fingerprint,
         peer_address=gateway.peer_address,
-        nodes=tuple(NodeClaim(node.name, node.address) for node in lab.nodes),
+        nodes=tuple(NodeClaim(node.name, node.address, node.address6) for node in lab.nodes),
         pools=tuple(PoolClaim(pool.name, pool.protocol.value, pool.ranges) for pool in lab.metallb.pools),
         host_names=tuple(sorted(host_names(lab, discovered).items())),
+        peer_address6=gateway.peer_address6,
     )
 
 
@@ -271,6 +326,25 @@ def _address(value: object, path: str) -> IPv4Address:
         raise _fail(path, f"{_show(text)} is not an IPv4 address") from None
 
 
+def _address6(value: object, path: str) -> IPv6Address | None:
+    """An IPv6 address, or null (none)."""
+    if value is None:
+        return None
+    text = _str(value, path)
+    try:
+        return IPv6Address(text)
+    except AddressValueError:
+        raise _fail(path, f"{_show(text)} is not an IPv6 address") from None
+
+
+def _either(value: object, path: str) -> IPAddress:
+    text = _str(value, path)
+    try:
+        return ip_address(text)
+    except ValueError:
+        raise _fail(path, f"{_show(text)} is not an IPv4 or IPv6 address") from None
+
+
 def _one_of(value: object, path: str, choices: Iterable[str]) -> str:
     text = _str(value, path)
     known = sorted(choices)
@@ -297,6 +371,12 @@ _FIELDS = (
     "routerId",
     "stack",
 )
+# Format 2: the same and the IPv6 fields.
+_FIELDS_6 = (*_FIELDS, "peerAddress6")
+_NODE_FIELDS = ("address", "name")
+_NODE_FIELDS_6 = ("address", "address6", "name")
+_FILTER_FIELDS = ("prefixList", "routeMapIn", "routeMapOut")
+_FILTER_FIELDS_6 = (*_FILTER_FIELDS, "prefixList6", "routeMapIn6")
 
 
 def _read(document: object) -> StackClaims:
@@ -306,21 +386,27 @@ def _read(document: object) -> StackClaims:
     if "format" not in document:
         raise _fail("format", "is missing")
     version = document["format"]
-    if isinstance(version, bool) or version != FORMAT or not isinstance(version, int):
-        raise _fail("format", f"{_show(version)} is not a format this program reads (it reads {FORMAT})")
-    d = _object(document, "", _FIELDS)
+    if isinstance(version, bool) or not isinstance(version, int) or version not in FORMATS:
+        reads = " and ".join(str(f) for f in FORMATS)
+        raise _fail("format", f"{_show(version)} is not a format this program reads (it reads {reads})")
+    ipv6 = version == FORMAT
+    d = _object(document, "", _FIELDS_6 if ipv6 else _FIELDS)
 
     stack = _str(d["stack"], "stack")
     sid = _str(d["id"], "id")
     if sid != stack_id(stack):
         raise _fail("id", f"{_show(sid)} is not the id of stack {_show(stack)} ({_show(stack_id(stack))})")
-    names = _object(d["filterNames"], "filterNames", ("prefixList", "routeMapIn", "routeMapOut"))
+    names = _object(d["filterNames"], "filterNames", _FILTER_FIELDS_6 if ipv6 else _FILTER_FIELDS)
     derived = filter_names(stack)
-    for name, expected in (
-        ("prefixList", derived.prefix_list),
-        ("routeMapIn", derived.route_map_in),
-        ("routeMapOut", derived.route_map_out),
-    ):
+    expected_names = {
+        "prefixList": derived.prefix_list,
+        "routeMapIn": derived.route_map_in,
+        "routeMapOut": derived.route_map_out,
+        "prefixList6": derived.prefix_list6,
+        "routeMapIn6": derived.route_map_in6,
+    }
+    for name in sorted(names):
+        expected = expected_names[name]
         if _str(names[name], _at("filterNames", name)) != expected:
             raise _fail(_at("filterNames", name), f"{_show(names[name])} is not stack id {sid!r}'s ({expected})")
 
@@ -332,8 +418,14 @@ def _read(document: object) -> StackClaims:
     nodes = []
     for i, node in enumerate(_list(d["nodes"], "nodes")):
         path = _at("nodes", i)
-        node = _object(node, path, ("address", "name"))
-        nodes.append(NodeClaim(_str(node["name"], _at(path, "name")), _address(node["address"], _at(path, "address"))))
+        node = _object(node, path, _NODE_FIELDS_6 if ipv6 else _NODE_FIELDS)
+        nodes.append(
+            NodeClaim(
+                _str(node["name"], _at(path, "name")),
+                _address(node["address"], _at(path, "address")),
+                _address6(node["address6"], _at(path, "address6")) if ipv6 else None,
+            )
+        )
 
     pools = []
     for i, pool in enumerate(_list(d["pools"], "pools")):
@@ -343,9 +435,7 @@ def _read(document: object) -> StackClaims:
         for j, entry in enumerate(_list(pool["ranges"], _at(path, "ranges"))):
             where = _at(_at(path, "ranges"), j)
             entry = _object(entry, where, ("first", "last", "text"))
-            first, last = _address(entry["first"], _at(where, "first")), _address(entry["last"], _at(where, "last"))
-            if first > last:
-                raise _fail(_at(where, "last"), f"{last} comes before the first address {first}")
+            first, last = _range_ends(entry, where, ipv6)
             ranges.append(AddressRange(_str(entry["text"], _at(where, "text")), first, last))
         pools.append(
             PoolClaim(
@@ -377,4 +467,16 @@ def _read(document: object) -> StackClaims:
         nodes=tuple(nodes),
         pools=tuple(pools),
         host_names=host_names,
+        peer_address6=_address6(d["peerAddress6"], "peerAddress6") if ipv6 else None,
     )
+
+
+def _range_ends(entry: Mapping[str, Any], where: str, ipv6: bool) -> tuple[IPAddress, IPAddress]:
+    """A range's first and last address: IPv4 in format 1, of either family (both the same) in 2."""
+    read = _either if ipv6 else _address
+    first, last = read(entry["first"], _at(where, "first")), read(entry["last"], _at(where, "last"))
+    if first.version != last.version:
+        raise _fail(_at(where, "last"), f"{last} is not of the family of the first address {first}")
+    if first > last:  # type: ignore[operator]  # one family, checked above
+        raise _fail(_at(where, "last"), f"{last} comes before the first address {first}")
+    return first, last

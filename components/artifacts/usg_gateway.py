@@ -11,6 +11,25 @@ templates/policy/route-map/node.tag/rule/node.tag/{action,match/ip/address/prefi
 neighbour naming them under ``route-map`` ``import``/``export``
 (templates/protocols/bgp/node.tag/neighbor/node.tag/route-map/{import,export}). A rule with an
 ``action`` and no ``match`` matches every route.
+
+IPv6 (when a BGP pool holds IPv6 addresses, ``Lab.bgp_v6``), from the same repository and tag:
+each peering node's ``address6`` is a neighbour too (the neighbour tag is of type ``ipv4, ipv6``:
+templates/protocols/bgp/node.tag/neighbor/node.def lines 1-2). Its ``remote-as`` runs ``neighbor X
+remote-as N ; neighbor X activate`` outside any address family, so the session is active for IPv4
+unicast as well (scripts/bgp/vyatta-bgp.pl lines 433-435), where the neighbour's top-level
+``route-map`` ``import``/``export`` apply (lines 445-452): it carries the IPv4 filter as every
+neighbour does. ``address-family ipv6-unicast`` activates it for IPv6 (the node's existence runs
+``address-family ipv6 ; neighbor X activate``, lines 135-137; there is no ``activate`` key) with
+its own ``route-map`` ``import``/``export`` (lines 256-263; templates/protocols/bgp/node.tag/
+neighbor/node.tag/address-family/ipv6-unicast/route-map/{import,export}/node.def refuse a
+route-map that does not exist). The IPv6 import map is a ``policy route-map`` of its own whose
+rule matches ``ipv6 address prefix-list`` (templates/policy/route-map/node.tag/rule/node.tag/
+match/ipv6/address/prefix-list/node.def: the list must be a ``prefix-list6``, the rule must have
+an action), over ``policy prefix-list6``, a tree apart from ``prefix-list``
+(templates/policy/prefix-list6/node.tag/rule/node.tag/{action,prefix,le}: ``action`` permit|deny,
+``prefix`` ipv6net, ``le`` 0-128); the export map denies both families alike. The instance's own
+``address-family ipv6-unicast`` holds only ``aggregate-address``, ``network`` and
+``redistribute`` (lines 58-111; the same in the USG 4.4.56 schema): nothing is written there.
 """
 
 from __future__ import annotations
@@ -22,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from components.config.base_config import base_document, base_hosts
 from components.config.errors import Problems, key_path
-from components.config.model import Lab, Service, ServiceAddresses
+from components.config.model import IPFamily, Lab, Service, ServiceAddresses, by_family
 from components.config.secrets import secret_text
 from components.config.stack_names import FilterNames
 
@@ -51,6 +70,8 @@ def render_config_gateway(
     cluster's other Services' names (components.discovery), which never clash with these."""
     document: JsonObject = {"policy": _policy(lab)}
     neighbors = {str(node.address): _neighbor(lab) for node in lab.peering_nodes}
+    # Empty unless a BGP pool holds IPv6 addresses (Lab.peering_nodes6).
+    neighbors.update({str(node.address6): _neighbor6(lab) for node in lab.peering_nodes6})
     if neighbors:
         document["protocols"] = {
             "bgp": {
@@ -62,9 +83,10 @@ def render_config_gateway(
         }
     domain = lab.gateway.dns_domain
     # ``inet`` takes IPv4 and IPv6 addresses, several of them (the USG 4.4.56 schema: an array of
-    # ipv4|ipv6; see docs/ipv6.md for what is known of how EdgeOS writes them to /etc/hosts).
+    # ipv4|ipv6), IPv4 first; docs/usg.md "IPv6" says what is and is not known of how EdgeOS writes
+    # several to /etc/hosts.
     hosts = {
-        service.hostname(domain): {"alias": list(service.all_aliases), "inet": [str(a) for a in known]}
+        service.hostname(domain): {"alias": list(service.all_aliases), "inet": [str(a) for a in by_family(known)]}
         for service in lab.services
         if (known := addresses.get(service.name))
     }
@@ -95,16 +117,39 @@ def _neighbor(lab: Lab) -> JsonObject:
     return neighbor
 
 
-def _policy(lab: Lab) -> JsonObject:
-    """The prefix-list of the BGP pools and the two route-maps (components/artifacts/bgp_filter.py)."""
+def _neighbor6(lab: Lab) -> JsonObject:
+    """A node's IPv6 neighbour: the IPv4 neighbour's settings (its session is active for IPv4
+    unicast too, see the module docstring) and the IPv6 filter in ``address-family ipv6-unicast``."""
     names = lab.filter_names
+    # vyatta-bgp.pl lines 135-137 (the node activates IPv6), 256-263 (its route-maps); the
+    # top-level route-map of _neighbor filters the IPv4 unicast that remote-as activates (433-452).
+    return {
+        **_neighbor(lab),
+        "address-family": {
+            "ipv6-unicast": {"route-map": {"import": names.route_map_in6, "export": names.route_map_out}}
+        },
+    }
+
+
+def _prefix_list_rules(lab: Lab, family: IPFamily) -> JsonObject:
+    """``rule.<seq>`` of a prefix-list (``family`` IPv4) or prefix-list6 (IPv6): every leaf a string."""
     rules: JsonObject = {}
-    for rule in prefix_rules(lab):
+    for rule in prefix_rules(lab, family):
         entry = {"action": rule.action, "prefix": str(rule.prefix)}
         rules[str(rule.seq)] = entry if rule.le is None else {**entry, "le": str(rule.le)}
-    return {
+    return rules
+
+
+def _policy(lab: Lab) -> JsonObject:
+    """The prefix-list of the BGP pools and the two route-maps (components/artifacts/bgp_filter.py),
+    and with IPv6 BGP pools the prefix-list6 of their IPv6 blocks and its import route-map."""
+    names = lab.filter_names
+    policy: JsonObject = {
         "prefix-list": {
-            names.prefix_list: {"description": "metallb-unifi: the addresses of the BGP pools", "rule": rules}
+            names.prefix_list: {
+                "description": "metallb-unifi: the addresses of the BGP pools",
+                "rule": _prefix_list_rules(lab, IPFamily.IPV4),
+            }
         },
         "route-map": {
             names.route_map_in: {
@@ -117,15 +162,34 @@ def _policy(lab: Lab) -> JsonObject:
             },
         },
     }
+    if lab.bgp_v6:
+        # templates/policy/prefix-list6/node.tag/rule/node.tag/{action,prefix,le} and
+        # templates/policy/route-map/node.tag/rule/node.tag/match/ipv6/address/prefix-list.
+        policy["prefix-list6"] = {
+            names.prefix_list6: {
+                "description": "metallb-unifi: the IPv6 addresses of the BGP pools",
+                "rule": _prefix_list_rules(lab, IPFamily.IPV6),
+            }
+        }
+        policy["route-map"][names.route_map_in6] = {
+            "description": "metallb-unifi: accept only BGP pool IPv6 prefixes from the nodes",
+            "rule": {"10": {"action": "permit", "match": {"ipv6": {"address": {"prefix-list": names.prefix_list6}}}}},
+        }
+    return policy
 
 
-def policy_paths(names: FilterNames) -> list[tuple[str, ...]]:
-    """Where a stack's filter lives in config.gateway.json: the stack owns these (kept_settings)."""
-    return [
+def policy_paths(names: FilterNames, *, ipv6: bool = False) -> list[tuple[str, ...]]:
+    """Where a stack's filter lives in config.gateway.json: the stack owns these (kept_settings).
+    ``ipv6``: with the IPv6 prefix-list6 and import route-map, which a stack renders only while a
+    BGP pool holds IPv6 addresses (an IPv4-only stack's list is the one it always had)."""
+    paths: list[tuple[str, ...]] = [
         ("policy", "prefix-list", names.prefix_list),
         ("policy", "route-map", names.route_map_in),
         ("policy", "route-map", names.route_map_out),
     ]
+    if ipv6:
+        paths += [("policy", "prefix-list6", names.prefix_list6), ("policy", "route-map", names.route_map_in6)]
+    return paths
 
 
 # --- merging into the base file -----------------------------------------------------------
@@ -182,7 +246,7 @@ def base_config_conflicts(lab: Lab) -> list[str]:
     messages = _policy_name_clashes(lab, base, file)
     try:
         ours = render_config_gateway(lab, lab.pinned_addresses)
-        merge_base(_without_paths(base, policy_paths(lab.filter_names)), ours)
+        merge_base(_without_paths(base, policy_paths(lab.filter_names, ipv6=True)), ours)
     except MergeConflict as exc:
         messages += [f"{file} conflicts with this stack at {c}; change or remove it there" for c in exc.conflicts]
     messages += _host_name_clashes(lab, base, file)
@@ -197,9 +261,10 @@ def check_base_config(lab: Lab, problems: Problems) -> None:
 
 def _policy_name_clashes(lab: Lab, base: JsonObject, file: str) -> list[str]:
     """The base file's own prefix-list or route-map of a name this stack's filter uses, even with
-    the same content: the stack owns those names (kept_settings) and rewrites them."""
+    the same content: the stack owns those names (kept_settings) and rewrites them. The IPv6 names
+    too, whether the stack announces IPv6 yet or not: gaining an IPv6 pool must not clash."""
     messages = []
-    for path in policy_paths(lab.filter_names):
+    for path in policy_paths(lab.filter_names, ipv6=True):
         node: Any = base
         for key in path:
             node = node.get(key) if isinstance(node, Mapping) else None

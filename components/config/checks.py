@@ -84,6 +84,14 @@ def _check_pools(lab: Lab, problems: Problems) -> None:
         ):
             if length is not None:
                 _check_aggregation(pool, family, length, key_path("metallb", "pools", i, name), problems)
+        for j, community in enumerate(pool.communities):
+            if community in pool.communities[:j]:
+                # MetalLB refuses the whole config over it (metallb/metallb@v0.12.1:internal/config/
+                # config.go:692-701; v0.15.3:internal/config/config.go:760-763).
+                problems.error(
+                    key_path("metallb", "pools", i, "communities", j),
+                    f"{community} is listed twice; MetalLB refuses a duplicate community",
+                )
         if pool.local_pref is not None and lab.ebgp:
             problems.error(
                 key_path("metallb", "pools", i, "localPref"),

@@ -56,12 +56,15 @@ BASE_CONFIG_KEY = "metallb-unifi:gateway.baseConfigFile"
 _BARE_KEY = re.compile(r"[A-Za-z0-9_\-/:@+]+")
 
 
-def owned_paths(gateway_asn: int, host_names: Iterable[str], filter_names: FilterNames) -> list[tuple[str, ...]]:
+def owned_paths(
+    gateway_asn: int, host_names: Iterable[str], filter_names: FilterNames, *, ipv6: bool = False
+) -> list[tuple[str, ...]]:
     """What the stack owns in config.gateway.json: the prefix-list and route-maps of its BGP filter
-    (named after the stack), its BGP instance and one static host name per service. Sorted and
+    (named after the stack; with ``ipv6``, a BGP pool holding IPv6 addresses, its prefix-list6 and
+    IPv6 import route-map too), its BGP instance and one static host name per service. Sorted and
     without repeats, so the same inputs give the same list."""
     hosts = [("system", "static-host-mapping", "host-name", h) for h in set(host_names)]
-    return sorted({*policy_paths(filter_names), ("protocols", "bgp", str(gateway_asn)), *hosts})
+    return sorted({*policy_paths(filter_names, ipv6=ipv6), ("protocols", "bgp", str(gateway_asn)), *hosts})
 
 
 def dropped_settings(

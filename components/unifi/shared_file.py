@@ -240,9 +240,10 @@ def with_other_parts(
 
 def _owned_by(claims: StackClaims) -> list[tuple[str, ...]]:
     """What a stack owns in the file, from its claims: each service's host name (and every
-    discovered name: the names that are host-name keys), its BGP instance and its filter."""
+    discovered name: the names that are host-name keys), its BGP instance and its filter (the
+    IPv6 prefix-list6 and import route-map while a BGP pool of the stack holds IPv6 addresses)."""
     hosts = [name for name, key in claims.host_names if not key.endswith("(its alias)") and ".aliases[" not in key]
-    return owned_paths(claims.asn, hosts, claims.filter_names)
+    return owned_paths(claims.asn, hosts, claims.filter_names, ipv6=claims.bgp_v6)
 
 
 # --- plans ---------------------------------------------------------------------------------------

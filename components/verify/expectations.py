@@ -10,11 +10,11 @@ from __future__ import annotations
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from ipaddress import IPv4Address, ip_address
+from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Any, Final
 
 from components.config.model import IPAddress, Lab, Protocol, Service, ServiceAddresses, by_family
-from components.discovery.rules import DiscoveredName, ingress_addresses
+from components.discovery.rules import DiscoveredName
 
 FORMAT: Final = 1
 
@@ -23,6 +23,7 @@ FORMAT: Final = 1
 class ExpectedNode:
     name: str
     address: IPv4Address
+    address6: IPv6Address | None = None  # set when the node peers over IPv6 too (Lab.peering_nodes6)
 
     def __str__(self) -> str:
         return f"{self.name} ({self.address})"
@@ -72,7 +73,11 @@ class Expectations:
             "stack": self.stack,
             "gatewayKind": self.gateway_kind,
             "resolver": str(self.resolver),
-            "nodes": [{"name": n.name, "address": str(n.address)} for n in self.nodes],
+            "nodes": [
+                {"name": n.name, "address": str(n.address)}
+                | ({} if n.address6 is None else {"address6": str(n.address6)})
+                for n in self.nodes
+            ],
             "routes": [{"address": str(r.address), "services": list(r.services)} for r in self.routes],
             "names": [{"name": n.name, "address": str(n.address), "service": n.service} for n in self.names],
             "endpoints": [
@@ -99,7 +104,14 @@ class Expectations:
                 stack=str(raw["stack"]),
                 gateway_kind=str(raw["gatewayKind"]),
                 resolver=IPv4Address(raw["resolver"]),
-                nodes=tuple(ExpectedNode(str(n["name"]), IPv4Address(n["address"])) for n in raw["nodes"]),
+                nodes=tuple(
+                    ExpectedNode(
+                        str(n["name"]),
+                        IPv4Address(n["address"]),
+                        None if n.get("address6") is None else IPv6Address(n["address6"]),
+                    )
+                    for n in raw["nodes"]
+                ),
                 routes=tuple(
                     ExpectedRoute(ip_address(r["address"]), tuple(str(s) for s in r["services"])) for r in raw["routes"]
                 ),
@@ -138,7 +150,7 @@ def allocated_addresses(lab: Lab, services: Sequence[Mapping[str, Any]]) -> dict
     by_name: dict[tuple[str, str], tuple[IPAddress, ...]] = {}
     for raw in services:
         metadata = raw.get("metadata") or {}
-        addresses = ingress_addresses(raw)
+        addresses = _ingress_ips(raw)
         if addresses:
             by_name[(str(metadata.get("namespace")), str(metadata.get("name")))] = by_family(addresses)
     known = dict(lab.pinned_addresses)
@@ -146,6 +158,22 @@ def allocated_addresses(lab: Lab, services: Sequence[Mapping[str, Any]]) -> dict
         if service.name not in known and (service.namespace, service.service_name) in by_name:
             known[service.name] = by_name[(service.namespace, service.service_name)]
     return known
+
+
+def _ingress_ips(service: Mapping[str, Any]) -> list[IPAddress]:
+    """A Service's external addresses of both families (``status.loadBalancer.ingress[].ip``): a
+    dual-stack Service has one of each."""
+    status = service.get("status")
+    balancer = status.get("loadBalancer") if isinstance(status, Mapping) else None
+    ingress = balancer.get("ingress") if isinstance(balancer, Mapping) else None
+    addresses: list[IPAddress] = []
+    for entry in ingress if isinstance(ingress, list) else []:
+        ip = entry.get("ip") if isinstance(entry, Mapping) else None
+        try:
+            addresses.append(ip_address(str(ip)))
+        except ValueError:
+            continue  # a host name, or nothing
+    return addresses
 
 
 def expect(lab: Lab, addresses: ServiceAddresses, discovered: Sequence[DiscoveredName] = ()) -> Expectations:
@@ -163,10 +191,12 @@ def expect(lab: Lab, addresses: ServiceAddresses, discovered: Sequence[Discovere
         for address in known:
             holders.setdefault(address, []).append(service.name)
             names += [ExpectedName(n, address, service.name) for n in (service.hostname(domain), *service.all_aliases)]
-        address = known[0]
-        endpoint = _declared_endpoint(service, address, domain)
-        if endpoint is not None:
-            endpoints.append(endpoint)
+        # One endpoint per family: the first address's named URL, the IPv6 one beside an IPv4
+        # one as a URL of its own (http://[v6]:port/), so that each family is tried.
+        for index, address in enumerate(known):
+            endpoint = _declared_endpoint(service, address, domain, literal=index > 0)
+            if endpoint is not None:
+                endpoints.append(endpoint)
     for entry in discovered:
         holders.setdefault(entry.address, []).append(entry.service)
         names += [ExpectedName(n, entry.address, entry.service) for n in entry.names]
@@ -182,7 +212,10 @@ def expect(lab: Lab, addresses: ServiceAddresses, discovered: Sequence[Discovere
         stack=lab.stack,
         gateway_kind=lab.gateway.kind.value,
         resolver=lab.gateway.peer_address,
-        nodes=tuple(ExpectedNode(node.name, node.address) for node in lab.peering_nodes),
+        nodes=tuple(
+            ExpectedNode(node.name, node.address, node.address6 if node in lab.peering_nodes6 else None)
+            for node in lab.peering_nodes
+        ),
         routes=tuple(routes),
         names=tuple(sorted(set(names), key=lambda n: (n.name, n.address.version, int(n.address)))),
         endpoints=tuple(sorted(set(endpoints), key=lambda e: e.subject)),
@@ -190,11 +223,20 @@ def expect(lab: Lab, addresses: ServiceAddresses, discovered: Sequence[Discovere
     )
 
 
-def _declared_endpoint(service: Service, address: IPAddress, domain: str) -> ExpectedEndpoint | None:
-    """The service's URL (its first port); none when that port is not TCP."""
+def _declared_endpoint(
+    service: Service, address: IPAddress, domain: str, *, literal: bool = False
+) -> ExpectedEndpoint | None:
+    """The service's URL (its first port); none when that port is not TCP. ``literal``: named
+    by the address instead (``http://[2001:db8::10]:8080/``), the host name still sent."""
     if service.ports and service.ports[0].protocol != "TCP":
         return None
-    return _url_endpoint(service.url(domain), address, service.name)
+    endpoint = _url_endpoint(service.url(domain), address, service.name)
+    if not literal:
+        return endpoint
+    host = f"[{address}]" if address.version == 6 else str(address)
+    default = 443 if endpoint.scheme == "https" else 80
+    subject = f"{endpoint.scheme}://{host}{'' if endpoint.port == default else f':{endpoint.port}'}/"
+    return ExpectedEndpoint(subject, address, endpoint.port, endpoint.scheme, endpoint.host, service.name)
 
 
 def _url_endpoint(url: str, address: IPAddress, service: str) -> ExpectedEndpoint:

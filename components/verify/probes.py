@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from ipaddress import IPv4Address
+from ipaddress import ip_address
 from typing import TypeVar
 
 import dns.exception
@@ -42,28 +42,40 @@ _Answer = TypeVar("_Answer")
 # --- DNS ----------------------------------------------------------------------------------------
 
 
+RECORD_TYPES = ("A", "AAAA")
+
+
 @dataclass(frozen=True)
 class DnsAnswer:
     name: str
-    addresses: tuple[IPv4Address, ...]  # the A records, in the order the answer lists them
+    addresses: tuple[IPAddress, ...]  # the A (or AAAA) records, in the order the answer lists them
     error: str | None  # "NXDOMAIN", "no answer", "timed out after 2 s", ...; None when it resolved
 
 
-def resolve_all(server: IPv4Address, names: Sequence[str], *, timeout_s: float, port: int = 53) -> dict[str, DnsAnswer]:
-    """The A records of every name, asked of ``server`` itself (not the system resolver: no search
-    domain, no cache, no other server), side by side, all within ``timeout_s`` of the call. Keyed
-    by name, in the order given; a name given twice is asked once. Each name is taken as absolute
-    (``svc.lab`` is asked as ``svc.lab.``), and a CNAME chain in an answer is followed to its A
-    records."""
+def resolve_all(
+    server: IPAddress, names: Sequence[str], *, timeout_s: float, port: int = 53, record_type: str = "A"
+) -> dict[str, DnsAnswer]:
+    """The A records (``record_type`` "AAAA": the AAAA records) of every name, asked of ``server``
+    itself (not the system resolver: no search domain, no cache, no other server), side by side,
+    all within ``timeout_s`` of the call. Keyed by name, in the order given; a name given twice is
+    asked once. Each name is taken as absolute (``svc.lab`` is asked as ``svc.lab.``), and a CNAME
+    chain in an answer is followed to its records."""
     _check_timeout(timeout_s)
+    if record_type not in RECORD_TYPES:
+        raise ValueError(f"record type {record_type!r} is not one of {', '.join(RECORD_TYPES)}")
+    rdtype = dns.rdatatype.from_text(record_type)
     unique = list(dict.fromkeys(names))
-    answers = _side_by_side(unique, timeout_s, lambda name, deadline: _resolve(server, port, name, deadline, timeout_s))
+    answers = _side_by_side(
+        unique, timeout_s, lambda name, deadline: _resolve(server, port, name, rdtype, deadline, timeout_s)
+    )
     return {answer.name: answer for answer in answers}
 
 
-def _resolve(server: IPv4Address, port: int, name: str, deadline: float, timeout_s: float) -> DnsAnswer:
+def _resolve(
+    server: IPAddress, port: int, name: str, rdtype: dns.rdatatype.RdataType, deadline: float, timeout_s: float
+) -> DnsAnswer:
     try:
-        query = dns.message.make_query(dns.name.from_text(name), dns.rdatatype.A)  # recursion desired
+        query = dns.message.make_query(dns.name.from_text(name), rdtype)  # recursion desired
         response = _ask(query, str(server), port, deadline)
         rcode = response.rcode()
         if rcode != dns.rcode.NOERROR:
@@ -77,16 +89,17 @@ def _resolve(server: IPv4Address, port: int, name: str, deadline: float, timeout
         return DnsAnswer(name, (), _os_error_text(error))
     except dns.exception.DNSException as error:  # a bad name, a reply that is not an answer to it
         return DnsAnswer(name, (), str(error))
-    if not records:  # the name exists, but has no A record (or its alias's target has none)
+    if not records:  # the name exists, but has no record of the type (or its alias's target has none)
         return DnsAnswer(name, (), "no answer")
-    return DnsAnswer(name, tuple(IPv4Address(record.address) for record in records), None)
+    return DnsAnswer(name, tuple(ip_address(record.address) for record in records), None)
 
 
 def _ask(query: dns.message.Message, server: str, port: int, deadline: float) -> dns.message.Message:
     """Over UDP, and again over TCP if the answer came back truncated, all before ``deadline``.
     The UDP socket is connected so that the kernel reports an ICMP port unreachable (nothing
     listens there) as a refused connection at once, rather than the probe waiting it out."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+    family = socket.AF_INET6 if ":" in server else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as sock:
         sock.setblocking(False)  # dnspython waits on it with the remaining time itself
         sock.connect((server, port))
         response = dns.query.udp(query, server, timeout=_remaining(deadline), port=port, sock=sock)
@@ -179,7 +192,7 @@ def _http_status(sock: socket.socket, target: ReachTarget) -> int:
     connection = http.client.HTTPConnection(str(target.address), target.port)
     connection.sock = stream  # already connected: http.client connects only when it has no socket
     try:
-        host = target.host or str(target.address)
+        host = target.host or (f"[{target.address}]" if target.address.version == 6 else str(target.address))
         if target.port != DEFAULT_PORTS[target.scheme]:
             host = f"{host}:{target.port}"
         headers = {"Host": host, "User-Agent": USER_AGENT, "Accept": "*/*", "Connection": "close"}

@@ -1,14 +1,18 @@
 """metallb.yaml (the v0.12 ConfigMap or the CRs) → the speakers' settings.
 
 Modeled: one BGP peer (addresses, ASNs, password, hold and keepalive time, node selectors,
-eBGP multihop), pools and which advertisement selects them. Refused: BFD, communities, local
-preference, aggregation other than /32, a second peer, and anything else not listed here.
+eBGP multihop), and with IPv6 pools a second one at the gateway's IPv6 address with the same
+settings (MetalLB takes one peer per family: metallb/metallb@v0.15.3:configsamples/deployment_bgp.yaml,
+peers ``peer`` and ``peerv6``); pools of either family or both, and which advertisement selects
+them. Refused: BFD, communities, local preference, aggregation other than /32 (/128 for IPv6),
+a range across families, other peers, and anything else not listed here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from ipaddress import IPv4Address, IPv4Network
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 from typing import Any
 
 import yaml
@@ -18,6 +22,7 @@ from simulator.errors import UnmodeledField
 from simulator.model import (
     METALLB_DEFAULT_HOLD_TIME_S,
     AddressPool,
+    IPAddress,
     MetalLBSettings,
     PoolProtocol,
     SpeakerPeer,
@@ -28,6 +33,7 @@ from .durations import seconds
 
 FILE = "metallb.yaml"
 _METADATA_KEYS = ("name", "namespace", "labels")
+_UNSET = IPv4Address(0)  # a peer's address while its settings are compared with the other family's
 
 
 def read_metallb(text: str) -> MetalLBSettings:
@@ -49,19 +55,42 @@ def _metadata(document: Fields) -> str:
     return name
 
 
-def _address_ranges(texts: list[Any], file: str, path: str) -> tuple[tuple[IPv4Address, IPv4Address], ...]:
+def _address_ranges(texts: list[Any], file: str, path: str) -> tuple[tuple[IPAddress, IPAddress], ...]:
     ranges = []
     for index, text in enumerate(texts):
         try:
             if "-" in str(text):
-                first, last = (IPv4Address(part.strip()) for part in str(text).split("-", 1))
+                first, last = (ip_address(part.strip()) for part in str(text).split("-", 1))
             else:
-                network = IPv4Network(str(text))
+                network = ip_network(str(text))
                 first, last = network.network_address, network.broadcast_address
         except ValueError as exc:
-            raise UnmodeledField(file, f"{path}[{index}]", f"not an IPv4 CIDR or range: {exc}") from exc
+            raise UnmodeledField(file, f"{path}[{index}]", f"not a CIDR or range: {exc}") from exc
+        if first.version != last.version:
+            # MetalLB parses it and finds no addresses in it (ipaddr.Summarize returns nothing:
+            # mikioh/ipaddr@d465c8ab6721 Summarize, as metallb/metallb@v0.15.3 pins it).
+            raise UnmodeledField(file, f"{path}[{index}]", "a range from one family to the other is not modeled")
         ranges.append((first, last))
     return tuple(ranges)
+
+
+def _one_peer_per_family(peers: Sequence[tuple[str, IPAddress, SpeakerPeer]], where: str) -> SpeakerPeer:
+    """The gateway's IPv4 peer, with the IPv6 one's address when there is one: MetalLB's one
+    peer per family (``where`` names them in a refusal). Anything else is refused."""
+    v4 = [(name, address, peer) for name, address, peer in peers if isinstance(address, IPv4Address)]
+    v6 = [(name, address, peer) for name, address, peer in peers if isinstance(address, IPv6Address)]
+    if len(v4) != 1 or len(v6) > 1:
+        found = f"{len(peers)} peers ({len(v4)} IPv4, {len(v6)} IPv6)"
+        raise UnmodeledField(FILE, where, f"{found}: one per family (the gateway's addresses) is modeled")
+    ((_, address, peer),) = v4
+    if not v6:
+        return replace(peer, address=address)
+    name6, address6, peer6 = v6[0]
+    if peer6 != peer:
+        raise UnmodeledField(
+            FILE, name6, f"an IPv6 peer whose settings differ from the IPv4 peer {v4[0][0]}'s is not modeled"
+        )
+    return replace(peer, address=address, address6=address6)
 
 
 def _selector(fields: Fields, labels_key: str, expressions_key: str) -> LabelSelector:
@@ -87,11 +116,15 @@ def _timers(hold: int | None, keepalive: int | None) -> tuple[int, int]:
 
 
 def _advertisement_is_plain(fields: Fields) -> None:
-    """A /32 per address with no attributes is all the speakers announce; refuse the rest."""
-    for key in ("aggregationLength", "aggregation-length"):
-        length = fields.integer(key)
-        if length is not None and length != 32:
-            raise UnmodeledField(fields.file, fields.where(key), "aggregation other than /32 is not modeled")
+    """A /32 (/128) per address with no attributes is all the speakers announce; refuse the rest."""
+    for keys, host in (
+        (("aggregationLength", "aggregation-length"), 32),
+        (("aggregationLengthV6", "aggregation-length-v6"), 128),
+    ):
+        for key in keys:
+            length = fields.integer(key)
+            if length is not None and length != host:
+                raise UnmodeledField(fields.file, fields.where(key), f"aggregation other than /{host} is not modeled")
     for key in ("localPref", "localpref", "communities"):
         fields.refuse(key, "BGP attributes are not modeled (the speakers announce plain /32 routes)")
 
@@ -110,10 +143,10 @@ def _from_configmap(document: dict[str, Any]) -> MetalLBSettings:
     top.finish()
     config.refuse("bfd-profiles", "BFD is not modeled")
     config.refuse("bgp-communities", "BGP communities are not modeled")
-    peers = config.sequence("peers")
-    if len(peers) != 1:
-        raise UnmodeledField(FILE, "data.config.peers", f"{len(peers)} peers: exactly one (the gateway) is modeled")
-    peer = _legacy_peer(Fields(peers[0], FILE, "data.config.peers[0]"))
+    peers = [
+        _legacy_peer(Fields(raw, FILE, f"data.config.peers[{i}]")) for i, raw in enumerate(config.sequence("peers"))
+    ]
+    peer = _one_peer_per_family(peers, "data.config.peers")
     pools = tuple(
         _legacy_pool(Fields(raw, FILE, f"data.config.address-pools[{i}]"))
         for i, raw in enumerate(config.sequence("address-pools"))
@@ -122,15 +155,16 @@ def _from_configmap(document: dict[str, Any]) -> MetalLBSettings:
     return MetalLBSettings(peer, pools)
 
 
-def _legacy_peer(peer: Fields) -> SpeakerPeer:
+def _legacy_peer(peer: Fields) -> tuple[str, IPAddress, SpeakerPeer]:
     hold = peer.string("hold-time")
     keepalive = peer.string("keepalive-time")
     hold_time, keepalive_time = _timers(
         None if hold is None else seconds(hold, FILE, peer.where("hold-time")),
         None if keepalive is None else seconds(keepalive, FILE, peer.where("keepalive-time")),
     )
+    address = _peer_address(peer, "peer-address")
     result = SpeakerPeer(
-        address=IPv4Address(peer.require_string("peer-address")),
+        address=_UNSET,
         my_asn=peer.require_integer("my-asn"),
         peer_asn=peer.require_integer("peer-asn"),
         password=peer.string("password"),
@@ -144,7 +178,14 @@ def _legacy_peer(peer: Fields) -> SpeakerPeer:
     )
     peer.refuse("bfd-profile", "BFD is not modeled")
     peer.finish()
-    return result
+    return peer.path, address, result
+
+
+def _peer_address(fields: Fields, key: str) -> IPAddress:
+    try:
+        return ip_address(fields.require_string(key))
+    except ValueError as exc:
+        raise UnmodeledField(FILE, fields.where(key), str(exc)) from None
 
 
 def _legacy_pool(pool: Fields) -> AddressPool:
@@ -168,7 +209,7 @@ def _legacy_pool(pool: Fields) -> AddressPool:
 
 def _from_custom_resources(documents: list[Any]) -> MetalLBSettings:
     secrets: dict[str, str] = {}
-    pools: dict[str, tuple[tuple[IPv4Address, IPv4Address], ...]] = {}
+    pools: dict[str, tuple[tuple[IPAddress, IPAddress], ...]] = {}
     advertised: dict[str, PoolProtocol] = {}
     peers: list[tuple[str, Fields]] = []
     advertisement_peers: list[tuple[str, list[Any]]] = []  # checked once the peer's name is known
@@ -204,15 +245,14 @@ def _from_custom_resources(documents: list[Any]) -> MetalLBSettings:
         else:
             raise UnmodeledField(FILE, f"document[{index}] (kind {kind})", f"kind {kind!r} is not modeled")
         document.finish()
-    if len(peers) != 1:
-        raise UnmodeledField(FILE, "BGPPeer", f"{len(peers)} BGPPeers: exactly one (the gateway) is modeled")
-    peer_name = peers[0][0]
+    read = [(name, *_crd_peer(spec, secrets)) for name, spec in peers]
+    peer = _one_peer_per_family([(f"BGPPeer {name}", address, p) for name, address, p in read], "BGPPeers")
     for where, names in advertisement_peers:
-        if peer_name not in names:
-            raise UnmodeledField(
-                FILE, where, f"an advertisement that does not name BGPPeer {peer_name!r} is not modeled"
-            )
-    peer = _crd_peer(peers[0][1], secrets)
+        for peer_name, _, _ in read:
+            if peer_name not in names:
+                raise UnmodeledField(
+                    FILE, where, f"an advertisement that does not name BGPPeer {peer_name!r} is not modeled"
+                )
     return MetalLBSettings(
         peer,
         tuple(
@@ -227,7 +267,7 @@ def _spec(document: Fields, api_version: str, where: str) -> Fields:
     return Fields(document.require("spec"), FILE, f"{where}.spec")
 
 
-def _crd_peer(spec: Fields, secrets: dict[str, str]) -> SpeakerPeer:
+def _crd_peer(spec: Fields, secrets: dict[str, str]) -> tuple[IPAddress, SpeakerPeer]:
     hold = spec.string("holdTime")
     keepalive = spec.string("keepaliveTime")
     hold_time, keepalive_time = _timers(
@@ -243,8 +283,9 @@ def _crd_peer(spec: Fields, secrets: dict[str, str]) -> SpeakerPeer:
         if secret_name not in secrets:
             raise UnmodeledField(FILE, reference.where("name"), f"Secret {secret_name!r} is not in the file")
         password = secrets[secret_name]
+    address = _peer_address(spec, "peerAddress")
     result = SpeakerPeer(
-        address=IPv4Address(spec.require_string("peerAddress")),
+        address=_UNSET,
         my_asn=spec.require_integer("myASN"),
         peer_asn=spec.require_integer("peerASN"),
         password=password,
@@ -258,4 +299,4 @@ def _crd_peer(spec: Fields, secrets: dict[str, str]) -> SpeakerPeer:
     )
     spec.refuse("bfdProfile", "BFD is not modeled")
     spec.finish()
-    return result
+    return address, result

@@ -1,12 +1,13 @@
 """outputs.json → what the user is promised: per service its address, names and URL.
 
 These are the checks' expectations, not daemon configuration, so only the fields the checks
-need are read."""
+need are read. A service's address there is one (``ip``); the plan adds the Service's other pinned
+address (its other family) from services.yaml."""
 
 from __future__ import annotations
 
 import json
-from ipaddress import IPv4Address
+from ipaddress import ip_address
 from typing import Any
 
 from simulator.model import ExpectedService
@@ -25,7 +26,7 @@ def read_discovered(text: str) -> tuple[ExpectedService, ...]:
             name=str(entry["service"]),
             namespace=str(entry["service"]).split("/", 1)[0],
             service_name=str(entry["service"]).split("/", 1)[1],
-            address=IPv4Address(entry["address"]),
+            addresses=(ip_address(entry["address"]),),
             names=(str(entry["hostname"]), *(str(alias) for alias in entry["aliases"])),
             url=str(entry["url"] or ""),  # no TCP port: no URL to check
         )
@@ -39,7 +40,7 @@ def _declared(services: dict[str, Any]) -> tuple[ExpectedService, ...]:
             name=name,
             namespace=str(entry["namespace"]),
             service_name=str(entry["serviceName"]),
-            address=IPv4Address(entry["ip"]),
+            addresses=(ip_address(entry["ip"]),),
             names=(str(entry["hostname"]), *(str(alias) for alias in entry["aliases"])),
             url=str(entry["url"]),
         )

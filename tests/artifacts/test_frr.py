@@ -6,9 +6,11 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
+import re
 import shutil
 import subprocess
-from ipaddress import IPv4Network
+from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Address, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +18,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from components.artifacts.bgp_filter import prefix_rules
 from components.artifacts.frr import render_bgpd_conf
 from components.config import Lab, parse_lab
+from components.config.model import IPFamily
 from components.config.stack_files import read_stack_config
 from tests.artifacts.prefix_lists import frr_prefix_list, inside_a_pool, permits, quagga_accepts_entry
+from tests.config.raw_labs import dual_stack_lab
 from tests.config.strategies import valid_configs
 from tests.gateway_filter import LAB_POOL_BLOCKS
 
@@ -327,6 +332,8 @@ def test_the_group_imports_exactly_the_routes_inside_a_bgp_pool(case: tuple[Lab,
     names = lab.filter_names
     text = render_bgpd_conf(lab)
     assert render_bgpd_conf(lab) == text
+    if not lab.bgp_v6:
+        assert ipv6_lines(text, lab) == []  # an IPv4-only lab: the file it always got
     lines = text.splitlines()
     # The group imports through the in-map, whose one rule matches the prefix-list; it exports
     # through the out-map, whose one rule denies everything.
@@ -350,3 +357,302 @@ def test_the_group_imports_exactly_the_routes_inside_a_bgp_pool(case: tuple[Lab,
         for address_range in pool.ranges:
             length = pool.aggregation_length or 32
             assert permits(entries, IPv4Network((address_range.last, length), strict=False))
+
+
+# --- IPv6: a second group, filter and address family (issue 19) --------------------------------
+#
+# tests/config/strategies.py draws IPv4-only labs on this branch (its dual-stack draws come with
+# the MetalLB renderer's branch), so the random dual-stack labs below are drawn here.
+
+
+def ipv6_lines(text: str, lab: Lab) -> list[str]:
+    """The lines of ``text`` that are about IPv6: its filter, group, neighbours, address family."""
+    names = lab.filter_names
+    about = {"ipv6", names.prefix_list6, names.route_map_in6, names.peer_group6}
+
+    def is_v6(word: str) -> bool:
+        with contextlib.suppress(ValueError):
+            return isinstance(ip_network(word, strict=False), IPv6Network)
+        return False
+
+    return [line for line in text.splitlines() if any(w in about or is_v6(w) for w in line.split())]
+
+
+def dual_lab(**bgp: Any) -> Lab:
+    """tests/config/raw_labs.py's dual-stack lab (UniFi OS, frr-k8s, eBGP 64513 → 64512, three
+    nodes with fd00:20::10-12, pool routed = 10.20.10.0/24 + fd00:20:10::/120)."""
+    raw = dual_stack_lab()
+    raw["bgp"] = bgp
+    return parse_lab(raw, stack="lab")
+
+
+def test_a_dual_stack_lab_gets_an_ipv6_group_filter_and_address_family_of_its_own() -> None:
+    lab = dual_lab(password=PASSWORD, holdTime="9s", bfd={})
+    lines = render_bgpd_conf(lab).splitlines()
+    assert len(ipv6_lines("\n".join(lines), lab)) == 15  # what the IPv4-only checks look for is there
+    assert lines[2:16] == [
+        "ip prefix-list metallb-lab-pools seq 10 permit 10.20.10.0/24 le 32",
+        "ipv6 prefix-list metallb-lab-pools6 seq 10 permit fd00:20:10::/120 le 128",
+        "!",
+        "route-map metallb-lab-in permit 10",
+        " match ip address prefix-list metallb-lab-pools",
+        "exit",
+        "!",
+        "route-map metallb-lab-in6 permit 10",
+        " match ipv6 address prefix-list metallb-lab-pools6",
+        "exit",
+        "!",
+        "route-map metallb-lab-out deny 10",
+        "exit",
+        "!",
+    ]
+    router = lines.index("router bgp 64512")
+    assert lines[router + 3 :] == [
+        " neighbor metallb-lab peer-group",
+        " neighbor metallb-lab remote-as 64513",
+        f" neighbor metallb-lab password {PASSWORD}",
+        " neighbor metallb-lab timers 3 9",
+        " neighbor metallb-lab bfd",
+        " neighbor 10.20.0.10 peer-group metallb-lab",
+        " neighbor 10.20.0.11 peer-group metallb-lab",
+        " neighbor 10.20.0.12 peer-group metallb-lab",
+        # The same session settings on the IPv6 group, whose members are the nodes' address6.
+        " neighbor metallb-lab-v6 peer-group",
+        " neighbor metallb-lab-v6 remote-as 64513",
+        f" neighbor metallb-lab-v6 password {PASSWORD}",
+        " neighbor metallb-lab-v6 timers 3 9",
+        " neighbor metallb-lab-v6 bfd",
+        " neighbor fd00:20::10 peer-group metallb-lab-v6",
+        " neighbor fd00:20::11 peer-group metallb-lab-v6",
+        " neighbor fd00:20::12 peer-group metallb-lab-v6",
+        " !",
+        " address-family ipv4 unicast",
+        "  neighbor metallb-lab activate",
+        "  neighbor metallb-lab route-map metallb-lab-in in",
+        "  neighbor metallb-lab route-map metallb-lab-out out",
+        "  maximum-paths 3",
+        " exit-address-family",
+        # maximum-paths is per address family in FRR: the IPv4 one gives IPv6 no ECMP.
+        " !",
+        " address-family ipv6 unicast",
+        "  neighbor metallb-lab-v6 activate",
+        "  neighbor metallb-lab-v6 route-map metallb-lab-in6 in",
+        "  neighbor metallb-lab-v6 route-map metallb-lab-out out",
+        "  maximum-paths 3",
+        " exit-address-family",
+        "exit",
+    ]
+
+
+def test_an_ipv6_host_route_block_has_no_le_and_ipv4_only_labs_render_nothing_of_ipv6() -> None:
+    raw = dual_stack_lab()
+    raw["metallb"]["pools"][0]["addresses"] = ["10.20.10.0/24", "fd00:20:10::5/128", "fd00:20:10::8-fd00:20:10::b"]
+    raw["services"][0]["addresses"] = ["10.20.10.10", "fd00:20:10::5"]
+    text = render_bgpd_conf(parse_lab(raw, stack="lab"))
+    assert [line for line in text.splitlines() if line.startswith("ipv6 prefix-list")] == [
+        "ipv6 prefix-list metallb-lab-pools6 seq 10 permit fd00:20:10::5/128",
+        "ipv6 prefix-list metallb-lab-pools6 seq 20 permit fd00:20:10::8/126 le 128",
+    ]
+    # The nodes keep their address6, but no pool of theirs holds IPv6: nothing of IPv6 at all.
+    raw["metallb"]["pools"][0]["addresses"] = ["10.20.10.0/24"]
+    raw["services"][0].update(addresses=["10.20.10.10"], ipFamilyPolicy="SingleStack")
+    v4_only = render_bgpd_conf(parse_lab(raw, stack="lab"))
+    assert ipv6_lines(v4_only, parse_lab(raw, stack="lab")) == []
+    assert "maximum-paths 3" in v4_only
+
+
+def test_the_ipv6_ecmp_width_is_the_ipv6_neighbour_count_unless_configured() -> None:
+    raw = dual_stack_lab()
+    raw["nodes"][0]["labels"] = {"bgp": "no"}
+    raw["bgp"] = {"nodeSelectors": [{"matchExpressions": [{"key": "bgp", "operator": "DoesNotExist"}]}]}
+    lines = render_bgpd_conf(parse_lab(raw, stack="lab")).splitlines()
+    assert "fd00:20::10" not in "\n".join(lines)  # not selected: no neighbour in either family
+    v6 = lines.index(" address-family ipv6 unicast")
+    assert lines[v6 + 4] == "  maximum-paths 2"
+    raw["gateway"]["maximumPaths"] = 8
+    lines = render_bgpd_conf(parse_lab(raw, stack="lab")).splitlines()
+    assert [line for line in lines if "maximum-paths" in line] == ["  maximum-paths 8", "  maximum-paths 8"]
+
+
+DUAL_RENDERED = [
+    pytest.param(lambda: dual_lab(password=PASSWORD, holdTime="9s", bfd={}), id="dual-ebgp-password-timers-bfd"),
+    pytest.param(
+        lambda: parse_lab({**dual_stack_lab(), "bgp": {"ebgpMultiHop": True}}, stack="dev_1.é"),
+        id="dual-multihop-hashed-stack-name",
+    ),
+]
+
+
+@needs_vtysh
+@pytest.mark.parametrize("lab", DUAL_RENDERED)
+def test_vtysh_accepts_the_rendered_dual_stack_config(lab: Any, tmp_path: Path) -> None:
+    result = vtysh_check(render_bgpd_conf(lab()), tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@needs_bgpd
+@pytest.mark.parametrize("lab", DUAL_RENDERED)
+def test_bgpd_takes_every_line_of_the_rendered_dual_stack_config(lab: Any, tmp_path: Path) -> None:
+    assert bgpd_refusals(render_bgpd_conf(lab()), tmp_path) == []
+
+
+@needs_vtysh
+@needs_bgpd
+def test_frr_refuses_a_broken_ipv6_line(tmp_path: Path) -> None:
+    # Negative controls for the two checks above, on the IPv6 lines.
+    text = render_bgpd_conf(dual_lab())
+    v4_prefix = text.replace("fd00:20:10::/120 le 128", "10.20.10.0/24 le 32")
+    assert vtysh_check(v4_prefix, tmp_path).returncode != 0
+    # A group activated before it is defined: the grammar takes it, bgpd does not.
+    undefined = text.replace("  neighbor metallb-lab-v6 activate", "  neighbor metallb-lab-v7 activate")
+    assert vtysh_check(undefined, tmp_path).returncode == 0
+    assert bgpd_refusals(undefined, tmp_path) != []
+
+
+@dataclass(frozen=True)
+class Entry6:
+    seq: int
+    permit: bool
+    prefix: IPv6Network
+    le: int | None
+
+    def matches(self, route: IPv6Network) -> bool:
+        # FRRouting/frr@frr-8.4.4 lib/plist.c lines 721-733: without le the exact length only.
+        return route.subnet_of(self.prefix) and (
+            route.prefixlen == self.prefix.prefixlen if self.le is None else route.prefixlen <= self.le
+        )
+
+
+_FRR_ENTRY6 = re.compile(r"ipv6 prefix-list (\S+) seq (\d+) (permit|deny) (\S+)(?: le (\d+))?")
+
+
+def frr_prefix_list6(text: str, name: str) -> list[Entry6]:
+    entries = []
+    for line in text.splitlines():
+        if line.startswith(f"ipv6 prefix-list {name} "):
+            found = _FRR_ENTRY6.fullmatch(line)
+            assert found is not None, line
+            le = int(found[5]) if found[5] else None
+            entries.append(Entry6(int(found[2]), found[3] == "permit", IPv6Network(found[4]), le))
+    return entries
+
+
+def permits6(entries: list[Entry6], route: IPv6Network) -> bool:
+    """The first entry that matches decides; none matching is a deny (lib/plist.c prefix_list_apply)."""
+    return next((e.permit for e in sorted(entries, key=lambda e: e.seq) if e.matches(route)), False)
+
+
+def inside_a_v6_pool(lab: Lab, route: IPv6Network) -> bool:
+    low, high = int(route.network_address), int(route.broadcast_address)
+    for pool in lab.bgp_pools:
+        spans = sorted((int(r.first), int(r.last)) for r in pool.ranges if r.family is IPFamily.IPV6)
+        merged: list[list[int]] = []
+        for first, last in spans:
+            if merged and first <= merged[-1][1] + 1:
+                merged[-1][1] = max(merged[-1][1], last)
+            else:
+                merged.append([first, last])
+        if any(first <= low and high <= last for first, last in merged):
+            return True
+    return False
+
+
+@st.composite
+def dual_stack_labs(draw: st.DrawFn) -> tuple[Lab, list[IPv6Network]]:
+    """A dual-stack UniFi OS lab: 1-5 nodes with both addresses, 1-3 BGP pools of IPv4 and/or IPv6
+    blocks and ranges (at least one IPv6), maybe a layer2 pool, iBGP or eBGP, any session
+    settings; and IPv6 routes near and inside the pools' edges and anywhere."""
+    raw = dual_stack_lab()
+    count = draw(st.integers(1, 5))
+    raw["nodes"] = [
+        {"name": f"n{i}", "address": f"10.20.0.{10 + i}", "address6": f"fd00:20::{10 + i:x}"} for i in range(count)
+    ]
+    pools: list[dict[str, Any]] = []
+    for index in range(draw(st.integers(1, 3))):
+        addresses = []
+        if draw(st.booleans()):
+            addresses.append(f"10.20.{10 + index}.0/{draw(st.integers(24, 32))}")
+        if index == 0 or draw(st.booleans()) or not addresses:
+            base = int(IPv6Address(f"fd00:20:{10 + index:x}::"))
+            if draw(st.booleans()):
+                length = draw(st.integers(112, 128))
+                addresses.append(str(IPv6Network((base, length))))
+            else:
+                first = base + draw(st.integers(0, 200))
+                last = first + draw(st.integers(0, 300))
+                addresses.append(f"{IPv6Address(first)}-{IPv6Address(last)}")
+        pools.append({"name": f"p{index}", "protocol": "bgp", "addresses": addresses})
+    if draw(st.booleans()):
+        pools.append({"name": "lan", "protocol": "layer2", "addresses": ["10.20.0.200/29"]})
+    raw["metallb"]["pools"] = pools
+    raw["metallb"]["asn"] = draw(st.sampled_from([64512, 64513]))  # iBGP or eBGP with the gateway's 64512
+    raw["services"] = []
+    bgp: dict[str, Any] = {}
+    if draw(st.booleans()):
+        bgp["password"] = draw(st.sampled_from([PASSWORD, "pw"]))
+    if draw(st.booleans()):
+        bgp["holdTime"] = f"{draw(st.integers(3, 300))}s"
+    if draw(st.booleans()):
+        bgp["bfd"] = {}
+    if raw["metallb"]["asn"] != raw["gateway"]["asn"] and draw(st.booleans()):
+        bgp["ebgpMultiHop"] = True
+    raw["bgp"] = bgp
+    if draw(st.booleans()):
+        raw["gateway"]["maximumPaths"] = draw(st.integers(1, 64))
+    lab = parse_lab(raw, stack=draw(st.sampled_from(["lab", "dev_1.é", "x"])))
+    edges = [int(a) for p in lab.bgp_pools for r in p.ranges if r.family is IPFamily.IPV6 for a in (r.first, r.last)]
+    near = st.sampled_from(edges).flatmap(lambda edge: st.integers(edge - 3, edge + 3))
+    routes = st.tuples(st.one_of(near, st.integers(0, 2**128 - 1)), st.integers(0, 128))
+    return lab, [IPv6Network(r, strict=False) for r in draw(st.lists(routes, min_size=1, max_size=20))]
+
+
+@needs_vtysh
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(case=dual_stack_labs())
+def test_random_dual_stack_labs_render_what_frr_takes_and_the_v6_group_imports_only_the_v6_pools(
+    case: tuple[Lab, list[IPv6Network]], tmp_path: Path
+) -> None:
+    lab, routes = case
+    names = lab.filter_names
+    text = render_bgpd_conf(lab)
+    result = vtysh_check(text, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = text.splitlines()
+    members = {
+        group: [line.split()[1] for line in lines if line.endswith(f" peer-group {group}") and len(line.split()) == 4]
+        for group in (names.peer_group, names.peer_group6)
+    }
+    # Each family's neighbours in their own group: never an IPv6 neighbour in the IPv4 group.
+    assert members[names.peer_group] == [str(node.address) for node in lab.peering_nodes]
+    assert members[names.peer_group6] == [str(node.address6) for node in lab.peering_nodes]
+    # Each group activated and filtered only in its own address family, with its own ECMP width.
+    v4, v6 = lines.index(" address-family ipv4 unicast"), lines.index(" address-family ipv6 unicast")
+    paths = f"  maximum-paths {'' if lab.ebgp else 'ibgp '}{lab.gateway.maximum_paths or len(lab.peering_nodes)}"
+    assert lines[v4 + 1 : v4 + 6] == [
+        f"  neighbor {names.peer_group} activate",
+        f"  neighbor {names.peer_group} route-map {names.route_map_in} in",
+        f"  neighbor {names.peer_group} route-map {names.route_map_out} out",
+        paths,
+        " exit-address-family",
+    ]
+    assert lines[v6 + 1 : v6 + 6] == [
+        f"  neighbor {names.peer_group6} activate",
+        f"  neighbor {names.peer_group6} route-map {names.route_map_in6} in",
+        f"  neighbor {names.peer_group6} route-map {names.route_map_out} out",
+        paths,
+        " exit-address-family",
+    ]
+    assert sum(" activate" in line for line in lines) == 2
+    # The IPv6 filter: never empty (FRR's empty list permits all), exactly the IPv6 pools' routes.
+    entries = frr_prefix_list6(text, names.prefix_list6)
+    assert entries and all(entry.permit for entry in entries)
+    for route in routes:
+        assert permits6(entries, route) == inside_a_v6_pool(lab, route), route
+    # The IPv4 list is the IPv4 one it always was (a deny-all when no pool holds IPv4).
+    assert [line for line in lines if line.startswith("ip prefix-list ")] == [
+        f"ip prefix-list {names.prefix_list} seq {rule.seq} {rule.action} {rule.prefix}"
+        + ("" if rule.le is None else f" le {rule.le}")
+        for rule in prefix_rules(lab)
+    ]

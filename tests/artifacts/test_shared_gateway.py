@@ -255,8 +255,82 @@ def test_different_maximum_paths_for_one_session_type_are_refused() -> None:
     assert "has 3, stack 'udm-test' has none; " in conflict
 
 
+def udm_dual_raw() -> dict[str, Any]:
+    """udm_test_raw made dual-stack: its nodes and the gateway on fd00:40::/64, its pool with an
+    IPv6 block beside the IPv4 one, its service pinned to one address of each."""
+    raw = udm_test_raw()
+    for index, node in enumerate(raw["nodes"]):
+        node["address6"] = f"fd00:40::{0x11 + index:x}"
+    raw["gateway"]["peerAddress6"] = "fd00:40::1"
+    raw["metallb"]["pools"][0]["addresses"] = ["10.99.1.0/27", "fd00:99:1::/120"]
+    service = raw["services"][0]
+    del service["address"]
+    service.update(addresses=["10.99.1.10", "fd00:99:1::10"], ipFamilyPolicy="RequireDualStack")
+    return raw
+
+
+def udm_and_dual() -> list[GatewayStack]:
+    return [shipped("udm"), stack_of(udm_dual_raw(), "udm-test", "Pulumi.udm-test.yaml")]
+
+
+def test_an_ipv6_family_holds_the_part_of_each_stack_that_peers_over_ipv6_and_nothing_else() -> None:
+    files = compose_gateway_files(udm_and_dual())
+    assert compose_gateway_files(udm_and_dual()[::-1]) == files
+    text = files[BGPD_CONF]
+    lines = text.splitlines()
+    v4, v6 = lines.index(" address-family ipv4 unicast"), lines.index(" address-family ipv6 unicast")
+    assert lines.count(" address-family ipv6 unicast") == 1
+    # The IPv4-only stack's three parts are what they were; the dual stack's IPv6 family is a fourth.
+    assert len(parts(text, "udm")) == 3 and len(parts(text, "udm-test")) == 4
+    assert parts(text, "udm") == parts(compose_gateway_files(udm_pair())[BGPD_CONF], "udm")
+    assert lines[v6 - 1 :] == [
+        " !",
+        " address-family ipv6 unicast",
+        marker("udm-test", "begin", "  "),
+        "  neighbor metallb-udm-test-v6 activate",
+        "  neighbor metallb-udm-test-v6 route-map metallb-udm-test-in6 in",
+        "  neighbor metallb-udm-test-v6 route-map metallb-udm-test-out out",
+        marker("udm-test", "end", "  "),
+        "  maximum-paths 3",
+        " exit-address-family",
+        "exit",
+    ]
+    assert "  neighbor metallb-udm-test activate" in lines[v4:v6]
+    assert not [line for line in lines[v4:v6] if "-v6" in line]  # never an IPv6 group in the IPv4 family
+    filter_part, group_part, _, _ = parts(text, "udm-test")
+    assert "ipv6 prefix-list metallb-udm-test-pools6 seq 10 permit fd00:99:1::/120 le 128" in filter_part
+    assert " neighbor fd00:40::11 peer-group metallb-udm-test-v6" in group_part
+    assert " neighbor metallb-udm-test-v6 password test-pw" in group_part
+    records = json.loads(files[DNS_RECORDS])
+    assert [(r["key"], r["record_type"], r["value"]) for r in records if r["key"] == "grafana"] == [
+        ("grafana", "A", "10.99.1.10"),
+        ("grafana", "AAAA", "fd00:99:1::10"),
+    ]
+
+
+def test_ipv6_maximum_paths_are_per_session_type_and_unset_takes_the_largest_ipv6_neighbour_count() -> None:
+    ibgp = udm_dual_raw()
+    ibgp["metallb"] = {**ibgp["metallb"], "asn": 65000}
+    del ibgp["gateway"]["maximumPaths"]
+    other = udm_dual_raw()
+    other["nodes"] = [
+        {"name": f"o{i}", "address": f"192.168.50.{11 + i}", "address6": f"fd00:50::{11 + i}"} for i in range(3)
+    ]
+    other["gateway"]["peerAddress6"] = "fd00:50::1"
+    other["metallb"]["pools"][0]["addresses"] = ["10.99.2.0/27", "fd00:99:2::/120"]
+    other["services"] = []
+    del other["gateway"]["maximumPaths"]
+    stacks = [stack_of(ibgp, "udm-test"), stack_of(other, "other")]
+    lines = compose_gateway_files(stacks)[BGPD_CONF].splitlines()
+    v6 = lines.index(" address-family ipv6 unicast")
+    # eBGP: "other" alone (3 nodes); iBGP: udm-test (2): in each family, eBGP first as FRR writes them.
+    assert [line for line in lines[:v6] if "maximum-paths" in line] == ["  maximum-paths 3", "  maximum-paths ibgp 2"]
+    assert [line for line in lines[v6:] if "maximum-paths" in line] == ["  maximum-paths 3", "  maximum-paths ibgp 2"]
+
+
 COMPOSED = {
     "ebgp-pair": udm_pair,
+    "ipv4-and-dual-stack": udm_and_dual,
     "ibgp-and-ebgp": lambda: [
         shipped("udm"),
         stack_of({**udm_test_raw(), "metallb": {**udm_test_raw()["metallb"], "asn": 65000}}, "ibgp"),
@@ -602,9 +676,10 @@ def test_compatible_pairs_compose_and_each_stacks_routes_come_only_from_its_own_
                 assert checked.returncode == 0, checked.stdout + checked.stderr
             if BGPD is not None:
                 assert bgpd_refusals(real, Path(scratch)) == []
-        assert len(parts(text, a.id)) == len(parts(text, b.id)) == 3
+        # Filter, groups, IPv4 family, and the IPv6 family for a stack that peers over IPv6.
+        assert len(parts(text, a.id)) == 3 + a.lab.bgp_v6 and len(parts(text, b.id)) == 3 + b.lab.bgp_v6
         records = json.loads(files[DNS_RECORDS])
-        assert len(records) == len({r["key"] for r in records})
+        assert len(records) == len({(r["key"], r["record_type"]) for r in records})
 
         def imports(stack: GatewayStack, route: IPv4Network) -> dict[str, bool]:
             return imports_frr(text, stack, route)

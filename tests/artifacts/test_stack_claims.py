@@ -23,7 +23,7 @@ from components.artifacts.shared_gateway import (
     shared_gateway_conflicts,
     stack_claims,
 )
-from components.artifacts.stack_claims import FORMAT, StackClaims
+from components.artifacts.stack_claims import FORMAT, FORMAT_V4, StackClaims
 from components.config import parse_lab
 from components.config.model import Secret
 from components.config.stack_names import stack_id
@@ -39,6 +39,7 @@ from tests.artifacts.test_shared_gateway import (
     udm_test_raw,
     with_base,
 )
+from tests.artifacts.test_usg_gateway import dual_stack_configs
 from tests.config.strategies import valid_configs
 
 SETTINGS = settings(
@@ -130,7 +131,7 @@ def test_a_shipped_stacks_document() -> None:
             "routeMapIn": "metallb-lab-in",
             "routeMapOut": "metallb-lab-out",
         },
-        "format": FORMAT,
+        "format": 1,  # nothing of IPv6: what the release before wrote, byte for byte
         "gatewayKind": "usg",
         "hostNames": {
             "k8s-dashboard": "metallb-unifi:services[0].name (its alias)",
@@ -304,11 +305,11 @@ def test_a_damaged_field_is_named(case: str) -> None:
         StackClaims.from_json(damaged(change))
 
 
-@pytest.mark.parametrize("version", [0, 2, "1", 1.0, True, None])
+@pytest.mark.parametrize("version", [0, 3, "1", 1.0, 2.0, True, None])
 def test_an_unknown_format_is_refused_before_anything_else(version: object) -> None:
     doc = damaged(lambda d: d.update(format=version, nodes="a later format's nodes"))
     with pytest.raises(
-        ValueError, match=r"^stack claims: format: .* is not a format this program reads \(it reads 1\)"
+        ValueError, match=r"^stack claims: format: .* is not a format this program reads \(it reads 1 and 2\)"
     ):
         StackClaims.from_json(doc)
 
@@ -366,3 +367,276 @@ def test_conflicts_of_random_stacks_are_the_same_from_documents(stacks: list[Gat
 @given(compatible_pairs())
 def test_compatible_pairs_have_no_conflict_from_documents_either(pair: tuple[GatewayStack, GatewayStack]) -> None:
     assert conflicts_through_json(list(pair)) == conflicts_through_json(list(pair)[::-1]) == []
+
+
+# --- IPv6 ----------------------------------------------------------------------------------------
+
+# The document of Pulumi.lab.yaml as the release before wrote it (format 1, before IPv6).
+PREVIOUS_RELEASE_LAB = (
+    '{"asn": 64512, "baseFile": null, "baseFileSha256": null, "ebgp": false, "file": "Pulumi.lab.yaml", '
+    '"filterNames": {"prefixList": "metallb-lab-pools", "routeMapIn": "metallb-lab-in", "routeMapOut": '
+    '"metallb-lab-out"}, "format": 1, "gatewayKind": "usg", "hostNames": {"k8s-dashboard": "metallb-unifi:'
+    'services[0].name (its alias)", "k8s-dashboard.service": "metallb-unifi:services[0].name (its host name)"}, '
+    '"id": "lab", "maximumPaths": null, "nodes": [{"address": "10.10.0.200", "name": "master"}, {"address": '
+    '"10.10.0.101", "name": "worker1"}, {"address": "10.10.0.102", "name": "worker2"}, {"address": "10.10.0.103", '
+    '"name": "worker3"}], "peerAddress": "192.168.1.1", "pools": [{"name": "bgp", "protocol": "bgp", "ranges": '
+    '[{"first": "10.10.10.10", "last": "10.10.10.250", "text": "10.10.10.10-10.10.10.250"}]}], "routerId": '
+    '"192.168.1.1", "stack": "lab"}'
+)
+
+
+def test_a_document_of_the_release_before_is_read_and_written_back_the_same() -> None:
+    claims = StackClaims.from_json(json.loads(PREVIOUS_RELEASE_LAB))
+    assert claims == stack_claims(shipped("lab"))
+    assert not claims.ipv6 and claims.peer_address6 is None and all(n.address6 is None for n in claims.nodes)
+    assert json.dumps(claims.to_json()) == PREVIOUS_RELEASE_LAB
+
+
+def dual_raw(name: str, lan: str, pool6: str) -> dict[str, Any]:
+    """A shipped USG stack made dual-stack: its nodes ``<lan>::10``, ``::11``…, the gateway
+    ``<lan>::1``, ``pool6`` added to its BGP pool, MetalLB in FRR mode."""
+    raw = raw_of(name)
+    for i, node in enumerate(raw["nodes"]):
+        node["address6"] = f"{lan}::{10 + i}"
+    raw["gateway"] = {**raw["gateway"], "peerAddress6": f"{lan}::1"}
+    raw["metallb"] = {**raw["metallb"], "mode": "frr"}
+    raw["metallb"]["pools"][0]["addresses"] = [*raw["metallb"]["pools"][0]["addresses"], pool6]
+    return raw
+
+
+def dual_lab() -> GatewayStack:
+    return stack_of(dual_raw("lab", "fd00:10", "fd00:10:10::/120"), "lab", "Pulumi.lab.yaml")
+
+
+def test_a_dual_stack_document_is_of_format_2_with_the_ipv6_fields() -> None:
+    claims = stack_claims(dual_lab())
+    document = claims.to_json()
+    previous = json.loads(PREVIOUS_RELEASE_LAB)
+    assert document == {
+        **previous,
+        "filterNames": {
+            **previous["filterNames"],
+            "prefixList6": "metallb-lab-pools6",
+            "routeMapIn6": "metallb-lab-in6",
+        },
+        "format": FORMAT,
+        "nodes": [
+            {"address": "10.10.0.200", "address6": "fd00:10::10", "name": "master"},
+            {"address": "10.10.0.101", "address6": "fd00:10::11", "name": "worker1"},
+            {"address": "10.10.0.102", "address6": "fd00:10::12", "name": "worker2"},
+            {"address": "10.10.0.103", "address6": "fd00:10::13", "name": "worker3"},
+        ],
+        "peerAddress6": "fd00:10::1",
+        "pools": [
+            {
+                "name": "bgp",
+                "protocol": "bgp",
+                "ranges": [
+                    {"first": "10.10.10.10", "last": "10.10.10.250", "text": "10.10.10.10-10.10.10.250"},
+                    {"first": "fd00:10:10::", "last": "fd00:10:10::ff", "text": "fd00:10:10::/120"},
+                ],
+            }
+        ],
+    }
+    assert through_json(claims) == claims and claims.ipv6 and claims.bgp_v6
+    assert list(document) == sorted(document) and list(document["filterNames"]) == sorted(document["filterNames"])
+
+
+def test_a_node_without_address6_is_written_null_in_format_2() -> None:
+    raw = dual_raw("lab", "fd00:10", "fd00:10:10::/120")
+    del raw["nodes"][0]["address6"]
+    raw["bgp"] = {
+        "nodeSelectors": [
+            {"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "NotIn", "values": ["master"]}]}
+        ]
+    }
+    claims = stack_claims(stack_of(raw, "lab"))
+    assert claims.to_json()["nodes"][0] == {"address": "10.10.0.200", "address6": None, "name": "master"}
+    assert through_json(claims) == claims
+
+
+def test_ipv6_on_the_lan_only_is_format_2_without_the_ipv6_filter() -> None:
+    # A layer2 IPv6 pool: claims of IPv6 (its range, the node addresses), no IPv6 BGP.
+    raw = dual_raw("lab-test", "fd00:11", "fd00:11::200/120")
+    raw["metallb"]["pools"][0]["addresses"].pop()
+    raw["metallb"]["pools"].append({"name": "lan6", "protocol": "layer2", "addresses": ["fd00:11::200/120"]})
+    claims = stack_claims(stack_of(raw, "lab-test"))
+    assert claims.ipv6 and not claims.bgp_v6
+    assert claims.to_json()["format"] == FORMAT and through_json(claims) == claims
+
+
+def document6() -> dict[str, Any]:
+    return stack_claims(dual_lab()).to_json()
+
+
+WRONG6: dict[str, tuple[Callable[[dict[str, Any]], object], str]] = {
+    "address6 an IPv4 address": (
+        lambda d: d["nodes"][1].update(address6="10.10.0.101"),
+        r'nodes\[1\].address6: "10.10.0.101" is not an IPv6 address',
+    ),
+    "address6 missing in format 2": (lambda d: d["nodes"][0].pop("address6"), r"nodes\[0\].address6: is missing"),
+    "peerAddress6 missing in format 2": (lambda d: d.pop("peerAddress6"), "peerAddress6: is missing"),
+    "peerAddress6 bad": (lambda d: d.update(peerAddress6="fd00::1::2"), 'peerAddress6: "fd00::1::2" is not an IPv6'),
+    "prefixList6 not the id's": (
+        lambda d: d["filterNames"].update(prefixList6="metallb-x-pools6"),
+        "filterNames.prefixList6: \"metallb-x-pools6\" is not stack id 'lab'",
+    ),
+    "routeMapIn6 missing": (lambda d: d["filterNames"].pop("routeMapIn6"), "filterNames.routeMapIn6: is missing"),
+    "range of two families": (
+        lambda d: d["pools"][0]["ranges"][1].update(last="10.10.10.255"),
+        r"pools\[0\].ranges\[1\].last: 10.10.10.255 is not of the family of the first address fd00:10:10::",
+    ),
+    "range backwards": (
+        lambda d: d["pools"][0]["ranges"][1].update(first="fd00:10:10::ff", last="fd00:10:10::"),
+        r"pools\[0\].ranges\[1\].last: fd00:10:10:: comes before",
+    ),
+    "range not an address": (
+        lambda d: d["pools"][0]["ranges"][1].update(first="fd00:10:10::/120"),
+        r'pools\[0\].ranges\[1\].first: "fd00:10:10::/120" is not an IPv4 or IPv6 address',
+    ),
+    # Format 1 is what it always was: IPv4 only, no IPv6 field.
+    "format 1 with peerAddress6": (
+        lambda d: d.update(format=1),
+        "peerAddress6: is not a field of a claims document",
+    ),
+    "format 1 with the IPv6 filter names": (
+        lambda d: (d.update(format=1), d.pop("peerAddress6")),
+        "filterNames.prefixList6: is not a field",
+    ),
+    "format 1 with address6": (
+        lambda d: (
+            d.update(format=1, filterNames=json.loads(PREVIOUS_RELEASE_LAB)["filterNames"]),
+            d.pop("peerAddress6"),
+        ),
+        r"nodes\[0\].address6: is not a field",
+    ),
+    "format 1 with an IPv6 pool range": (
+        lambda d: (
+            d.update(
+                format=1,
+                nodes=[{"address": "10.10.0.200", "name": "master"}],
+                filterNames=json.loads(PREVIOUS_RELEASE_LAB)["filterNames"],
+            ),
+            d.pop("peerAddress6"),
+        ),
+        r'pools\[0\].ranges\[1\].first: "fd00:10:10::" is not an IPv4 address',
+    ),
+}
+
+
+@pytest.mark.parametrize("case", WRONG6, ids=WRONG6)
+def test_a_damaged_ipv6_field_is_named(case: str) -> None:
+    change, message = WRONG6[case]
+    doc = document6()
+    change(doc)
+    with pytest.raises(ValueError, match=rf"^stack claims: {message}"):
+        StackClaims.from_json(doc)
+
+
+@st.composite
+def dual_gateway_stacks(draw: st.DrawFn) -> GatewayStack:
+    """A stack of a drawn dual-stack lab (the local strategy of tests/artifacts/test_usg_gateway.py)."""
+    lab = parse_lab(draw(dual_stack_configs()), stack=draw(st.text(min_size=1, max_size=20)))
+    return GatewayStack(lab, lab.pinned_addresses, draw(discovered_names()), draw(st.none() | st.just("Pulumi.x.yaml")))
+
+
+@SETTINGS
+@given(dual_gateway_stacks())
+def test_dual_stack_claims_survive_json_unchanged_and_deterministic(stack: GatewayStack) -> None:
+    claims = stack_claims(stack)
+    document = claims.to_json()
+    assert only_json_types(document)
+    assert document["format"] == (FORMAT if claims.ipv6 else FORMAT_V4) == FORMAT  # every node has address6
+    assert through_json(claims) == claims
+    assert claims.bgp_v6 == stack.lab.bgp_v6
+    assert [n.address6 for n in claims.nodes] == [n.address6 for n in stack.lab.nodes]
+    assert claims.peer_address6 == stack.lab.gateway.peer_address6
+    text = json.dumps(document)
+    assert json.dumps(through_json(claims).to_json()) == text == json.dumps(document, sort_keys=True)
+
+
+# Conflicts of IPv6 parts, beside the dual-stack lab (fd00:10::/64, pool fd00:10:10::/120).
+CONFLICTS6: dict[str, tuple[Callable[[], GatewayStack], list[str]]] = {
+    "overlapping IPv6 pools": (
+        lambda: stack_of(dual_raw("lab-test", "fd00:11", "fd00:10:10::80/124"), "lab-test", "Pulumi.lab-test.yaml"),
+        [
+            "metallb-unifi:metallb.pools[0].addresses[1] of stack 'lab' (Pulumi.lab.yaml) (fd00:10:10::/120, pool "
+            "'bgp') overlaps metallb-unifi:metallb.pools[0].addresses[1] of stack 'lab-test' (Pulumi.lab-test.yaml) "
+            "(fd00:10:10::80/124, pool 'test'); two clusters must not hand out the same addresses"
+        ],
+    ),
+    "one address6 in both": (
+        lambda: stack_of(dual_raw("lab-test", "fd00:10", "fd00:11:10::/120"), "lab-test", "Pulumi.lab-test.yaml"),
+        [
+            "metallb-unifi:nodes[0].address6 of stack 'lab' (Pulumi.lab.yaml) (fd00:10::10, node 'master') is "
+            "metallb-unifi:nodes[0].address6 of stack 'lab-test' (Pulumi.lab-test.yaml) too; one address is one "
+            "neighbour of the gateway, in one cluster",
+            "metallb-unifi:nodes[1].address6 of stack 'lab' (Pulumi.lab.yaml) (fd00:10::11, node 'worker1') is "
+            "metallb-unifi:nodes[1].address6 of stack 'lab-test' (Pulumi.lab-test.yaml) too; ",
+        ],
+    ),
+    "address6 and peerAddress6 in the other's pool": (
+        lambda: stack_of(dual_raw("lab-test", "fd00:11", "fd00:10::/120"), "lab-test", "Pulumi.lab-test.yaml"),
+        [
+            *(
+                f"metallb-unifi:nodes[{i}].address6 of stack 'lab' (Pulumi.lab.yaml) (fd00:10::{10 + i}) lies in "
+                "metallb-unifi:metallb.pools[0].addresses[1] of stack 'lab-test' (Pulumi.lab-test.yaml) "
+                "(fd00:10::/120, pool 'test'); the other cluster could hand that address to a Service"
+                for i in range(4)
+            ),
+            "metallb-unifi:gateway.peerAddress6 of stack 'lab' (Pulumi.lab.yaml) (fd00:10::1) lies in "
+            "metallb-unifi:metallb.pools[0].addresses[1] of stack 'lab-test'",
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CONFLICTS6, ids=CONFLICTS6)
+def test_ipv6_conflicts_name_both_stacks_and_keys_and_read_the_same_from_documents(case: str) -> None:
+    make, expected = CONFLICTS6[case]
+    stacks = [make(), dual_lab()]
+    conflicts = shared_gateway_conflicts(stacks)
+    assert len(conflicts) == len(expected), conflicts
+    for conflict, start in zip(conflicts, expected, strict=True):
+        assert conflict.startswith(start), conflict
+    assert conflicts_through_json(stacks) == conflicts_through_json(stacks[::-1]) == conflicts
+
+
+def test_a_peer_address6_in_the_others_pool_conflicts() -> None:
+    # lab-test on fd00:10:10::/64 with its gateway at fd00:10:10::5, inside the lab's /120.
+    raw = dual_raw("lab-test", "fd00:10:10", "fd00:11:10::/120")
+    for i, node in enumerate(raw["nodes"]):
+        node["address6"] = f"fd00:10:10::1:{11 + i}"
+    raw["gateway"]["peerAddress6"] = "fd00:10:10::5"
+    stacks = [stack_of(raw, "lab-test", "Pulumi.lab-test.yaml"), dual_lab()]
+    assert shared_gateway_conflicts(stacks) == [
+        "metallb-unifi:gateway.peerAddress6 of stack 'lab-test' (Pulumi.lab-test.yaml) (fd00:10:10::5) lies in "
+        "metallb-unifi:metallb.pools[0].addresses[1] of stack 'lab' (Pulumi.lab.yaml) (fd00:10:10::/120, pool "
+        "'bgp'); the other cluster could hand that address to a Service"
+    ]
+    assert conflicts_through_json(stacks) == shared_gateway_conflicts(stacks)
+
+
+def test_a_dual_stack_and_an_ipv4_stack_of_the_release_before_share_a_gateway() -> None:
+    test = stack_of(dual_raw("lab-test", "fd00:11", "fd00:11:10::/120"), "lab-test", "Pulumi.lab-test.yaml")
+    old = StackClaims.from_json(json.loads(PREVIOUS_RELEASE_LAB))
+    assert claims_conflicts([old, through_json(stack_claims(test))]) == []
+    assert claims_conflicts([old, through_json(stack_claims(dual_lab()))]) != []  # the same stack id
+
+
+def test_twins_of_a_dual_stack_name_the_ipv6_filter_too() -> None:
+    lab = dual_lab()
+    twin = GatewayStack(lab.lab, lab.addresses, (), "../other-project/Pulumi.lab.yaml")
+    conflicts = claims_conflicts([through_json(stack_claims(s)) for s in (lab, twin)])
+    assert conflicts[0] == (
+        "stack: stack 'lab' (../other-project/Pulumi.lab.yaml) and stack 'lab' (Pulumi.lab.yaml) both "
+        "name their BGP filter on the gateway after stack id 'lab' (metallb-lab-pools, metallb-lab-in, "
+        "metallb-lab-out, metallb-lab-pools6, metallb-lab-in6); each would overwrite the other's: give one of them "
+        "another stack name"
+    )
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(st.lists(st.one_of(gateway_stacks(), dual_gateway_stacks()), min_size=2, max_size=3))
+def test_conflicts_of_random_dual_stack_and_ipv4_stacks_are_the_same_from_documents(stacks: list[GatewayStack]) -> None:
+    assert conflicts_through_json(stacks) == shared_gateway_conflicts(stacks)

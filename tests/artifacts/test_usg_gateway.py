@@ -7,9 +7,9 @@ import copy
 import hashlib
 import json
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import cache
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, summarize_address_range
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from components.artifacts.usg_gateway import (
     render_config_gateway,
 )
 from components.config import ConfigError, Lab, parse_lab
-from components.config.model import Protocol, Secret
+from components.config.model import IPAddress, Protocol, Secret
 from components.config.stack_files import read_stack_config
 from components.config.stack_names import filter_names
 from tests.artifacts.prefix_lists import inside_a_pool, permits, quagga_accepts_entry, usg_prefix_list
@@ -113,9 +113,24 @@ def keys(node: Any) -> Iterator[str]:
 
 @cache
 def usg_schema() -> dict[str, Any]:
+    """The schema, with every multi-value node's item schema applied to each item: the generator
+    writes a multi node as ``items: [X]`` (robin-thoni/unifi-config-json-schema@39faf0a5:
+    builder.py, handle_folder), which Draft7 reads as a tuple and applies to the first item only,
+    so a second ``inet`` value (the IPv6 address) would go unchecked."""
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the schema is 1.4 MB: C parser when present
-    schema: dict[str, Any] = yaml.load(USG_SCHEMA.read_text(encoding="utf-8"), Loader=loader)
+    schema: dict[str, Any] = every_item(yaml.load(USG_SCHEMA.read_text(encoding="utf-8"), Loader=loader))
     return schema
+
+
+def every_item(node: Any) -> Any:
+    if isinstance(node, dict):
+        items = node.get("items")
+        if isinstance(items, list) and len(items) == 1:
+            node = {**node, "items": items[0]}
+        return {key: every_item(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [every_item(value) for value in node]
+    return node
 
 
 @cache
@@ -232,6 +247,20 @@ def test_usg_schema_check_can_fail() -> None:
     broken["protocols"]["bgp"]["64512"]["neighbor"]["10.10.0.101"]["remote-as"] = "AS64512"
     assert list(usg_validator().iter_errors(broken)) != []
     assert list(usg_validator().iter_errors(POST_CONFIG_GATEWAY)) == []
+
+
+def test_usg_schema_check_reaches_every_value_of_a_multi_node() -> None:
+    # Negative control: the schema as generated checks only the first inet value; the tests' copy
+    # checks each, so a second value that is no address fails, and an IPv6 one passes.
+    needs_usg_schema()
+    document = copy.deepcopy(POST_CONFIG_GATEWAY)
+    entry = document["system"]["static-host-mapping"]["host-name"]["k8s-dashboard.service"]
+    entry["inet"] = ["10.10.10.10", "fd00:10:10::10"]
+    assert schema_errors(document) == []
+    entry["inet"] = ["10.10.10.10", "no-address"]
+    raw = yaml.load(USG_SCHEMA.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    assert list(jsonschema.Draft7Validator(raw).iter_errors(document)) == []
+    assert schema_errors(document) != []  # (reported at the root: the tree is a oneOf of objects)
 
 
 @pytest.mark.parametrize("name", ["lab", "crds", "udm", "maximal"])
@@ -608,3 +637,336 @@ def test_the_gateway_imports_exactly_the_routes_inside_a_bgp_pool(case: tuple[La
         assert not imported(document, stack, IPv4Network(outside))
     if USG_SCHEMA.exists():
         assert schema_errors(json.loads(config_gateway_json(lab, lab.pinned_addresses))) == []
+
+
+# --- IPv6: dual-stack labs --------------------------------------------------------------------
+
+# MAXIMAL made dual-stack: every node and the gateway on fd00:30::/64, the BGP pool with an IPv6
+# /120 and a two-address IPv6 range, an IPv6-only BGP pool, an IPv6 layer2 pool on the nodes'
+# LAN, grafana pinned to one address of each family.
+DUAL: dict[str, Any] = copy.deepcopy(MAXIMAL)
+for _i, _node in enumerate(DUAL["nodes"]):
+    _node["address6"] = f"fd00:30::{10 + _i}"
+DUAL["gateway"]["peerAddress6"] = "fd00:30::1"
+DUAL["metallb"]["pools"] = [
+    {
+        "name": "routed",
+        "protocol": "bgp",
+        "addresses": ["10.30.10.0/24", "fd00:30:10::/120", "fd00:30:11::5-fd00:30:11::6"],
+    },
+    {"name": "lan6", "protocol": "layer2", "addresses": ["fd00:30::200-fd00:30::2ff"]},
+    {"name": "routed6", "protocol": "bgp", "addresses": ["fd00:30:12::/127"]},
+]
+DUAL["services"][0].pop("address")
+DUAL["services"][0].update(addresses=["10.30.10.10", "fd00:30:10::10"], ipFamilyPolicy="RequireDualStack")
+REGISTRY = (IPv4Address("10.30.10.77"), IPv6Address("fd00:30:12::1"))
+
+
+def test_dual_stack_neighbours_one_per_node_address_and_family_with_the_same_session() -> None:
+    lab = parse(DUAL)
+    bgp = render_config_gateway(lab, lab.pinned_addresses)["protocols"]["bgp"]
+    v4 = {
+        "remote-as": "64513",
+        "password": PASSWORD,
+        "timers": {"holdtime": "90", "keepalive": "30"},
+        "ebgp-multihop": "255",
+        "route-map": {"import": "metallb-lab-in", "export": "metallb-lab-out"},
+    }
+    # The IPv6 session is IPv4-activated on EdgeOS too, so it carries the IPv4 filter as well.
+    v6 = {
+        **v4,
+        "address-family": {"ipv6-unicast": {"route-map": {"import": "metallb-lab-in6", "export": "metallb-lab-out"}}},
+    }
+    assert bgp == {
+        "64512": {
+            # cp1 is not selected: neither of its addresses is a neighbour.
+            "neighbor": {"10.30.0.11": v4, "10.30.0.12": v4, "fd00:30::11": v6, "fd00:30::12": v6},
+            "parameters": {"router-id": "192.168.1.1"},
+        }
+    }
+
+
+def test_dual_stack_prefix_list6_holds_the_ipv6_blocks_of_every_bgp_pool_and_its_import_map_matches_it() -> None:
+    lab = parse(DUAL)
+    policy = render_config_gateway(lab, lab.pinned_addresses)["policy"]
+    assert policy["prefix-list6"] == {
+        "metallb-lab-pools6": {
+            "description": "metallb-unifi: the IPv6 addresses of the BGP pools",
+            "rule": {
+                "10": {"action": "permit", "prefix": "fd00:30:10::/120", "le": "128"},
+                "20": {"action": "permit", "prefix": "fd00:30:11::5/128"},  # a host route: no le (Quagga)
+                "30": {"action": "permit", "prefix": "fd00:30:11::6/128"},
+                "40": {"action": "permit", "prefix": "fd00:30:12::/127", "le": "128"},
+                # not the layer2 pool's fd00:30::200-2ff
+            },
+        }
+    }
+    assert policy["route-map"]["metallb-lab-in6"] == {
+        "description": "metallb-unifi: accept only BGP pool IPv6 prefixes from the nodes",
+        "rule": {"10": {"action": "permit", "match": {"ipv6": {"address": {"prefix-list": "metallb-lab-pools6"}}}}},
+    }
+    # The IPv4 side is what it is without IPv6, and the out map serves both families.
+    assert policy["prefix-list"] == render_config_gateway(parse(MAXIMAL), {})["policy"]["prefix-list"]
+    assert sorted(policy["route-map"]) == ["metallb-lab-in", "metallb-lab-in6", "metallb-lab-out"]
+
+
+def test_dual_stack_host_names_list_ipv4_then_ipv6_whatever_order_they_are_given_in() -> None:
+    lab = parse(DUAL)
+    given_ = {"grafana": lab.pinned_addresses["grafana"][::-1], "registry": REGISTRY[::-1]}
+    hosts = render_config_gateway(lab, given_)["system"]["static-host-mapping"]["host-name"]
+    assert hosts == {
+        "grafana.lab.home": {
+            "alias": ["grafana", "dashboards", "metrics.lab.home"],
+            "inet": ["10.30.10.10", "fd00:30:10::10"],
+        },
+        "registry.lab.home": {"alias": ["registry"], "inet": ["10.30.10.77", "fd00:30:12::1"]},
+    }
+
+
+def test_dual_stack_file_validates_against_the_usg_schema_with_every_leaf_a_string() -> None:
+    lab = parse(DUAL)
+    document = json.loads(config_gateway_json(lab, {**lab.pinned_addresses, "registry": REGISTRY}))
+    for path, value in leaves(document):
+        assert isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value)), path
+    assert "maximum-paths" not in set(keys(document))
+    needs_usg_schema()
+    assert schema_errors(document) == []
+
+
+def test_node_addresses6_without_an_ipv6_bgp_pool_change_nothing() -> None:
+    # IPv6 only on the LAN (a layer2 pool): no IPv6 session, no IPv6 filter, the file of MAXIMAL.
+    raw = copy.deepcopy(DUAL)
+    raw["metallb"]["pools"] = [MAXIMAL["metallb"]["pools"][0], DUAL["metallb"]["pools"][1]]
+    raw["services"] = copy.deepcopy(MAXIMAL["services"])
+    lab = parse(raw)
+    assert not lab.bgp_v6 and all(node.address6 for node in lab.nodes)
+    maximal = parse(MAXIMAL)
+    assert config_gateway_json(lab, lab.pinned_addresses) == config_gateway_json(maximal, maximal.pinned_addresses)
+
+
+@pytest.mark.parametrize(("kind", "name"), [("prefix-list6", "metallb-lab-pools6"), ("route-map", "metallb-lab-in6")])
+@pytest.mark.parametrize("stack", ["lab", "dual"])
+def test_parser_rejects_a_base_defining_an_ipv6_name_of_the_filter(stack: str, kind: str, name: str) -> None:
+    # Refused on an IPv4-only stack too: the names are the stack's, and an IPv6 pool added later
+    # must not clash with the base file.
+    raw = stack_raw("lab") if stack == "lab" else DUAL
+    messages = problems_of(raw, {"policy": {kind: {name: {"rule": {"10": {"action": "permit"}}}}}})
+    assert messages == [
+        f"'base.json' defines policy {kind} {name!r} at policy.{kind}.{name}, a name of this stack's BGP filter "
+        "(what the gateway accepts from the nodes); rename or remove it in 'base.json'"
+    ]
+
+
+# A local stand-in for dual-stack labs until tests/config/strategies.py draws them (helper
+# metallb6 is adding that): a valid lab, each node given an IPv6 address on one /64 and the
+# gateway ::1 there, MetalLB in FRR mode (native never announces IPv6), IPv6 blocks or ranges
+# added to some BGP pools (or replacing a pool's IPv4 ones when no service pins an address),
+# sometimes with aggregationLengthV6, and IPv6 ranges on the LAN added to some layer2 pools.
+
+
+@st.composite
+def _bgp_ranges6(draw: st.DrawFn, index: int) -> tuple[list[str], int]:
+    """IPv6 ranges in fd01:<index>:<n>::/64, far from the nodes' fd00:… LAN; the longest prefix
+    of their CIDR blocks (the shortest aggregation length that stays inside the pool)."""
+    ranges, longest = [], 0
+    for third in draw(st.lists(st.integers(0, 0xFFFF), min_size=1, max_size=2, unique=True)):
+        base = IPv6Network(f"fd01:{index:x}:{third:x}::/64")
+        if draw(st.booleans()):
+            prefix = draw(st.integers(104, 128))
+            start = draw(st.integers(0, 2**24 - 1)) & ~((1 << (128 - prefix)) - 1)
+            ranges.append(str(IPv6Network((int(base.network_address) + start, prefix))))
+            longest = max(longest, prefix)
+        else:
+            first = draw(st.integers(0, 2**16 - 1))
+            last = draw(st.integers(first, 2**16 - 1))
+            ranges.append(f"{base[first]}-{base[last]}")
+            longest = max(longest, *(n.prefixlen for n in summarize_address_range(base[first], base[last])))
+    return ranges, longest
+
+
+@st.composite
+def dual_stack_configs(draw: st.DrawFn) -> dict[str, Any]:
+    raw = draw(valid_configs())
+    lan = IPv6Network(f"fd00:{draw(st.integers(0, 0xFFFF)):x}::/64")
+    for node in raw["nodes"]:
+        node["address6"] = str(lan[int(IPv4Address(node["address"])) & 0xFF])  # host octets are unique
+    raw["gateway"]["peerAddress6"] = str(lan[1])
+    if raw["metallb"].get("mode", "native") == "native":
+        raw["metallb"]["mode"] = "frr"
+    pools = raw["metallb"]["pools"]
+    bgp = [i for i, pool in enumerate(pools) if pool["protocol"] == "bgp"]
+    chosen = set(draw(st.lists(st.sampled_from(bgp), min_size=1, unique=True))) if bgp else set()
+    pinned = any("address" in service for service in raw.get("services", ()))
+    for i, pool in enumerate(pools):
+        if i in chosen:
+            ranges, longest = draw(_bgp_ranges6(i))
+            only6 = not pinned and draw(st.integers(0, 4)) == 0
+            pool["addresses"] = ranges if only6 else [*pool["addresses"], *ranges]
+            if draw(st.booleans()):
+                pool["aggregationLengthV6"] = draw(st.integers(longest, 128))
+        elif pool["protocol"] == "layer2" and draw(st.booleans()):
+            first = 0x1000 + 0x100 * i
+            pool["addresses"] = [*pool["addresses"], f"{lan[first]}-{lan[first + draw(st.integers(0, 255))]}"]
+    return raw
+
+
+@dataclass(frozen=True)
+class Entry6:
+    """A prefix-list6 rule, matched as Quagga's lib/plist.c does (tests/artifacts/prefix_lists.py)."""
+
+    seq: int
+    permit: bool
+    prefix: IPv6Network
+    le: int | None
+
+    def matches(self, route: IPv6Network) -> bool:
+        if not route.subnet_of(self.prefix):
+            return False
+        return route.prefixlen == self.prefix.prefixlen if self.le is None else route.prefixlen <= self.le
+
+
+def usg_prefix_list6(document: dict[str, Any], name: str) -> list[Entry6]:
+    entries = []
+    for seq, rule in document["policy"]["prefix-list6"][name]["rule"].items():
+        assert set(rule) <= {"action", "prefix", "le"} and rule["action"] in ("permit", "deny"), rule
+        entries.append(
+            Entry6(
+                int(seq),
+                rule["action"] == "permit",
+                IPv6Network(rule["prefix"]),
+                int(rule["le"]) if "le" in rule else None,
+            )
+        )
+    return sorted(entries, key=lambda e: e.seq)
+
+
+def imported6(document: dict[str, Any], stack: str, route: IPv6Network) -> bool:
+    """Whether every IPv6 neighbour's import route-map lets ``route`` in."""
+    names = filter_names(stack)
+    in6 = document["policy"]["route-map"][names.route_map_in6]["rule"]
+    assert in6 == {"10": {"action": "permit", "match": {"ipv6": {"address": {"prefix-list": names.prefix_list6}}}}}
+    return next((e.permit for e in usg_prefix_list6(document, names.prefix_list6) if e.matches(route)), False)
+
+
+def inside_a_pool6(lab: Lab, route: IPv6Network) -> bool:
+    low, high = int(route.network_address), int(route.broadcast_address)
+    for pool in lab.bgp_pools:
+        merged: list[list[int]] = []
+        for first, last in sorted((int(r.first), int(r.last)) for r in pool.ranges if r.first.version == 6):
+            if merged and first <= merged[-1][1] + 1:
+                merged[-1][1] = max(merged[-1][1], last)
+            else:
+                merged.append([first, last])
+        if any(first <= low and high <= last for first, last in merged):
+            return True
+    return False
+
+
+def without_ipv6(lab: Lab) -> Lab:
+    """The same lab with every IPv6 address taken out."""
+    pools = tuple(
+        replace(pool, ranges=tuple(r for r in pool.ranges if r.first.version == 4)) for pool in lab.metallb.pools
+    )
+    return replace(
+        lab,
+        nodes=tuple(replace(node, address6=None) for node in lab.nodes),
+        gateway=replace(lab.gateway, peer_address6=None),
+        metallb=replace(lab.metallb, pools=pools),
+    )
+
+
+@st.composite
+def dual_labs_and_routes(draw: st.DrawFn) -> tuple[Lab, str, dict[str, tuple[IPAddress, ...]], list[IPv6Network]]:
+    stack = draw(st.text(min_size=1, max_size=20))
+    lab = parse_lab(draw(dual_stack_configs()), stack=stack)
+    # Addresses as MetalLB might allocate them: the pinned ones, and an IPv6 one of a BGP pool.
+    v6 = [r for pool in lab.bgp_pools for r in pool.ranges if r.first.version == 6]
+    addresses: dict[str, tuple[IPAddress, ...]] = dict(lab.pinned_addresses)
+    for service in lab.services if v6 else ():
+        pinned = addresses.get(service.name, ())
+        if all(a.version == 4 for a in pinned) and draw(st.booleans()):  # at most one per family
+            extra: IPAddress = draw(st.sampled_from(v6)).first
+            addresses[service.name] = tuple(draw(st.permutations([*pinned, extra])))
+    edges = [int(a) for r in v6 for a in (r.first, r.last)] or [int(lab.gateway.peer_address6 or 0)]
+    near = st.sampled_from(edges).flatmap(lambda edge: st.integers(max(0, edge - 3), min(2**128 - 1, edge + 3)))
+    routes = draw(
+        st.lists(
+            st.tuples(st.one_of(near, st.integers(0, 2**128 - 1)), st.integers(0, 128)).map(
+                lambda r: IPv6Network((r[0], r[1]), strict=False)
+            ),
+            min_size=1,
+            max_size=20,
+        )
+    )
+    return lab, stack, addresses, routes
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(dual_labs_and_routes())
+def test_dual_stack_file_on_random_labs(
+    case: tuple[Lab, str, dict[str, tuple[IPAddress, ...]], list[IPv6Network]],
+) -> None:
+    lab, stack, addresses, routes = case
+    document = render_config_gateway(lab, addresses)
+    names = filter_names(stack)
+
+    # Without an IPv6 BGP pool the file is the IPv4 one; with one, the IPv4 part is still exactly
+    # the IPv4 file, and IPv6 adds the IPv6 neighbours, the prefix-list6 and its import map.
+    plain = render_config_gateway(
+        without_ipv6(lab), {n: tuple(a for a in found if a.version == 4) for n, found in addresses.items()}
+    )
+    ipv6_part = copy.deepcopy(document)
+    for entry in ipv6_part.get("system", {}).get("static-host-mapping", {}).get("host-name", {}).values():
+        entry["inet"] = [a for a in entry["inet"] if ":" not in a]
+    hosts = ipv6_part.get("system", {}).get("static-host-mapping", {}).get("host-name", {})
+    for host in [h for h, entry in hosts.items() if not entry["inet"]]:
+        del hosts[host]
+    if "system" in ipv6_part and not hosts:
+        del ipv6_part["system"]
+    if not lab.bgp_v6:
+        assert not lab.peering_nodes6 and ipv6_part == plain
+        assert "prefix-list6" not in document["policy"] and names.route_map_in6 not in document["policy"]["route-map"]
+        return
+    ipv6_part["policy"].pop("prefix-list6")
+    ipv6_part["policy"]["route-map"].pop(names.route_map_in6)
+    neighbors = ipv6_part["protocols"]["bgp"][str(lab.gateway.asn)]["neighbor"]
+    six = {str(node.address6) for node in lab.peering_nodes6}
+    assert six == {str(node.address6) for node in lab.peering_nodes}  # the parser requires one per peering node
+    for address in six:
+        v6 = neighbors.pop(address)
+        assert v6 == {
+            **neighbors[str(lab.peering_nodes[0].address)],
+            "address-family": {
+                "ipv6-unicast": {"route-map": {"import": names.route_map_in6, "export": names.route_map_out}}
+            },
+        }
+    assert ipv6_part == plain
+
+    # Host names: every known address, IPv4 first.
+    for service in lab.services:
+        if addresses.get(service.name):
+            entry = document["system"]["static-host-mapping"]["host-name"][service.hostname(lab.gateway.dns_domain)]
+            assert entry["inet"] == [str(a) for a in sorted(addresses[service.name], key=lambda a: a.version)]
+
+    # The IPv6 filter: what Quagga takes, exactly the routes inside an IPv6 range of a BGP pool.
+    entries = usg_prefix_list6(document, names.prefix_list6)
+    assert [e.seq for e in entries] == [10 * n for n in range(1, len(entries) + 1)]
+    assert all(e.permit and (e.le is None) == (e.prefix.prefixlen == 128) for e in entries)
+    assert all(e.le in (None, 128) for e in entries)  # Quagga: len < le, so no le on a /128
+    for route in routes:
+        assert imported6(document, stack, route) == inside_a_pool6(lab, route), route
+    for pool in lab.bgp_pools:
+        for address_range in pool.ranges:
+            if address_range.first.version == 6:
+                for end in {address_range.first, address_range.last}:
+                    length = pool.aggregation_length_v6 or 128
+                    assert imported6(document, stack, IPv6Network((end, length), strict=False)), (end, length)
+    for pool in lab.metallb.pools:
+        for address_range in pool.ranges:
+            if pool.protocol is Protocol.LAYER2 and address_range.first.version == 6:
+                assert not imported6(document, stack, IPv6Network((address_range.first, 128)))
+    assert lab.node_subnet6 is not None
+    for outside in ("::/0", str(lab.node_subnet6), f"{lab.nodes[0].address6}/128"):
+        assert not imported6(document, stack, IPv6Network(outside))
+    if USG_SCHEMA.exists():
+        assert schema_errors(json.loads(config_gateway_json(lab, addresses))) == []

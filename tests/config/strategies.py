@@ -473,6 +473,7 @@ def _valid_config(draw: st.DrawFn) -> dict[str, Any]:
                     st.lists(
                         st.tuples(st.integers(0, 65535), st.integers(0, 65535)).map(lambda c: f"{c[0]}:{c[1]}"),
                         max_size=3,
+                        unique=True,  # MetalLB refuses a duplicate community
                     )
                 )
         # The first pool always assigns automatically, so an unpinned service always gets one.

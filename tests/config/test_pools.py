@@ -179,6 +179,12 @@ POOL_OPTIONS: dict[str, Case] = {
         "metallb.pools[0].communities[0]",
         "is not a BGP community",
     ),
+    "community listed twice": (
+        "usg",
+        [(("metallb", "pools", 0, "communities"), ["64512:1", "64512:01"])],
+        "metallb.pools[0].communities[1]",
+        "64512:1 is listed twice; MetalLB refuses a duplicate community",
+    ),
     "aggregationLength out of range": (
         "usg",
         [(("metallb", "pools", 0, "aggregationLength"), 33)],

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from components.config.errors import ConfigError, Problem
-from components.config.model import GatewayKind, Lab, SpeakerMode
+from components.config.model import GatewayKind, IPFamily, Lab, SpeakerMode
 from components.config.parse import parse_lab
 from components.config.stack_files import mistyped_namespace_keys, read_stack_config
 from tests.config.raw_labs import ROOT, k
@@ -215,3 +215,10 @@ def test_the_example_stacks_say_what_they_claim() -> None:
     assert crds.ebgp and [s.name for s in crds.services] == ["grafana", "registry", "dns", "dns-tcp"]
     udm = parse_lab(read_stack_config(ROOT / "Pulumi.udm.yaml"), stack="lab")
     assert udm.gateway.kind is GatewayKind.UNIFI_OS and udm.metallb.mode is SpeakerMode.NATIVE
+    dual = parse_lab(read_stack_config(ROOT / "Pulumi.dualstack.yaml"), stack="dualstack")
+    assert dual.gateway.kind is GatewayKind.UNIFI_OS and dual.metallb.mode is SpeakerMode.FRR_K8S
+    (pool,) = dual.metallb.pools
+    assert pool.families == (IPFamily.IPV4, IPFamily.IPV6) and dual.bgp_v6
+    assert dual.peering_nodes6 == dual.nodes
+    (service,) = dual.services
+    assert [a.version for a in service.addresses] == [4, 6]

@@ -2,11 +2,12 @@ import shutil
 import subprocess
 import tomllib
 from dataclasses import replace
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
 import pytest
 
 from simulator.configs import (
+    FRR_HEADER,
     dnsmasq_host_records,
     frr_speaker_bgpd_conf,
     gobgp_speaker_conf,
@@ -16,6 +17,8 @@ from simulator.configs import (
 )
 from simulator.model import (
     HostEntry,
+    IPAddress,
+    IPNetwork,
     PolicyAction,
     PrefixList,
     PrefixListRule,
@@ -124,6 +127,80 @@ def test_dns_entries_go_to_a_hosts_file_or_to_host_records_with_their_ttl():
     ids=["usg-router", "usg-router-filtered", "speaker", "rogue-speaker", "speaker-zebra"],
 )
 def test_frr_accepts_the_generated_configs(tmp_path, text):
+    conf = tmp_path / "frr.conf"
+    conf.write_text(text)
+    result = subprocess.run(["vtysh", "-C", "-f", str(conf)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- dual-stack (issue 19) ---------------------------------------------------------------------
+
+PEER6 = replace(PEER, address6=IPv6Address("fd00:60::1"))
+NODE6 = IPv6Address("fd00:60::11")
+ANNOUNCED: list[IPAddress] = [IPv4Address("10.9.0.1"), IPv6Address("2001:db8:60::10")]
+
+
+def _family(text: str, family: str) -> list[str]:
+    return text.split(f" address-family {family} unicast\n", 1)[1].split(" exit-address-family\n", 1)[0].splitlines()
+
+
+def test_a_dual_stack_speaker_has_a_session_per_family_each_carrying_its_own():
+    """As MetalLB's FRR modes from v0.15: the IPv6 session is not activated for IPv4."""
+    rogue: list[IPNetwork] = [IPv4Network("0.0.0.0/0"), IPv6Network("::/0")]
+    text = frr_speaker_bgpd_conf("k1", IPv4Address("10.0.0.11"), PEER6, "s3cret", ANNOUNCED, rogue, NODE6)
+    for line in ("remote-as 64512", "update-source fd00:60::11", "password s3cret", "disable-connected-check"):
+        assert f" neighbor fd00:60::1 {line}\n" in text
+    assert _family(text, "ipv4") == [
+        "  no neighbor fd00:60::1 activate",
+        "  network 10.9.0.1/32",
+        "  network 0.0.0.0/0",
+    ]
+    assert _family(text, "ipv6") == [
+        "  neighbor fd00:60::1 activate",
+        "  network 2001:db8:60::10/128",
+        "  network ::/0",
+    ]
+    assert "ipv6 nht resolve-via-default" in speaker_zebra_conf(ipv6=True)
+
+
+def test_without_an_ipv6_address_a_speaker_is_as_before():
+    before = frr_speaker_bgpd_conf("k1", IPv4Address("10.0.0.11"), PEER, "s3cret", [IPv4Address("10.9.0.1")])
+    assert frr_speaker_bgpd_conf("k1", IPv4Address("10.0.0.11"), PEER6, "s3cret", ANNOUNCED) == before
+    assert speaker_zebra_conf() == f"{FRR_HEADER}\nip nht resolve-via-default\n"
+    assert gobgp_speaker_conf(IPv4Address("10.0.0.11"), PEER6, None) == gobgp_speaker_conf(
+        IPv4Address("10.0.0.11"), PEER, None
+    )
+
+
+def test_gobgp_dials_the_gateways_ipv6_address_from_the_nodes():
+    config = tomllib.loads(gobgp_speaker_conf(IPv4Address("10.0.0.11"), PEER6, "s3cret", NODE6))
+    v4, v6 = config["neighbors"]
+    assert v6["config"] == {"neighbor-address": "fd00:60::1", "peer-as": 64512, "auth-password": "s3cret"}
+    assert v6["transport"]["config"]["local-address"] == "fd00:60::11"
+    assert "afi-safis" not in v6, "gobgpd's default: the neighbour's own family"
+    assert v4["timers"] == v6["timers"]
+
+
+def test_aaaa_entries_are_ipv6_hosts_lines_or_host_records():
+    entries = [
+        HostEntry("web", IPv4Address("10.0.0.1")),
+        HostEntry("web", IPv6Address("2001:db8::1")),
+        HostEntry("ha", IPv6Address("2001:db8::2"), 60),
+    ]
+    assert hosts_file(entries) == "10.0.0.1 web\n2001:db8::1 web\n"
+    assert dnsmasq_host_records(entries) == ["--host-record=ha,2001:db8::2,60"]
+
+
+@needs_vtysh
+@pytest.mark.parametrize(
+    "text",
+    [
+        frr_speaker_bgpd_conf("k1", IPv4Address("10.0.0.11"), PEER6, "s3cret", ANNOUNCED, [IPv6Network("::/0")], NODE6),
+        speaker_zebra_conf(ipv6=True),
+    ],
+    ids=["dual-stack-speaker", "dual-stack-speaker-zebra"],
+)
+def test_frr_accepts_the_dual_stack_configs(tmp_path, text):
     conf = tmp_path / "frr.conf"
     conf.write_text(text)
     result = subprocess.run(["vtysh", "-C", "-f", str(conf)], capture_output=True, text=True, check=False)

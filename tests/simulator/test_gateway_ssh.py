@@ -10,7 +10,7 @@ import json
 import os
 import subprocess
 import sys
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address, IPv6Network
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +18,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from components.verify.gateway_output import (
+    parse_bgp6_paths_json,
+    parse_bgp6_paths_text,
+    parse_bgp6_summary_json,
+    parse_bgp6_summary_text,
+    parse_routes6_json,
+    parse_routes6_text,
+)
 from simulator import gateway_shell
 from simulator.checks import run_checks
-from simulator.gateway_shell import UNIFI_OS_COMMANDS, vtysh_commands
+from simulator.gateway_shell import FRR_ENTRY, UNIFI_OS_COMMANDS, USG_COMMANDS, vtysh_commands
 from simulator.gateway_ssh import PRIVSEP_DIR, GatewaySshEndpoint, PrivsepDir, keygen
 from simulator.lab import RunningLab, running_lab
 from simulator.plan import LabPlan, plan_lab
@@ -35,6 +43,11 @@ USG_ROUTES = f"{WRAPPER} show ip route"
 UOS_SUMMARY = "vtysh -c 'show ip bgp summary json'"
 UOS_ROUTES = "vtysh -c 'show ip route json'"
 UOS_BOTH = "vtysh -c 'show ip bgp summary json' -c 'show ip route json'"
+USG_SUMMARY6 = f"{WRAPPER} show ipv6 bgp summary"
+USG_ROUTES6 = f"{WRAPPER} show ipv6 route"
+UOS_SUMMARY6 = "vtysh -c 'show bgp ipv6 unicast summary json'"
+UOS_ROUTES6 = "vtysh -c 'show ipv6 route json'"
+UOS_PATHS6 = "vtysh -c 'show bgp ipv6 unicast json'"
 NOT_FOUND = 127
 
 
@@ -54,6 +67,21 @@ NOT_FOUND = 127
             "vtysh -c 'show ip route json' -c 'show ip bgp summary json'",
             ["show ip route json", "show ip bgp summary json"],
         ),
+        # IPv6: FRR 8.4 answers the USG's show ipv6 forms only as show bgp ipv6 unicast.
+        ("usg", f"{WRAPPER} show ipv6 bgp summary", ["show bgp ipv6 unicast summary"]),
+        ("usg", f"{WRAPPER} show ipv6 route", ["show ipv6 route"]),
+        ("usg", f"{WRAPPER} show ipv6 bgp 2001:db8:100::10", ["show bgp ipv6 unicast 2001:db8:100::10"]),
+        ("usg", f"{WRAPPER} show ipv6 bgp 2001:DB8:100:0::10", ["show bgp ipv6 unicast 2001:db8:100::10"]),
+        ("unifi-os", UOS_SUMMARY6, ["show bgp ipv6 unicast summary json"]),
+        ("unifi-os", UOS_ROUTES6, ["show ipv6 route json"]),
+        ("unifi-os", UOS_PATHS6, ["show bgp ipv6 unicast json"]),
+        ("usg", f"{WRAPPER} show ipv6 bgp 2001:db8:100::/64", None),  # an address, not a prefix
+        ("usg", f"{WRAPPER} show ipv6 bgp fe80::1%eth0", None),
+        ("usg", f"{WRAPPER} show ipv6 bgp 10.0.0.1", None),
+        ("usg", f"{WRAPPER} show ipv6 bgp neighbors", None),
+        ("usg", f"{WRAPPER} show ipv6 bgp 2001:db8::1 json", None),
+        ("unifi-os", "vtysh -c 'show bgp ipv6 unicast 2001:db8::1 json'", None),
+        ("usg", f"{USG_SUMMARY6} x", None),
         # Each kind answers its own commands only.
         ("usg", UOS_SUMMARY, None),
         ("unifi-os", USG_SUMMARY, None),
@@ -80,8 +108,20 @@ def test_the_shell_answers_exactly_the_gateway_kinds_commands(kind, line, expect
 @given(kind=st.sampled_from(gateway_shell.KINDS), line=st.text())
 def test_no_command_line_reaches_vtysh_with_another_command(kind, line):
     commands = vtysh_commands(kind, line)
-    allowed = UNIFI_OS_COMMANDS if kind == "unifi-os" else {"show ip bgp summary", "show ip route"}
-    assert commands is None or (commands and set(commands) <= allowed)
+    if kind == "unifi-os":
+        assert commands is None or (commands and set(commands) <= UNIFI_OS_COMMANDS)
+    else:
+        allowed = set(USG_COMMANDS.values())
+        assert commands is None or (
+            len(commands) == 1
+            and (
+                commands[0] in allowed
+                or (
+                    commands[0].startswith(f"{FRR_ENTRY} ")
+                    and str(IPv6Address(commands[0].removeprefix(f"{FRR_ENTRY} "))) == commands[0].split()[-1]
+                )
+            )
+        )
 
 
 @pytest.mark.parametrize("line", ["ls /", None])
@@ -198,7 +238,18 @@ def test_a_usg_lab_answers_the_usg_commands_over_ssh(tmp_path):
         routes = [line for line in outputs[USG_ROUTES].splitlines() if line.startswith(f"B>* {address}/32 ")]
         assert len(routes) == 1 and any(f"via {node.address}," in routes[0] for node in plan.nodes), outputs
 
-        _refusals(lab, ["ls /", UOS_SUMMARY, f"{USG_SUMMARY}; id"])
+        # The IPv6 commands are answered too (this lab has no IPv6 neighbour or route: FRR's
+        # empty answers, read as none), and a BGP entry asked by address.
+        address6 = "2001:db8:100::10"
+        usg6 = _outputs(lab, [USG_SUMMARY6, USG_ROUTES6, f"{WRAPPER} show ipv6 bgp {address6}"])
+        assert parse_bgp6_summary_text(usg6[USG_SUMMARY6]) == {}
+        table6 = parse_routes6_text(usg6[USG_ROUTES6])
+        assert IPv6Network("fe80::/64") in table6  # the link-local networks: read, connected
+        assert {r.protocol for routes in table6.values() for r in routes} == {"connected"}
+        assert usg6[f"{WRAPPER} show ipv6 bgp {address6}"].strip() == "% Network not in table"
+        assert parse_bgp6_paths_text(usg6[f"{WRAPPER} show ipv6 bgp {address6}"]) == {}
+
+        _refusals(lab, ["ls /", UOS_SUMMARY, f"{USG_SUMMARY}; id", UOS_SUMMARY6, f"{WRAPPER} show ipv6 bgp ::/0"])
         wrong = _over_ssh(lab, [USG_SUMMARY], host_key=other_key)
         assert wrong["error"] == "HostKeyMismatchError", wrong
 
@@ -260,5 +311,13 @@ def test_a_unifi_os_lab_answers_vtysh_json_over_ssh(tmp_path):
         assert set(both[0]["ipv4Unicast"]["peers"]) == set(summary["peers"])
         assert set(both[1]) == set(routes)
 
-        _refusals(lab, [USG_SUMMARY, "vtysh -c 'show running-config'", "vtysh"])
+        # The IPv6 commands: FRR's JSON of no IPv6 neighbour, route or path, read as none.
+        uos6 = _outputs(lab, [UOS_SUMMARY6, UOS_ROUTES6, UOS_PATHS6])
+        assert parse_bgp6_summary_json(uos6[UOS_SUMMARY6]) == {}
+        table6 = parse_routes6_json(uos6[UOS_ROUTES6])
+        assert IPv6Network("fe80::/64") in table6
+        assert {r.protocol for routes in table6.values() for r in routes} == {"connected"}
+        assert parse_bgp6_paths_json(uos6[UOS_PATHS6]) == {}
+
+        _refusals(lab, [USG_SUMMARY, "vtysh -c 'show running-config'", "vtysh", USG_SUMMARY6])
     assert _run_dir_state() == before

@@ -1,6 +1,7 @@
 import re
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -8,8 +9,9 @@ from components.config.model import GatewayKind
 from components.render import load_lab, render_artifacts
 from simulator.errors import SimulationError, UnmodeledField
 from simulator.lab import LabOptions, running_lab
-from simulator.plan import LabPlan, NodeKey, RogueRoute, Segment, plan_lab, plan_stacks
+from simulator.plan import LabPlan, NodeKey, RogueRoute, Segment, maximum_paths, plan_lab, plan_stacks
 from tests.simulator.conftest import REPO, stack_path, write_rendered, write_rendered_stacks
+from tests.simulator.dual_stack import dual_stack_rendered
 
 USG_PAIR = ["Pulumi.lab.yaml", "Pulumi.lab-test.yaml"]
 UNIFI_OS_PAIR = ["ebgp-unifi-os", "ibgp-unifi-os"]
@@ -244,3 +246,130 @@ def test_a_bare_name_two_stacks_have_is_ambiguous(tmp_path, reference, why):
         running_lab(plan, LabOptions(speaker_passwords={reference: "not-the-password"})),
     ):
         pass
+
+
+# --- dual-stack (issue 19), from hand-written rendered files -----------------------------------
+
+
+def _dual(name: str, tmp_path: Path, rogue: tuple[str, ...] = (), **facts: Any) -> LabPlan:
+    return plan_stacks([dual_stack_rendered(name, tmp_path, **facts)], rogue)
+
+
+def test_an_ipv4_only_lab_has_no_ipv6(tmp_path):
+    plan = _plan("ebgp-unifi-os", tmp_path)
+    assert not plan.topology.ipv6 and plan.topology.lan6 is None
+    assert all(n.address6 is None and not n.peers6 for n in plan.nodes)
+    assert [address.version for _, address in plan.sessions] == [4, 4, 4]
+
+
+def test_a_dual_stack_usg_lab(tmp_path):
+    plan = _dual("dual-stack-usg", tmp_path)
+    topology = plan.topology
+    # The gateway's IPv6 address is on the nodes' subnet: the router holds it on their bridge, and
+    # the workstation's LAN gets a unique local /64 of its own.
+    assert topology.segments == (
+        Segment(
+            IPv4Network("10.60.0.0/24"),
+            IPv4Address("10.60.0.1"),
+            IPv6Network("fd00:60::/64"),
+            IPv6Address("fd00:60::1"),
+        ),
+    )
+    assert (topology.lan6, topology.router_lan_address6, topology.workstation_address6) == (
+        IPv6Network("fd00:1a::/64"),
+        IPv6Address("fd00:1a::1"),
+        IPv6Address("fd00:1a::fe"),
+    )
+    n1 = plan.node("n1")
+    assert (n1.address6, n1.peers6) == (IPv6Address("fd00:60::11"), True)
+    assert set(n1.bgp_addresses) == {
+        IPv4Address("10.60.10.10"),
+        IPv4Address("10.60.10.11"),
+        IPv6Address("2001:db8:60::10"),
+        IPv6Address("2001:db8:60::20"),
+    }
+    assert [str(address) for _, address in plan.sessions] == ["10.60.0.11", "10.60.0.12", "fd00:60::11", "fd00:60::12"]
+    services = {s.name: s.addresses for s in plan.services}
+    # outputs.json names web's IPv4 address; its Service pins the IPv6 one too.
+    assert services["web"] == (IPv4Address("10.60.10.10"), IPv6Address("2001:db8:60::10"))
+    assert services["v6only"] == (IPv6Address("2001:db8:60::20"),)
+    assert [c.url for c in plan.http_checks] == [
+        "http://legacy.lab.home:8080/",
+        "http://v6only.lab.home:8081/",
+        "http://[2001:db8:60::20]:8081/",
+        "http://web.lab.home/",
+        "http://[2001:db8:60::10]:80/",
+    ]
+    assert set(plan.maximum_paths.values()) == {1}, "the translated USG keeps one path in both families"
+    assert plan.stacks[0].announcing_in(6) == {IPv6Address("fd00:60::11"), IPv6Address("fd00:60::12")}
+
+
+def test_a_dual_stack_unifi_os_lab_spreads_each_family_over_three_paths(tmp_path):
+    plan = _dual("dual-stack-unifi-os", tmp_path)
+    assert plan.router_bgpd_conf == (tmp_path / "bgpd.conf").read_text()
+    assert plan.maximum_paths == {(4, "ebgp"): 3, (6, "ebgp"): 3}
+    assert plan.paths_allowed(6, plan.stacks[0]) == 3
+    assert {h.name for h in plan.hosts if h.address.version == 6} == {"ha", "home-assistant", "home-assistant.k8s.home"}
+
+
+def test_a_rogue_also_announces_an_ipv6_default_route_and_the_lans_ipv6_prefix(tmp_path):
+    plan = _dual("dual-stack-unifi-os", tmp_path, ("k2",))
+    routes = [(route.prefix, route.what) for route in plan.node("k2").rogue_routes if route.prefix.version == 6]
+    assert routes == [
+        (IPv6Network("::/0"), "an IPv6 default route"),
+        (IPv6Network("fd00:1a::/64"), "the workstation's IPv6 LAN"),
+        (IPv6Network("2001:db8:70::100/128"), "an IPv6 address outside every pool"),
+        (IPv6Network("2001:db8:70::/119"), "an aggregate wider than the pool's 2001:db8:70::/120"),
+    ]
+    assert len(plan.rogue_routes) == 9, "the five IPv4 ones too"
+
+
+def test_a_node_without_an_ipv6_address_has_no_ipv6_session(tmp_path):
+    plan = _dual("dual-stack-unifi-os", tmp_path, ("k2",), without_address6=("k2",))
+    k2 = plan.node("k2")
+    assert (k2.address6, k2.peers6) == (None, False)
+    assert k2.bgp_addresses == (IPv4Address("10.70.10.10"),), "an IPv6 address goes over an IPv6 session"
+    assert all(route.prefix.version == 4 for route in k2.rogue_routes)
+    assert plan.stacks[0].announcing_in(6) == {IPv6Address("fd00:70::11"), IPv6Address("fd00:70::13")}
+    assert len(plan.sessions) == 5
+
+
+def test_a_pin_of_a_family_the_service_lacks_is_not_announced(tmp_path):
+    plan_dir, lab = dual_stack_rendered("dual-stack-usg", tmp_path)
+    services = plan_dir / "services.yaml"
+    services.write_text(services.read_text().replace("  - IPv4\n  - IPv6\n", "  - IPv4\n", 1))
+    plan = plan_stacks([(plan_dir, lab)])
+    assert IPv6Address("2001:db8:60::10") not in plan.node("n1").bgp_addresses
+    assert any("2001:db8:60::10 is IPv6, the Service's ipFamilies are IPv4" in note for note in plan.notes)
+
+
+def test_a_gateway_ipv6_address_metallb_does_not_peer_with_is_refused(tmp_path):
+    why = "MetalLB peers with fd00:60::1 but the gateway's IPv6 address is fd00:60::2"
+    with pytest.raises(SimulationError, match=re.escape(why)):
+        _dual("dual-stack-usg", tmp_path, peer_address6="fd00:60::2")
+
+
+def test_two_stacks_at_different_gateway_ipv6_addresses_are_refused(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = dual_stack_rendered("dual-stack-usg", tmp_path / "a")
+    second = dual_stack_rendered("dual-stack-usg", tmp_path / "b", peer_address6="fd00:60::2")
+    with pytest.raises(SimulationError, match="different IPv6 addresses"):
+        plan_stacks([first, second])
+
+
+def test_maximum_paths_are_read_per_address_family():
+    conf = "\n".join(
+        [
+            "router bgp 65000",
+            " maximum-paths 4",  # outside an address-family: IPv4 unicast's
+            " address-family ipv6 unicast",
+            "  maximum-paths 2",
+            "  maximum-paths ibgp 8",
+            " exit-address-family",
+            " address-family ipv4 unicast",
+            "  maximum-paths ibgp 3",
+            " exit-address-family",
+        ]
+    )
+    assert maximum_paths(conf) == {(4, "ebgp"): 4, (6, "ebgp"): 2, (6, "ibgp"): 8, (4, "ibgp"): 3}

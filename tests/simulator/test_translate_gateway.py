@@ -1,5 +1,7 @@
 import json
-from ipaddress import IPv4Address, IPv4Network
+import shutil
+import subprocess
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import Any
 
 import jsonschema
@@ -12,6 +14,7 @@ from simulator.model import HostEntry, PolicyAction, PrefixList, PrefixListRule,
 from simulator.translate.dns_records import read_dns_records
 from simulator.translate.usg import read_config_gateway
 from tests.simulator.conftest import REPO, rendered_files
+from tests.simulator.dual_stack import RENDERED
 
 
 def _usg_with(change) -> str:
@@ -316,7 +319,7 @@ def test_what_the_usg_refuses_is_refused(change, path, why):
             lambda d: _map_rule(d)["match"]["ip"]["address"].update({"prefix-list": None, "access-list": "1"}),
             r"match\.ip\.address: only match ip address prefix-list",
         ),
-        (lambda d: d["policy"].update({"prefix-list6": {}}), r"policy\.prefix-list6"),
+        (lambda d: d["policy"].update({"access-list6": {}}), r"policy\.access-list6"),
         (lambda d: d["policy"].update({"community-list": {}}), r"policy\.community-list"),
         (lambda d: _rule(d).update({"le": "0"}), r"rule\.10\.le: le 0"),
         (lambda d: _rule(d).update({"prefix": "192.168.1.241/28"}), r"rule\.10\.prefix: host bits set"),
@@ -358,3 +361,197 @@ def test_the_rendered_filters_of_the_posts_lab_are_translated():
     assert [m.name for m in bgp.route_maps] == [IMPORT, EXPORT]
     assert {(n.route_map_in, n.route_map_out) for n in bgp.neighbors} == {(IMPORT, EXPORT)}
     assert len(bgp.neighbors) == 4
+
+
+# --- dual-stack (issue 19): the contract's shapes, hand-written in tests/simulator/rendered ---
+
+DUAL = "metallb-dual-stack-usg"
+needs_vtysh = pytest.mark.skipif(shutil.which("vtysh") is None, reason="vtysh not installed (apt-get install frr)")
+V6_NEIGHBOR = "fd00:60::11"
+
+
+def _dual() -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((RENDERED / "dual-stack-usg" / "config.gateway.json").read_text())
+    return document
+
+
+def _dual_with(change) -> str:
+    document = _dual()
+    change(document)
+    return json.dumps(document)
+
+
+def _rule6(document: dict[str, Any]) -> dict[str, Any]:
+    rule: dict[str, Any] = document["policy"]["prefix-list6"][f"{DUAL}-pools6"]["rule"]["10"]
+    return rule
+
+
+def _v6_neighbor(document: dict[str, Any]) -> dict[str, Any]:
+    neighbor: dict[str, Any] = document["protocols"]["bgp"]["64512"]["neighbor"][V6_NEIGHBOR]
+    return neighbor
+
+
+def test_ipv6_neighbours_lists_and_maps_are_read():
+    bgp, hosts = read_config_gateway(json.dumps(_dual()))
+    assert bgp is not None
+    neighbors = {n.address: n for n in bgp.neighbors}
+    v6 = neighbors[IPv6Address(V6_NEIGHBOR)]
+    assert (v6.route_map_in, v6.route_map_out) == (f"{DUAL}-in", f"{DUAL}-out"), "IPv4 unicast's, as on Vyatta"
+    assert (v6.ipv6_unicast, v6.route_map_in6, v6.route_map_out6) == (True, f"{DUAL}-in6", f"{DUAL}-out")
+    assert not neighbors[IPv4Address("10.60.0.11")].ipv6_unicast
+    lists = {p.name: p for p in bgp.prefix_lists}
+    assert lists[f"{DUAL}-pools6"] == PrefixList(
+        f"{DUAL}-pools6", (PrefixListRule(10, PolicyAction.PERMIT, IPv6Network("2001:db8:60::/120"), None, 128),), 6
+    )
+    maps = {m.name: m for m in bgp.route_maps}
+    assert maps[f"{DUAL}-in6"].rules == (RouteMapRule(10, PolicyAction.PERMIT, f"{DUAL}-pools6", 6),)
+    assert HostEntry("web", IPv6Address("2001:db8:60::10")) in hosts
+    assert HostEntry("web.lab.home", IPv4Address("10.60.10.10")) in hosts
+    assert [h.address for h in hosts if h.name == "legacy"] == [IPv4Address("10.60.10.11")]
+
+
+def test_the_usgs_ipv6_is_frr_with_vyattas_semantics():
+    """A v6 neighbour stays active for IPv4 unicast with its top-level maps (vyatta-bgp.pl runs
+    ``neighbor X activate`` with ``remote-as``), and is activated for IPv6 unicast with its
+    ipv6-unicast maps; one path per prefix in both families."""
+    bgp, _ = read_config_gateway(json.dumps(_dual()))
+    assert bgp is not None
+    text = usg_router_bgpd_conf(bgp)
+    assert "no bgp default ipv4-unicast" not in text and text.startswith("frr defaults traditional\n")
+    ipv4 = text.split(" address-family ipv4 unicast\n", 1)[1].split(" exit-address-family\n", 1)[0]
+    assert f"  neighbor {V6_NEIGHBOR} route-map {DUAL}-in in\n" in ipv4
+    assert f"neighbor {V6_NEIGHBOR} activate" not in ipv4, "active there by FRR's traditional default"
+    ipv6 = text.split(" address-family ipv6 unicast\n", 1)[1].split(" exit-address-family\n", 1)[0]
+    assert ipv6.splitlines() == [
+        "  neighbor fd00:60::11 activate",
+        f"  neighbor fd00:60::11 route-map {DUAL}-in6 in",
+        f"  neighbor fd00:60::11 route-map {DUAL}-out out",
+        "  neighbor fd00:60::12 activate",
+        f"  neighbor fd00:60::12 route-map {DUAL}-in6 in",
+        f"  neighbor fd00:60::12 route-map {DUAL}-out out",
+        "  maximum-paths 1",
+        "  maximum-paths ibgp 1",
+    ]
+    assert f"\nipv6 prefix-list {DUAL}-pools6 seq 10 permit 2001:db8:60::/120 le 128\n" in text
+    assert f"\nroute-map {DUAL}-in6 permit 10\n match ipv6 address prefix-list {DUAL}-pools6\nexit\n" in text
+
+
+def test_an_ipv4_only_usg_gets_no_ipv6_family():
+    bgp, _ = read_config_gateway(rendered_files("Pulumi.lab.yaml")["config.gateway.json"])
+    assert bgp is not None and "ipv6" not in usg_router_bgpd_conf(bgp)
+
+
+@needs_vtysh
+def test_frr_accepts_the_dual_stack_translation(tmp_path):
+    bgp, _ = read_config_gateway(json.dumps(_dual()))
+    assert bgp is not None
+    conf = tmp_path / "bgpd.conf"
+    conf.write_text(usg_router_bgpd_conf(bgp))
+    result = subprocess.run(["vtysh", "-C", "-f", str(conf)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "why"),
+    [
+        # Vyatta's prefix-list6 templates (vyos/vyatta-cfg-quagga@vyatta/VC6.3-2011.10.04/amd64):
+        (lambda d: _rule6(d).update({"le": "129"}), r"rule\.10\.le", "le must be between 0 and 128"),
+        (lambda d: _rule6(d).update({"ge": "120"}), r"rule\.10\.ge", "ge must be greater than prefix length"),
+        (lambda d: _rule6(d).update({"ge": "124", "le": "122"}), r"rule\.10\.le", "le must be greater than or equal"),
+        (lambda d: _rule6(d).update({"prefix": "10.60.10.0/26"}), r"rule\.10\.prefix", "not a valid IPv6 network"),
+        (
+            lambda d: d["policy"]["prefix-list6"].update({"pools_6": {"rule": {"1": dict(_rule6(d))}}}),
+            r"prefix-list6\.pools_6",
+            "prefix-list6 name must be alpha-numeric",
+        ),
+        (
+            lambda d: d["policy"]["route-map"][f"{DUAL}-in6"]["rule"]["10"]["match"]["ipv6"]["address"].update(
+                {"prefix-list": f"{DUAL}-pools"}
+            ),
+            r"match\.ipv6\.address\.prefix-list",
+            f"prefix-list6 {DUAL}-pools does not exist",
+        ),
+        (
+            lambda d: _v6_neighbor(d)["address-family"]["ipv6-unicast"]["route-map"].update({"import": "nope"}),
+            r"ipv6-unicast\.route-map\.import",
+            "route-map nope doesn't exist",
+        ),
+        # Quagga's lib/plist.c: le must exceed the prefix length in both families.
+        (
+            lambda d: _rule6(d).update({"prefix": "2001:db8:60::10/128"}),
+            r"rule\.10\.le",
+            "Invalid prefix range for 2001:db8:60::10/128",
+        ),
+        (lambda d: _rule6(d).update({"le": "120"}), r"rule\.10\.le", "Invalid prefix range for 2001:db8:60::/120"),
+        (
+            lambda d: d["protocols"]["bgp"]["64512"]["neighbor"].update({"fd00::60::1": {"remote-as": "64512"}}),
+            r"neighbor\.fd00::60::1",
+            "a neighbour is an IPv4 or an IPv6 address",
+        ),
+    ],
+)
+def test_what_the_usg_refuses_in_ipv6_is_refused(change, path, why):
+    with pytest.raises(GatewayRefuses, match=rf"{path}: .*{why}"):
+        read_config_gateway(_dual_with(change))
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        (lambda d: _v6_neighbor(d)["address-family"].update({"ipv4-unicast": {}}), r"address-family\.ipv4-unicast"),
+        (
+            lambda d: _v6_neighbor(d)["address-family"]["ipv6-unicast"].update({"nexthop-self": "''"}),
+            r"ipv6-unicast\.nexthop-self",
+        ),
+        (
+            lambda d: d["policy"]["route-map"][f"{DUAL}-in6"]["rule"]["10"]["match"].update(
+                {"ip": {"address": {"prefix-list": f"{DUAL}-pools"}}}
+            ),
+            r"match\.ip: exactly one of match ip and match ipv6",
+        ),
+        (
+            lambda d: d["system"]["static-host-mapping"]["host-name"]["web.lab.home"].update(
+                {"inet": ["2001:db8:60::10", "10.60.10.10"]}
+            ),
+            r"inet: 2 addresses \(1 IPv4, 1 IPv6\): one per family, the IPv4 first",
+        ),
+        (
+            lambda d: d["system"]["static-host-mapping"]["host-name"]["web.lab.home"].update(
+                {"inet": ["2001:db8:60::10", "2001:db8:60::11"]}
+            ),
+            r"inet: 2 addresses \(0 IPv4, 2 IPv6\)",
+        ),
+    ],
+)
+def test_ipv6_fields_not_modeled_are_refused(change, path):
+    with pytest.raises(UnmodeledField, match=path):
+        read_config_gateway(_dual_with(change))
+
+
+def test_the_hand_written_dual_stack_file_fits_the_usg_schema():
+    if not USG_SCHEMA.exists():
+        pytest.skip(f"USG schema not available at {USG_SCHEMA} (reference data lives outside the repo)")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    validator = jsonschema.Draft7Validator(yaml.load(USG_SCHEMA.read_text(encoding="utf-8"), Loader=loader))
+    assert [e.message for e in validator.iter_errors(_dual())] == []
+
+
+def test_aaaa_records_beside_a_records():
+    records = read_dns_records((RENDERED / "dual-stack-unifi-os" / "dns-records.json").read_text())
+    assert HostEntry("ha", IPv6Address("2001:db8:70::10"), 60) in records
+    assert HostEntry("ha", IPv4Address("10.70.10.10"), 60) in records
+    assert len(records) == 6
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        (lambda r: r.update({"record_type": "AAAA"}), r"\[0\]\.value: not an AAAA value"),
+        (lambda r: r.update({"value": "2001:db8:70::10"}), r"\[0\]\.value: not an A value"),
+    ],
+)
+def test_a_record_of_the_other_family_is_refused(change, path):
+    records = json.loads((RENDERED / "dual-stack-unifi-os" / "dns-records.json").read_text())
+    change(records[0])
+    with pytest.raises(UnmodeledField, match=path):
+        read_dns_records(json.dumps(records))

@@ -1,5 +1,6 @@
 from dataclasses import replace
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
+from typing import Any
 
 import pytest
 import yaml
@@ -11,6 +12,7 @@ from simulator.errors import UnmodeledField
 from simulator.model import PoolProtocol
 from simulator.translate.metallb import read_metallb
 from tests.simulator.conftest import REPO, rendered_files, stack_path
+from tests.simulator.dual_stack import RENDERED
 
 
 def _configmap_with(change) -> str:
@@ -108,3 +110,70 @@ def test_every_renderer_option_is_modeled_or_refused():
     for field, variant in refused.items():
         with pytest.raises(UnmodeledField, match=field):
             read_metallb(render_metallb_yaml(variant))
+
+
+# --- dual-stack (issue 19): the contract's shapes, hand-written in tests/simulator/rendered ---
+
+
+def _dual_crs() -> list[dict[str, Any]]:
+    return list(yaml.safe_load_all((RENDERED / "dual-stack-usg" / "metallb.yaml").read_text()))
+
+
+def _dual_with(change) -> str:
+    documents = _dual_crs()
+    change({(d["kind"], d["metadata"]["name"]): d for d in documents})
+    return yaml.safe_dump_all(documents)
+
+
+def test_one_peer_per_family_and_a_pool_of_both_families():
+    settings = read_metallb(yaml.safe_dump_all(_dual_crs()))
+    assert (settings.peer.address, settings.peer.address6) == (IPv4Address("192.168.60.1"), IPv6Address("fd00:60::1"))
+    (pool,) = settings.pools
+    assert IPv4Address("10.60.10.63") in pool and IPv6Address("2001:db8:60::ff") in pool
+    assert IPv6Address("2001:db8:60::100") not in pool and IPv4Address("10.60.10.64") not in pool
+    assert settings.pool_of(IPv6Address("2001:db8:60::10")) is pool
+
+
+def test_the_legacy_configmap_takes_a_second_peer_at_the_gateways_ipv6_address():
+    def add_v6(config: dict[str, Any]) -> None:
+        config["peers"].append(dict(config["peers"][0], **{"peer-address": "fd00:10::1"}))
+        config["address-pools"][0]["addresses"].append("2001:db8:10::/124")
+
+    settings = read_metallb(_configmap_with(add_v6))
+    assert settings.peer.address6 == IPv6Address("fd00:10::1")
+    assert settings.pool_of(IPv6Address("2001:db8:10::f")) is settings.pools[0]
+
+
+def test_aggregation_is_modeled_only_as_host_routes_in_both_families():
+    def v6_length(length: int):
+        return lambda d: d["BGPAdvertisement", "services"]["spec"].update({"aggregationLengthV6": length})
+
+    assert read_metallb(_dual_with(v6_length(128))).peer.address6 is not None
+    with pytest.raises(UnmodeledField, match=r"aggregationLengthV6: aggregation other than /128"):
+        read_metallb(_dual_with(v6_length(64)))
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        (
+            lambda d: d["BGPPeer", "gateway-v6"]["spec"].update({"holdTime": "9s"}),
+            r"BGPPeer gateway-v6: an IPv6 peer whose settings differ from the IPv4 peer BGPPeer gateway's",
+        ),
+        (
+            lambda d: d["BGPPeer", "gateway"]["spec"].update({"peerAddress": "fd00:60::2"}),
+            r"2 peers \(0 IPv4, 2 IPv6\)",
+        ),
+        (
+            lambda d: d["BGPAdvertisement", "services"]["spec"].update({"peers": ["gateway"]}),
+            r"does not name BGPPeer 'gateway-v6'",
+        ),
+        (
+            lambda d: d["IPAddressPool", "services"]["spec"].update({"addresses": ["10.60.10.1-2001:db8:60::1"]}),
+            r"addresses\[0\]: a range from one family to the other",
+        ),
+    ],
+)
+def test_what_the_dual_stack_translation_does_not_model_is_refused(change, why):
+    with pytest.raises(UnmodeledField, match=why):
+        read_metallb(_dual_with(change))

@@ -18,8 +18,10 @@ UniFi OS consoles also serve the Network v2 API (``/proxy/network/v2/api/site/<s
 ``bgp/config`` (GET: a list, empty without one; POST creates or replaces it whole, 201; DELETE
 removes it; PUT refused with 405; without a BGP-capable gateway GET answers ``[]`` and POST 404
 ``api.err.BgpUnsupportedDevice``, or every call does with ``bgp_unsupported_on_get``) and
-``static-dns[/<id>]`` (list, POST, PUT unless ``dns_put_refused``, DELETE; a second record with
-the same key is refused). Pre-existing "foreign" objects come from the scenario; every v2 write
+``static-dns[/<id>]`` (list, POST, PUT unless ``dns_put_refused``, DELETE; A and AAAA records
+alike, each value an address of its type; a second record with the same key and type is
+refused, an A and an AAAA record of one key are not: assumed, no API fixture with AAAA records
+was found). Pre-existing "foreign" objects come from the scenario; every v2 write
 is counted.
 """
 
@@ -28,6 +30,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import http.cookies
+import ipaddress
 import json
 import os
 import secrets
@@ -611,8 +614,15 @@ class FakeController:
             return "ttl must be a whole number"
         if record_id is not None and body.get("_id") not in (None, record_id):
             return "_id does not match the path"
-        if any(r["key"].lower() == body["key"].lower() and i != record_id for i, r in self.dns.items()):
-            return f"a record named {body['key']} exists"
+        family = {"A": ipaddress.IPv4Address, "AAAA": ipaddress.IPv6Address}.get(body["record_type"])
+        if family is not None:
+            try:
+                family(body["value"])
+            except ValueError:
+                return f"{body['value']} is not an address of an {body['record_type']} record"
+        same = (body["key"].lower(), body["record_type"])
+        if any((r["key"].lower(), r["record_type"]) == same and i != record_id for i, r in self.dns.items()):
+            return f"a {body['record_type']} record named {body['key']} exists"
         return None
 
 

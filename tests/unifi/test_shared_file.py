@@ -4,6 +4,7 @@ by the pure plans. Over OpenSSH and through the Pulumi program: tests/resources/
 
 from __future__ import annotations
 
+import copy
 import getpass
 import hashlib
 import itertools
@@ -21,9 +22,10 @@ import pytest
 from components.artifacts.shared_gateway import GatewayStack, compose_config_gateway_json
 from components.artifacts.stack_claims import lab_claims
 from components.artifacts.usg_gateway import config_gateway_json
-from components.config import parse_lab
+from components.config import Lab, parse_lab
 from components.config.stack_files import read_stack_config
 from components.render import load_lab
+from components.unifi.drift import Drift
 from components.unifi.errors import ControllerLockedError, StacksConflictError
 from components.unifi.remote import remove_part
 from components.unifi.scripts import lock_script
@@ -37,8 +39,11 @@ from components.unifi.shared_file import (
     plan_install,
     read_site,
     release_lock,
+    site_drift,
 )
 from components.unifi.ssh import RemoteResult
+from tests.artifacts.test_stack_claims import dual_raw
+from tests.artifacts.test_usg_gateway import USG_SCHEMA, schema_errors
 from tests.unifi.test_scripts import SHELLS, busybox_tools
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,8 +83,12 @@ class LocalRemote:
         return "the test controller"
 
 
+def lab_of(name: str, raw: dict[str, Any] | None = None) -> Lab:
+    return load_lab(ROOT / f"Pulumi.{name}.yaml") if raw is None else parse_lab(raw, stack=name)
+
+
 def part_of(name: str, raw: dict[str, Any] | None = None) -> Part:
-    lab = load_lab(ROOT / f"Pulumi.{name}.yaml") if raw is None else parse_lab(raw, stack=name)
+    lab = lab_of(name, raw)
     content = config_gateway_json(lab, lab.pinned_addresses).encode()
     return Part(content, lab_claims(lab))
 
@@ -296,3 +305,74 @@ def test_a_lock_given_back_while_looking_is_tried_again_at_once_but_not_past_the
     times = itertools.chain([0.0], itertools.repeat(11.0))  # the deadline set, then past it
     with pytest.raises(ControllerLockedError, match="locked by another run"):
         acquire_lock(Answers(["retry"]), job, print, sleep=slept.append, clock=lambda: next(times))  # type: ignore[arg-type]
+
+
+# --- a dual-stack stack beside an IPv4 one --------------------------------------------------------
+
+
+def dual_test_raw(pool6: bool = True) -> dict[str, Any]:
+    """lab-test made dual-stack (tests/artifacts/test_stack_claims.py), or with its nodes' IPv6
+    addresses but no IPv6 pool left."""
+    raw = dual_raw("lab-test", "fd00:11", "fd00:11:10::/120")
+    if not pool6:
+        raw["metallb"]["pools"][0]["addresses"].pop()
+    return raw
+
+
+def look(site: Site, stack: str) -> Drift:
+    remote, job = site.shell, site.job(stack)
+    token = acquire_lock(remote, job, print)
+    try:
+        return site_drift(read_site(remote, job, token))
+    finally:
+        release_lock(remote, job, token)
+
+
+def test_a_dual_stack_part_keeps_its_ipv6_filter_beside_another_stack_until_its_last_ipv6_pool_goes(
+    site: Site,
+) -> None:
+    dual, lab = part_of("lab-test", dual_test_raw()), part_of("lab")
+    names = dual.claims.filter_names
+    assert site.install(dual) and site.live == dual.content
+    parts = site.path / ".metallb-unifi-parts"
+    assert json.loads((parts / "lab-test.claims.json").read_bytes())["format"] == 2
+
+    # The IPv4 stack's install leaves the dual-stack part and its IPv6 filter as they are.
+    stored = (parts / "lab-test.json").read_bytes()
+    assert site.install(lab)
+    assert (parts / "lab-test.json").read_bytes() == stored
+    assert json.loads((parts / "lab.claims.json").read_bytes())["format"] == 1
+    dual_lab = lab_of("lab-test", dual_test_raw())
+    composed = compose_config_gateway_json([GatewayStack(dual_lab, dual_lab.pinned_addresses), gateway_stack("lab")])
+    assert site.live == composed.encode()
+    live = json.loads(site.live)
+    ours = json.loads(dual.content)["policy"]
+    assert live["policy"]["prefix-list6"] == ours["prefix-list6"] and list(ours["prefix-list6"]) == [names.prefix_list6]
+    assert live["policy"]["route-map"][names.route_map_in6] == ours["route-map"][names.route_map_in6]
+    assert "fd00:11::10" in live["protocols"]["bgp"]["64512"]["neighbor"]
+    if USG_SCHEMA.exists():
+        assert schema_errors(live) == []
+
+    # The IPv6 filter is the dual-stack stack's own: an edit there is put back by the next up, an
+    # IPv6 prefix-list of another name is the user's.
+    edited = copy.deepcopy(live)
+    edited["policy"]["prefix-list6"][names.prefix_list6]["rule"]["10"]["prefix"] = "::/0"
+    (site.path / "config.gateway.json").write_text(json.dumps(edited))
+    assert look(site, "lab") == Drift("repair", f"edited at policy.prefix-list6.{names.prefix_list6}")
+    theirs = copy.deepcopy(live)
+    theirs["policy"]["prefix-list6"]["mine"] = {"rule": {"10": {"action": "permit", "prefix": "fd00::/8"}}}
+    (site.path / "config.gateway.json").write_text(json.dumps(theirs))
+    assert look(site, "lab").kind == "kept"
+    (site.path / "config.gateway.json").write_text(json.dumps(edited))
+
+    # Its last IPv6 pool gone: the next install takes the IPv6 filter and neighbours out.
+    v4_only = part_of("lab-test", dual_test_raw(pool6=False))
+    assert not v4_only.claims.bgp_v6
+    assert site.install(v4_only)
+    live = json.loads(site.live)
+    assert "prefix-list6" not in live["policy"] and names.route_map_in6 not in live["policy"]["route-map"]
+    assert not any(":" in neighbor for neighbor in live["protocols"]["bgp"]["64512"]["neighbor"])
+    assert look(site, "lab") == Drift("in sync", "as installed")
+
+    assert site.remove("lab-test") and site.remove("lab")
+    assert site.files() == {"config.gateway.json": ORIGINAL}

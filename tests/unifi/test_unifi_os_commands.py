@@ -10,6 +10,9 @@ from typing import Any
 
 import pytest
 
+from components.artifacts.dns_records import render_dns_records
+from components.artifacts.frr import render_bgpd_conf
+from components.config import parse_lab
 from components.unifi.errors import (
     EXIT_API,
     EXIT_BGP_NOT_OURS,
@@ -19,6 +22,7 @@ from components.unifi.errors import (
     EXIT_USAGE,
 )
 from components.unifi.unifi_os.state import STATE_PREFIX
+from tests.config.raw_labs import dual_stack_lab
 from tests.unifi.conftest import Certs, CliResult, FakeController, one_error_line, run_cli
 
 Start = Callable[..., FakeController]
@@ -405,3 +409,87 @@ def test_unknown_site_on_unifi_os(controller: Start, certs: Certs) -> None:
     assert result.returncode == EXIT_API
     assert "use --site default" in one_error_line(result)
     assert fake.stats.logins == 1
+
+
+# --- AAAA records (issue 19) --------------------------------------------------------------------
+
+
+def dual_files(v6: str | None = "fd00:20:10::10") -> tuple[str, list[dict[str, Any]]]:
+    """The bgpd.conf and records the renderers give tests/config/raw_labs.py's dual-stack lab with
+    grafana pinned to 10.20.10.10 and ``v6`` (None: the lab without its IPv6 pool)."""
+    raw = dual_stack_lab()
+    if v6 is None:
+        raw["metallb"]["pools"][0]["addresses"] = ["10.20.10.0/24"]
+        raw["services"][0].update(addresses=["10.20.10.10"], ipFamilyPolicy="SingleStack")
+    else:
+        raw["services"][0]["addresses"] = ["10.20.10.10", v6]
+    lab = parse_lab(raw, stack=STACK)
+    return render_bgpd_conf(lab), render_dns_records(lab, lab.pinned_addresses)
+
+
+def by_name_and_type(fake: FakeController) -> dict[tuple[str, str], str]:
+    return {(r["key"], r["record_type"]): r["value"] for r in fake.dns.values()}
+
+
+def test_aaaa_records_are_created_updated_and_deleted_beside_the_a_records_and_a_users_are_left_alone(
+    controller: Start, certs: Certs
+) -> None:
+    users_aaaa = {**FOREIGN_RECORD, "_id": "user-v6", "key": "grafana.lab.home", "value": "fd00::77"}
+    users_aaaa["record_type"] = "AAAA"
+    fake = controller(flavor="unifi-os", dns_records=[FOREIGN_RECORD, users_aaaa])
+    conf4, records4 = dual_files(v6=None)
+    v4_only = run_unifi_os(fake, certs, "apply", conf=conf4, records=records4)
+    assert v4_only.returncode == 0, v4_only.stderr
+    # The stack has only an A record for grafana.lab.home: the user's AAAA record of it is no conflict.
+    assert by_name_and_type(fake) == {
+        ("nas.home", "A"): "192.168.1.5",
+        ("grafana.lab.home", "AAAA"): "fd00::77",
+        ("grafana", "A"): "10.20.10.10",
+        ("grafana.lab.home", "A"): "10.20.10.10",
+    }
+    assert set(state_of(v4_only)["records"]) == {"grafana", "grafana.lab.home"}
+
+    # With its IPv6 pool, the stack wants that AAAA record: refused, nothing written.
+    conf6, records6 = dual_files()
+    writes = len(fake.stats.v2_bodies)
+    refused = run_unifi_os(fake, certs, "apply", conf=conf6, records=records6, previous=v4_only)
+    assert refused.returncode == EXIT_DNS_CONFLICT
+    assert "grafana.lab.home AAAA (now AAAA fd00::77)" in one_error_line(refused)
+    assert len(fake.stats.v2_bodies) == writes
+
+    del fake.dns["user-v6"]  # the user deletes theirs in UniFi Network
+    dual = run_unifi_os(fake, certs, "apply", conf=conf6, records=records6, previous=v4_only)
+    assert dual.returncode == 0, dual.stderr
+    assert "dns: created grafana.lab.home AAAA fd00:20:10::10 (default ttl)" in dual.stdout
+    assert by_name_and_type(fake) == {
+        ("nas.home", "A"): "192.168.1.5",
+        ("grafana", "A"): "10.20.10.10",
+        ("grafana", "AAAA"): "fd00:20:10::10",
+        ("grafana.lab.home", "A"): "10.20.10.10",
+        ("grafana.lab.home", "AAAA"): "fd00:20:10::10",
+    }
+    state = state_of(dual)["records"]
+    assert {k: state[k] for k in ("grafana", "grafana.lab.home")} == state_of(v4_only)["records"]  # A kept
+    for ref in ("grafana AAAA", "grafana.lab.home AAAA"):  # the state names each AAAA record by key and type
+        assert f"{fake.dns[state[ref]]['key']} {fake.dns[state[ref]]['record_type']}" == ref
+    assert fake.bgp is not None and fake.bgp["frr_bgpd_config"] == conf6
+
+    conf_moved, records_moved = dual_files("fd00:20:10::20")
+    moved = run_unifi_os(fake, certs, "apply", conf=conf_moved, records=records_moved, previous=dual)
+    assert moved.returncode == 0, moved.stderr
+    assert "dns: updated grafana AAAA fd00:20:10::10 (default ttl) -> grafana AAAA fd00:20:10::20" in moved.stdout
+    assert state_of(moved)["records"] == state  # both AAAA records updated in place, the A ones untouched
+    assert "bgp: unchanged" in moved.stdout and "writes: 0 BGP, 2 DNS" in moved.stdout
+
+    status = run_unifi_os(fake, certs, "status")  # no state given: every address record
+    assert "  grafana AAAA fd00:20:10::20 (default ttl)" in status.stdout and "  nas.home A" in status.stdout
+
+    back = run_unifi_os(fake, certs, "apply", conf=conf4, records=records4, previous=moved)
+    assert back.returncode == 0, back.stderr
+    assert "dns: deleted grafana.lab.home AAAA fd00:20:10::20 (default ttl)" in back.stdout
+    assert state_of(back)["records"] == state_of(v4_only)["records"]
+    assert sorted(by_name_and_type(fake)) == [("grafana", "A"), ("grafana.lab.home", "A"), ("nas.home", "A")]
+
+    removed = run_unifi_os(fake, certs, "remove", previous=back)
+    assert removed.returncode == 0, removed.stderr
+    assert list(fake.dns.values()) == [FOREIGN_RECORD]

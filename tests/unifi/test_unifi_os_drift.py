@@ -22,7 +22,8 @@ from components.unifi.unifi_os.dns import DnsRecord
 from components.unifi.unifi_os.drift import NOT_INSTALLED, WantedRecord, classify
 from components.unifi.unifi_os.inputs import ApplyInputs
 from tests.artifacts.test_shared_gateway import raw_of
-from tests.unifi.test_shared_bgp import FOREIGN
+from tests.config.raw_labs import dual_stack_lab
+from tests.unifi.test_shared_bgp import FOREIGN, FOREIGN_V6
 
 PASSWORD = "bgp-pw-4711"
 STACK = "udm"
@@ -213,3 +214,70 @@ def test_any_change_of_a_line_of_the_stacks_is_repaired_and_apply_puts_back_exac
     assert kind == "repair" and what.startswith("BGP config") and "frr_bgpd_config" in what
     plan = plan_bgp(BgpConfig(live), INPUTS, None, STACK)
     assert plan.body is not None and plan.body["frr_bgpd_config"] == base["frr_bgpd_config"]
+
+
+# --- AAAA records and the IPv6 part (issue 19) -------------------------------------------------
+
+DUAL = parse_lab(dual_stack_lab(), stack=STACK)
+DUAL_CONF = render_bgpd_conf(DUAL)
+DUAL_WANTED = [WantedRecord.of(r) for r in known_dns_records(DUAL)]
+
+
+def dual_records(**changed: dict[str, Any] | None) -> list[DnsRecord]:
+    """The dual-stack lab's records as apply leaves them; ``changed`` by ref ("grafana_AAAA")."""
+    listed = []
+    for index, wanted in enumerate(DUAL_WANTED):
+        raw = {"_id": f"r{index}", "key": wanted.key, "value": wanted.value or "", "record_type": wanted.record_type}
+        change = changed.get(wanted.ref.replace(".", "_").replace(" ", "_"), {})
+        if change is not None:
+            listed.append(DnsRecord({**raw, "ttl": 0, "enabled": True, **change}))
+    return listed
+
+
+def look_dual(dns: list[DnsRecord]) -> tuple[str, str]:
+    alone = {**ALONE, "frr_bgpd_config": DUAL_CONF}
+    drift = classify(BgpConfig(alone), dns, bgpd_conf=DUAL_CONF, stack=STACK, wanted=DUAL_WANTED)
+    return drift.kind, drift.what
+
+
+def test_a_dual_stack_names_a_and_aaaa_records_apart() -> None:
+    # grafana pins an address of each family; registry is IPv4 only, its address not allocated yet.
+    assert [(w.ref, w.value) for w in DUAL_WANTED] == [
+        ("grafana", "10.20.10.10"),
+        ("grafana AAAA", "fd00:20:10::10"),
+        ("grafana.lab.home", "10.20.10.10"),
+        ("grafana.lab.home AAAA", "fd00:20:10::10"),
+        ("registry", None),
+        ("registry.lab.home", None),
+    ]
+    assert look_dual(dual_records()) == ("in sync", "as installed")
+    assert look_dual(dual_records(grafana_AAAA=None)) == ("repair", "DNS record gone: grafana AAAA")
+    assert look_dual(dual_records(grafana_lab_home_AAAA={"value": "fd00:20:10::11"})) == (
+        "repair",
+        "DNS record edited: grafana.lab.home AAAA (value)",
+    )
+    assert look_dual(dual_records(grafana={"record_type": "AAAA", "value": "fd00::1"})) == (
+        "repair",
+        "DNS record gone: grafana; DNS record doubled: grafana AAAA (2)",
+    )
+
+
+def test_a_users_aaaa_record_beside_the_stacks_a_record_is_no_drift() -> None:
+    theirs = DnsRecord({"_id": "u", "key": "HA", "value": "fd00::10", "record_type": "AAAA", "ttl": 0})
+    assert look(ALONE, [*records(), theirs]) == ("in sync", "as installed")
+
+
+def test_the_ipv6_part_of_the_stacks_bgp_text_edited_is_repaired() -> None:
+    edited = DUAL_CONF.replace("  neighbor metallb-udm-v6 route-map metallb-udm-in6 in\n", "")
+    assert edited != DUAL_CONF
+    live = {**ALONE, "frr_bgpd_config": edited}
+    drift = classify(BgpConfig(live), dual_records(), bgpd_conf=DUAL_CONF, stack=STACK, wanted=DUAL_WANTED)
+    assert (drift.kind, drift.what) == ("repair", "BGP config edited at frr_bgpd_config")
+    # In a user's config with an IPv6 family of its own, of the dual lab's AS and router id.
+    users = FOREIGN_V6.replace("router bgp 65000", "router bgp 64512").replace("192.168.30.1", "192.168.1.1")
+    joined = shared_bgp.join(users, "mine", DUAL_CONF, STACK)
+    shared = {**SHARED, "description": joined.description, "frr_bgpd_config": joined.text}
+    assert classify(BgpConfig(shared), dual_records(), bgpd_conf=DUAL_CONF, stack=STACK, wanted=DUAL_WANTED) == IN_SYNC
+    shared["frr_bgpd_config"] = joined.text.replace("  neighbor metallb-udm-v6 activate\n", "")
+    drift = classify(BgpConfig(shared), dual_records(), bgpd_conf=DUAL_CONF, stack=STACK, wanted=DUAL_WANTED)
+    assert (drift.kind, drift.what) == ("repair", "BGP config (shared) edited at frr_bgpd_config")

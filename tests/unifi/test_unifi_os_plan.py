@@ -6,12 +6,14 @@ import hashlib
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from components.unifi.errors import BgpNotOursError, DnsConflictError, UsageError
 from components.unifi.options import secret_fragments
 from components.unifi.unifi_os.bgp import BgpConfig, mask_passwords, plan_bgp
 from components.unifi.unifi_os.dns import DnsRecord, owned, plan_dns
-from components.unifi.unifi_os.inputs import ApplyInputs, DesiredRecord, read_apply_inputs
+from components.unifi.unifi_os.inputs import ApplyInputs, DesiredRecord, parse_ref, read_apply_inputs, record_ref
 from components.unifi.unifi_os.state import StackState, parse_state, removed_line
 
 CONF = "router bgp 64512\n neighbor 10.0.0.1 password s3cret pw\n neighbor PEERS password  other\n"
@@ -117,3 +119,79 @@ def test_the_discovered_mark_is_read_from_stdin_and_never_causes_a_write() -> No
     assert record == DesiredRecord("grafana.lan", "10.10.10.20")  # the mark is not the record's
     with pytest.raises(UsageError, match=r"records\[0\].discovered"):
         read_apply_inputs(stdin(CONF, [{**records[0], "discovered": "yes"}]), {"UNIFI_BGPD_CONF": CONF})
+
+
+# --- AAAA records beside A records (issue 19) ---------------------------------------------------
+
+
+def aaaa(key: str, value: str) -> DesiredRecord:
+    return DesiredRecord(key, value, "AAAA")
+
+
+def listed(record_id: str, key: str, value: str, record_type: str = "A") -> DnsRecord:
+    return DnsRecord({"_id": record_id, "key": key, "value": value, "record_type": record_type})
+
+
+def test_a_record_is_known_by_its_name_and_type_and_a_users_aaaa_record_is_left_alone() -> None:
+    mine_a = listed("m1", "g.lan", "10.0.0.1")
+    mine_aaaa = listed("m2", "g.lan", "fd00::1", "AAAA")
+    users_aaaa = listed("u1", "nas.lan", "fd00::5", "AAAA")  # a name the stack has an A record for only
+    state = {"g.lan": "m1", "g.lan AAAA": "m2"}
+    wanted = [DesiredRecord("g.lan", "10.0.0.1"), aaaa("g.lan", "fd00::2"), DesiredRecord("nas.lan", "10.0.0.5")]
+    plan = plan_dns([mine_a, mine_aaaa, users_aaaa], wanted, state)
+    assert plan.creates == [DesiredRecord("nas.lan", "10.0.0.5")]
+    assert plan.updates == [(mine_aaaa, aaaa("g.lan", "fd00::2"))]  # the AAAA record only, in place
+    assert plan.deletes == [] and plan.kept == {"g.lan": "m1", "g.lan AAAA": "m2"}
+    # The stack's last IPv6 pool gone: its AAAA record goes, its A record and the user's stay.
+    plan = plan_dns([mine_a, mine_aaaa, users_aaaa], [DesiredRecord("g.lan", "10.0.0.1")], state)
+    assert plan.deletes == [mine_aaaa] and plan.creates == [] and plan.updates == []
+    # A state line from before AAAA records existed names an A record by its key alone.
+    assert owned([mine_a, mine_aaaa], {"g.lan": "m1"}) == [mine_a]
+    assert owned([mine_a, mine_aaaa], {"g.lan": "m2"}) == []  # that id is an AAAA record now: not the stack's
+
+
+@pytest.mark.parametrize(
+    ("theirs", "said"),
+    [
+        (listed("u", "G.lan", "fd00::9", "AAAA"), r"g\.lan AAAA \(now AAAA fd00::9\)"),
+        (listed("u", "g.lan", "elsewhere.lan", "CNAME"), r"g\.lan AAAA \(now CNAME elsewhere\.lan\)"),
+    ],
+)
+def test_a_users_record_of_the_same_name_and_type_or_a_cname_of_the_name_is_a_conflict(
+    theirs: DnsRecord, said: str
+) -> None:
+    with pytest.raises(DnsConflictError, match=said):
+        plan_dns([theirs], [aaaa("g.lan", "fd00::1")], {})
+    discovered = DesiredRecord("g.lan", "fd00::1", "AAAA", discovered=True)
+    assert plan_dns([theirs], [discovered], {}).left_alone == [said.replace("\\", "")]
+    # Of another type and not a CNAME, it is no conflict.
+    other = listed("u", "g.lan", "v=spf1 -all", "TXT")
+    assert plan_dns([other], [aaaa("g.lan", "fd00::1")], {}).creates == [aaaa("g.lan", "fd00::1")]
+
+
+def test_an_aaaa_record_recreated_by_an_undo_is_known_by_its_name_type_and_contents() -> None:
+    state = {"a.lan AAAA": "gone-id"}
+    contents = {"a.lan AAAA": {"value": "fd00::9", "record_type": "AAAA", "ttl": 0, "enabled": True}}
+    recreated = listed("new", "a.lan", "fd00::9", "AAAA")
+    assert owned([recreated, listed("a", "a.lan", "10.0.0.9")], state, contents) == [recreated]
+
+
+def test_an_a_and_an_aaaa_record_of_one_name_are_two_records_of_stdin() -> None:
+    env = {"UNIFI_BGPD_CONF": CONF}
+    both = [{"key": "a.lan", "value": "10.0.0.9"}, {"key": "A.lan", "value": "fd00::9", "record_type": "AAAA"}]
+    inputs = read_apply_inputs(stdin(CONF, both), env)
+    assert [r.ref for r in inputs.records] == ["a.lan", "A.lan AAAA"]
+    with pytest.raises(UsageError, match=r"a\.lan AAAA more than once"):
+        read_apply_inputs(stdin(CONF, [both[1], {**both[1], "value": "fd00::8"}]), env)
+    with pytest.raises(UsageError, match=r"records\[0\].key must be a host name"):
+        read_apply_inputs(stdin(CONF, [{"key": "a lan", "value": "10.0.0.9"}]), env)
+
+
+@given(
+    key=st.from_regex(r"[A-Za-z0-9][A-Za-z0-9.-]{0,30}", fullmatch=True),
+    record_type=st.sampled_from(["A", "AAAA", "CNAME", "TXT"]),
+)
+def test_a_records_state_name_gives_back_its_name_and_type(key: str, record_type: str) -> None:
+    assert parse_ref(record_ref(key, record_type)) == (key, record_type)
+    state = StackState("lab", "metallb-unifi stack lab", None, {record_ref(key, record_type): "id1"})
+    assert parse_state(state.line(), "lab") == state

@@ -4,13 +4,22 @@ wrong, and the lines and JSON a person or a program reads."""
 from __future__ import annotations
 
 import json
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from pathlib import Path
 
 import pytest
 
 from components.verify import checks
 from components.verify.expectations import ExpectedEndpoint, ExpectedName, ExpectedNode, ExpectedRoute
-from components.verify.gateway_output import BgpNeighbor, Route
+from components.verify.gateway_output import (
+    BgpNeighbor,
+    BgpPath,
+    Route,
+    parse_bgp6_paths_json,
+    parse_bgp6_paths_text,
+    parse_routes6_json,
+    parse_routes6_text,
+)
 from components.verify.probes import DnsAnswer, ReachAnswer
 from components.verify.report import CheckResult, Report, Status
 
@@ -167,3 +176,159 @@ def test_the_json_report_has_the_documented_shape_and_reads_back() -> None:
     assert Report.from_json(document) == report
     assert report.exit_code == 1
     assert report.summary()["routes"] == {"status": "skip", "detail": "set metallb-unifi:gatewaySsh"}
+
+
+# --- IPv6 -------------------------------------------------------------------------------------
+
+OUTPUTS = Path(__file__).resolve().parent / "outputs"
+N6 = (
+    ExpectedNode("n1", A("10.60.0.11"), IPv6Address("fd00:10::11")),
+    ExpectedNode("n2", A("10.60.0.12"), IPv6Address("fd00:10::12")),
+    ExpectedNode("n3", A("10.60.0.13"), IPv6Address("fd00:10::13")),
+)
+
+
+def neighbour6(address: str, state: str = "Established") -> BgpNeighbor:
+    up = state == "Established"
+    return BgpNeighbor(IPv6Address(address), 64512, state, "00:01:02" if up else "never", 1 if up else None)
+
+
+def test_a_node_with_address6_has_a_session_per_family_each_named_by_its_address() -> None:
+    v4 = {n.address: neighbour(str(n.address)) for n in N6}
+    v6 = {n.address6: neighbour6(str(n.address6)) for n in N6 if n.address6 is not None}
+    result = checks.sessions(N6, v4, v6)
+    assert result.status is Status.OK
+    assert [item.subject for item in result.items] == [
+        "n1 (10.60.0.11)",
+        "n1 (fd00:10::11)",
+        "n2 (10.60.0.12)",
+        "n2 (fd00:10::12)",
+        "n3 (10.60.0.13)",
+        "n3 (fd00:10::13)",
+    ]
+
+
+def test_a_missing_or_down_ipv6_session_fails_naming_the_node_and_its_ipv6_address() -> None:
+    v4 = {n.address: neighbour(str(n.address)) for n in N6}
+    v6 = {
+        IPv6Address("fd00:10::11"): neighbour6("fd00:10::11"),
+        IPv6Address("fd00:10::13"): neighbour6("fd00:10::13", "Active"),
+    }
+    result = checks.sessions(N6, v4, v6)
+    assert result.status is Status.FAIL
+    failed = {item.subject: item.detail for item in result.items if not item.ok}
+    assert failed == {
+        "n2 (fd00:10::12)": "no such IPv6 neighbour on the gateway: its config lacks this node's address6",
+        "n3 (fd00:10::13)": "Active: no TCP session: the node or its speaker is down, or the BGP passwords differ",
+    }
+    assert "`show ipv6 bgp summary`" in result.detail and "gateway.peerAddress6" in result.detail
+    # Its IPv4 session up does not stand in for the IPv6 one, nor the reverse.
+    assert checks.sessions(N6, {}, v6).status is Status.FAIL
+
+
+def test_an_ipv4_only_node_has_its_one_session_and_the_same_words_as_before() -> None:
+    result = checks.sessions(NODES, {n.address: neighbour(str(n.address)) for n in NODES}, {})
+    assert len(result.items) == 2 and "ipv6" not in result.detail.lower()
+
+
+ECMP6, SINGLE6, GOBGP6 = (IPv6Address(f"2001:db8:100::{n}") for n in (10, 11, 12))
+ROUTES6 = (
+    ExpectedRoute(ECMP6, ("web",)),
+    ExpectedRoute(SINGLE6, ("api",)),
+    ExpectedRoute(GOBGP6, ("db",)),
+)
+
+
+def test_recorded_link_local_next_hops_are_named_by_the_bgp_paths_that_carry_them() -> None:
+    """FRR 8.4 recorded (tests/verify/outputs/frr-uos-dual-*): n1 and n2 are FRR speakers, so the
+    gateway routes via their link-local addresses; gobgpd (n3) sent only its global one."""
+    table6 = parse_routes6_json((OUTPUTS / "frr-uos-dual-route6.json").read_text())
+    paths6 = parse_bgp6_paths_json((OUTPUTS / "frr-uos-dual-bgp6-table.json").read_text())
+    result = checks.routes(ROUTES6, N6, {}, table6, paths6)
+    assert result.status is Status.OK, result.detail
+    assert [item.detail for item in result.items] == [
+        "via n2 (fd00:10::12), n1 (fd00:10::11): 2 paths",
+        "via n1 (fd00:10::11): 1 path",
+        "via n3 (fd00:10::13): 1 path",
+    ]
+    # Without the BGP paths, a link-local next hop names no node.
+    without = checks.routes(ROUTES6[:1], N6, {}, table6, {})
+    assert without.status is Status.FAIL
+    assert "via fe80::248f:3eff:fef3:2d2b, fe80::94ba:fbff:fe4a:296b, which is not a node" in without.detail
+
+
+def test_a_usg_reads_its_one_path_from_the_entry_of_the_address() -> None:
+    table6 = parse_routes6_text((OUTPUTS / "quagga-usg-route6.txt").read_text())
+    paths6 = parse_bgp6_paths_text((OUTPUTS / "quagga-usg-bgp6-path.txt").read_text())
+    nodes = (ExpectedNode("worker1", A("10.10.0.101"), IPv6Address("fd00:10::11")),)
+    result = checks.routes((ExpectedRoute(ECMP6, ("web",)),), nodes, {}, table6, paths6)
+    assert result.line() == "ok   routes: 2001:db8:100::10 (web): via worker1 (fd00:10::11): 1 path"
+
+
+def bgp6(prefix: str, *hops: str) -> dict[IPv6Network, list[Route]]:
+    network = IPv6Network(prefix)
+    return {network: [Route(network, "bgp", True, tuple(IPv6Address(h) for h in hops))]}
+
+
+def path6(prefix: str, peer: str, *hops: str) -> dict[IPv6Network, list[BgpPath]]:
+    network = IPv6Network(prefix)
+    return {network: [BgpPath(network, IPv6Address(peer), tuple(IPv6Address(h) for h in hops), True, True)]}
+
+
+@pytest.mark.parametrize(
+    ("table6", "paths6", "says"),
+    [
+        ({}, {}, "2001:db8:100::10 (web): no route on the gateway"),
+        # The IPv4 table does not route an IPv6 address, nor a ::/0 default.
+        (bgp6("::/0", "fe80::1"), {}, "2001:db8:100::10 (web): no route on the gateway"),
+        (
+            bgp6("2001:db8:100::10/128", "fe80::99"),
+            path6("2001:db8:100::10/128", "fd00:10::99", "fd00:10::99", "fe80::99"),
+            "via fe80::99 (from fd00:10::99), which is not a node of this stack",
+        ),
+        (
+            bgp6("2001:db8:100::10/128", "fd00:10::11", "fd00:10::99"),
+            {},
+            "via n1 (fd00:10::11): 1 path; also via fd00:10::99, not a node of this stack",
+        ),
+    ],
+)
+def test_a_missing_or_strange_ipv6_route_fails_naming_the_address(
+    table6: dict[IPv6Network, list[Route]], paths6: dict[IPv6Network, list[BgpPath]], says: str
+) -> None:
+    v4_route = bgp("10.10.10.10/32", "10.60.0.11")
+    result = checks.routes(
+        (ExpectedRoute(ECMP6, ("web",)), ExpectedRoute(DASHBOARD, ("k8s-dashboard",))), N6, v4_route, table6, paths6
+    )
+    assert result.status is Status.FAIL
+    assert says in result.detail
+    assert [item.ok for item in result.items] == [False, True]
+
+
+def test_an_aggregated_ipv6_announcement_says_its_prefix() -> None:
+    table6 = bgp6("2001:db8:100::/120", "fd00:10::11")
+    result = checks.routes((ExpectedRoute(ECMP6, ("web",)),), N6, {}, table6, {})
+    assert result.detail == "2001:db8:100::10 (web): via n1 (fd00:10::11) as 2001:db8:100::/120: 1 path"
+
+
+def test_a_dual_stack_name_resolves_per_family() -> None:
+    v6 = IPv6Address("2001:db8:100::10")
+    expected = (ExpectedName("web.lab", DASHBOARD, "web"), ExpectedName("web.lab", v6, "web"))
+    answers = {"web.lab": DnsAnswer("web.lab", (DASHBOARD,), None)}
+    result = checks.names(expected, answers, A("192.168.1.1"), {"web.lab": DnsAnswer("web.lab", (v6,), None)})
+    assert result.line() == "ok   dns: 1 name resolves (1 A, 1 AAAA) through 192.168.1.1"
+    missing = checks.names(expected, answers, A("192.168.1.1"), {"web.lab": DnsAnswer("web.lab", (), "no answer")})
+    assert missing.detail.startswith("web.lab (AAAA): no answer (expected 2001:db8:100::10) (")
+    assert checks.names(expected, answers, A("192.168.1.1")).items[1].detail == "not asked (expected 2001:db8:100::10)"
+
+
+def test_reach_over_ipv6_names_the_bracketed_address() -> None:
+    v6 = IPv6Address("2001:db8:100::10")
+    expected = (
+        ExpectedEndpoint("http://web.lab:8080/", DASHBOARD, 8080, "http", "web.lab", "web"),
+        ExpectedEndpoint("http://[2001:db8:100::10]:8080/", v6, 8080, "http", "web.lab", "web"),
+    )
+    answers = {e.subject: ReachAnswer(e.subject, True, "HTTP 200 in 3 ms") for e in expected}
+    result = checks.reach(expected, answers)
+    assert result.line() == "ok   reach: 2 URLs answer (1 over IPv4, 1 over IPv6)"
+    assert result.items[1].detail == "HTTP 200 in 3 ms ([2001:db8:100::10]:8080)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from components.verify.expectations import (
     allocated_addresses,
     expect,
 )
+from tests.config.raw_labs import edited
 from tests.config.strategies import valid_configs
 from tests.discovery import labs
 
@@ -91,7 +92,7 @@ def test_an_allocated_address_comes_from_the_services_status_and_is_then_checked
     lab = parse_lab(_raw_lab(), stack="lab")
     dump = [labs.service("later", "apps", ip="10.20.10.77"), labs.service("other", "apps", ip="10.20.10.78")]
     addresses = allocated_addresses(lab, dump)
-    assert addresses["later"] == IPv4Address("10.20.10.77")
+    assert addresses["later"] == (IPv4Address("10.20.10.77"),)
     assert "other" not in addresses  # not a declared service: only discovery names it
     expected = expect(lab, addresses)
     assert expected.not_known == ()
@@ -139,3 +140,77 @@ def test_a_damaged_document_is_refused_naming_what_is_wrong() -> None:
 
 def test_expected_nodes_name_themselves_with_their_address() -> None:
     assert str(ExpectedNode("worker1", IPv4Address("10.0.0.1"))) == "worker1 (10.0.0.1)"
+
+
+# --- dual-stack ---------------------------------------------------------------------------------
+
+V4, V6 = IPv4Address("10.20.10.10"), IPv6Address("fd00:20:10::10")
+
+
+def test_a_dual_stack_lab_expects_both_sessions_both_routes_both_records_and_both_urls() -> None:
+    lab = parse_lab(edited("dual"), stack="lab")  # grafana pins 10.20.10.10 and fd00:20:10::10
+    expected = expect(lab, lab.pinned_addresses)
+    assert [(n.name, str(n.address), str(n.address6)) for n in expected.nodes] == [
+        ("cp1", "10.20.0.10", "fd00:20::10"),
+        ("node1", "10.20.0.11", "fd00:20::11"),
+        ("node2", "10.20.0.12", "fd00:20::12"),
+    ]
+    assert expected.routes == (ExpectedRoute(V4, ("grafana",)), ExpectedRoute(V6, ("grafana",)))
+    assert [(n.name, n.address) for n in expected.names] == [
+        ("grafana", V4),
+        ("grafana", V6),
+        ("grafana.lab.home", V4),
+        ("grafana.lab.home", V6),
+    ]
+    # The IPv4 address keeps the named URL; the IPv6 one is tried as a URL of its own, the
+    # host name still sent.
+    assert expected.endpoints == (
+        ExpectedEndpoint("http://[fd00:20:10::10]/", V6, 80, "http", "grafana.lab.home", "grafana"),
+        ExpectedEndpoint("http://grafana.lab.home/", V4, 80, "http", "grafana.lab.home", "grafana"),
+    )
+    assert Expectations.from_json(json.loads(json.dumps(expected.to_json()))) == expected
+
+
+def test_an_ipv6_only_service_keeps_its_named_url() -> None:
+    raw = edited("dual")
+    raw["services"][0].update(addresses=["fd00:20:10::10"], ipFamilyPolicy="SingleStack")
+    lab = parse_lab(raw, stack="lab")
+    expected = expect(lab, lab.pinned_addresses)
+    assert expected.endpoints == (
+        ExpectedEndpoint("http://grafana.lab.home/", V6, 80, "http", "grafana.lab.home", "grafana"),
+    )
+    assert expected.routes == (ExpectedRoute(V6, ("grafana",)),)
+
+
+def test_an_ipv4_only_lab_writes_no_address6_key() -> None:
+    lab = load_lab(ROOT / "Pulumi.lab.yaml")
+    document = expect(lab, lab.pinned_addresses).to_json()
+    assert all(set(node) == {"name", "address"} for node in document["nodes"])
+
+
+def test_a_dual_stack_services_allocated_addresses_are_both_read_from_its_status() -> None:
+    raw = edited("dual")
+    raw["services"][0].pop("addresses")
+    raw["services"][0]["ipFamilyPolicy"] = "RequireDualStack"
+    lab = parse_lab(raw, stack="lab")
+    dump = [
+        {
+            "metadata": {"namespace": "monitoring", "name": "grafana"},
+            "status": {"loadBalancer": {"ingress": [{"ip": "fd00:20:10::7"}, {"ip": "10.20.10.7"}, {"hostname": "x"}]}},
+        }
+    ]
+    assert allocated_addresses(lab, dump)["grafana"] == (IPv4Address("10.20.10.7"), IPv6Address("fd00:20:10::7"))
+
+
+def test_the_shipped_dual_stack_lab_expects_each_check_in_both_families() -> None:
+    lab = load_lab(ROOT / "Pulumi.dualstack.yaml")
+    expected = expect(lab, lab.pinned_addresses)
+    assert [str(n.address6) for n in expected.nodes] == ["fd00:30::11", "fd00:30::12", "fd00:30::13"]
+    assert [str(r.address) for r in expected.routes] == ["10.99.0.10", "fd00:99::10"]
+    assert {(n.name, n.address.version) for n in expected.names} == {
+        (name, version) for name in ("ha", "home-assistant", "home-assistant.k8s.home") for version in (4, 6)
+    }
+    assert [e.subject for e in expected.endpoints] == [
+        "http://[fd00:99::10]:8123/",
+        "http://home-assistant.k8s.home:8123/",
+    ]

@@ -5,8 +5,9 @@ and anything that should be a row but cannot be read refused, naming the line.""
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv4Network, IPv6Address
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,10 +15,17 @@ from hypothesis import strategies as st
 
 from components.verify.gateway_output import (
     BgpNeighbor,
+    BgpPath,
     GatewayOutputError,
     Route,
+    parse_bgp6_paths_json,
+    parse_bgp6_paths_text,
+    parse_bgp6_summary_json,
+    parse_bgp6_summary_text,
     parse_bgp_summary_json,
     parse_bgp_summary_text,
+    parse_routes6_json,
+    parse_routes6_text,
     parse_routes_json,
     parse_routes_text,
 )
@@ -38,6 +46,28 @@ def routes(*rows: tuple[str, str, bool, tuple[str, ...]]) -> dict[IPv4Network, l
     for prefix, protocol, selected, hops in rows:
         network = IPv4Network(prefix)
         table.setdefault(network, []).append(Route(network, protocol, selected, tuple(map(IPv4Address, hops))))
+    return table
+
+
+def neighbors6(*rows: tuple[str, int | None, str, str | None, int | None]) -> dict[IPv6Address, BgpNeighbor]:
+    return {IPv6Address(a): BgpNeighbor(IPv6Address(a), asn, state, up, pfx) for a, asn, state, up, pfx in rows}
+
+
+def routes6(*rows: tuple[str, str, bool, tuple[str, ...]]) -> dict[IPv6Network, list[Route]]:
+    table: dict[IPv6Network, list[Route]] = {}
+    for prefix, protocol, selected, hops in rows:
+        network = IPv6Network(prefix)
+        table.setdefault(network, []).append(Route(network, protocol, selected, tuple(map(IPv6Address, hops))))
+    return table
+
+
+def paths6(*rows: tuple[str, str | None, tuple[str, ...], bool, bool]) -> dict[IPv6Network, list[BgpPath]]:
+    """(prefix, neighbour, next hops, best, selected) per path."""
+    table: dict[IPv6Network, list[BgpPath]] = {}
+    for prefix, peer, hops, best, selected in rows:
+        network = IPv6Network(prefix)
+        neighbour = None if peer is None else ip_address(peer)
+        table.setdefault(network, []).append(BgpPath(network, neighbour, tuple(map(ip_address, hops)), best, selected))
     return table
 
 
@@ -144,6 +174,7 @@ def test_every_fixture_is_read_by_a_test():
     named |= {f"frr-{state}-bgp-summary-ipv4-unicast.json" for state in FRR_SESSIONS}
     named |= {f"frr-{state}-route.{suffix}" for state in FRR_ROUTES for suffix in ("txt", "json")}
     named |= set(PASTED_SESSIONS) | set(PASTED_ROUTES) | {"README.md"}
+    named |= set(SESSIONS6) | set(ROUTES6) | set(PATHS6) | set(V4_BESIDE_V6)
     assert {path.name for path in OUTPUTS.iterdir()} == named
 
 
@@ -391,6 +422,221 @@ def test_ipv6_routes_and_their_next_hops_are_skipped():
     assert parse_routes_text(text) == routes(("10.0.0.0/24", "bgp", True, ()))
 
 
+# --- IPv6: recorded from FRR 8.4 (tests/verify/record_gateway_outputs6.py), rendered from Quagga
+# 0.99.20's format strings, pasted from an EdgeRouter (sources: outputs/README.md) ------------
+
+UOS_SESSIONS6 = neighbors6(
+    ("fd00:10::11", 64512, "Established", "00:00:10", 2),
+    ("fd00:10::12", 64512, "Established", "00:00:09", 1),
+    ("fd00:10::13", 64512, "Established", "00:00:01", 1),  # gobgpd
+    ("fd00:10::14", 64512, "Active", "never", None),  # the address answers, nothing listens
+    ("fd00:10::15", 64512, "Idle (Admin)", "never", None),
+)
+SESSIONS6 = {
+    "frr-uos-dual-bgp6-summary.txt": UOS_SESSIONS6,
+    "frr-uos-dual-bgp6-summary.json": UOS_SESSIONS6,
+    # Every family at once ({"ipv4Unicast": ..., "ipv6Unicast": ...}): the IPv6 table's.
+    "frr-uos-dual-bgp-summary-all.json": UOS_SESSIONS6,
+    "frr-usg-dual-bgp6-summary.txt": neighbors6(
+        ("fd00:10::11", 64512, "Established", "00:00:02", 1),
+        ("fd00:10::12", 64512, "Established", "00:00:02", 1),
+        ("fd00:10::14", 64512, "Active", "never", None),
+        ("fd00:10::15", 64512, "Idle (Admin)", "never", None),
+    ),
+    # The wrapped neighbour (21 characters) is read; 10.10.0.101, IPv4 activated for IPv6, is skipped.
+    "quagga-usg-bgp6-summary.txt": neighbors6(
+        ("fd00:10::11", 64512, "Established", "01:02:03", 1),
+        ("fd00:10::12", 64512, "Established", "1d02h03m", 0),
+        ("fd00:10::13", 64512, "Active", "00:00:31", None),
+        ("fd00:10::14", 64512, "Connect", "never", None),
+        ("fd00:10::15", 64512, "Idle (Admin)", "02w3d04h", None),
+        ("fd00:10:10::1234:5678", 4200000001, "Established", "00:10:00", 2),
+    ),
+}
+# The IPv4 commands on a dual-stack gateway: only the IPv4 neighbours. On the USG's translation
+# every IPv6 neighbour is a row of the IPv4 table too (Established with IPv4 prefixes when its
+# speaker activates IPv4 on that session, NoNeg when not, Active, Idle (Admin)): all skipped.
+V4_SESSIONS = neighbors(
+    ("10.60.0.11", 64512, "Established", "00:00:10", 1), ("10.60.0.12", 64512, "Established", "00:00:09", 1)
+)
+V4_BESIDE_V6 = {
+    "frr-usg-dual-bgp-summary.txt": neighbors(
+        ("10.60.0.11", 64512, "Established", "00:00:02", 1), ("10.60.0.12", 64512, "Established", "00:00:02", 1)
+    ),
+    "frr-uos-dual-bgp-summary.json": V4_SESSIONS,
+}
+LL1, LL2 = "fe80::94ba:fbff:fe4a:296b", "fe80::248f:3eff:fef3:2d2b"  # n1's, n2's link-local addresses
+UOS_ROUTES6 = routes6(
+    # Both FRR speakers' paths, installed with their link-local next hops; gobgpd's with its global one.
+    ("2001:db8:100::10/128", "bgp", True, (LL2, LL1)),
+    ("2001:db8:100::11/128", "bgp", True, (LL1,)),
+    ("2001:db8:100::12/128", "bgp", True, ("fd00:10::13",)),
+    ("fd00:10::/64", "connected", True, ()),
+    *[("fe80::/64", "connected", False, ())] * 4,  # one per veth, not selected
+    ("fe80::/64", "connected", True, ()),
+)
+QUAGGA_LL1, QUAGGA_LL2 = "fe80::7422:9eff:fe89:c857", "fe80::f0b7:37ff:fe9b:58fd"
+ROUTES6 = {
+    "frr-uos-dual-route6.txt": UOS_ROUTES6,
+    "frr-uos-dual-route6.json": UOS_ROUTES6,
+    "frr-usg-dual-route6.txt": routes6(
+        ("2001:db8:100::10/128", "bgp", True, (QUAGGA_LL1,)),  # one path
+        ("fd00:10::/64", "connected", True, ()),
+        *[("fe80::/64", "connected", False, ())] * 3,
+        ("fe80::/64", "connected", True, ()),
+    ),
+    "quagga-usg-route6.txt": routes6(
+        ("::/0", "kernel", True, ("fe80::1",)),
+        ("::1/128", "connected", True, ()),
+        ("2001:db8:100::10/128", "bgp", True, (QUAGGA_LL1,)),
+        ("2001:db8:100::11/128", "kernel", True, ("fd00:10::12",)),
+        ("2001:db8:100::11/128", "bgp", False, ()),
+        ("2001:db8:100::12/128", "bgp", False, ()),  # "inactive"
+        ("2001:db8:100::13/128", "bgp", True, (QUAGGA_LL1, QUAGGA_LL2)),  # the third hop is not in the FIB
+        ("fd00:10::/64", "connected", True, ()),
+        ("fe80::/64", "connected", True, ()),
+    ),
+    # No marks column: every route selected and in the FIB; "via ::" is no gateway.
+    "edgeos-er6p-route6.txt": routes6(
+        ("::/0", "static", True, ()),
+        ("::/64", "static", True, ("2a05:c100:1d::2",)),
+        ("::1/128", "connected", True, ()),
+        ("2a05:b780:0:1d::/64", "connected", True, ()),
+        ("2a05:c100:1d::/64", "connected", True, ()),
+        ("fe80::/10", "connected", True, ()),
+        ("fe80::/64", "connected", True, ()),
+    ),
+}
+ECMP6 = "2001:db8:100::10/128"
+PATHS6 = {
+    # The detail names each path's neighbour and both its next hops; "multipath" and "best" are
+    # both handed to the routing table.
+    "frr-uos-dual-bgp6-path-ecmp.txt": paths6(
+        (ECMP6, "fd00:10::12", ("fd00:10::12", LL2), False, True),
+        (ECMP6, "fd00:10::11", ("fd00:10::11", LL1), True, True),
+    ),
+    "frr-uos-dual-bgp6-path-gobgp.txt": paths6(("2001:db8:100::12/128", "fd00:10::13", ("fd00:10::13",), True, True)),
+    "frr-uos-dual-bgp6-path-refused.txt": {},  # "% Network not in table"
+    "frr-uos-dual-bgp6-table.json": paths6(
+        (ECMP6, "fd00:10::12", ("fd00:10::12", LL2), False, True),
+        (ECMP6, "fd00:10::11", ("fd00:10::11", LL1), True, True),
+        ("2001:db8:100::11/128", "fd00:10::11", ("fd00:10::11", LL1), True, True),
+        ("2001:db8:100::12/128", "fd00:10::13", ("fd00:10::13",), True, True),
+    ),
+    # maximum-paths 1: the path that is not best is not handed on.
+    "frr-usg-dual-bgp6-path-ecmp.txt": paths6(
+        (ECMP6, "fd00:10::12", ("fd00:10::12", QUAGGA_LL2), False, False),
+        (ECMP6, "fd00:10::11", ("fd00:10::11", QUAGGA_LL1), True, True),
+    ),
+    "quagga-usg-bgp6-path.txt": paths6(
+        (ECMP6, "fd00:10::12", ("fd00:10::12", QUAGGA_LL2), False, False),
+        (ECMP6, "fd00:10::11", ("fd00:10::11", QUAGGA_LL1), True, True),
+    ),
+}
+
+
+def _parser(name: str, text_parser, json_parser):
+    return json_parser if name.endswith(".json") else text_parser
+
+
+@pytest.mark.parametrize("name", sorted(SESSIONS6))
+def test_ipv6_sessions(name):
+    parse = _parser(name, parse_bgp6_summary_text, parse_bgp6_summary_json)
+    assert parse(read(name)) == SESSIONS6[name]
+
+
+@pytest.mark.parametrize("name", sorted(V4_BESIDE_V6))
+def test_ipv4_sessions_of_a_dual_stack_gateway_skip_its_ipv6_neighbours(name):
+    parse = _parser(name, parse_bgp_summary_text, parse_bgp_summary_json)
+    assert parse(read(name)) == V4_BESIDE_V6[name]
+    # ... and the wildcard JSON's IPv4 table is the IPv4 command's.
+    assert parse_bgp_summary_json(read("frr-uos-dual-bgp-summary-all.json")) == V4_SESSIONS
+
+
+@pytest.mark.parametrize("name", sorted(ROUTES6))
+def test_ipv6_routing_tables(name):
+    parse = _parser(name, parse_routes6_text, parse_routes6_json)
+    assert parse(read(name)) == ROUTES6[name]
+
+
+@pytest.mark.parametrize("name", sorted(PATHS6))
+def test_ipv6_bgp_paths(name):
+    parse = _parser(name, parse_bgp6_paths_text, parse_bgp6_paths_json)
+    assert parse(read(name)) == PATHS6[name]
+
+
+def test_every_ipv6_session_state_was_recorded_in_text_and_json():
+    for name in ("frr-uos-dual-bgp6-summary.txt", "frr-uos-dual-bgp6-summary.json"):
+        assert {n.state for n in SESSIONS6[name].values()} == {"Established", "Active", "Idle (Admin)"}, name
+
+
+def test_the_families_do_not_mix():
+    """The IPv4 parsers read no IPv6 route or neighbour from the IPv6 outputs, and the reverse."""
+    assert parse_routes_text(read("frr-uos-dual-route6.txt")) == {}
+    assert parse_routes_json(read("frr-uos-dual-route6.json")) == {}
+    assert parse_routes6_text(read("frr-usg-established-route.txt")) == {}
+    assert parse_routes6_json(read("frr-usg-established-route.json")) == {}
+    assert parse_bgp_summary_text(read("frr-uos-dual-bgp6-summary.txt")) == {}
+    assert parse_bgp6_summary_text(read("frr-usg-established-bgp-summary.txt")) == {}
+    assert parse_bgp6_summary_json(read("frr-uos-dual-bgp-summary.json")) == {}
+
+
+def test_refused_announcements_are_nowhere():
+    """n1 announced 2001:db8:999::/48, ::/0 and the nodes' own /64 too: the import filter refused
+    them, so neither the BGP table nor the routing table holds them (only the connected /64)."""
+    refused = [ip_network(p) for p in ("2001:db8:999::/48", "::/0")]
+    for table in (PATHS6["frr-uos-dual-bgp6-table.json"], UOS_ROUTES6):
+        assert not set(refused) & set(table)
+    assert [r.protocol for r in UOS_ROUTES6[IPv6Network("fd00:10::/64")]] == ["connected"]
+    assert {p.prefix for ps in PATHS6["frr-uos-dual-bgp6-table.json"].values() for p in ps} == {
+        IPv6Network(p) for p in (ECMP6, "2001:db8:100::11/128", "2001:db8:100::12/128")
+    }
+
+
+def test_frr_wide_ipv6_neighbour_names_and_json_of_one_entry():
+    header = FRR_HEADER.replace("Neighbor        ", "Neighbor                              ")
+    text = "\n".join(
+        [
+            header,
+            "2001:db8:ffff:ffff:ffff:ffff:ffff:1    4      65010        10         7        0    0    0 00:00:09"
+            "            3        0 N/A",
+            "n2(fd00::2)                           4      65010        10         7        0    0    0 00:00:09"
+            "        NoNeg    NoNeg N/A",
+        ]
+    )
+    assert parse_bgp6_summary_text(text) == neighbors6(
+        ("2001:db8:ffff:ffff:ffff:ffff:ffff:1", 65010, "Established", "00:00:09", 3),
+        ("fd00::2", 65010, "Established", "00:00:09", 0),
+    )
+    one = """{"prefix": "2001:db8::1/128", "paths": [
+      {"valid": true, "multipath": true, "bestpath": {"overall": true},
+       "nexthops": [{"ip": "fd00::11", "scope": "global"}, {"ip": "fe80::1", "scope": "link-local", "used": true}],
+       "peer": {"peerId": "fd00::11", "routerId": "10.0.0.11"}},
+      {"valid": true, "nexthops": [{"ip": "fd00::12"}], "peer": {"peerId": "fd00::12"}}]}"""
+    assert parse_bgp6_paths_json(one) == paths6(
+        ("2001:db8::1/128", "fd00::11", ("fd00::11", "fe80::1"), True, True),
+        ("2001:db8::1/128", "fd00::12", ("fd00::12",), False, False),
+    )
+
+
+def test_frr_path_details_name_the_neighbour_by_host_name_too():
+    text = "\n".join(
+        [
+            "BGP routing table entry for 2001:db8::1/128, version 7",
+            "Paths: (1 available, best #1, table default)",
+            "  65010",
+            "    fe80::1 from k1(fd00::11) (10.0.0.11)",
+            "      Origin IGP, metric 0, valid, external, best (First path received)",
+            "  Local",
+            "    :: from :: (10.0.0.1)",
+            "      Origin IGP, metric 0, weight 32768, valid, sourced, local",
+        ]
+    )
+    assert parse_bgp6_paths_text(text) == paths6(
+        ("2001:db8::1/128", "fd00::11", ("fe80::1",), True, True), ("2001:db8::1/128", None, (), False, False)
+    )
+
+
 # --- what cannot be read is refused, naming the line ---------------------------------------
 
 QUAGGA_HEADER = "Neighbor        V    AS MsgRcvd MsgSent   TblVer  InQ OutQ Up/Down  State/PfxRcd"
@@ -486,6 +732,44 @@ def test_json_that_is_no_routing_table_is_refused(text, message):
     assert message in str(error.value)
 
 
+@pytest.mark.parametrize(
+    ("parse", "text", "message"),
+    [
+        (parse_bgp6_summary_text, "% Unknown command: show ipv6 bgp summary\n", "a message instead of a BGP summary"),
+        (parse_bgp6_summary_text, "bash: vtysh: command not found\n", "not the output of show ipv6 bgp summary"),
+        (
+            parse_bgp6_summary_text,
+            f"{QUAGGA_HEADER}\nfd00:::1        4 64512 1 1 0 0 0 00:00:31 Active\n",
+            "line 2: the neighbour 'fd00:::1' is not an IPv6 address",
+        ),
+        (parse_bgp6_summary_json, '{"peers": {"fd00:::1": {"state": "Idle"}}}', "'fd00:::1' is not an IPv6 address"),
+        (parse_bgp6_summary_json, '{"ipv6Unicast": {"routerId": "10.0.0.1"}}', "ipv6Unicast holds no peers"),
+        (parse_routes6_text, "", "empty output: expected the output of show ipv6 route"),
+        (parse_routes6_text, "B>* 2001:db8::/129 [20/0] via fe80::1, br0", "a route whose prefix is '2001:db8::/129'"),
+        (parse_routes6_text, "B>* 2001:db8::/64 [20/0] via fe80:::1, br0", "the next hop 'fe80:::1' is not an IPv6"),
+        (parse_routes6_json, '{"2001:db8::/64": [{"selected": true}]}', "a route without a protocol"),
+        (parse_bgp6_paths_text, "% Unknown command: show ipv6 bgp 2001:db8::1\n", "a message instead of a BGP table"),
+        (parse_bgp6_paths_text, "bash: vtysh: command not found\n", "not the output of show ipv6 bgp <address>"),
+        (parse_bgp6_paths_text, "    fd00::1 from fd00::1 (10.0.0.1)\n", "line 1: a path before any table entry"),
+        (parse_bgp6_paths_text, "BGP routing table entry for 2001:db8::/129\n", "an entry whose prefix is"),
+        (parse_bgp6_paths_json, "[]", "the top level is a list"),
+        (parse_bgp6_paths_json, '{"2001:db8::/64": []}', "neither routes nor paths, but 2001:db8::/64"),
+        (parse_bgp6_paths_json, '{"routes": {"peers": []}}', "'peers' is not a prefix"),
+        (parse_bgp6_paths_json, '{"routes": {"2001:db8::/64": {}}}', "its paths are not a list"),
+        (parse_bgp6_paths_json, '{"routes": {"2001:db8::/64": [1]}}', "a path is not an object"),
+    ],
+)
+def test_ipv6_output_that_cannot_be_read_is_refused(parse, text, message):
+    with pytest.raises(GatewayOutputError) as error:
+        parse(text)
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize("text", ["", "{}", '{"vrfId": 0, "routes": {}}'])
+def test_no_ipv6_bgp_table_reads_as_no_paths(text):
+    assert parse_bgp6_paths_json(text) == {}
+
+
 # --- properties: Quagga's layout of random tables reads back ------------------------------------
 # The format strings of quagga_0_99_20_release: bgpd/bgp_vty.c bgp_show_summary (rows),
 # bgpd/bgpd.c peer_uptime (Up/Down), zebra/zebra_vty.c vty_show_ip_route (routes).
@@ -531,18 +815,26 @@ def test_quagga_neighbour_tables_read_back(table):
             state if isinstance(state, int) else None,
         )
         for address, asn, _, state, uptime in table
-        if not isinstance(address, IPv6Address)
     }
-    assert parse_bgp_summary_text(text) == expected
+    # The same table read as show ip bgp summary and as show ipv6 bgp summary: each its family's rows.
+    assert parse_bgp_summary_text(text) == {a: n for a, n in expected.items() if a.version == 4}
+    assert parse_bgp6_summary_text(text) == {a: n for a, n in expected.items() if a.version == 6}
 
 
-prefixes = st.builds(
-    lambda address, length: IPv4Network(f"{address}/{length}", strict=False),
-    st.ip_addresses(v=4),
-    st.integers(0, 32),
-)
-hops = st.lists(st.tuples(st.ip_addresses(v=4), st.booleans()), min_size=1, max_size=4)
-route_entries = st.tuples(prefixes, st.sampled_from("KSROB"), st.booleans(), hops)
+RouteEntry = tuple[IPv4Network | IPv6Network, str, bool, list[tuple[IPv4Address | IPv6Address, bool]]]
+
+
+def route_entries(version: Literal[4, 6]) -> st.SearchStrategy[RouteEntry]:
+    bits = 32 if version == 4 else 128
+    prefixes = st.builds(
+        lambda address, length: ip_network(f"{address}/{length}", strict=False),
+        st.ip_addresses(v=version),
+        st.integers(0, bits),
+    )
+    # Quagga prints "via ::" for no IPv6 gateway at all; not a next hop to draw.
+    gateways = st.ip_addresses(v=version).filter(lambda a: not (a.version == 6 and a.is_unspecified))
+    hops = st.lists(st.tuples(gateways, st.booleans()), min_size=1, max_size=4)
+    return st.tuples(prefixes, st.sampled_from("KSROB"), st.booleans(), hops)
 
 
 def quagga_route_lines(prefix, code, selected, next_hops) -> str:
@@ -561,15 +853,24 @@ def quagga_route_lines(prefix, code, selected, next_hops) -> str:
     return "".join(line + "\n" for line in lines)
 
 
+# Quagga 0.99.20 zebra/zebra_vty.c: SHOW_ROUTE_V4_HEADER and SHOW_ROUTE_V6_HEADER (whose legend has no "> - selected").
+LEGENDS = {
+    4: "Codes: K - kernel route, C - connected, S - static, R - RIP, O - OSPF,\n"
+    "       I - ISIS, B - BGP, > - selected route, * - FIB route\n\n",
+    6: "Codes: K - kernel route, C - connected, S - static, R - RIPng, O - OSPFv3,\n"
+    "       I - ISIS, B - BGP, * - FIB route.\n\n",
+}
+
+
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(route_entries, max_size=10))
-def test_quagga_routing_tables_read_back(entries):
-    legend = "Codes: K - kernel route, C - connected, S - static, R - RIP, O - OSPF,\n"
-    legend += "       I - ISIS, B - BGP, > - selected route, * - FIB route\n\n"
-    text = legend + "".join(quagga_route_lines(*entry) for entry in entries)
+@given(st.data())
+@pytest.mark.parametrize(("version", "parse"), [(4, parse_routes_text), (6, parse_routes6_text)])
+def test_quagga_routing_tables_read_back(version, parse, data):
+    entries = data.draw(st.lists(route_entries(version), max_size=10))
+    text = LEGENDS[version] + "".join(quagga_route_lines(*entry) for entry in entries)
     names = {"K": "kernel", "S": "static", "R": "rip", "O": "ospf", "B": "bgp"}
-    expected: dict[IPv4Network, list[Route]] = {}
+    expected: dict[IPv4Network | IPv6Network, list[Route]] = {}
     for prefix, code, selected, next_hops in entries:
         fib = tuple(gateway for gateway, in_fib in next_hops if in_fib)
         expected.setdefault(prefix, []).append(Route(prefix, names[code], selected, fib))
-    assert parse_routes_text(text) == expected
+    assert parse(text) == expected

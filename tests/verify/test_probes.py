@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from http.server import BaseHTTPRequestHandler
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,7 @@ DNSMASQ_OPTIONS = (
     "--local=/lab/",  # names under lab. that the hosts file lacks are NXDOMAIN, not forwarded
     "--host-record=six.lab,fd00::6",  # a name with an AAAA record only: no answer for A
     "--cname=grafana.lab,dashboard.lab",  # an alias whose answer is a CNAME and its target's A
+    "--host-record=dual.lab,10.10.40.1,fd00::40:1",  # a name of both families
 )
 
 
@@ -169,6 +170,22 @@ def test_a_missing_name_and_one_without_an_a_record_say_which(dnsmasq_port: int)
     assert answers["elsewhere.example"] == DnsAnswer("elsewhere.example", (), "REFUSED")
 
 
+def test_aaaa_records_are_asked_for_when_told(dnsmasq_port: int) -> None:
+    names = ["six.lab", "dual.lab", "dashboard.lab", "grafana.lab"]
+    answers = resolve_all(LOOPBACK, names, timeout_s=TIMEOUT_S, port=dnsmasq_port, record_type="AAAA")
+    assert answers == {
+        "six.lab": DnsAnswer("six.lab", (IPv6Address("fd00::6"),), None),
+        "dual.lab": DnsAnswer("dual.lab", (IPv6Address("fd00::40:1"),), None),
+        # The name holds only an A record; the alias's target too.
+        "dashboard.lab": DnsAnswer("dashboard.lab", (), "no answer"),
+        "grafana.lab": DnsAnswer("grafana.lab", (), "no answer"),
+    }
+    a = resolve_all(LOOPBACK, ["dual.lab"], timeout_s=TIMEOUT_S, port=dnsmasq_port)["dual.lab"]
+    assert a == DnsAnswer("dual.lab", (IPv4Address("10.10.40.1"),), None)
+    with pytest.raises(ValueError, match="record type 'MX'"):
+        resolve_all(LOOPBACK, ["dual.lab"], timeout_s=TIMEOUT_S, port=dnsmasq_port, record_type="MX")
+
+
 def test_an_answer_too_long_for_udp_is_asked_again_over_tcp(dnsmasq_port: int) -> None:
     answer = resolve_all(LOOPBACK, ["many.lab"], timeout_s=TIMEOUT_S, port=dnsmasq_port)["many.lab"]
 
@@ -270,6 +287,17 @@ def test_http_answers_with_its_status_and_time_and_sends_the_service_host_name_n
     assert answer.ok, answer
     assert re.fullmatch(r"HTTP 200 in \d+(\.\d)? ms", answer.detail)
     assert seen == [{"path": "/", "host": f"dashboard.lab:{port}"}]
+
+
+def test_http_over_ipv6_sends_the_host_name_or_the_bracketed_address() -> None:
+    seen: list[dict[str, str]] = []
+    loopback6 = IPv6Address("::1")
+    with serving(answering(200, seen), host="::1") as port:
+        named = ReachTarget(f"http://[::1]:{port}/", loopback6, port, "http", "dashboard.lab")
+        bare = ReachTarget(f"[::1]:{port}", loopback6, port, "http")
+        answers = reach_all([named, bare], timeout_s=TIMEOUT_S)
+    assert all(answer.ok for answer in answers.values()), answers
+    assert sorted(request["host"] for request in seen) == sorted([f"dashboard.lab:{port}", f"[::1]:{port}"])
 
 
 @pytest.mark.parametrize(("status", "location"), [(500, None), (503, None), (302, "http://127.0.0.1:1/elsewhere")])

@@ -42,7 +42,7 @@ from components.unifi.unifi_os.dns import (
     plan_dns,
     update_record,
 )
-from components.unifi.unifi_os.inputs import ApplyInputs, DesiredRecord
+from components.unifi.unifi_os.inputs import ApplyInputs, DesiredRecord, identity, parse_ref
 from components.unifi.unifi_os.state import StackState, default_description
 
 Say = Callable[[str], None]
@@ -145,7 +145,7 @@ def _update(
     undo.replaced.append(current)
     new_id = create_record(client, site, record)
     writes.dns += 1
-    undo.created.append((record.key, new_id))
+    undo.created.append((record.ref, new_id))
     say(f"dns: replaced {current.describe()} -> {record.describe()} (new id)")
     return new_id
 
@@ -181,11 +181,11 @@ def apply(client: V2Api, site: str, stack: str, inputs: ApplyInputs, state: Stac
         for record in dns.creates:
             writes.dns += 1
             record_id = create_record(client, site, record)
-            undo.created.append((record.key, record_id))
-            records[record.key] = record_id
+            undo.created.append((record.ref, record_id))
+            records[record.ref] = record_id
             say(f"dns: created {record.describe()}")
         for current, record in dns.updates:
-            records[record.key] = _update(client, site, current, record, undo, writes, say)
+            records[record.ref] = _update(client, site, current, record, undo, writes, say)
         for gone in dns.deletes:
             writes.dns += 1
             delete_record(client, site, gone.id)
@@ -203,7 +203,7 @@ def apply(client: V2Api, site: str, stack: str, inputs: ApplyInputs, state: Stac
     say(writes.line())
     if bgp.body is None and not dns.writes():
         say("unchanged")
-    contents = {record.key: contents_of(record) for record in inputs.records}
+    contents = {record.ref: contents_of(record) for record in inputs.records}
     return StackState(
         stack=stack, description=inputs.description, previous_bgp=bgp.previous_bgp, records=records, contents=contents
     )
@@ -264,12 +264,12 @@ def remove(client: V2Api, site: str, state: StackState, say: Say) -> None:
     """Delete the stack's records, then take its part out of the BGP config: other stacks' parts
     stay; the last stack out puts back the config the first one found (or deletes it)."""
     by_id = {record.id: record for record in list_records(client, site)}
-    for key, record_id in sorted(state.records.items()):
+    for ref, record_id in sorted(state.records.items()):
         record = by_id.get(record_id)
         if record is None:
-            say(f"dns: {key} is gone already")
-        elif record.key.lower() != key.lower():
-            say(f"warning: DNS record {record_id} is now named {record.key!r}, not {key!r}: left as is")
+            say(f"dns: {ref} is gone already")
+        elif record.identity != identity(*parse_ref(ref)):
+            say(f"warning: DNS record {record_id} is now named {record.ref!r}, not {ref!r}: left as is")
         else:
             delete_record(client, site, record_id)
             say(f"dns: deleted {record.describe()}")
@@ -311,7 +311,7 @@ def _print_bgp(config: BgpConfig, description: str, stack: str, say: Say) -> Non
 
 def _print_records(records: list[DnsRecord], header: str, say: Say) -> None:
     say(header)
-    for record in sorted(records, key=lambda r: r.key.lower()):
+    for record in sorted(records, key=lambda r: r.identity):
         say(f"  {record.describe()}")
 
 
@@ -335,5 +335,5 @@ def status(client: V2Api, site: str, stack: str, state: StackState | None, say: 
             say,
         )
     else:
-        a_records = [r for r in records if r.record_type == "A"]
-        _print_records(a_records, "dns: every A record (no state of the stack given)", say)
+        addresses = [r for r in records if r.identity[1] in ("A", "AAAA")]
+        _print_records(addresses, "dns: every A and AAAA record (no state of the stack given)", say)

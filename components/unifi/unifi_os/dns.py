@@ -1,10 +1,16 @@
 """The site's DNS records (``/v2/api/site/<site>/static-dns[/<id>]``): listed, planned, written.
 
-A record is the stack's when its ``_id`` is one the stack created and its key is still the one
-it was created with; or, when that ``_id`` is gone, when the only record with its key holds
-exactly what the state says the stack's held (an undo re-created it under a new ``_id``).
-``apply`` never touches another record: a desired name that another record already has is a
-conflict, reported before anything is written.
+A record is known by its name and type together (``inputs.identity``): a name may have an A and
+an AAAA record (one value per record: ubiquiti-community/go-unifi@2831d443:
+unifi/dns_record.generated.go, ``DNSRecord``, ``record_type`` A|AAAA|CNAME|MX|NS|PTR|SOA|SRV|TXT).
+A record is the stack's when its ``_id`` is one the stack created and its name and type are still
+the ones it was created with; or, when that ``_id`` is gone, when the only record of that name
+and type holds exactly what the state says the stack's held (an undo re-created it under a new
+``_id``). ``apply`` never touches another record: a record of someone else's with the name and
+type the stack wants, or a CNAME of that name (a name with a CNAME holds no other data: RFC 1034
+section 3.6.2, RFC 2181 section 10.1), is a conflict, reported before anything is written. A
+record of another type is left alone: a user's own AAAA record for a name the stack has only an
+A record for stays as it is, and is never the stack's.
 
 The list is a bare array; POST answers the new record with its ``_id``
 (kashalls/external-dns-unifi-webhook@9672b5f:internal/unifi/client.go, GetEndpoints and
@@ -24,7 +30,7 @@ from typing import Any, Final
 
 from components.unifi.errors import ApiError, DnsConflictError, V2ApiError
 from components.unifi.unifi_os.bgp import V2Api
-from components.unifi.unifi_os.inputs import DesiredRecord
+from components.unifi.unifi_os.inputs import DesiredRecord, identity, parse_ref, record_ref
 
 
 def records_path(site: str, record_id: str | None = None) -> str:
@@ -63,6 +69,14 @@ class DnsRecord:
     @property
     def enabled(self) -> bool:
         return self.raw.get("enabled") is not False
+
+    @property
+    def identity(self) -> tuple[str, str]:
+        return identity(self.key, self.record_type)
+
+    @property
+    def ref(self) -> str:
+        return record_ref(self.key, self.record_type)
 
     def as_desired(self) -> DesiredRecord:
         return DesiredRecord(self.key, self.value, self.record_type, self.ttl, self.enabled)
@@ -108,19 +122,21 @@ def owned(
     state_records: Mapping[str, str],
     contents: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[DnsRecord]:
-    """The records the stack created: id in the state, under the same key; or, for a state key
-    whose id is gone, the one record with that key holding what the state remembers."""
+    """The records the stack created: id in the state, under the same name and type; or, for a
+    state record whose id is gone, the one record of that name and type holding what the state
+    remembers. ``state_records`` and ``contents`` are keyed by ``inputs.record_ref``."""
     records = list(records)
-    key_of_id = {record_id: key.lower() for key, record_id in state_records.items()}
-    mine = [r for r in records if r.id and key_of_id.get(r.id) == r.key.lower()]
+    identity_of_id = {record_id: identity(*parse_ref(ref)) for ref, record_id in state_records.items()}
+    mine = [r for r in records if r.id and identity_of_id.get(r.id) == r.identity]
     listed = {r.id for r in records}
-    for key, record_id in state_records.items():
-        remembered = (contents or {}).get(key)
+    for ref, record_id in state_records.items():
+        remembered = (contents or {}).get(ref)
         if record_id in listed or remembered is None:
             continue
-        same_key = [r for r in records if r.key.lower() == key.lower() and r.id not in key_of_id]
-        if len(same_key) == 1 and contents_of(same_key[0].as_desired()) == dict(remembered):
-            mine.append(same_key[0])
+        wanted = identity(*parse_ref(ref))
+        same = [r for r in records if r.identity == wanted and r.id not in identity_of_id]
+        if len(same) == 1 and contents_of(same[0].as_desired()) == dict(remembered):
+            mine.append(same[0])
     return mine
 
 
@@ -129,7 +145,7 @@ class DnsPlan:
     creates: list[DesiredRecord] = field(default_factory=list)
     updates: list[tuple[DnsRecord, DesiredRecord]] = field(default_factory=list)
     deletes: list[DnsRecord] = field(default_factory=list)
-    kept: dict[str, str] = field(default_factory=dict)  # key -> id, unchanged or updated
+    kept: dict[str, str] = field(default_factory=dict)  # record ref -> id, unchanged or updated
     left_alone: list[str] = field(default_factory=list)  # discovered names someone else's record has
 
     def writes(self) -> int:
@@ -142,27 +158,30 @@ def plan_dns(
     state_records: Mapping[str, str],
     contents: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> DnsPlan:
-    """Creates, updates and deletes; raises ``DnsConflictError`` naming every declared key that a
-    record of someone else's already has. A discovered key in that case is left alone (and not
-    owned, so ``remove`` never deletes that record)."""
+    """Creates, updates and deletes; raises ``DnsConflictError`` naming every declared record
+    whose name and type (or whose name as a CNAME) a record of someone else's already has. A
+    discovered record in that case is left alone (and not owned, so ``remove`` never deletes that
+    record)."""
     mine = {id(r) for r in owned(existing, state_records, contents)}
-    plan, conflicts, wanted = DnsPlan(), list[str](), set[str]()
+    plan, conflicts, wanted = DnsPlan(), list[str](), set[tuple[str, str]]()
     for record in desired:
-        wanted.add(record.key.lower())
-        same_key = [r for r in existing if r.key.lower() == record.key.lower()]
-        foreign = [r for r in same_key if id(r) not in mine]
+        wanted.add(record.identity)
+        same = [r for r in existing if r.identity == record.identity]
+        foreign = [r for r in same if id(r) not in mine] + [
+            r for r in existing if r.identity == identity(record.key, "CNAME") and id(r) not in mine
+        ]
         if foreign and record.discovered:
-            plan.left_alone.append(f"{record.key} (now {foreign[0].record_type} {foreign[0].value})")
+            plan.left_alone.append(f"{record.ref} (now {foreign[0].record_type} {foreign[0].value})")
             continue
         if foreign:
-            conflicts.append(f"{record.key} (now {foreign[0].record_type} {foreign[0].value})")
+            conflicts.append(f"{record.ref} (now {foreign[0].record_type} {foreign[0].value})")
             continue
-        if not same_key:
+        if not same:
             plan.creates.append(record)
             continue
-        current, *duplicates = same_key
+        current, *duplicates = same
         plan.deletes.extend(duplicates)
-        plan.kept[record.key] = current.id
+        plan.kept[record.ref] = current.id
         if current.as_desired() != record:
             plan.updates.append((current, record))
     if conflicts:
@@ -170,7 +189,7 @@ def plan_dns(
             f"the gateway has DNS records this stack did not create: {', '.join(conflicts)}; nothing was changed: "
             "delete them in UniFi Network, or drop these names from the stack"
         )
-    plan.deletes.extend(r for r in existing if id(r) in mine and r.key.lower() not in wanted)
+    plan.deletes.extend(r for r in existing if id(r) in mine and r.identity not in wanted)
     return plan
 
 
@@ -182,9 +201,9 @@ def create_record(client: V2Api, site: str, desired: DesiredRecord) -> str:
     if isinstance(answer, dict) and isinstance(answer.get("_id"), str) and answer["_id"]:
         return str(answer["_id"])
     for record in list_records(client, site):
-        if record.key.lower() == desired.key.lower() and record.value == desired.value:
+        if record.identity == desired.identity and record.value == desired.value:
             return record.id
-    raise ApiError(f"site {site}: created the DNS record {desired.key} but cannot find its id")
+    raise ApiError(f"site {site}: created the DNS record {desired.ref} but cannot find its id")
 
 
 def update_record(client: V2Api, site: str, current: DnsRecord, desired: DesiredRecord) -> bool:

@@ -17,9 +17,11 @@ what ``apply`` would write without one, as far as it is known when the program d
   config, one not in force that is no stack's, the stack's text or blocks edited or gone, the
   config disabled. A config the stack cannot add its part to (``BgpNotOursError``) is kept:
   reported, not repaired (``apply`` refuses it, before writing anything).
-* **DNS**: for each record the stack writes, the records of its name: none → gone; one with
-  other contents → edited (a record the stack did not create under its name is refused by
-  ``apply``, never overwritten); several → doubled. An address MetalLB allocates is not known
+* **DNS**: for each record the stack writes, the records of its name and type (an A and an
+  AAAA record of one name are two records; a user's AAAA record beside the stack's A record is
+  not the stack's, and no drift): none → gone; one with other contents → edited (a record the
+  stack did not create under its name and type is refused by ``apply``, never overwritten);
+  several → doubled. An address MetalLB allocates is not known
   yet (it is an Output of this very run), so such a record is compared by its name, type, TTL
   and enabled flag only; a discovered name only by its presence (``apply`` leaves someone
   else's record of that name alone, so comparing its contents would run ``apply`` every time).
@@ -40,7 +42,7 @@ from components.unifi.errors import BgpNotOursError
 from components.unifi.unifi_os import shared_bgp
 from components.unifi.unifi_os.bgp import BgpConfig, bgp_passwords, desired_bgp, plan_bgp
 from components.unifi.unifi_os.dns import DnsRecord
-from components.unifi.unifi_os.inputs import ApplyInputs
+from components.unifi.unifi_os.inputs import ApplyInputs, identity, record_ref
 from components.unifi.unifi_os.state import default_description
 
 # Neither the BGP config nor any of the stack's records: a first create, or everything removed.
@@ -71,6 +73,11 @@ class WantedRecord:
             enabled=record.get("enabled", True) is not False,
             discovered=record.get("discovered") is True,
         )
+
+    @property
+    def ref(self) -> str:
+        """How drift names it: its key, with its type unless it is an A record."""
+        return record_ref(self.key, self.record_type)
 
     def differs(self, live: DnsRecord) -> list[str]:
         """The fields of ``live`` that ``apply`` would write (as its ``plan_dns`` compares them),
@@ -156,19 +163,19 @@ def _dns(live: Sequence[DnsRecord], wanted: Sequence[WantedRecord]) -> tuple[lis
     doubled: list[str] = []
     present = False
     for record in wanted:
-        same = [r for r in live if r.key.lower() == record.key.lower()]
+        same = [r for r in live if r.identity == identity(record.key, record.record_type)]
         if not same:
-            gone.append(record.key)
+            gone.append(record.ref)
             continue
         present = True
         if record.discovered:
             continue
         if len(same) > 1:
-            doubled.append(f"{record.key} ({len(same)})")
+            doubled.append(f"{record.ref} ({len(same)})")
             continue
         fields = record.differs(same[0])
         if fields:
-            edited.append(f"{record.key} ({', '.join(fields)})")
+            edited.append(f"{record.ref} ({', '.join(fields)})")
     said = []
     if gone:
         said.append(f"DNS record{'s' if len(gone) > 1 else ''} gone: {_names(gone)}")

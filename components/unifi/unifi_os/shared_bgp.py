@@ -4,7 +4,9 @@ The controller holds one ``frr_bgpd_config`` per site, so every stack on the gat
 text. Each stack owns its lines between ``! metallb-unifi stack <id> begin`` / ``… end`` markers,
 in the format :mod:`components.artifacts.shared_gateway` composes (its :func:`marker`), three
 times: its filter before ``router bgp``, its peer-group in the router block, its address-family
-lines. ``router bgp`` stays one.
+lines; a stack that peers over IPv6 too has a fourth block, its lines in ``address-family ipv6
+unicast`` (a block's address family is the section it is in: :class:`Block`). ``router bgp``
+stays one.
 
 Three shapes of text, told apart by what the text itself holds:
 
@@ -14,8 +16,9 @@ Three shapes of text, told apart by what the text itself holds:
   alone: an upgraded deployment is recognised by its description and text and needs no write.
 * **stacks only**: the composition :func:`compose` of every stack's part, byte for byte as
   ``compose_bgpd_conf`` lays it out (shared ``router bgp`` head and ``maximum-paths`` outside
-  the markers). Recognised by reparsing it: every stack's part is recovered from its markers and
-  composing them again gives the text back. When a stack leaves and one is left, the text goes
+  the markers, the IPv6 address family only while a stack peers over IPv6). Recognised by
+  reparsing it: every stack's part is recovered from its markers and composing them again
+  gives the text back. When a stack leaves and one is left, the text goes
   back to that stack's marker-less file.
 * **a configuration of someone else's, kept** (its ``router bgp`` has the stack's AS, or it has
   none): every line of it stays byte for byte; each stack's lines, including ``bgp router-id``
@@ -24,7 +27,11 @@ Three shapes of text, told apart by what the text itself holds:
   of the text (after the user's lines and the stacks' filters, which FRR wants before it) between
   ``! metallb-unifi shared router begin`` / ``… end``: the head ``compose_bgpd_conf`` writes
   and an empty ``address-family ipv4 unicast``, every stack's router and address-family blocks
-  inside (:func:`shared_router`). The last stack out removes it, so removing every stack's
+  inside (:func:`shared_router`). A stack's IPv6 lines go into the user's ``address-family ipv6
+  unicast`` when there is one (its peer-groups then go before the first of the user's address
+  families, which FRR wants: a group is defined before it is activated), else into an IPv6
+  address family of its own inside its router block; that section is the stack's, and goes
+  with it, or with its last IPv6 pool. The last stack out removes it, so removing every stack's
   blocks and that one gives back exactly the user's text. Refused, before anything is written:
   a ``router bgp`` of another AS (naming it and ``metallb-unifi:gateway.asn``), a router id or
   ``maximum-paths`` of the user's that differs, a line of the user's that uses a name of the
@@ -46,12 +53,13 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from ipaddress import IPv4Network
+from ipaddress import IPv4Network, IPv6Network
 from typing import Any, Final, Literal
 
-from components.artifacts.frr import HEADER, ROUTER_TAIL, router_head_lines
+from components.artifacts.frr import AF_END, HEADER, ROUTER_END, address_family_head, router_head_lines
 from components.artifacts.shared_gateway import marker
 from components.config.errors import key_path
+from components.config.model import IPFamily
 from components.config.stack_names import STACK_KEY, FilterNames, stack_id
 
 ONE: Final = "metallb-unifi stack "
@@ -63,8 +71,13 @@ SHARED_END: Final = "! metallb-unifi shared router end"
 _ROUTER = re.compile(r"^router bgp (\d+)(.*)$")
 _ROUTER_ID = re.compile(r"^\s+bgp router-id (\S+)\s*$")
 _MAX_PATHS = re.compile(r"^\s+maximum-paths (ibgp )?(\d+)\b.*$")
-_AF_V4 = " address-family ipv4 unicast"
-_AF_END = " exit-address-family"
+_AF_V4 = address_family_head(IPFamily.IPV4)
+_AF_V6 = address_family_head(IPFamily.IPV6)
+_AF_END = AF_END
+_AF_HEAD = re.compile(r"^ address-family (\S.*?)\s*$")
+# A block's section: "" at the top level or in the router block, else the address family it is in.
+V4: Final = _AF_V4.removeprefix(" address-family ")
+V6: Final = _AF_V6.removeprefix(" address-family ")
 
 
 class SharedBgpRefusal(ValueError):
@@ -138,6 +151,21 @@ class Block:
     indent: str
     begin: int  # index of the begin marker line
     end: int  # index of the end marker line
+    section: str = ""  # the address family it is in ("ipv4 unicast", "ipv6 unicast"), "" outside one
+
+
+def sections(lines: Sequence[str]) -> list[str]:
+    """Each line's address family section, as FRR reads it: from `` address-family X`` (X as
+    written) to its `` exit-address-family`` or the next line at the top level; "" elsewhere."""
+    found, current = [], ""
+    for line in lines:
+        head = _AF_HEAD.match(line)
+        if head:
+            current = head.group(1)
+        elif line == _AF_END or (line and not line.startswith((" ", "!"))):
+            current = ""
+        found.append(current)
+    return found
 
 
 def _marker_of(line: str) -> tuple[str, str, str] | None:
@@ -156,6 +184,7 @@ def blocks(lines: Sequence[str]) -> list[Block]:
     """Every stack's marked blocks, in order; a marker without its pair is refused."""
     found: list[Block] = []
     open_: tuple[str, str, int] | None = None
+    section = sections(lines)
     for index, line in enumerate(lines):
         mark = _marker_of(line)
         if mark is None:
@@ -164,7 +193,7 @@ def blocks(lines: Sequence[str]) -> list[Block]:
         if edge == "begin" and open_ is None:
             open_ = (ident, indent, index)
         elif edge == "end" and open_ is not None and open_[:2] == (ident, indent):
-            found.append(Block(ident, indent, open_[2], index))
+            found.append(Block(ident, indent, open_[2], index, section[open_[2]]))
             open_ = None
         else:
             raise SharedBgpRefusal(
@@ -202,6 +231,8 @@ class StackPart:
     router: tuple[str, ...]
     af: tuple[str, ...]
     max_paths: str  # its maximum-paths line
+    af6: tuple[str, ...] = ()  # its lines in the IPv6 address family; () when it does not peer over IPv6
+    max_paths6: str = ""  # its maximum-paths line there
 
     @property
     def remote_as(self) -> int | None:
@@ -216,23 +247,40 @@ class StackPart:
         return self.remote_as != self.asn
 
     def nodes(self) -> list[str]:
-        suffix = f" peer-group metallb-{self.id}"
-        return [line.split()[1] for line in self.router if line.endswith(suffix) and len(line.split()) == 4]
+        """Its neighbours' addresses: the members of its IPv4 group, then of its IPv6 group."""
+        names = FilterNames(self.id)
+        return [
+            words[1]
+            for group in (names.peer_group, names.peer_group6)
+            for words in map(str.split, self.router)
+            if len(words) == 4 and words[2:] == ["peer-group", group]
+        ]
 
-    def pools(self) -> list[IPv4Network]:
-        found = []
+    def pools(self) -> list[IPv4Network | IPv6Network]:
+        """The prefixes its prefix-lists permit, IPv4's then IPv6's."""
+        found: list[IPv4Network | IPv6Network] = []
         for line in self.filter:
             words = line.split()
-            if words[:2] == ["ip", "prefix-list"] and len(words) >= 7 and words[5] == "permit":
+            if len(words) < 7 or words[1] != "prefix-list" or words[5] != "permit":
+                continue
+            if words[0] == "ip":
                 found.append(IPv4Network(words[6], strict=False))
+            elif words[0] == "ipv6":
+                found.append(IPv6Network(words[6], strict=False))
         return found
+
+    def families(self) -> list[tuple[str, tuple[str, ...], str]]:
+        """(address family head, its lines there, its maximum-paths line) for each family it peers in."""
+        found = [(_AF_V4, self.af, self.max_paths)]
+        return [*found, (_AF_V6, self.af6, self.max_paths6)] if self.af6 else found
 
 
 def render_alone(part: StackPart) -> str:
     """The stack's marker-less file (what ``render_bgpd_conf`` renders)."""
     lines = [HEADER, "!", *part.filter, "!", *router_head_lines(part.asn, part.router_id), *part.router]
-    lines += [" !", _AF_V4, *part.af, part.max_paths, *ROUTER_TAIL]
-    return "\n".join(lines)
+    for head, af, max_paths in part.families():
+        lines += [" !", head, *af, max_paths, _AF_END]
+    return "\n".join([*lines, *ROUTER_END])
 
 
 def parse_rendered(conf: str, ident: str) -> StackPart:
@@ -246,6 +294,10 @@ def parse_rendered(conf: str, ident: str) -> StackPart:
         router_id = _ROUTER_ID.match(lines[r + 1]).group(1)  # type: ignore[union-attr]
         af = lines.index(_AF_V4, r)
         max_line = next(i for i in range(af, len(lines)) if _MAX_PATHS.match(lines[i]))
+        af6, max_line6 = -1, -1
+        if _AF_V6 in lines[max_line:]:
+            af6 = lines.index(_AF_V6, max_line)
+            max_line6 = next(i for i in range(af6, len(lines)) if _MAX_PATHS.match(lines[i]))
         part = StackPart(
             id=ident,
             asn=asn,
@@ -254,6 +306,8 @@ def parse_rendered(conf: str, ident: str) -> StackPart:
             router=tuple(lines[r + 3 : af - 1]),
             af=tuple(lines[af + 1 : max_line]),
             max_paths=lines[max_line],
+            af6=tuple(lines[af6 + 1 : max_line6]) if af6 >= 0 else (),
+            max_paths6=lines[max_line6] if af6 >= 0 else "",
         )
     except (IndexError, AttributeError, ValueError, StopIteration):
         raise SharedBgpRefusal(f"stack {ident}'s bgpd.conf is not laid out as metallb-unifi renders it") from None
@@ -269,9 +323,10 @@ def _marked(ident: str, lines: Sequence[str], indent: str) -> list[str]:
     return [marker(ident, "begin", indent), *lines, marker(ident, "end", indent)]
 
 
-def _max_paths_lines(parts: Sequence[StackPart]) -> list[str]:
-    ebgp = sorted({p.max_paths for p in parts if p.ebgp})
-    ibgp = sorted({p.max_paths for p in parts if not p.ebgp})
+def _max_paths_lines(parts: Sequence[StackPart], v6: bool = False) -> list[str]:
+    lines = [(p.max_paths6 if v6 else p.max_paths, p.ebgp) for p in parts]
+    ebgp = sorted({line for line, e in lines if e})
+    ibgp = sorted({line for line, e in lines if not e})
     return [*ebgp, *ibgp]
 
 
@@ -287,8 +342,14 @@ def compose(parts: Sequence[StackPart]) -> str:
     lines += [" !", _AF_V4]
     for part in ordered:
         lines += _marked(part.id, part.af, "  ")
-    lines += [*_max_paths_lines(ordered), *ROUTER_TAIL]
-    return "\n".join(lines)
+    lines += [*_max_paths_lines(ordered), _AF_END]
+    v6 = [part for part in ordered if part.af6]
+    if v6:
+        lines += [" !", _AF_V6]
+        for part in v6:
+            lines += _marked(part.id, part.af6, "  ")
+        lines += [*_max_paths_lines(v6, v6=True), _AF_END]
+    return "\n".join([*lines, *ROUTER_END])
 
 
 def composed_parts(text: str) -> list[StackPart] | None:
@@ -302,19 +363,30 @@ def composed_parts(text: str) -> list[StackPart] | None:
         return None
     asn = int(_ROUTER.match(routers[0]).group(1))  # type: ignore[union-attr]
     router_ids = [m.group(1) for m in map(_ROUTER_ID.match, lines) if m]
-    shared_max = [line for line in lines if _MAX_PATHS.match(line)]
+    section = sections(lines)
+    shared_max = [(line, section[i]) for i, line in enumerate(lines) if _MAX_PATHS.match(line)]
     if len(router_ids) != 1:
         return None
     parts = []
     for ident in ids:
-        mine = {b.indent: tuple(lines[b.begin + 1 : b.end]) for b in found if b.stack == ident}
-        part = StackPart(ident, asn, router_ids[0], mine.get("", ()), mine.get(" ", ()), mine.get("  ", ()), "")
+        mine = {(b.indent, b.section): tuple(lines[b.begin + 1 : b.end]) for b in found if b.stack == ident}
+        part = StackPart(
+            ident,
+            asn,
+            router_ids[0],
+            mine.get(("", ""), ()),
+            mine.get((" ", ""), ()),
+            mine.get(("  ", V4), ()),
+            "",
+            mine.get(("  ", V6), ()),
+        )
         if part.remote_as is None:
             return None
-        wanted = [line for line in shared_max if ("ibgp" not in line) == part.ebgp]
-        if len(wanted) != 1:
+        wanted = [line for line, af in shared_max if af == V4 and ("ibgp" not in line) == part.ebgp]
+        wanted6 = [line for line, af in shared_max if af == V6 and ("ibgp" not in line) == part.ebgp]
+        if len(wanted) != 1 or (part.af6 and len(wanted6) != 1):
             return None
-        parts.append(replace(part, max_paths=wanted[0]))
+        parts.append(replace(part, max_paths=wanted[0], max_paths6=wanted6[0] if part.af6 else ""))
     return parts if compose(parts) == text else None
 
 
@@ -336,6 +408,12 @@ def _conflicts(ours: StackPart, others: Sequence[StackPart]) -> list[str]:
                 f"stack {other.id} has '{other.max_paths.strip()}', this stack '{ours.max_paths.strip()}'; the "
                 "instance has one for each session type: set the same gateway.maximumPaths in both stacks"
             )
+        elif other.ebgp == ours.ebgp and other.af6 and ours.af6 and other.max_paths6 != ours.max_paths6:
+            found.append(
+                f"stack {other.id} has '{other.max_paths6.strip()}' for IPv6, this stack "
+                f"'{ours.max_paths6.strip()}'; the instance has one for each session type: set the same "
+                "gateway.maximumPaths in both stacks"
+            )
     return found + _overlaps(ours, others)
 
 
@@ -349,7 +427,7 @@ def _overlaps(ours: StackPart, others: Sequence[StackPart]) -> list[str]:
             )
         for mine in ours.pools():
             for theirs in other.pools():
-                if mine.overlaps(theirs):
+                if mine.version == theirs.version and mine.overlaps(theirs):
                     found.append(f"this stack's pool {mine} overlaps stack {other.id}'s {theirs}")
     return found
 
@@ -377,9 +455,10 @@ def strip_stack(text: str, ident: str) -> str:
     return "\n".join(line for i, line in enumerate(lines) if i not in gone)
 
 
-def _position(found: Sequence[Block], indent: str, ident: str, default: int) -> int:
-    """Where stack ``ident``'s block of this ``indent`` goes: in id order among the others'."""
-    same = [b for b in found if b.indent == indent]
+def _position(found: Sequence[Block], indent: str, ident: str, default: int, section: str | None = None) -> int:
+    """Where stack ``ident``'s block of this ``indent`` (in this address family ``section``, when
+    given) goes: in id order among the others'."""
+    same = [b for b in found if b.indent == indent and section in (None, b.section)]
     later = [b for b in same if b.stack > ident]
     if later:
         return later[0].begin
@@ -469,7 +548,15 @@ def _clashes(lines: Sequence[str], theirs: Sequence[int], ours: StackPart) -> No
     at one of its nodes' addresses: the stack would change what that line does, and take it
     along when it leaves."""
     names = FilterNames(ours.id)
-    taken = {names.prefix_list, names.route_map_in, names.route_map_out, names.peer_group}
+    taken = {
+        names.prefix_list,
+        names.prefix_list6,
+        names.route_map_in,
+        names.route_map_in6,
+        names.route_map_out,
+        names.peer_group,
+        names.peer_group6,
+    }
     nodes = set(ours.nodes())
     found = []
     for index in theirs:
@@ -549,39 +636,56 @@ def splice(text: str, ours: StackPart) -> str:
             )
     if not any(_ROUTER_ID.match(lines[i]) for i in body):
         head.append(f" bgp router-id {ours.router_id}")  # in each stack's block: any one may leave first
-    af_start = next((i for i in body if lines[i] == _AF_V4), None)
-    af_end = None if af_start is None else next((i for i in body if i > af_start and lines[i] == _AF_END), None)
-    max_paths = [ours.max_paths]
-    user_af = [] if af_start is None or af_end is None else [i for i in range(af_start + 1, af_end) if i not in inside]
-    for index in [*user_af, *sorted(inside)]:
-        match = _MAX_PATHS.match(lines[index])
-        if not match or (match.group(1) is None) != ours.ebgp:
-            continue
-        if lines[index].strip() != ours.max_paths.strip():
-            raise SharedBgpRefusal(
-                f"{whose(index)} sets '{lines[index].strip()}' (line {index + 1}) and this stack "
-                f"'{ours.max_paths.strip()}'; the instance has one for each session type; nothing was changed: "
-                f"set {key_path('gateway', 'maximumPaths')} to the same, or change that line in UniFi Network's "
-                "BGP settings"
-            )
-        if index not in inside:
-            max_paths = []
+    section = sections(lines)
+    spans: dict[str, tuple[int, int]] = {}  # the user's sections of the families a stack may have lines in
+    for af_head in (_AF_V4, _AF_V6):
+        start = next((i for i in body if lines[i] == af_head), None)
+        stop = None if start is None else next((i for i in body if i > start and lines[i] == _AF_END), None)
+        if start is not None and stop is not None:
+            spans[af_head] = (start, stop)
+    own: list[str] = []  # its address families of its own, in its router block
+    in_users: list[tuple[str, int, list[str]]] = []  # (family, end, lines) in the user's sections
+    for af_head, af, paths in ours.families():
+        family = af_head.removeprefix(" address-family ")
+        start, stop = spans.get(af_head, (None, None))
+        max_paths = [paths]
+        users_af = [] if start is None or stop is None else [i for i in range(start + 1, stop) if i not in inside]
+        for index in [*users_af, *(i for i in sorted(inside) if section[i] == family)]:
+            match = _MAX_PATHS.match(lines[index])
+            if not match or (match.group(1) is None) != ours.ebgp:
+                continue
+            if lines[index].strip() != paths.strip():
+                raise SharedBgpRefusal(
+                    f"{whose(index)} sets '{lines[index].strip()}' (line {index + 1}) and this stack "
+                    f"'{paths.strip()}'; the instance has one for each session type; nothing was changed: "
+                    f"set {key_path('gateway', 'maximumPaths')} to the same, or change that line in UniFi Network's "
+                    "BGP settings"
+                )
+            if index not in inside:
+                max_paths = []
+        if start is None or stop is None:
+            own += [af_head, *af, *max_paths, _AF_END]
+        else:
+            in_users.append((family, stop, [*af, *max_paths]))
     others = []
     for ident in sorted({b.stack for b in found}):
-        mine_of = {b.indent: tuple(lines[b.begin + 1 : b.end]) for b in found if b.stack == ident}
+        mine_of = {b.indent: tuple(lines[b.begin + 1 : b.end]) for b in found if b.stack == ident and b.indent != "  "}
         others.append(replace(ours, id=ident, filter=mine_of.get("", ()), router=mine_of.get(" ", ())))
     _refuse_conflicts(_overlaps(ours, others))
     inserts: list[tuple[int, list[str]]] = []
     filter_at = _position(found, "", ours.id, r if shared is None else shared[0])
     inserts.append((filter_at, _marked(ours.id, ours.filter, "")))
-    if af_start is not None and af_end is not None:
-        # In the shared router, the stacks' peer-groups come before its " !", as compose_bgpd_conf has them.
-        router_at = _position(found, " ", ours.id, af_start if shared is None else af_start - 1)
-        inserts.append((router_at, _marked(ours.id, [*head, *ours.router], " ")))
-        inserts.append((_position(found, "  ", ours.id, af_end), _marked(ours.id, [*ours.af, *max_paths], "  ")))
+    router_lines = _marked(ours.id, [*head, *ours.router, *own], " ")
+    if spans:
+        # Before the user's first address family (in the shared router, before its " !", as
+        # compose_bgpd_conf has it), whichever families the stack has: a group is defined before
+        # a family activates it (FRR refuses it otherwise), and every stack's block is in one place.
+        first = min(start for start, _ in spans.values()) - (0 if shared is None else 1)
+        inserts.append((min(_position(found, " ", ours.id, first), first), router_lines))
     else:
-        own_af = [_AF_V4, *ours.af, *max_paths, _AF_END]
-        inserts.append((_position(found, " ", ours.id, end), _marked(ours.id, [*head, *ours.router, *own_af], " ")))
+        inserts.append((_position(found, " ", ours.id, end), router_lines))
+    for family, stop, af_lines in in_users:
+        inserts.append((_position(found, "  ", ours.id, stop, family), _marked(ours.id, af_lines, "  ")))
     for at, new in sorted(inserts, key=lambda item: item[0], reverse=True):
         lines[at:at] = new
     return "\n".join(lines)

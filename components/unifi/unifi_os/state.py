@@ -32,8 +32,9 @@ class StackState:
     stack: str
     description: str
     previous_bgp: dict[str, Any] | None = None
-    records: dict[str, str] = field(default_factory=dict)  # DNS key -> record _id
-    contents: dict[str, dict[str, Any]] = field(default_factory=dict)  # DNS key -> value, type, ttl, enabled
+    # Both keyed by inputs.record_ref: the DNS key of an A record, "<key> <type>" of another.
+    records: dict[str, str] = field(default_factory=dict)  # record ref -> record _id
+    contents: dict[str, dict[str, Any]] = field(default_factory=dict)  # record ref -> value, type, ttl, enabled
 
     def line(self) -> str:
         body = {
