@@ -599,7 +599,8 @@ def labs_and_routes(draw: st.DrawFn) -> tuple[Lab, str, list[IPv4Network]]:
     """A valid lab of either kind under a drawn stack name, and routes a speaker might announce:
     around the pools' edges, in the layer2 pools, at the nodes and anywhere, at any length."""
     stack = draw(st.text(min_size=1, max_size=20))
-    lab = parse_lab(draw(valid_configs()), stack=stack)
+    # IPv4 labs: the routes drawn here are IPv4 ones (the IPv6 filter: dual_stack_configs below).
+    lab = parse_lab(draw(valid_configs(dual_stack=False)), stack=stack)
     edges = [int(a) for pool in lab.metallb.pools for r in pool.ranges for a in (r.first, r.last)]
     near = st.sampled_from(edges).flatmap(lambda edge: st.integers(max(0, edge - 3), min(2**32 - 1, edge + 3)))
     addresses = st.one_of(near, st.integers(0, 2**32 - 1), st.sampled_from([int(n.address) for n in lab.nodes]))
@@ -786,7 +787,7 @@ def _bgp_ranges6(draw: st.DrawFn, index: int) -> tuple[list[str], int]:
 
 @st.composite
 def dual_stack_configs(draw: st.DrawFn) -> dict[str, Any]:
-    raw = draw(valid_configs())
+    raw = draw(valid_configs(dual_stack=False))  # made dual-stack here, on an IPv6 plan of its own
     lan = IPv6Network(f"fd00:{draw(st.integers(0, 0xFFFF)):x}::/64")
     for node in raw["nodes"]:
         node["address6"] = str(lan[int(IPv4Address(node["address"])) & 0xFF])  # host octets are unique

@@ -5,7 +5,7 @@
   gateway kind, every supported config era and speaker mode, session options valid for the
   gateway kind and mode, 0–10 services with unique names, aliases and pinned addresses, and
   sometimes a ``discovery``, a ``gatewaySsh`` (every host key type, a key or a password, plain or
-  encrypted) and a ``verify`` section. Half of the labs are dual-stack: the nodes get IPv6
+  encrypted) and a ``verify`` section. Half of the labs are dual-stack (``dual_stack`` chooses): the nodes get IPv6
   addresses in one /64 (sometimes a ``nodeSubnet6`` around it), pools IPv6 CIDRs and ranges where
   the release and mode allow them (bgp pools outside the nodes' /64, layer2 pools inside it, some
   pools of IPv6 only, entries of both families in any order), ``aggregationLengthV6``, the gateway
@@ -175,7 +175,7 @@ _any_asn = st.integers(1, 4294967295)
 # nodes use host octets 2..99 and the gateway .1 or .254, so nothing overlaps.
 _LAYER2_BLOCKS = tuple(range(112, 240, 16))
 
-# The IPv6 side of a dual-stack lab: the nodes' /64 in fd00::/8, the nodes at hosts 0x10..0xfff,
+# The IPv6 side of a dual-stack lab: the nodes' /64 in fd00::/8, the nodes at hosts 0x66..0xf9f,
 # the gateway at host 1 or 0xfffe, layer2 pools in whole or partial /120 blocks at hosts
 # 0x1000..0x1fff; bgp pools in 2001:db8:<pool index>::/48, far from all of them.
 _LAYER2_BLOCKS6 = tuple(range(0x1000, 0x2000, 0x100))
@@ -185,6 +185,8 @@ _FAMILIES = ("IPv4", "IPv6")
 # Releases whose native mode refuses any IPv6 pool once a BGP advertisement exists
 # (components/config/checks.py _native_refuses_ipv6).
 _NATIVE_V6_LAYER2_WITH_BGP_FROM = MetalLBVersion(0, 14, 9)
+# From this release an unpinned PreferDualStack Service takes one family when its pool has one.
+_PREFER_DUAL_STACK_FALLS_BACK_FROM = MetalLBVersion(0, 14, 9)
 
 
 def _modes(version: str) -> tuple[str, ...]:
@@ -320,24 +322,36 @@ def _pinned_families(draw: st.DrawFn, pins: list[IPv4Address | IPv6Address]) -> 
 
 
 @st.composite
-def _unpinned_families(draw: st.DrawFn, candidates: list[dict[str, Any]]) -> dict[str, Any]:
+def _unpinned_families(draw: st.DrawFn, candidates: list[dict[str, Any]], falls_back: bool) -> dict[str, Any]:
     """``ipFamilyPolicy``/``ipFamilies`` for a service MetalLB gives addresses from one of
-    ``candidates`` (its pool, else the pools that assign automatically): a family only when a
-    candidate holds it, RequireDualStack only when one holds both (checks.py _check_services)."""
+    ``candidates`` (its pool, else the pools that assign automatically), on a dual-stack cluster
+    whose primary family is IPv4 (what a dual-stack lab's nodes make): the Service's families must
+    all be in one candidate (metallb/metallb@v0.15.3:internal/allocator/allocator.go:663-680).
+    SingleStack gets the listed family, else IPv4; Prefer- and RequireDualStack get both, except
+    that from v0.14.9 (``falls_back``) PreferDualStack takes one family when no pool holds both
+    (controller/service.go:159-176). The parser refuses only the RequireDualStack case
+    (checks.py _check_services); MetalLB's controller refuses the others (the oracle,
+    tests/artifacts/metallb_rules.py ``lb-no-pool-for-family``)."""
     held = [set(_addresses_of(pool["addresses"])) for pool in candidates]
-    available = sorted(set().union(*held))
-    policies: list[str | None] = [None, "SingleStack", "PreferDualStack"]
-    if any(len(families) == 2 for families in held):
+    both = any(len(families) == 2 for families in held)
+    single = sorted(set().union(*held))  # a family some candidate holds
+    policies: list[str | None] = []
+    if 4 in single:
+        policies.append(None)  # SingleStack of the cluster's primary family, IPv4
+    policies.append("SingleStack")
+    if both or falls_back:
+        policies.append("PreferDualStack")
+    if both:
         policies.append("RequireDualStack")
     policy = draw(st.sampled_from(policies))
     form: dict[str, Any] = {} if policy is None else {"ipFamilyPolicy": policy}
-    names = [_FAMILIES[version // 6] for version in available]
-    if policy == "RequireDualStack":
+    if policy in ("PreferDualStack", "RequireDualStack"):
         if draw(st.booleans()):
-            form["ipFamilies"] = draw(st.permutations(list(_FAMILIES)))
-    elif draw(st.booleans()):
-        most = 2 if policy == "PreferDualStack" else 1
-        form["ipFamilies"] = draw(st.lists(st.sampled_from(names), min_size=1, max_size=most, unique=True))
+            # Listing one family still gets both on a dual-stack cluster (the API server adds the other).
+            families = list(_FAMILIES) if policy == "RequireDualStack" else draw(st.sampled_from([["IPv4"], ["IPv6"]]))
+            form["ipFamilies"] = draw(st.permutations(families)) if len(families) == 2 else families
+    elif (policy == "SingleStack" and 4 not in single) or draw(st.booleans()):
+        form["ipFamilies"] = [_FAMILIES[draw(st.sampled_from(single)) // 6]]
     return form
 
 
@@ -367,7 +381,7 @@ def _ports(draw: st.DrawFn, taken: set[tuple[int, str]]) -> list[dict[str, Any]]
 
 
 @st.composite
-def _valid_config(draw: st.DrawFn) -> dict[str, Any]:
+def _valid_config(draw: st.DrawFn, dual_stack: bool | None = None) -> dict[str, Any]:
     raw: dict[str, Any] = {}
 
     # --- nodes, all in one /24 ------------------------------------------------------------
@@ -391,12 +405,12 @@ def _valid_config(draw: st.DrawFn) -> dict[str, Any]:
     subnet_prefix = draw(st.sampled_from((None, 24, 23, 22)))
     if subnet_prefix is not None:
         raw["nodeSubnet"] = str(network.supernet(new_prefix=subnet_prefix))
-    dual = draw(st.booleans())
+    dual = draw(st.booleans()) if dual_stack is None else dual_stack
     network6 = IPv6Network((0xFD << 120 | draw(st.integers(0, 2**56 - 1)) << 64, 64))
     if dual:
-        hosts6 = draw(st.lists(st.integers(0x10, 0xFFF), min_size=count, max_size=count, unique=True))
-        for node, host in zip(nodes, hosts6, strict=True):
-            node["address6"] = str(network6.network_address + host)
+        # 100·m + the IPv4 host octet (2..99, unique): unique hosts in 0x66..0xf9f without retries.
+        for node, octet in zip(nodes, octets, strict=True):
+            node["address6"] = str(network6.network_address + 100 * draw(st.integers(1, 39)) + octet)
         subnet6_prefix = draw(st.sampled_from((None, 64, 56, 48)))
         if subnet6_prefix is not None:
             raw["nodeSubnet6"] = str(network6.supernet(new_prefix=subnet6_prefix))
@@ -600,7 +614,8 @@ def _valid_config(draw: st.DrawFn) -> dict[str, Any]:
                 candidates = [p for p in pools if p["name"] == service.get("pool", p["name"])]
                 if "pool" not in service:
                     candidates = [p for p in candidates if p.get("autoAssign", True)]
-                service.update(draw(_unpinned_families(candidates)))
+                falls_back = not release.uses_configmap and release >= _PREFER_DUAL_STACK_FALLS_BACK_FROM
+                service.update(draw(_unpinned_families(candidates, falls_back)))
             if draw(st.booleans()):
                 alias = alias_labels[index]
                 service["aliases"] = [alias] if draw(st.booleans()) else [alias, f"{alias}.{draw(_dns_name)}"]
@@ -677,9 +692,11 @@ def verify_warnings(raw: dict[str, Any]) -> list[str]:
     return warnings
 
 
-def valid_configs() -> st.SearchStrategy[dict[str, Any]]:
-    """Raw configs the parser must accept."""
-    return _valid_config()
+def valid_configs(*, dual_stack: bool | None = None) -> st.SearchStrategy[dict[str, Any]]:
+    """Raw configs the parser must accept: dual-stack labs or IPv4-only ones (None: either, half
+    of each). A dual-stack lab's nodes have IPv6 addresses; where IPv6 goes beyond them (pools,
+    the gateway, services) is drawn too, so it may still announce no IPv6 over BGP."""
+    return _valid_config(dual_stack)
 
 
 # --- mutations ------------------------------------------------------------------------------
