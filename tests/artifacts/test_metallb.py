@@ -13,14 +13,17 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
 
 from components.artifacts.metallb import render_metallb, render_metallb_yaml
-from components.config.model import Lab
+from components.config.model import IPFamily, Lab
 from components.config.parse import parse_lab
 from components.config.stack_files import read_stack_config
 from components.config.versions import parse_version
+from tests.artifacts.metallb_rules import metallb_config_errors
 from tests.blog_post import POST_METALLB_CONFIG as POST_CONFIG
 from tests.config.raw_labs import dual_stack_lab
+from tests.config.strategies import valid_configs
 
 REPO = Path(__file__).resolve().parents[2]
 REFERENCE = (REPO / ".." / "shared" / "reference").resolve()
@@ -585,3 +588,40 @@ def test_ipv6_in_a_layer2_pool_alone_needs_no_ipv6_peer() -> None:
 
     assert list(specs(objects, "BGPPeer")) == ["gateway"]
     assert specs(objects, "BGPAdvertisement") == {"routed4": {"ipAddressPools": ["routed4"], "peers": ["gateway"]}}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(valid_configs(dual_stack=True))
+def test_random_dual_stack_labs_render_both_families_and_metallb_accepts_them(raw: dict[str, Any]) -> None:
+    """Issue 19's property for this renderer: whatever dual-stack lab the parser accepts (every
+    release and mode, IPv6 wherever they allow it) gets one peer per family it announces, every
+    pool's addresses as written, each IPv6 value carried, and objects MetalLB's own rules accept
+    (tests/artifacts/metallb_rules.py, ported from its validation at each release)."""
+    lab = parse_lab(raw, stack="lab")
+    objects = render_metallb(lab)
+    addresses = {pool.name: [r.text for r in pool.ranges] for pool in lab.metallb.pools}
+    gateways = [str(lab.gateway.peer_address)] + ([str(lab.gateway.peer_address6)] if lab.bgp_v6 else [])
+
+    if lab.metallb.version.uses_configmap:
+        config = legacy_config(lab)
+        assert [peer["peer-address"] for peer in config["peers"]] == gateways
+        assert all(peer == {**config["peers"][0], "peer-address": peer["peer-address"]} for peer in config["peers"])
+        assert {p["name"]: p["addresses"] for p in config["address-pools"]} == addresses
+        for pool, rendered in zip(lab.metallb.pools, config["address-pools"], strict=True):
+            lengths = [a.get("aggregation-length-v6") for a in rendered.get("bgp-advertisements", [{}])]
+            assert lengths == [pool.aggregation_length_v6]
+    else:
+        peers = specs(objects, "BGPPeer")
+        assert [spec["peerAddress"] for spec in peers.values()] == gateways
+        assert all(spec == {**peers["gateway"], "peerAddress": spec["peerAddress"]} for spec in peers.values())
+        assert {name: spec["addresses"] for name, spec in specs(objects, "IPAddressPool").items()} == addresses
+        advertisements = specs(objects, "BGPAdvertisement")
+        for pool in lab.bgp_pools:
+            spec = advertisements[pool.name]
+            v6 = IPFamily.IPV6 in pool.families
+            assert spec["peers"] == (["gateway", "gateway-v6"] if v6 else ["gateway"])
+            assert set(spec["peers"]) <= set(peers)
+            assert spec.get("aggregationLengthV6") == pool.aggregation_length_v6
+    nodes = [{"name": node.name, "labels": node.all_labels} for node in lab.nodes]
+    errors = metallb_config_errors(objects, version=lab.metallb.version, mode=lab.metallb.mode.value, nodes=nodes)
+    assert [str(e) for e in errors] == []

@@ -55,6 +55,13 @@ def _assert_renders(lab: Lab) -> None:
     # and test_frr.py, on random labs too).
     gateway_file = files["config.gateway.json" if lab.gateway.kind is GatewayKind.USG else "bgpd.conf"]
     assert lab.filter_names.prefix_list in gateway_file and lab.filter_names.route_map_in in gateway_file
+    # A lab announcing IPv6 over BGP: the gateway gets its IPv6 filter, and MetalLB a peer for it
+    # (the dual-stack shapes: tests/artifacts/test_metallb.py, test_frr.py, test_usg_gateway.py).
+    names6 = (lab.filter_names.prefix_list6, lab.filter_names.route_map_in6)
+    assert all(name in gateway_file for name in names6) == lab.bgp_v6
+    dialled = {line.split(": ")[-1] for line in files["metallb.yaml"].splitlines() if "peer-address: " in line}
+    dialled |= {line.split(": ")[-1] for line in files["metallb.yaml"].splitlines() if "peerAddress: " in line}
+    assert (str(lab.gateway.peer_address6) in dialled) == lab.bgp_v6
 
 
 @_settings
