@@ -6,8 +6,14 @@ returned in a fixed order so that rendered files and Pulumi previews are stable:
 
 - ConfigMap era: the one ``metallb-system/config`` ConfigMap.
 - CRD era: the password Secret, the BFDProfile, the IPAddressPools (config order), the
-  BGPPeer, then the advertisements (config order of their pools). Referenced objects come
-  before the objects that reference them.
+  BGPPeers (``gateway``, then ``gateway-v6`` when a BGP pool holds IPv6 addresses), then the
+  advertisements (config order of their pools). Referenced objects come before the objects
+  that reference them.
+
+IPv6 (issue 19): one BGP session per family, as MetalLB's own dual-stack sample declares it
+(metallb/metallb@v0.15.3:configsamples/deployment_bgp.yaml, peers ``peer`` and ``peerv6``). The
+IPv6 peer says everything the IPv4 one says but its address, so both sessions behave alike. An
+IPv4-only lab renders exactly as before the IPv6 work.
 """
 
 from __future__ import annotations
@@ -17,12 +23,13 @@ from typing import Any
 
 import yaml
 
-from components.config.model import BfdProfile, Lab, LabelSelector, Pool, Protocol
+from components.config.model import BfdProfile, IPAddress, IPFamily, Lab, LabelSelector, Pool, Protocol
 from components.config.secrets import secret_text
 
 NAMESPACE = "metallb-system"
 CONFIGMAP_NAME = "config"
 PEER_NAME = "gateway"  # the BGPPeer; BGPAdvertisements name it in ``peers``
+PEER_NAME6 = "gateway-v6"  # the IPv6 BGPPeer, when a BGP pool holds IPv6 addresses
 PASSWORD_SECRET_NAME = "gateway-bgp-password"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "metallb-unifi"}
 
@@ -97,7 +104,9 @@ def _selector(selector: LabelSelector, labels_key: str, expressions_key: str) ->
 
 def _configmap(lab: Lab) -> dict[str, Any]:
     config: dict[str, Any] = {
-        "peers": [_legacy_peer(lab)],
+        # v0.12.1 takes an IPv6 peer-address (net.ParseIP: metallb/metallb@v0.12.1:internal/config/
+        # config.go:344); only its FRR mode announces IPv6, which the parser requires for IPv6 BGP.
+        "peers": [_legacy_peer(lab, address) for address in _peer_addresses(lab).values()],
         "address-pools": [_legacy_pool(pool) for pool in lab.metallb.pools],
     }
     if lab.bgp.bfd is not None:
@@ -111,10 +120,10 @@ def _configmap(lab: Lab) -> dict[str, Any]:
     }
 
 
-def _legacy_peer(lab: Lab) -> dict[str, Any]:
+def _legacy_peer(lab: Lab, address: IPAddress) -> dict[str, Any]:
     bgp = lab.bgp
     peer: dict[str, Any] = {
-        "peer-address": str(lab.gateway.peer_address),
+        "peer-address": str(address),
         "peer-asn": lab.gateway.asn,
         "my-asn": lab.metallb.asn,
     }
@@ -148,6 +157,9 @@ def _legacy_pool(pool: Pool) -> dict[str, Any]:
     advertisement: dict[str, Any] = {}
     if pool.aggregation_length is not None:
         advertisement["aggregation-length"] = pool.aggregation_length
+    if pool.aggregation_length_v6 is not None:
+        # v0.12.1:internal/config/config.go:79 (key), :534-538 (at most 128; default 128).
+        advertisement["aggregation-length-v6"] = pool.aggregation_length_v6
     if pool.local_pref is not None:
         advertisement["localpref"] = pool.local_pref
     if pool.communities:
@@ -179,9 +191,42 @@ def _custom_resources(lab: Lab) -> list[dict[str, Any]]:
     if lab.bgp.bfd is not None:
         objects.append(_bfd_profile(lab.bgp.bfd))
     objects.extend(_ip_address_pool(pool) for pool in lab.metallb.pools)
-    objects.append(_bgp_peer(lab))
+    objects.extend(_bgp_peer(lab, name, address) for name, address in _peer_addresses(lab).items())
     objects.extend(_advertisement(pool) for pool in lab.metallb.pools)
     return objects
+
+
+def _peer_addresses(lab: Lab) -> dict[str, IPAddress]:
+    """BGPPeer name → the gateway address its sessions dial: the IPv4 one always, the IPv6 one
+    when a BGP pool holds IPv6 addresses (the parser then requires ``gateway.peerAddress6``).
+
+    Neither peer sets ``disableMP`` or ``dualStackAddressFamily``, so each family's prefixes go
+    over the session the gateway activates for that family:
+
+    - v0.15.0 and later (both FRR modes) activate a session for its own address family only and
+      put on it only prefixes of that family, unless ``dualStackAddressFamily`` says otherwise
+      (metallb/metallb@v0.15.3:internal/bgp/frr/frr.go:253-256, :306-310, internal/bgp/frr/
+      config.go:190-192, internal/bgp/frrk8s/frrk8s.go:290-306). ``disableMP`` is then the default:
+      the webhook answers a new peer that sets it with a deprecation warning, returning before
+      its other checks (internal/k8s/webhooks/webhookv1beta2/bgppeer_webhook.go:101-103).
+    - v0.12.1 to v0.14.9 FRR modes offer both families on every session (v0.12.1:internal/bgp/frr/
+      config.go:133-153; v0.14.9:internal/bgp/frr/templates/neighboripfamily.tmpl). A gateway
+      only exchanges the families it activates for the neighbour: UniFi OS activates the IPv4
+      group in ipv4 unicast and the IPv6 one in ipv6 unicast only (components/artifacts/frr.py,
+      ``no bgp default ipv4-unicast``),
+      a USG never activates an IPv4 neighbour for IPv6 and filters the IPv4 routes its IPv6
+      neighbours bring with the IPv4 import map (issue-19 research §3, §4). ``disableMP`` would
+      split the families on MetalLB's side from v0.14.4 (frr) / v0.14.5 (frr-k8s) only
+      (v0.14.9:internal/bgp/frr/config.go:150-152), is unknown to earlier releases' CRDs and
+      refused in native mode (v0.15.3:internal/config/validation.go:51); setting it for that
+      window alone would make the output differ by patch release for no change on the wire
+      that the gateway keeps.
+    """
+    peers: dict[str, IPAddress] = {PEER_NAME: lab.gateway.peer_address}
+    if lab.bgp_v6:
+        assert lab.gateway.peer_address6 is not None  # the parser requires it with IPv6 BGP pools
+        peers[PEER_NAME6] = lab.gateway.peer_address6
+    return peers
 
 
 def _resource(kind: str, version: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
@@ -222,12 +267,12 @@ def _ip_address_pool(pool: Pool) -> dict[str, Any]:
     return _resource("IPAddressPool", "v1beta1", pool.name, spec)
 
 
-def _bgp_peer(lab: Lab) -> dict[str, Any]:
+def _bgp_peer(lab: Lab, name: str, address: IPAddress) -> dict[str, Any]:
     bgp = lab.bgp
     spec: dict[str, Any] = {
         "myASN": lab.metallb.asn,
         "peerASN": lab.gateway.asn,
-        "peerAddress": str(lab.gateway.peer_address),
+        "peerAddress": str(address),
     }
     if bgp.hold_time_s is not None:
         spec["holdTime"] = _seconds(bgp.hold_time_s)
@@ -244,18 +289,38 @@ def _bgp_peer(lab: Lab) -> dict[str, Any]:
             spec["passwordSecret"] = {"name": PASSWORD_SECRET_NAME, "namespace": NAMESPACE}
         else:
             spec["password"] = secret_text(bgp.password)
-    return _resource("BGPPeer", "v1beta2", PEER_NAME, spec)
+    return _resource("BGPPeer", "v1beta2", name, spec)
 
 
 def _advertisement(pool: Pool) -> dict[str, Any]:
     # A pool is announced only when an advertisement selects it; one per pool, same name.
     if pool.protocol is Protocol.LAYER2:
         return _resource("L2Advertisement", "v1beta1", pool.name, {"ipAddressPools": [pool.name]})
-    spec: dict[str, Any] = {"ipAddressPools": [pool.name], "peers": [PEER_NAME]}
+    spec: dict[str, Any] = {"ipAddressPools": [pool.name], "peers": _advertised_to(pool)}
     if pool.aggregation_length is not None:
         spec["aggregationLength"] = pool.aggregation_length
+    if pool.aggregation_length_v6 is not None:
+        spec["aggregationLengthV6"] = pool.aggregation_length_v6
     if pool.local_pref is not None:
         spec["localPref"] = pool.local_pref
     if pool.communities:
         spec["communities"] = list(pool.communities)
     return _resource("BGPAdvertisement", "v1beta1", pool.name, spec)
+
+
+def _advertised_to(pool: Pool) -> list[str]:
+    """The BGPPeers a BGP pool's advertisement names: ``gateway`` always, ``gateway-v6`` too when
+    the pool holds IPv6 addresses.
+
+    From v0.15.0 a peer gets only prefixes of its own family (metallb/metallb@v0.15.3:internal/bgp/
+    frrk8s/frrk8s.go:304, internal/bgp/frr/frr.go:308), so naming both peers is exact there. Up to
+    v0.14.9 the FRR modes put every prefix of an advertisement on every session it names, both
+    families being activated on each (v0.14.9:internal/bgp/frr/templates/filters.tmpl:66-82,
+    neighboripfamily.tmpl). Naming ``gateway-v6`` for an IPv4-only pool would there add its IPv4
+    routes to the IPv6 sessions, which a USG accepts (Vyatta activates an IPv6 neighbour for IPv4
+    unicast too: vyos/vyatta-cfg-quagga@vyatta/VC6.3-2011.10.04/amd64:scripts/bgp/vyatta-bgp.pl:434)
+    — a second copy of each route for nothing. So an IPv4-only pool names ``gateway`` alone, and
+    its advertisement stays what it was before the lab gained IPv6. ``gateway`` stays on an
+    IPv6-only pool: its IPv6 prefixes are offered on the IPv4 sessions only up to v0.14.9, and no
+    gateway activates IPv6 for an IPv4 neighbour, so nothing is sent."""
+    return [PEER_NAME, PEER_NAME6] if IPFamily.IPV6 in pool.families else [PEER_NAME]

@@ -20,6 +20,7 @@ from components.config.parse import parse_lab
 from components.config.stack_files import read_stack_config
 from components.config.versions import parse_version
 from tests.blog_post import POST_METALLB_CONFIG as POST_CONFIG
+from tests.config.raw_labs import dual_stack_lab
 
 REPO = Path(__file__).resolve().parents[2]
 REFERENCE = (REPO / ".." / "shared" / "reference").resolve()
@@ -97,6 +98,26 @@ def minimal_config(version: str, **metallb: Any) -> dict[str, Any]:
     }
 
 
+def dual_stack_config(version: str, *, ibgp: bool) -> dict[str, Any]:
+    """The maximal config made dual-stack, with every IPv6 option the program writes: the nodes and
+    the gateway on fd00:10::/64, the BGP pool of both families (a CIDR and a range of each) with
+    ``aggregationLengthV6``, an IPv4-only and an IPv6-only BGP pool beside it, and IPv6 addresses
+    in the layer2 pool."""
+    raw = maximal_config(version, ibgp=ibgp)
+    for index, node in enumerate(raw["nodes"]):
+        node["address6"] = f"fd00:10::{11 + index}"
+    raw["gateway"]["peerAddress6"] = "fd00:10::1"
+    routed, lan = raw["metallb"]["pools"]
+    routed["addresses"] += ["fd00:1::/120", "fd00:2::10-fd00:2::1f"]
+    routed["aggregationLengthV6"] = 124
+    lan["addresses"].append("fd00:10::200-fd00:10::20f")
+    raw["metallb"]["pools"] += [
+        {"name": "routed4", "protocol": "bgp", "addresses": ["10.3.0.0/28"]},
+        {"name": "routed6", "protocol": "bgp", "addresses": ["fd00:3::/124"]},
+    ]
+    return raw
+
+
 def with_version(lab: Lab, version: str) -> Lab:
     parsed = parse_version(version)
     assert parsed is not None
@@ -166,9 +187,11 @@ def legacy_known_keys() -> dict[tuple[str, ...], type]:
 
 
 @needs_reference
+@pytest.mark.parametrize("dual_stack", [False, True], ids=["ipv4", "dual-stack"])
 @pytest.mark.parametrize("ibgp", [True, False], ids=["ibgp", "ebgp"])
-def test_legacy_configmap_uses_only_keys_metallbs_strict_parser_knows(ibgp: bool) -> None:
-    config = legacy_config(parse_lab(maximal_config("v0.12.1", ibgp=ibgp), stack="lab"))
+def test_legacy_configmap_uses_only_keys_metallbs_strict_parser_knows(ibgp: bool, dual_stack: bool) -> None:
+    config_of = dual_stack_config if dual_stack else maximal_config
+    config = legacy_config(parse_lab(config_of("v0.12.1", ibgp=ibgp), stack="lab"))
     rendered = known_key_paths(config)
     known = legacy_known_keys()
 
@@ -191,6 +214,8 @@ def test_legacy_configmap_uses_only_keys_metallbs_strict_parser_knows(ibgp: bool
     expected.add(
         ("address-pools", "[]", "bgp-advertisements", "[]", "localpref") if ibgp else ("peers", "[]", "ebgp-multihop")
     )
+    if dual_stack:
+        expected.add(("address-pools", "[]", "bgp-advertisements", "[]", "aggregation-length-v6"))
     assert expected <= set(rendered)
 
 
@@ -234,6 +259,33 @@ def test_legacy_maximal_config_carries_every_value() -> None:
     assert config["bfd-profiles"] == [
         {"name": "gateway", "receive-interval": 300, "transmit-interval": 250, "detect-multiplier": 5}
     ]
+
+
+@pytest.mark.parametrize("ibgp", [True, False], ids=["ibgp", "ebgp"])
+def test_legacy_dual_stack_config_adds_the_ipv6_peer_and_carries_every_ipv6_value(ibgp: bool) -> None:
+    ipv4_only = legacy_config(parse_lab(maximal_config("v0.12.1", ibgp=ibgp), stack="lab"))
+    config = legacy_config(parse_lab(dual_stack_config("v0.12.1", ibgp=ibgp), stack="lab"))
+
+    # The IPv4 peer as before, then the IPv6 one saying the same but for the address.
+    assert config["peers"] == [*ipv4_only["peers"], {**ipv4_only["peers"][0], "peer-address": "fd00:10::1"}]
+    routed, lan, routed4, routed6 = config["address-pools"]
+    assert routed["addresses"] == ["10.1.0.0/24", "10.2.0.10-10.2.0.20", "fd00:1::/120", "fd00:2::10-fd00:2::1f"]
+    assert routed["bgp-advertisements"] == [
+        {**ipv4_only["address-pools"][0]["bgp-advertisements"][0], "aggregation-length-v6": 124}
+    ]
+    assert lan["addresses"] == ["10.0.0.200-10.0.0.210", "fd00:10::200-fd00:10::20f"]
+    # v0.12 advertises a pool to every peer: nothing in a pool names them.
+    assert routed4 == {"name": "routed4", "protocol": "bgp", "addresses": ["10.3.0.0/28"]}
+    assert routed6 == {"name": "routed6", "protocol": "bgp", "addresses": ["fd00:3::/124"]}
+    assert config["bfd-profiles"] == ipv4_only["bfd-profiles"]
+
+
+def test_legacy_ipv6_peer_only_when_a_bgp_pool_holds_ipv6() -> None:
+    raw = dual_stack_config("v0.12.1", ibgp=True)
+    raw["metallb"]["pools"] = [p for p in raw["metallb"]["pools"] if p["name"] in ("lan", "routed4")]
+    config = legacy_config(parse_lab(raw, stack="lab"))
+
+    assert [peer["peer-address"] for peer in config["peers"]] == ["10.0.0.1"]
 
 
 def test_legacy_pool_gets_bgp_advertisements_only_when_an_advertisement_option_is_set() -> None:
@@ -304,6 +356,9 @@ LAB_SOURCES = {
     "udm-stack": lambda: stack_lab("udm"),
     "maximal-ibgp": lambda: parse_lab(maximal_config("v0.15.3", ibgp=True), stack="lab"),
     "maximal-ebgp": lambda: parse_lab(maximal_config("v0.15.3", ibgp=False), stack="lab"),
+    "dual-stack-ibgp": lambda: parse_lab(dual_stack_config("v0.15.3", ibgp=True), stack="lab"),
+    "dual-stack-ebgp": lambda: parse_lab(dual_stack_config("v0.15.3", ibgp=False), stack="lab"),
+    "dual-stack-raw-lab": lambda: parse_lab(dual_stack_lab(), stack="lab"),
 }
 
 
@@ -401,13 +456,16 @@ def test_ibgp_pool_local_pref_goes_into_its_bgp_advertisement() -> None:
     assert "ebgpMultiHop" not in only(objects, "BGPPeer")["spec"]
 
 
-def test_every_reference_between_custom_resources_names_a_rendered_object() -> None:
-    objects = render_metallb(parse_lab(maximal_config("v0.16.1", ibgp=True), stack="lab"))
+@pytest.mark.parametrize("config_of", [maximal_config, dual_stack_config], ids=["ipv4", "dual-stack"])
+def test_every_reference_between_custom_resources_names_a_rendered_object(config_of: Any) -> None:
+    objects = render_metallb(parse_lab(config_of("v0.16.1", ibgp=True), stack="lab"))
     names = {(o["kind"], o["metadata"]["name"]) for o in objects}
-    peer = only(objects, "BGPPeer")["spec"]
+    peers = [o["spec"] for o in objects if o["kind"] == "BGPPeer"]
 
-    assert ("BFDProfile", peer["bfdProfile"]) in names
-    assert ("Secret", peer["passwordSecret"]["name"]) in names
+    assert len(peers) == (2 if config_of is dual_stack_config else 1)
+    for peer in peers:
+        assert ("BFDProfile", peer["bfdProfile"]) in names
+        assert ("Secret", peer["passwordSecret"]["name"]) in names
     for advertisement in (o for o in objects if o["kind"].endswith("Advertisement")):
         assert {("IPAddressPool", p) for p in advertisement["spec"]["ipAddressPools"]} <= names
         assert {("BGPPeer", p) for p in advertisement["spec"].get("peers", [])} <= names
@@ -457,3 +515,73 @@ def test_rendered_yaml_round_trips_with_sorted_keys() -> None:
     for document in first.split("---\n")[1:]:
         top = [line.split(":")[0] for line in document.splitlines() if line and not line.startswith((" ", "-"))]
         assert top == sorted(top)
+
+
+# --- dual-stack (issue 19) ------------------------------------------------------------------
+
+
+def specs(objects: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return {o["metadata"]["name"]: o["spec"] for o in objects if o["kind"] == kind}
+
+
+@pytest.mark.parametrize("version", ["v0.13.9", "v0.14.9", "v0.15.3"])
+@pytest.mark.parametrize("ibgp", [True, False], ids=["ibgp", "ebgp"])
+def test_ipv6_peer_is_the_ipv4_peer_but_for_its_address(ibgp: bool, version: str) -> None:
+    # v0.13.9 writes the password inline, later releases name the Secret: the IPv6 peer follows.
+    ipv4_only = render_metallb(parse_lab(maximal_config(version, ibgp=ibgp), stack="lab"))
+    objects = render_metallb(parse_lab(dual_stack_config(version, ibgp=ibgp), stack="lab"))
+    peers = specs(objects, "BGPPeer")
+
+    assert list(peers) == ["gateway", "gateway-v6"]
+    assert peers["gateway"] == only(ipv4_only, "BGPPeer")["spec"]
+    # No disableMP / dualStackAddressFamily (see components/artifacts/metallb.py _peer_addresses).
+    assert peers["gateway-v6"] == {**peers["gateway"], "peerAddress": "fd00:10::1"}
+
+
+def test_dual_stack_custom_resources_carry_every_ipv6_value() -> None:
+    ipv4_only = render_metallb(parse_lab(maximal_config("v0.15.3", ibgp=False), stack="lab"))
+    objects = render_metallb(parse_lab(dual_stack_config("v0.15.3", ibgp=False), stack="lab"))
+
+    assert [(o["kind"], o["metadata"]["name"]) for o in objects] == [
+        ("Secret", "gateway-bgp-password"),
+        ("BFDProfile", "gateway"),
+        ("IPAddressPool", "routed"),
+        ("IPAddressPool", "lan"),
+        ("IPAddressPool", "routed4"),
+        ("IPAddressPool", "routed6"),
+        ("BGPPeer", "gateway"),
+        ("BGPPeer", "gateway-v6"),
+        ("BGPAdvertisement", "routed"),
+        ("L2Advertisement", "lan"),
+        ("BGPAdvertisement", "routed4"),
+        ("BGPAdvertisement", "routed6"),
+    ]
+    pools = specs(objects, "IPAddressPool")
+    assert pools["routed"]["addresses"] == [
+        "10.1.0.0/24",
+        "10.2.0.10-10.2.0.20",
+        "fd00:1::/120",
+        "fd00:2::10-fd00:2::1f",
+    ]
+    assert pools["lan"]["addresses"] == ["10.0.0.200-10.0.0.210", "fd00:10::200-fd00:10::20f"]
+    assert pools["routed6"]["addresses"] == ["fd00:3::/124"]
+    advertisements = specs(objects, "BGPAdvertisement")
+    assert advertisements["routed"] == {
+        **only(ipv4_only, "BGPAdvertisement")["spec"],
+        "peers": ["gateway", "gateway-v6"],
+        "aggregationLengthV6": 124,
+    }
+    assert advertisements["routed6"] == {"ipAddressPools": ["routed6"], "peers": ["gateway", "gateway-v6"]}
+    # An IPv4-only pool names the IPv4 peer alone: up to v0.14.9 FRR would put its routes on the
+    # IPv6 sessions too (metallb.py _advertised_to).
+    assert advertisements["routed4"] == {"ipAddressPools": ["routed4"], "peers": ["gateway"]}
+    assert specs(objects, "L2Advertisement") == {"lan": {"ipAddressPools": ["lan"]}}
+
+
+def test_ipv6_in_a_layer2_pool_alone_needs_no_ipv6_peer() -> None:
+    raw = dual_stack_config("v0.15.3", ibgp=True)
+    raw["metallb"]["pools"] = [p for p in raw["metallb"]["pools"] if p["name"] in ("lan", "routed4")]
+    objects = render_metallb(parse_lab(raw, stack="lab"))
+
+    assert list(specs(objects, "BGPPeer")) == ["gateway"]
+    assert specs(objects, "BGPAdvertisement") == {"routed4": {"ipAddressPools": ["routed4"], "peers": ["gateway"]}}

@@ -5,7 +5,12 @@
   gateway kind, every supported config era and speaker mode, session options valid for the
   gateway kind and mode, 0–10 services with unique names, aliases and pinned addresses, and
   sometimes a ``discovery``, a ``gatewaySsh`` (every host key type, a key or a password, plain or
-  encrypted) and a ``verify`` section.
+  encrypted) and a ``verify`` section. Half of the labs are dual-stack: the nodes get IPv6
+  addresses in one /64 (sometimes a ``nodeSubnet6`` around it), pools IPv6 CIDRs and ranges where
+  the release and mode allow them (bgp pools outside the nodes' /64, layer2 pools inside it, some
+  pools of IPv6 only, entries of both families in any order), ``aggregationLengthV6``, the gateway
+  a ``peerAddress6`` (always when a bgp pool holds IPv6), and services ``address``/``addresses``
+  of either or both families with ``ipFamilyPolicy``/``ipFamilies`` the parser accepts.
 * :func:`guaranteed_invalid_configs` draws ``(raw, key)``: a valid config with one mistake the
   parser must report under ``key`` (a dropped required key, an unknown key, an ASN out of range,
   a malformed IP address).
@@ -23,7 +28,15 @@ from __future__ import annotations
 import copy
 import string
 from collections.abc import Iterator
-from ipaddress import IPv4Address, IPv4Network, summarize_address_range
+from ipaddress import (
+    IPv4Address,
+    IPv4Network,
+    IPv6Address,
+    IPv6Network,
+    ip_address,
+    ip_network,
+    summarize_address_range,
+)
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -31,6 +44,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from hypothesis import strategies as st
 
 from components.config.errors import key_path
+from components.config.versions import MetalLBVersion, parse_version
 
 Path = tuple[str | int, ...]
 
@@ -50,6 +64,8 @@ KNOWN_KEYS = frozenset(
         # nodes[i]
         "name",
         "address",
+        "address6",
+        "nodeSubnet6",
         "labels",
         # metallb
         "version",
@@ -62,6 +78,7 @@ KNOWN_KEYS = frozenset(
         "autoAssign",
         "avoidBuggyIPs",
         "aggregationLength",
+        "aggregationLengthV6",
         "localPref",
         "communities",
         # bgp
@@ -83,6 +100,7 @@ KNOWN_KEYS = frozenset(
         # gateway
         "kind",
         "peerAddress",
+        "peerAddress6",
         "routerId",
         "dnsDomain",
         "maximumPaths",
@@ -101,6 +119,8 @@ KNOWN_KEYS = frozenset(
         "scheme",
         "port",
         "targetPort",
+        "ipFamilyPolicy",
+        "ipFamilies",
         # discovery
         "discovery",
         "namespaces",
@@ -155,6 +175,17 @@ _any_asn = st.integers(1, 4294967295)
 # nodes use host octets 2..99 and the gateway .1 or .254, so nothing overlaps.
 _LAYER2_BLOCKS = tuple(range(112, 240, 16))
 
+# The IPv6 side of a dual-stack lab: the nodes' /64 in fd00::/8, the nodes at hosts 0x10..0xfff,
+# the gateway at host 1 or 0xfffe, layer2 pools in whole or partial /120 blocks at hosts
+# 0x1000..0x1fff; bgp pools in 2001:db8:<pool index>::/48, far from all of them.
+_LAYER2_BLOCKS6 = tuple(range(0x1000, 0x2000, 0x100))
+_GATEWAY_HOSTS6 = (0x1, 0xFFFE)
+_FAMILIES = ("IPv4", "IPv6")
+
+# Releases whose native mode refuses any IPv6 pool once a BGP advertisement exists
+# (components/config/checks.py _native_refuses_ipv6).
+_NATIVE_V6_LAYER2_WITH_BGP_FROM = MetalLBVersion(0, 14, 9)
+
 
 def _modes(version: str) -> tuple[str, ...]:
     return ("native", "frr", "frr-k8s") if version >= "v0.14" else ("native", "frr")
@@ -207,17 +238,107 @@ def _bgp_ranges(draw: st.DrawFn, index: int) -> tuple[list[str], int]:
     return ranges, longest
 
 
-def _addresses_of(ranges: list[str]) -> list[tuple[int, int]]:
-    """Inclusive (first, last) integer bounds of each range text."""
-    bounds = []
+@st.composite
+def _layer2_ranges6(draw: st.DrawFn, network: IPv6Network, blocks: list[int]) -> list[str]:
+    base = int(network.network_address)
+    ranges = []
+    for block in blocks:
+        if draw(st.booleans()):
+            ranges.append(f"{IPv6Address(base + block)}/120")
+        else:
+            first = draw(st.integers(block, block + 0xFF))
+            last = draw(st.integers(first, block + 0xFF))
+            ranges.append(f"{IPv6Address(base + first)}-{IPv6Address(base + last)}")
+    return ranges
+
+
+@st.composite
+def _bgp_ranges6(draw: st.DrawFn, index: int) -> tuple[list[str], int]:
+    """IPv6 entries in 2001:db8:<index>::/48, one per drawn /64 there; like :func:`_bgp_ranges`
+    returns them and the longest prefix of their CIDR blocks."""
+    subnets = draw(st.lists(st.integers(0, 0xFFFF), min_size=1, max_size=2, unique=True))
+    ranges = []
+    longest = 0
+    for subnet in subnets:
+        base = int(IPv6Address(f"2001:db8:{index:x}:{subnet:x}::"))
+        if draw(st.booleans()):
+            prefix = draw(st.integers(104, 128))
+            host = draw(st.integers(0, 2**24 - 1)) & ~((1 << (128 - prefix)) - 1)
+            ranges.append(f"{IPv6Address(base + host)}/{prefix}")
+            longest = max(longest, prefix)
+        else:
+            first = draw(st.integers(0, 0xFFFF))
+            last = draw(st.integers(first, 0xFFFF))
+            blocks = summarize_address_range(IPv6Address(base + first), IPv6Address(base + last))
+            ranges.append(f"{IPv6Address(base + first)}-{IPv6Address(base + last)}")
+            longest = max(longest, *(block.prefixlen for block in blocks))
+    return ranges, longest
+
+
+def _addresses_of(ranges: list[str]) -> dict[int, list[tuple[int, int]]]:
+    """IP version → inclusive (first, last) integer bounds of each range text of that family."""
+    bounds: dict[int, list[tuple[int, int]]] = {}
     for text in ranges:
         if "-" in text:
-            first, last = text.split("-")
-            bounds.append((int(IPv4Address(first)), int(IPv4Address(last))))
+            first, last = (ip_address(part) for part in text.split("-"))
         else:
-            network = IPv4Network(text)
-            bounds.append((int(network.network_address), int(network.broadcast_address)))
+            network = ip_network(text)
+            first, last = network.network_address, network.broadcast_address
+        bounds.setdefault(first.version, []).append((int(first), int(last)))
     return bounds
+
+
+def _address(version: int, value: int) -> IPv4Address | IPv6Address:
+    return IPv4Address(value) if version == 4 else IPv6Address(value)
+
+
+@st.composite
+def _pinned_families(draw: st.DrawFn, pins: list[IPv4Address | IPv6Address]) -> dict[str, Any]:
+    """``address``/``addresses`` for these pins (one per family, IPv4 first) with an
+    ``ipFamilyPolicy`` and ``ipFamilies`` the parser accepts: two pins need a dual-stack policy,
+    listed families hold the pins' (Kubernetes: kubernetes/kubernetes@000f2605:pkg/apis/core/
+    validation/validation.go ValidateServiceClusterIPsRelatedFields). One pin keeps SingleStack:
+    MetalLB gives a dual-stack Service's one pinned address no partner (research §1c)."""
+    texts = [str(a) for a in pins]
+    families = [_FAMILIES[a.version // 6] for a in pins]
+    form: dict[str, Any] = {}
+    if len(pins) == 1:
+        if draw(st.booleans()):
+            form["address"] = texts[0]
+        else:
+            form["addresses"] = texts
+        if draw(st.booleans()):
+            form["ipFamilyPolicy"] = "SingleStack"
+        if draw(st.booleans()):
+            form["ipFamilies"] = families
+        return form
+    form["addresses"] = draw(st.permutations(texts))
+    form["ipFamilyPolicy"] = draw(st.sampled_from(("PreferDualStack", "RequireDualStack")))
+    if draw(st.booleans()):
+        form["ipFamilies"] = draw(st.permutations(families))
+    return form
+
+
+@st.composite
+def _unpinned_families(draw: st.DrawFn, candidates: list[dict[str, Any]]) -> dict[str, Any]:
+    """``ipFamilyPolicy``/``ipFamilies`` for a service MetalLB gives addresses from one of
+    ``candidates`` (its pool, else the pools that assign automatically): a family only when a
+    candidate holds it, RequireDualStack only when one holds both (checks.py _check_services)."""
+    held = [set(_addresses_of(pool["addresses"])) for pool in candidates]
+    available = sorted(set().union(*held))
+    policies: list[str | None] = [None, "SingleStack", "PreferDualStack"]
+    if any(len(families) == 2 for families in held):
+        policies.append("RequireDualStack")
+    policy = draw(st.sampled_from(policies))
+    form: dict[str, Any] = {} if policy is None else {"ipFamilyPolicy": policy}
+    names = [_FAMILIES[version // 6] for version in available]
+    if policy == "RequireDualStack":
+        if draw(st.booleans()):
+            form["ipFamilies"] = draw(st.permutations(list(_FAMILIES)))
+    elif draw(st.booleans()):
+        most = 2 if policy == "PreferDualStack" else 1
+        form["ipFamilies"] = draw(st.lists(st.sampled_from(names), min_size=1, max_size=most, unique=True))
+    return form
 
 
 @st.composite
@@ -270,6 +391,15 @@ def _valid_config(draw: st.DrawFn) -> dict[str, Any]:
     subnet_prefix = draw(st.sampled_from((None, 24, 23, 22)))
     if subnet_prefix is not None:
         raw["nodeSubnet"] = str(network.supernet(new_prefix=subnet_prefix))
+    dual = draw(st.booleans())
+    network6 = IPv6Network((0xFD << 120 | draw(st.integers(0, 2**56 - 1)) << 64, 64))
+    if dual:
+        hosts6 = draw(st.lists(st.integers(0x10, 0xFFF), min_size=count, max_size=count, unique=True))
+        for node, host in zip(nodes, hosts6, strict=True):
+            node["address6"] = str(network6.network_address + host)
+        subnet6_prefix = draw(st.sampled_from((None, 64, 56, 48)))
+        if subnet6_prefix is not None:
+            raw["nodeSubnet6"] = str(network6.supernet(new_prefix=subnet6_prefix))
 
     # --- gateway --------------------------------------------------------------------------
     kind = draw(st.sampled_from(GATEWAY_KINDS))
@@ -297,17 +427,44 @@ def _valid_config(draw: st.DrawFn) -> dict[str, Any]:
     pool_count = draw(st.integers(1, 4))
     pool_names = draw(st.lists(_label, min_size=pool_count, max_size=pool_count, unique=True))
     blocks = list(draw(st.permutations(_LAYER2_BLOCKS)))
+    blocks6 = list(draw(st.permutations(_LAYER2_BLOCKS6)))
+    protocols = [draw(st.sampled_from(("bgp", "layer2"))) for _ in pool_names]
+    # Where IPv6 may go (components/config/checks.py _check_ipv6_bgp): bgp pools in the FRR modes
+    # only; layer2 pools anywhere but in native v0.13.2–v0.14.8 beside a bgp pool.
+    release = parse_version(version)
+    assert release is not None
+    ipv6_bgp = dual and mode != "native"
+    ipv6_layer2 = dual and not (
+        mode == "native"
+        and not release.uses_configmap
+        and release < _NATIVE_V6_LAYER2_WITH_BGP_FROM
+        and "bgp" in protocols
+    )
     pools = []
-    pool_bounds: dict[str, list[tuple[int, int]]] = {}
-    for index, name in enumerate(pool_names):
-        protocol = draw(st.sampled_from(("bgp", "layer2")))
+    pool_bounds: dict[str, dict[int, list[tuple[int, int]]]] = {}
+    for index, (name, protocol) in enumerate(zip(pool_names, protocols, strict=True)):
         pool: dict[str, Any] = {"name": name, "protocol": protocol}
+        # The first pool keeps IPv4 addresses: an unpinned SingleStack service gets one from it.
+        only6 = index > 0 and draw(st.booleans())
         if protocol == "layer2":
             mine = [blocks.pop() for _ in range(draw(st.integers(1, 2)))]
-            pool["addresses"] = draw(_layer2_ranges(network, mine))
+            addresses = draw(_layer2_ranges(network, mine))
+            if ipv6_layer2 and draw(st.booleans()):
+                mine6 = [blocks6.pop() for _ in range(draw(st.integers(1, 2)))]
+                addresses6 = draw(_layer2_ranges6(network6, mine6))
+                addresses = draw(st.permutations(addresses6 if only6 else addresses + addresses6))
+            pool["addresses"] = addresses
         else:
-            pool["addresses"], longest = draw(_bgp_ranges(index))
-            if draw(st.booleans()):
+            addresses, longest = draw(_bgp_ranges(index))
+            if ipv6_bgp and draw(st.integers(0, 3)):
+                addresses6, longest6 = draw(_bgp_ranges6(index))
+                if only6:
+                    addresses = []
+                addresses = draw(st.permutations(addresses + addresses6))
+                if draw(st.booleans()):
+                    pool["aggregationLengthV6"] = draw(st.integers(longest6, 128))
+            pool["addresses"] = addresses
+            if any("." in a for a in addresses) and draw(st.booleans()):
                 pool["aggregationLength"] = draw(st.integers(longest, 32))
             if ibgp and draw(st.booleans()):
                 pool["localPref"] = draw(st.integers(0, 2147483647))
@@ -332,6 +489,10 @@ def _valid_config(draw: st.DrawFn) -> dict[str, Any]:
     metallb["pools"] = pools
     raw["metallb"] = metallb
     raw["gateway"] = gateway
+    bgp_v6 = any(p["protocol"] == "bgp" and 6 in pool_bounds[p["name"]] for p in pools)
+    # Required with IPv6 in a bgp pool; taken (and unused) without.
+    if bgp_v6 or (dual and draw(st.booleans())):
+        gateway["peerAddress6"] = str(network6.network_address + draw(st.sampled_from(_GATEWAY_HOSTS6)))
 
     # --- the BGP session --------------------------------------------------------------------
     if draw(st.booleans()):
@@ -363,6 +524,11 @@ def _valid_config(draw: st.DrawFn) -> dict[str, Any]:
                 }
             )
             bgp["nodeSelectors"] = [selector]
+            # A node the selectors leave out needs no IPv6 address (it does not peer).
+            peering = {chosen[0]} if "matchLabels" in selector else set(chosen)
+            for node in nodes:
+                if node["name"] not in peering and "address6" in node and draw(st.booleans()):
+                    del node["address6"]
         if mode != "native":
             if draw(st.booleans()):
                 bgp["ebgpMultiHop"] = not ibgp and draw(st.booleans())  # eBGP only
@@ -382,9 +548,9 @@ def _valid_config(draw: st.DrawFn) -> dict[str, Any]:
     if service_count or draw(st.booleans()):
         labels = draw(st.lists(_label, min_size=2 * service_count, max_size=2 * service_count, unique=True))
         names, alias_labels = labels[:service_count], labels[service_count:]
-        used: set[int] = set()
-        # Shared addresses: key → (address, pool name, taken port/protocol pairs).
-        groups: dict[str, tuple[int, str, set[tuple[int, str]]]] = {}
+        used: set[IPv4Address | IPv6Address] = set()
+        # Shared addresses: key → (the pins' keys, pool name, taken port/protocol pairs).
+        groups: dict[str, tuple[dict[str, Any], str, set[tuple[int, str]]]] = {}
         services = []
         for index, name in enumerate(names):
             service: dict[str, Any] = {"name": name}
@@ -394,33 +560,47 @@ def _valid_config(draw: st.DrawFn) -> dict[str, Any]:
                 service["serviceName"] = f"{name}--svc"
             taken: set[tuple[int, str]] = set()
             pinning = draw(st.sampled_from(("none", "pin", "join") if groups else ("none", "pin")))
+            pinned = False
             if pinning == "join":
                 share_key = draw(st.sampled_from(sorted(groups)))
-                address, pool_name, taken = groups[share_key]
-                service["address"] = str(IPv4Address(address))
+                form, pool_name, taken = groups[share_key]
+                service.update(copy.deepcopy(form))
                 service["sharedIP"] = share_key
+                pinned = True
                 if draw(st.booleans()):
                     service["pool"] = pool_name
             elif pinning == "pin":
                 pool_name = draw(st.sampled_from(sorted(pool_bounds)))
-                first, last = draw(st.sampled_from(pool_bounds[pool_name]))
-                address = draw(st.integers(first, last))
-                # MetalLB never assigns .0/.255 from a pool that avoids buggy IPs.
-                if address % 256 in (0, 255) and any(
-                    p.get("avoidBuggyIPs") for p in raw["metallb"]["pools"] if p["name"] == pool_name
-                ):
-                    address = -1
-                if address >= 0 and address not in used:
-                    used.add(address)
-                    service["address"] = str(IPv4Address(address))
+                held = sorted(pool_bounds[pool_name])
+                versions = draw(st.sampled_from([(v,) for v in held] + ([(4, 6)] if len(held) == 2 else [])))
+                pins = []
+                for ip_version in versions:
+                    first, last = draw(st.sampled_from(pool_bounds[pool_name][ip_version]))
+                    address = _address(ip_version, draw(st.integers(first, last)))
+                    # MetalLB never assigns .0/.255 from a pool that avoids buggy IPs.
+                    buggy = ip_version == 4 and int(address) % 256 in (0, 255)
+                    if buggy and any(p.get("avoidBuggyIPs") for p in pools if p["name"] == pool_name):
+                        continue
+                    if address not in used:
+                        pins.append(address)
+                if len(pins) == len(versions):
+                    used.update(pins)
+                    form = draw(_pinned_families(pins)) if dual else {"address": str(pins[0])}
+                    service.update(form)
+                    pinned = True
                     if draw(st.booleans()):
                         service["pool"] = pool_name
                     if draw(st.booleans()):
                         share_key = f"share-{index}"
                         service["sharedIP"] = share_key
-                        groups[share_key] = (address, pool_name, taken)
+                        groups[share_key] = (form, pool_name, taken)
             elif draw(st.booleans()):
                 service["pool"] = draw(st.sampled_from(pool_names))
+            if dual and not pinned:
+                candidates = [p for p in pools if p["name"] == service.get("pool", p["name"])]
+                if "pool" not in service:
+                    candidates = [p for p in candidates if p.get("autoAssign", True)]
+                service.update(draw(_unpinned_families(candidates)))
             if draw(st.booleans()):
                 alias = alias_labels[index]
                 service["aliases"] = [alias] if draw(st.booleans()) else [alias, f"{alias}.{draw(_dns_name)}"]
@@ -567,6 +747,15 @@ _IP_SHAPES = {
     ("metallb", "pools", "*", "addresses", "*"),
 }
 _BAD_IPS = ("300.1.2.3", "1.2.3", "", " ", "abc", "::1", "1.2.3.4.5", "10.0.0.0/33", "10.0.0.1-", "10.0.0.x/24")
+# Where an IPv6 address is taken "::1" is one; these are no address of either family.
+_BAD_IPS6 = ("300.1.2.3", "1.2.3", "", " ", "abc", "1.2.3.4.5", "10.0.0.1-", "fd00::g", ":::1", "fd00::/64")
+_BAD_SUBNETS6 = ("", " ", "abc", "1.2.3", "fd00::g/64", "fd00::/129", "10.0.0.0/24", "10.0.0.0/33")
+_BAD_BY_SHAPE = {
+    ("nodes", "*", "address6"): _BAD_IPS6,
+    ("gateway", "peerAddress6"): _BAD_IPS6,
+    ("services", "*", "addresses", "*"): _BAD_IPS6,
+    ("nodeSubnet6",): _BAD_SUBNETS6,
+}
 
 
 @st.composite
@@ -624,9 +813,9 @@ def _asn_out_of_range(draw: st.DrawFn, raw: dict[str, Any]) -> tuple[dict[str, A
 
 @st.composite
 def _corrupt_ip(draw: st.DrawFn, raw: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    paths = [path for path, _ in walk(raw) if _shape(path) in _IP_SHAPES]
+    paths = [path for path, _ in walk(raw) if _shape(path) in _IP_SHAPES or _shape(path) in _BAD_BY_SHAPE]
     path = draw(st.sampled_from(paths))
-    replace_at(raw, path, draw(st.sampled_from(_BAD_IPS)))
+    replace_at(raw, path, draw(st.sampled_from(_BAD_BY_SHAPE.get(_shape(path), _BAD_IPS))))
     return raw, key_of(path)
 
 
@@ -713,6 +902,7 @@ NUMERIC_KEYS = frozenset(
         "holdTime",
         "keepaliveTime",
         "aggregationLength",
+        "aggregationLengthV6",
         "localPref",
         "maximumPaths",
         "dnsTtl",
