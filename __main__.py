@@ -13,7 +13,7 @@ from components.artifacts.outputs import render_outputs
 from components.artifacts.services import render_services
 from components.artifacts.stack_claims import lab_claims
 from components.config import ConfigError
-from components.config.model import GatewayKind, ServiceAddresses
+from components.config.model import GatewayKind, ServiceAddresses, by_family
 from components.config.secrets import redact_secrets
 from components.kubernetes.kubeconfig import KubeconfigError, provider_kubeconfig
 from components.kubernetes.manifests import ManifestError, load_install_objects
@@ -63,10 +63,17 @@ services = {
     for service, rendered in zip(lab.services, render_services(lab), strict=True)
 }
 
-pulumi.export(
-    "services",
-    {name: {"ip": s.ip, "hostname": s.hostname, "alias": s.alias, "url": s.url} for name, s in services.items()},
-)
+
+def service_export(s: LoadBalancedService) -> dict[str, Any]:
+    """A service's stack output: its IP, host name, alias and URL, and by family for one that has
+    or may get IPv6 (as `render` writes them: components/artifacts/outputs.py)."""
+    exported: dict[str, Any] = {"ip": s.ip, "hostname": s.hostname, "alias": s.alias, "url": s.url}
+    if s.ips is not None and s.urls is not None:
+        exported |= {"ips": s.ips, "urls": s.urls}
+    return exported
+
+
+pulumi.export("services", {name: service_export(s) for name, s in services.items()})
 static = render_outputs(lab, lab.pinned_addresses)
 for name in ("metallb", "bgp", "gateway"):
     pulumi.export(name, static[name])
@@ -75,13 +82,18 @@ if lab.discovery is not None:
 
 # Host names of services without a pinned address come from the IPs MetalLB allocated.
 names = list(services)
-allocated = pulumi.Output.all(*(services[n].ip for n in names)).apply(lambda ips: dict(zip(names, ips, strict=True)))
+allocated = pulumi.Output.all(*(services[n].addresses for n in names)).apply(
+    lambda ips: dict(zip(names, ips, strict=True))
+)
 # Discovered names reach the gateway as the declared ones do; unknown in a preview that could not list.
 gateway_inputs = pulumi.Output.all(allocated, discovered)
 
 
-def known_addresses(ips: dict[str, str | None]) -> ServiceAddresses:
-    return {n: (ip_address(ip),) for n, ip in ips.items() if ip} | lab.pinned_addresses
+def known_addresses(ips: dict[str, list[str]]) -> ServiceAddresses:
+    """Each service's addresses, IPv4 first: what MetalLB gave it, its pins among them."""
+    pinned = lab.pinned_addresses
+    known = {n: by_family({*map(ip_address, addresses), *pinned.get(n, ())}) for n, addresses in ips.items()}
+    return {n: addresses for n, addresses in known.items() if addresses}
 
 
 def gateway_file(name: str, inputs: list[Any], *, redacted: bool = False) -> str:

@@ -13,7 +13,7 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, summar
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from components.config.model import GatewayKind, Lab, Node
+from components.config.model import GatewayKind, Lab
 
 from .configs import usg_router_bgpd_conf
 from .errors import SimulationError
@@ -54,20 +54,12 @@ class StackV6:
 
     @staticmethod
     def of(lab: Lab) -> StackV6:
-        """Read through the names components.config.model gives them for issue 19 (``getattr``:
-        a model without them is an IPv4-only stack)."""
-        nodes = {node.name: address for node in lab.nodes if (address := _address6(node)) is not None}
-        peer6 = getattr(lab.gateway, "peer_address6", None)
-        subnet6 = getattr(lab, "node_subnet6", None)
-        if not isinstance(subnet6, IPv6Network):
+        nodes = {node.name: node.address6 for node in lab.nodes if node.address6 is not None}
+        subnet6 = lab.node_subnet6
+        if subnet6 is None:  # a lab changed after parsing (tests): the /64 around its first node
             first = next(iter(nodes.values()), None)
             subnet6 = None if first is None else IPv6Network(f"{first}/{V6_SUBNET_LENGTH}", strict=False)
-        return StackV6(peer6 if isinstance(peer6, IPv6Address) else None, subnet6, nodes)
-
-
-def _address6(node: Node) -> IPv6Address | None:
-    address6 = getattr(node, "address6", None)
-    return address6 if isinstance(address6, IPv6Address) else None
+        return StackV6(lab.gateway.peer_address6, subnet6, nodes)
 
 
 @dataclass(frozen=True, order=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import runpy
 import shlex
@@ -27,6 +28,7 @@ _OBSERVE_UNIFI_OS = drift.observe_unifi_os
 
 REPO = Path(__file__).resolve().parents[1]
 ALLOCATED = "192.0.2.77"  # what the mocked MetalLB hands to Services without a pinned address
+ALLOCATED6 = "2001:db8::77"  # ... and as their IPv6 address, to those expected to get one
 
 
 @dataclass
@@ -60,16 +62,18 @@ class RecordingMocks(pulumi.runtime.Mocks):
     the object as the API server answered it, before MetalLB gave it an address: status without
     an ingress (pulumi/pulumi-kubernetes@v4.32.0:provider/pkg/metadata/overrides.go ReadyCondition:
     skipAwait gives an immediate condition on the create's answer; await/await.go Creation).
-    ``service_ips`` ("namespace/name" → IP) stands for the outputs of an update or a refresh,
-    whose answer is the live object with MetalLB's address (and of a ServicePatch's create, an
-    apply to a Service that may have one already).
-    The address command prints the address it waited for (``--expect``, else ALLOCATED). In a
-    preview nothing exists and no command runs: no status, no stdout (unknown)."""
+    ``service_ips`` ("namespace/name" → IP, or its IPs in ingress order) stands for the outputs of
+    an update or a refresh, whose answer is the live object with MetalLB's addresses (and of a
+    ServicePatch's create, an apply to a Service that may have them already).
+    The address command prints the addresses it waited for, one a line, IPv4 first
+    (components/kubernetes/service_address.py): its ``--expect``s, else ALLOCATED and, with
+    ``--family IPv6``, ALLOCATED6 (``--family IPv6`` alone: that one). In a preview nothing exists
+    and no command runs: no status, no stdout (unknown)."""
 
     def __init__(
         self,
         preview: bool = False,
-        service_ips: Mapping[str, str] | None = None,
+        service_ips: Mapping[str, str | Sequence[str]] | None = None,
         command_stdouts: Mapping[str, str] | None = None,
     ) -> None:
         self.preview = preview
@@ -85,17 +89,25 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if args.typ in SERVICE_TYPES:
             metadata = args.inputs.get("metadata") or {}
             ip = self.service_ips.get(f"{metadata.get('namespace', 'default')}/{metadata.get('name')}")
-            state["status"] = {"loadBalancer": {"ingress": [{"ip": ip}]} if ip else {}}
+            ips = [ip] if isinstance(ip, str) else list(ip or [])
+            state["status"] = {"loadBalancer": {"ingress": [{"ip": a} for a in ips]} if ips else {}}
         if args.typ == "command:local:Command" and f" -m {SERVICE_ADDRESS} " in str(args.inputs.get("create")):
-            arguments = shlex.split(args.inputs["create"])
-            expect = arguments[arguments.index("--expect") + 1] if "--expect" in arguments else None
-            state["stdout"] = expect or ALLOCATED
+            state["stdout"] = "\n".join(waited_for(shlex.split(args.inputs["create"])))
         if args.name in self.command_stdouts:
             state["stdout"] = self.command_stdouts[args.name]
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         return {}, None
+
+
+def waited_for(arguments: Sequence[str]) -> list[str]:
+    """What the mocked address command prints (see RecordingMocks)."""
+    options = list(itertools.pairwise(arguments))
+    pinned = [value for option, value in options if option == "--expect"]
+    families = [value for option, value in options if option == "--family"] or ["IPv4"]
+    allocated = [ip for family, ip in (("IPv4", ALLOCATED), ("IPv6", ALLOCATED6)) if family in families]
+    return sorted(pinned, key=lambda a: ":" in a) or allocated
 
 
 CONFIG_GROUP = "kubernetes:yaml/v2:ConfigGroup"
@@ -337,7 +349,7 @@ def _run(
     config: dict[str, str],
     *,
     preview: bool,
-    service_ips: Mapping[str, str] | None = None,
+    service_ips: Mapping[str, str | Sequence[str]] | None = None,
     stack: str = "test",
     command_stdouts: Mapping[str, str] | None = None,
     observe_gateway: bool = False,
@@ -376,7 +388,7 @@ def run_program(
     config: dict[str, str],
     *,
     preview: bool,
-    service_ips: Mapping[str, str] | None = None,
+    service_ips: Mapping[str, str | Sequence[str]] | None = None,
     stack: str = "test",
     command_stdouts: Mapping[str, str] | None = None,
     observe_gateway: bool = False,

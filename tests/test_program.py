@@ -23,7 +23,7 @@ from tests.program_harness import (
 )
 
 # The stacks this repository ships, by name: a user's own Pulumi.<stack>.yaml is not a test case.
-STACKS = ["Pulumi.crds.yaml", "Pulumi.lab.yaml", "Pulumi.udm.yaml"]
+STACKS = ["Pulumi.crds.yaml", "Pulumi.dualstack.yaml", "Pulumi.lab.yaml", "Pulumi.udm.yaml"]
 
 needs_reference = pytest.mark.skipif(
     not REFERENCE.is_dir(),

@@ -127,6 +127,44 @@ def test_unifi_os_discovered_names_become_dns_records(
     assert [d["hostname"] for d in discovered] == ["grafana.k8s.home"]
 
 
+def dual_stack_udm(small_mirror: str, api: ServicesApi, tmp_path: Path) -> dict[str, str]:
+    """The UDM stack made dual-stack (FRR mode, IPv6 on the nodes and the gateway, the pool with
+    fd00:99::/120 too), discovering."""
+    plain = udm_config(small_mirror)
+    nodes = [
+        {**node, "address6": f"fd00:30::{11 + i}"} for i, node in enumerate(json.loads(plain["metallb-unifi:nodes"]))
+    ]
+    metallb = json.loads(plain["metallb-unifi:metallb"])
+    metallb |= {"mode": "frr", "pools": [{**metallb["pools"][0], "addresses": ["10.99.0.0/26", "fd00:99::/120"]}]}
+    gateway = {**json.loads(plain["metallb-unifi:gateway"]), "peerAddress6": "fd00:30::1"}
+    edits = {"nodes": nodes, "metallb": metallb, "gateway": gateway, "services": UDM_DECLARED}
+    return udm_config(small_mirror, **edits, **kube(api, tmp_path))
+
+
+@pytest.mark.parametrize("preview", [True, False], ids=["preview", "up"])
+def test_a_discovered_dual_stack_service_gets_an_a_and_an_aaaa_record_per_name(
+    monkeypatch: pytest.MonkeyPatch, small_mirror: str, tmp_path: Path, preview: bool
+) -> None:
+    grafana = lb_service("monitoring", "grafana", None, annotations={"metallb-unifi.io/hostname": "grafana"})
+    grafana["status"] = {"loadBalancer": {"ingress": [{"ip": "fd00:99::20"}, {"ip": "10.99.0.20"}]}}
+    with services_api([grafana]) as api:
+        api.kubeconfig(tmp_path / "kubeconfig")
+        run = run_program(monkeypatch, dual_stack_udm(small_mirror, api, tmp_path), preview=preview)
+
+    records, known, _ = resolve(run.exports["dnsRecords"])
+    assert known
+    assert [(r["key"], r["record_type"], r["value"]) for r in records if r.get("discovered")] == [
+        ("grafana", "A", "10.99.0.20"),
+        ("grafana", "AAAA", "fd00:99::20"),
+        ("grafana.k8s.home", "A", "10.99.0.20"),
+        ("grafana.k8s.home", "AAAA", "fd00:99::20"),
+    ]
+    discovered, _, _ = resolve(run.exports["discovered"])
+    assert [(d["address"], d["ips"]) for d in discovered] == [
+        ("10.99.0.20", {"IPv4": "10.99.0.20", "IPv6": "fd00:99::20"})
+    ]
+
+
 def test_namespaces_are_listed_one_by_one(
     monkeypatch: pytest.MonkeyPatch, small_mirror: str, tmp_path: Path, cluster: ServicesApi
 ) -> None:

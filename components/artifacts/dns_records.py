@@ -54,7 +54,7 @@ def _records(
         ((service.hostname(lab.gateway.dns_domain), *service.all_aliases), family, address, False)
         for service, family, address in services
     ]
-    named += [(entry.names, IPFamily.of(entry.address), str(entry.address), True) for entry in discovered]
+    named += [(entry.names, IPFamily.of(a), str(a), True) for entry in discovered for a in entry.addresses]
     records: list[dict[str, Any]] = []
     for names, family, address, was_discovered in named:
         for name in names:

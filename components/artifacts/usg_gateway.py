@@ -93,7 +93,7 @@ def render_config_gateway(
     for entry in discovered:
         # EdgeOS takes a host name without aliases; an empty list is left out rather than written.
         hosts[entry.hostname] = {
-            "inet": [str(entry.address)],
+            "inet": [str(a) for a in entry.addresses],
             **({"alias": list(entry.aliases)} if entry.aliases else {}),
         }
     if hosts:

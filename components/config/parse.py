@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import partial
-from ipaddress import IPv4Network, IPv6Network
+from ipaddress import ip_network
 from string import ascii_letters, digits
 from typing import Any
 
@@ -109,58 +109,39 @@ def _nodes(raw: Any, key: str, problems: Problems) -> tuple[Node, ...] | None:
     return tuple(n for _, n in nodes) if ok else None
 
 
-def _node_subnet(r: Reading, name: str) -> IPv4Network | None:
-    """Given: it must hold every node. Left out: the /24 around the nodes, if they share one."""
-    key, nodes = r.at(name), r.got.get("nodes")
-    if r.data.get(name) is not None:
-        subnet = ipv4_network(r.data[name], key, r.problems)
-        if subnet is not None and nodes:
-            for index, node in enumerate(nodes):
-                if node.address not in subnet:
-                    r.problems.error(
-                        key_path("nodes", index, "address"),
-                        f"{node.address} is outside nodeSubnet {subnet}",
-                    )
-        return subnet
-    if not nodes:
-        return None
-    around = {IPv4Network(f"{node.address}/24", strict=False) for node in nodes}
-    if len(around) > 1:
-        r.problems.error(
-            key,
-            "the nodes are not all in one /24 ("
-            + ", ".join(sorted(str(n) for n in around))
-            + "); set nodeSubnet to the network that holds them all",
-        )
-        return None
-    return around.pop()
+def _around_the_nodes(family: IPFamily) -> Reader:
+    """``nodeSubnet`` (IPv4) or ``nodeSubnet6``. Given, it must hold every node's address of the
+    family; left out, the /24 around the nodes' IPv4 addresses or the /64 around their IPv6 ones
+    (IPv6 LANs are /64s), if they share one. Without an IPv6 address on any node, no nodeSubnet6."""
+    v4 = family is IPFamily.IPV4
+    attribute, length = ("address", 24) if v4 else ("address6", 64)
+    parse = ipv4_network if v4 else ipv6_network
 
+    def read(r: Reading, name: str) -> Any:
+        key = r.at(name)
+        placed = [(i, getattr(n, attribute)) for i, n in enumerate(r.got.get("nodes") or ())]
+        placed = [(i, address) for i, address in placed if address is not None]
+        if r.data.get(name) is not None:
+            subnet = parse(r.data[name], key, r.problems)
+            for index, address in placed:
+                if subnet is not None and address not in subnet:
+                    r.problems.error(key_path("nodes", index, attribute), f"{address} is outside {name} {subnet}")
+            return subnet
+        if not placed:
+            return None if v4 else LEFT_OUT  # no nodes is a problem reported already; no IPv6 is not
+        around = {ip_network(f"{address}/{length}", strict=False) for _, address in placed}
+        if len(around) > 1:
+            what = "the nodes" if v4 else "the nodes' IPv6 addresses"
+            r.problems.error(
+                key,
+                f"{what} are not all in one /{length} ("
+                + ", ".join(sorted(str(n) for n in around))
+                + f"); set {name} to the network that holds them all",
+            )
+            return None
+        return around.pop()
 
-def _node_subnet6(r: Reading, name: str) -> IPv6Network | None:
-    """Like nodeSubnet for the nodes' IPv6 addresses: given, it must hold every ``address6``; left
-    out, the /64 around them (IPv6 LANs are /64s), if they share one; none without them."""
-    key, nodes = r.at(name), r.got.get("nodes")
-    with_v6 = [(index, node) for index, node in enumerate(nodes or ()) if node.address6 is not None]
-    if r.data.get(name) is not None:
-        subnet = ipv6_network(r.data[name], key, r.problems)
-        for index, node in with_v6:
-            if subnet is not None and node.address6 not in subnet:
-                r.problems.error(
-                    key_path("nodes", index, "address6"), f"{node.address6} is outside nodeSubnet6 {subnet}"
-                )
-        return subnet
-    if not with_v6:
-        return LEFT_OUT  # type: ignore[return-value]  # a Reader's "not set"
-    around = {IPv6Network(f"{node.address6}/64", strict=False) for _, node in with_v6}
-    if len(around) > 1:
-        r.problems.error(
-            key,
-            "the nodes' IPv6 addresses are not all in one /64 ("
-            + ", ".join(sorted(str(n) for n in around))
-            + "); set nodeSubnet6 to the network that holds them all",
-        )
-        return None
-    return around.pop()
+    return read
 
 
 # --- metallb and its pools -------------------------------------------------------------------------
@@ -599,8 +580,8 @@ def _controller(r: Reading) -> bool:
 _LAB = Section(
     Lab,
     Field("nodes", _nodes, required=True, skip_null=True),
-    Field("nodeSubnet", read=_node_subnet),
-    Field("nodeSubnet6", read=_node_subnet6),
+    Field("nodeSubnet", read=_around_the_nodes(IPFamily.IPV4)),
+    Field("nodeSubnet6", read=_around_the_nodes(IPFamily.IPV6)),
     Field("metallb", _METALLB.read, required=True, skip_null=True),
     Field("gateway", read=_gateway, required=True),
     Field("bgp", _BGP.read, default={}),

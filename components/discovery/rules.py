@@ -17,25 +17,30 @@ out. Cluster data never makes this fail: whatever is wrong with a Service costs 
   trailing dot dropped (``grafana.lab.example.`` is ``grafana.lab.example``). A wildcard is
   skipped: a static host name on a USG (a hosts-file line) or UniFi OS (an A record) is one
   exact name.
-* The address is the lowest IPv4 ingress address inside one of this stack's pools.
+* The addresses are, per family, the lowest ingress address inside one of this stack's pools:
+  an IPv4 one (an A record, an ``inet`` line), an IPv6 one (AAAA, ``inet``), or both for a
+  dual-stack Service (MetalLB gives it one of each: metallb/metallb@v0.15.3:controller/service.go
+  convergeBalancer), which then has one name with both, IPv4 first.
 * Conflicts: a name the stack owns (a declared service's host name or alias, or a host name in
   the USG base file) stays the stack's; a name discovered Services want on different addresses
-  goes to none of them; the same name on one address (a TCP and a UDP Service of one app) is
-  one name, held by the first Service by ``namespace/name``. A host name, and the label it
-  brings, are never another entry's alias. A Service that loses its host name gets no name; a
-  lost alias is lost alone.
+  goes to none of them; the same name on the same addresses (a TCP and a UDP Service of one app)
+  is one name, held by the first Service by ``namespace/name``. Addresses are compared whole: a
+  single-stack and a dual-stack Service sharing their IPv4 address are on different addresses,
+  since the name's AAAA record would send the first one's clients where it does not answer. A
+  host name, and the label it brings, are never another entry's alias. A Service that loses its
+  host name gets no name; a lost alias is lost alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from ipaddress import AddressValueError, IPv4Address
+from ipaddress import ip_address
 from typing import Any
 
 from components.config.base_config import base_host_names
 from components.config.errors import key_path
-from components.config.model import DiscoveryMode, Lab
+from components.config.model import DiscoveryMode, IPAddress, Lab, by_family
 from components.config.values import is_dns_label, is_dns_name
 
 HOSTNAME = "metallb-unifi.io/hostname"
@@ -45,11 +50,11 @@ EXTERNAL_DNS = "external-dns.alpha.kubernetes.io/hostname"
 
 @dataclass(frozen=True)
 class DiscoveredName:
-    """One discovered host name: the Service holding it, its address, aliases and URL."""
+    """One discovered host name: the Service holding it, its addresses, aliases and URL."""
 
     namespace: str
     name: str  # the Kubernetes Service's
-    address: IPv4Address
+    addresses: tuple[IPAddress, ...]  # one or one per family, IPv4 first
     hostname: str
     aliases: tuple[str, ...]
     url: str | None  # None: the Service has no TCP port to point a URL at
@@ -73,7 +78,7 @@ class DiscoveryResult:
 class _Candidate:
     namespace: str
     name: str
-    address: IPv4Address
+    addresses: tuple[IPAddress, ...]  # one or one per family, IPv4 first
     names: tuple[str, ...]  # the host name first
     url: str | None
 
@@ -122,13 +127,13 @@ def _candidate(lab: Lab, raw: Mapping[str, Any], warnings: list[str]) -> _Candid
             f"Service {service}: no address from MetalLB yet; it gets its host name at the next `pulumi up`"
         )
         return None
-    ours = sorted(a for a in ingress if any(a in pool for pool in lab.metallb.pools))
+    ours = _lowest_per_family(a for a in ingress if any(a in pool for pool in lab.metallb.pools))
     if not ours:
         if annotated:  # asked for by name: say why it gets none; `mode: all` stays quiet about others' Services
             shown = ", ".join(str(a) for a in ingress)
             warnings.append(f"Service {service}: its address {shown} is in none of this stack's pools; no host name")
         return None
-    return _Candidate(namespace, name, ours[0], names, _url(spec, names[0]))
+    return _Candidate(namespace, name, ours, names, _url(spec, names[0]))
 
 
 def _names(
@@ -200,16 +205,28 @@ def _clean(text: str) -> str:
     return text[:-1] if text.endswith(".") else text
 
 
-def ingress_addresses(service: Mapping[str, Any]) -> list[IPv4Address]:
-    """A Service's external IPv4 addresses (``status.loadBalancer.ingress[].ip``) as dumped."""
+def ingress_addresses(service: Mapping[str, Any]) -> list[IPAddress]:
+    """A Service's external IP addresses, of either family (``status.loadBalancer.ingress[].ip``),
+    as dumped, in that order."""
     addresses = []
     for entry in _object(_object(service, "status"), "loadBalancer").get("ingress") or []:
         ip = entry.get("ip") if isinstance(entry, Mapping) else None
+        if not isinstance(ip, str):
+            continue  # a host name (a cloud balancer's): not something these gateways map
         try:
-            addresses.append(IPv4Address(ip))
-        except (AddressValueError, ValueError, TypeError):
-            continue  # an IPv6 address or a host name: not something these gateways map
+            addresses.append(ip_address(ip))
+        except ValueError:
+            continue
     return addresses
+
+
+def _lowest_per_family(addresses: Iterable[IPAddress]) -> tuple[IPAddress, ...]:
+    """The lowest address of each family, IPv4 first (MetalLB gives one of each; a status written
+    by hand may hold more)."""
+    lowest: dict[int, IPAddress] = {}
+    for address in by_family(addresses):
+        lowest.setdefault(address.version, address)
+    return tuple(lowest.values())
 
 
 def _url(spec: Mapping[str, Any], hostname: str) -> str | None:
@@ -265,14 +282,17 @@ def _resolve(lab: Lab, candidates: list[_Candidate], warnings: list[str]) -> tup
                 )
         survivors.append((candidate, [host, *(a for a in aliases if a not in owners)]))
 
-    wanted: dict[str, dict[IPv4Address, list[_Candidate]]] = {}
+    wanted: dict[str, dict[tuple[IPAddress, ...], list[_Candidate]]] = {}
     for candidate, names in survivors:
         for name in names:
-            wanted.setdefault(name, {}).setdefault(candidate.address, []).append(candidate)
+            wanted.setdefault(name, {}).setdefault(candidate.addresses, []).append(candidate)
     contested = {name for name, by_address in wanted.items() if len(by_address) > 1}
     for name in sorted(contested):
-        holders = sorted((c.service, c.address, c.names[0] == name) for group in wanted[name].values() for c in group)
-        text = ", ".join(f"{service} ({address})" for service, address, _ in holders)
+        holders = sorted(
+            ((c.service, c.addresses, c.names[0] == name) for group in wanted[name].values() for c in group),
+            key=lambda holder: holder[0],  # one candidate per Service
+        )
+        text = ", ".join(f"{service} ({', '.join(map(str, addresses))})" for service, addresses, _ in holders)
         lost = [service for service, _, was_host in holders if was_host]
         warnings.append(
             f"the name {name!r} is wanted by Services on different addresses: {text}; none of them gets it"
@@ -288,11 +308,11 @@ def _resolve(lab: Lab, candidates: list[_Candidate], warnings: list[str]) -> tup
     taken = set(merged) | set(own.values())
     entries = []
     for host in sorted(merged):
-        group = merged[host]  # one address: a second one would have made the host name contested
+        group = merged[host]  # the same addresses: others would have made the host name contested
         first = group[0][0]
         aliases = [own[host]] if host in own and own[host] in group[0][1] else []
         aliases = list(dict.fromkeys(aliases + [a for _, names in group for a in names if a not in taken]))
         taken.update(aliases)
         url = next((c.url for c, _ in group if c.url is not None), None)
-        entries.append(DiscoveredName(first.namespace, first.name, first.address, host, tuple(aliases), url))
+        entries.append(DiscoveredName(first.namespace, first.name, first.addresses, host, tuple(aliases), url))
     return tuple(entries)

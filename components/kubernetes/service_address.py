@@ -1,4 +1,4 @@
-"""Wait until MetalLB has given a Service its external address, and print that address.
+"""Wait until MetalLB has given a Service its external addresses, and print them.
 
 Why: the Services the stack creates or patches carry ``pulumi.com/skipAwait: "true"``, so that
 ``pulumi refresh`` does not run the provider's Service check (which also wants every endpoint
@@ -9,15 +9,22 @@ command instead (components/resources/service.py).
 Usage::
 
     python -m components.kubernetes.service_address --namespace NS --name NAME \\
-        --stack-key 'metallb-unifi:services[0]' --timeout 600 [--expect 10.20.10.10] \\
-        [--kubeconfig PATH] [--context NAME] [--interval 1]
+        --stack-key 'metallb-unifi:services[0]' --timeout 600 [--expect 10.20.10.10 [--expect fd00::10]] \\
+        [--family IPv4 --family IPv6] [--kubeconfig PATH] [--context NAME] [--interval 1]
 
 Polls ``GET /api/v1/namespaces/NS/services/NAME`` (through the official client's typed API,
 :meth:`components.kubernetes.api_client.ApiClient.read_service`, with the kubeconfig the provider
 gets: :func:`components.kubernetes.api_client.kubeconfig_configuration`) until
-``.status.loadBalancer.ingress[0].ip`` is set, and with ``--expect`` (a pinned address) equal to
-it; then prints that IP alone on stdout. Pauses start at ``--interval`` seconds and double up to
-5 s. No answer, 408, 429 and 5xx are retried until the timeout.
+``.status.loadBalancer.ingress[].ip`` holds an address, every ``--expect`` (the pinned addresses,
+one per family) among them, and one of every ``--family`` (the families a dual-stack Service is
+expected to get). MetalLB writes one ingress entry per address, all of them in one status update
+(metallb/metallb@v0.15.3:controller/service.go convergeBalancer, :207-211; allocateIPs gives both
+families at once), so a second family that has not come by the timeout fails the wait as a
+missing pin does. Then it prints every ingress IP, one a line, IPv4 first and each family
+ascending: a single-stack Service's one address alone (``10.20.10.10`` and a newline, as before
+dual-stack), a dual-stack one's two lines (``10.20.10.10``, ``fd00:20:10::10``). Pauses start at
+``--interval`` seconds and double up to 5 s. No answer, 408, 429 and 5xx are retried until the
+timeout.
 
 When the timeout passes, the one line on stderr names the stack key and the Service, and the
 likely cause (one more request, of at most 5 s): the newest ``Warning`` Event about the Service (``GET
@@ -29,11 +36,12 @@ available IPs`` or ``["10.1.2.3"] is not allowed in config`` for an address outs
 internal/allocator/allocator.go Assign, Allocate; the same at v0.15.3; ``Errorf`` records a
 ``Warning``: internal/k8s/k8s.go).
 
-Exit codes: 0 the address is printed; 1 the timeout passed without it (or, with ``--expect``,
-with another one); 2 bad usage or kubeconfig; 3 the API server refused the request (401, 403,
-any other 4xx but 404, 408 and 429, an answer that is not a Service) or TLS verification failed:
-not retried; 4 the Service does not exist (404). Tokens, client keys and exec-plugin output are
-never printed; only the kubeconfig's path goes on the command line.
+Exit codes: 0 the addresses are printed; 1 the timeout passed without them (without any, without
+a pinned one, or without one of an expected family); 2 bad usage or kubeconfig; 3 the API server
+refused the request (401, 403, any other 4xx but 404, 408 and 429, an answer that is not a
+Service) or TLS verification failed: not retried; 4 the Service does not exist (404). Tokens,
+client keys and exec-plugin output are never printed; only the kubeconfig's path goes on the
+command line.
 """
 
 from __future__ import annotations
@@ -67,23 +75,43 @@ MIN_REQUEST_TIMEOUT = 0.5
 EVENTS_TIMEOUT = 5.0  # for the one request after the timeout
 RETRYABLE_STATUSES = frozenset({408, 429})  # and every 5xx
 METALLB_CONTROLLER = "kubectl -n metallb-system logs deployment/controller"
+# Kubernetes' names of the families (core/v1 IPFamily), by IP version.
+FAMILIES = {4: "IPv4", 6: "IPv6"}
 
 
 # --- one answer, pure -------------------------------------------------------------------------
 
 
 class Seen(enum.Enum):
-    ADDRESS = "address"  # the address, as expected
-    WAIT = "wait"  # the Service, without the address (yet)
+    ADDRESS = "address"  # the addresses, as expected
+    WAIT = "wait"  # the Service, without the addresses (yet)
     RETRY = "retry"  # no answer worth reading: a transient failure
     REFUSED = "refused"
     NOT_FOUND = "not found"
 
 
 @dataclass(frozen=True)
+class Expected:
+    """What the Service must have before its addresses are printed: each pinned address, and an
+    address of each family (``IPv4``, ``IPv6``); always at least one address."""
+
+    addresses: tuple[str, ...] = ()
+    families: tuple[str, ...] = ()
+
+    def missing(self, ips: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(the pinned addresses, the families) ``ips`` lack."""
+        pins = tuple(a for a in self.addresses if not any(same_address(a, ip) for ip in ips))
+        have = {FAMILIES[ipaddress.ip_address(ip).version] for ip in ips}
+        return pins, tuple(f for f in self.families if f not in have)
+
+    def met_by(self, ips: Sequence[str]) -> bool:
+        return bool(ips) and self.missing(ips) == ((), ())
+
+
+@dataclass(frozen=True)
 class Observation:
     seen: Seen
-    ip: str | None = None  # ingress[0].ip of the Service read, if any
+    ips: tuple[str, ...] = ()  # the ingress IPs of the Service read, IPv4 first
     uid: str | None = None  # the Service's metadata.uid, if read
 
 
@@ -105,7 +133,21 @@ def same_address(a: str, b: str) -> bool:
         return a == b
 
 
-def observe(response: Response, expect: str | None) -> Observation:
+def ingress_ips(service: Mapping[str, Any]) -> tuple[str, ...]:
+    """Every ``status.loadBalancer.ingress[].ip`` of a Service, in canonical text, IPv4 first and
+    each family ascending (the order does not depend on the order MetalLB wrote them in). An entry
+    without an IP (a cloud balancer's ``hostname``) or with text that is not one is left out."""
+    ingress = _field(dict(service), "status", "loadBalancer", "ingress")
+    found: set[ipaddress.IPv4Address | ipaddress.IPv6Address] = set()
+    for entry in ingress if isinstance(ingress, list) else []:
+        ip = entry.get("ip") if isinstance(entry, dict) else None
+        if isinstance(ip, str):
+            with contextlib.suppress(ValueError):
+                found.add(ipaddress.ip_address(ip))
+    return tuple(str(a) for a in sorted(found, key=lambda a: (a.version, int(a))))
+
+
+def observe(response: Response, expected: Expected) -> Observation:
     """What one GET of the Service says."""
     if response.status is None:
         return Observation(Seen.RETRY if response.retryable else Seen.REFUSED)
@@ -116,13 +158,10 @@ def observe(response: Response, expect: str | None) -> Observation:
             service = None
         if not isinstance(service, dict) or service.get("kind", "Service") != "Service":
             return Observation(Seen.REFUSED)
-        ip = _field(service, "status", "loadBalancer", "ingress", 0, "ip")
-        ip = ip if isinstance(ip, str) and ip else None
+        ips = ingress_ips(service)
         uid = _field(service, "metadata", "uid")
         uid = uid if isinstance(uid, str) and uid else None
-        if ip is not None and (expect is None or same_address(ip, expect)):
-            return Observation(Seen.ADDRESS, ip, uid)
-        return Observation(Seen.WAIT, ip, uid)
+        return Observation(Seen.ADDRESS if expected.met_by(ips) else Seen.WAIT, ips, uid)
     if response.status == 404:
         return Observation(Seen.NOT_FOUND)
     if response.status in RETRYABLE_STATUSES or 500 <= response.status <= 599:
@@ -145,14 +184,14 @@ class Result:
 def wait_for_address(
     read: Callable[[], Response],
     *,
-    expect: str | None,
+    expected: Expected = Expected(),
     timeout: float,
     interval: float = DEFAULT_INTERVAL,
     max_interval: float = MAX_INTERVAL,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Result:
-    """Call ``read`` until the Service has its address, the API refuses, or ``timeout`` seconds
+    """Call ``read`` until the Service has its addresses, the API refuses, or ``timeout`` seconds
     have passed. Pauses start at ``interval`` and double up to ``max_interval``; a pause never runs
     past the deadline, and one last attempt is made at the deadline."""
     if timeout < 0 or interval <= 0 or max_interval < interval:
@@ -163,7 +202,7 @@ def wait_for_address(
     while True:
         attempts += 1
         response = read()
-        observation = observe(response, expect)
+        observation = observe(response, expected)
         if observation.seen in (Seen.ADDRESS, Seen.WAIT):
             service = observation
         now = clock()
@@ -230,14 +269,29 @@ def likely_cause(ref: ServiceRef, events: Response) -> str:
     return f"newest Warning event: {reason}: {note}" if reason else f"newest Warning event: {note}"
 
 
-def timeout_message(ref: ServiceRef, result: Result, expect: str | None, events: Response | None, server: str) -> str:
+def _listed(noun: str, items: Sequence[str]) -> str:
+    """``external IP 10.0.0.1``; ``external IPs 10.0.0.1, fd00::1``."""
+    plural = "es" if noun.endswith("address") else "s"
+    return f"{noun}{plural if len(items) > 1 else ''} {', '.join(items)}"
+
+
+def timeout_message(ref: ServiceRef, result: Result, expected: Expected, events: Response | None, server: str) -> str:
     """The one line the user reads when the timeout passed."""
     waited = f"{result.elapsed:.0f}s"
     if result.service is None:
         return f"{ref.stack_key}: could not read Service {ref} at {server} within {waited}: {result.last.describe()}"
-    ip = result.service.ip
-    if ip is not None and expect is not None:
-        head = f"{ref.stack_key}: Service {ref} has external IP {ip}, not its pinned address {expect}, after {waited}"
+    ips = result.service.ips
+    pins, families = expected.missing(ips) if ips else ((), ())
+    if pins:
+        head = (
+            f"{ref.stack_key}: Service {ref} has {_listed('external IP', ips)}, "
+            f"not its {_listed('pinned address', pins)}, after {waited}"
+        )
+    elif families:
+        head = (
+            f"{ref.stack_key}: Service {ref} has {_listed('external IP', ips)} but no "
+            f"{' or '.join(families)} address from MetalLB within {waited}"
+        )
     else:
         head = f"{ref.stack_key}: Service {ref} got no external IP from MetalLB within {waited}"
     cause = likely_cause(ref, events) if events is not None else ""
@@ -280,12 +334,25 @@ def _address(text: str) -> str:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m components.kubernetes.service_address",
-        description="Wait until MetalLB has given the Service its external IP, and print it.",
+        description="Wait until MetalLB has given the Service its external IPs, and print them, one a line.",
         epilog="Exit codes: 0 printed, 1 timed out, 2 bad usage/kubeconfig, 3 refused, 4 no such Service.",
     )
     add_service_arguments(parser)
     parser.add_argument("--timeout", type=_positive, required=True, help="how long to wait, in seconds")
-    parser.add_argument("--expect", type=_address, help="the pinned address: wait until it is the Service's")
+    parser.add_argument(
+        "--expect",
+        type=_address,
+        action="append",
+        default=[],
+        help="a pinned address (once per pinned address): wait until the Service has it",
+    )
+    parser.add_argument(
+        "--family",
+        choices=sorted(FAMILIES.values()),
+        action="append",
+        default=[],
+        help="a family the Service is expected to get an address of (once per family): wait for one",
+    )
     parser.add_argument(
         "--interval", type=_positive, default=DEFAULT_INTERVAL, help="first pause, doubling up to 5 (default 1)"
     )
@@ -315,9 +382,10 @@ def main(
 
             client = ApiClient(configuration, request_timeout=request_timeout)
             stack.callback(client.close)
+            expected = Expected(tuple(args.expect), tuple(dict.fromkeys(args.family)))
             result = wait_for_address(
                 lambda: client.read_service(ref.namespace, ref.name),
-                expect=args.expect,
+                expected=expected,
                 timeout=args.timeout,
                 interval=min(args.interval, MAX_INTERVAL),
             )
@@ -330,13 +398,13 @@ def main(
         return EXIT_USAGE
 
     if result.seen is Seen.ADDRESS:
-        assert result.service is not None and result.service.ip is not None
-        print(result.service.ip, file=stdout, flush=True)
+        assert result.service is not None and result.service.ips
+        print("\n".join(result.service.ips), file=stdout, flush=True)
         return EXIT_ADDRESS
     if result.seen in (Seen.REFUSED, Seen.NOT_FOUND):
         print(refused_message(ref, result, server), file=stderr, flush=True)
         return EXIT_NOT_FOUND if result.seen is Seen.NOT_FOUND else EXIT_REFUSED
-    print(timeout_message(ref, result, args.expect, events, server), file=stderr, flush=True)
+    print(timeout_message(ref, result, expected, events, server), file=stderr, flush=True)
     return EXIT_TIMED_OUT
 
 

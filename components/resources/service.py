@@ -1,8 +1,8 @@
 """``LoadBalancedService``: one configured service as a Kubernetes Service of type
 LoadBalancer, created by the program or patched onto a Service someone else owns, with its
-external IP, host name, alias and URL as outputs. A Service to create is first checked not to
+external IPs, host name, alias and URL as outputs. A Service to create is first checked not to
 exist (``<name>-not-taken``): taking one over is what ``existing: true`` is for. After the Service,
-``<name>-address`` waits for MetalLB's address: the provider does not (``pulumi.com/skipAwait``)."""
+``<name>-address`` waits for MetalLB's addresses: the provider does not (``pulumi.com/skipAwait``)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,10 @@ import pulumi
 import pulumi_command as command
 import pulumi_kubernetes as k8s
 
+from components.artifacts.outputs import family_outputs, may_get_ipv6, possible_families
 from components.artifacts.services import RenderedService
 from components.config.errors import key_path
-from components.config.model import KubernetesAccess, Lab, Service
+from components.config.model import IPAddress, IPFamily, KubernetesAccess, Lab, Service, by_family
 from components.contract import PYTHON, SERVICE_ADDRESS, SERVICE_CHECK
 
 
@@ -75,14 +76,20 @@ def not_taken_command(lab: Lab, service: Service) -> str:
 
 
 def address_command(lab: Lab, service: Service) -> str:
-    """The command line of the wait for the Service's external IP, up to
-    ``kubernetes.serviceTimeout``; a pinned address must be the one it gets
-    (components/kubernetes/service_address.py)."""
+    """The command line of the wait for the Service's external IPs, up to
+    ``kubernetes.serviceTimeout`` (components/kubernetes/service_address.py): every pinned address
+    must be among them (``--expect`` each); an unpinned Service expected to get another family
+    than IPv4 alone (:attr:`Service.expected_families`: two for RequireDualStack or two
+    ``ipFamilies``) waits for one of each (``--family`` each). A single-stack IPv4 Service's line
+    is what it was before dual-stack, so deployed stacks do not run the wait again."""
     arguments = [PYTHON, "-m", SERVICE_ADDRESS]
     arguments += ["--namespace", service.namespace, "--name", service.service_name]
     arguments += ["--stack-key", stack_key(lab, service), "--timeout", str(lab.kubernetes.service_timeout_s)]
-    if service.addresses:  # TODO(issue 19, this session): every pinned address, not the first
-        arguments += ["--expect", str(service.addresses[0])]
+    for address in service.addresses:
+        arguments += ["--expect", str(address)]
+    if not service.addresses and service.expected_families != (IPFamily.IPV4,):
+        for family in service.expected_families:
+            arguments += ["--family", family.value]
     return shlex.join(arguments + _kubeconfig_arguments(lab.kubernetes))
 
 
@@ -92,8 +99,8 @@ def applied_manifest(kind: str, metadata: dict[str, Any], spec: dict[str, Any]) 
     return json.dumps({"kind": kind, "metadata": metadata, "spec": spec}, sort_keys=True, separators=(",", ":"))
 
 
-def ingress_ip(status: Any) -> str | None:
-    """The first ingress IP of a Service status (typed object or plain dict), if any."""
+def ingress_ips(status: Any) -> list[str]:
+    """Every ingress IP of a Service status (typed object or plain dict), IPv4 first."""
 
     def field(value: Any, attribute: str, key: str) -> Any:
         # Typed outputs are dict subclasses that warn on key access: prefer the property.
@@ -103,27 +110,35 @@ def ingress_ip(status: Any) -> str | None:
 
     balancer = field(status, "load_balancer", "loadBalancer")
     ingress = field(balancer, "ingress", "ingress") or []
-    ip = field(ingress[0], "ip", "ip") if ingress else None
-    return str(ip) if ip else None
+    texts = [str(ip) for entry in ingress if (ip := field(entry, "ip", "ip"))]
+    return [str(a) for a in by_family(_addresses(texts, "the Service's status has"))]
 
 
-def printed_ip(stdout: str | None) -> str | None:
-    """The address the address command printed (alone on stdout; pulumi-command trims one trailing
-    newline: pulumi/pulumi-command@v1.2.1:provider/pkg/provider/local/commandOutputs.go run)."""
-    text = (stdout or "").strip()
-    if not text:
-        return None
+def printed_ips(stdout: str | None) -> list[str]:
+    """The addresses the address command printed, one a line, IPv4 first (pulumi-command trims
+    one trailing newline: pulumi/pulumi-command@v1.2.1:provider/pkg/provider/local/commandOutputs.go
+    run). A single-stack Service's is its one address alone, as before dual-stack."""
+    lines = [line.strip() for line in (stdout or "").strip().splitlines()]
+    return [str(a) for a in by_family(_addresses([line for line in lines if line], "the address command printed"))]
+
+
+def _addresses(texts: Sequence[str], source: str) -> list[IPAddress]:
     try:
-        return str(ipaddress.ip_address(text))
+        return [ipaddress.ip_address(text) for text in texts]
     except ValueError:
-        raise ValueError(f"the address command printed {text!r}, not an IP address") from None
+        raise ValueError(f"{source} {' '.join(texts)!r}, not IP addresses") from None
 
 
 class LoadBalancedService(pulumi.ComponentResource):
-    ip: pulumi.Output[str | None]
+    addresses: pulumi.Output[list[str]]  # every external IP, IPv4 first; [] until known
+    ip: pulumi.Output[str | None]  # the first of them
     hostname: pulumi.Output[str | None]
     alias: pulumi.Output[str | None]
     url: pulumi.Output[str | None]
+    # Only for a service that has or may get an IPv6 address (outputs.may_get_ipv6), else None:
+    # its address of each family ("IPv4", "IPv6") and a URL per address.
+    ips: pulumi.Output[dict[str, str]] | None
+    urls: pulumi.Output[dict[str, str]] | None
 
     def __init__(self, name: str, args: LoadBalancedServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("metallb-unifi:kubernetes:LoadBalancedService", name, None, opts)
@@ -153,19 +168,31 @@ class LoadBalancedService(pulumi.ComponentResource):
         )
 
         domain = args.lab.gateway.dns_domain
-        if service.addresses:
-            self.ip = pulumi.Output.from_input(str(service.addresses[0]))
+        pinned = [str(a) for a in service.addresses]
+        if pinned and {IPFamily.of(a) for a in service.addresses} == set(possible_families(args.lab, service)):
+            # Its pins are all it can get: known before the Service exists, in a preview too.
+            self.addresses = pulumi.Output.from_input(pinned)
         else:
-            # The Service's own outputs have the address after an update or a refresh (their
+            # The Service's own outputs have the addresses after an update or a refresh (their
             # answer is the live object); after a create with skipAwait they hold the object as
-            # created, without it: then the address is what the command printed.
+            # created, without them: then the addresses are what the command printed.
             printed = self.address_wait.stdout
-            self.ip = resource.status.apply(lambda status: ingress_ip(status) or printed.apply(printed_ip))
+            self.addresses = resource.status.apply(lambda status: ingress_ips(status) or printed.apply(printed_ips))
+        self.ip = self.addresses.apply(lambda addresses: addresses[0] if addresses else None)
         # Host name, alias and URL only resolve once the address exists.
         self.hostname = self.ip.apply(lambda ip: service.hostname(domain) if ip else None)
         self.alias = self.ip.apply(lambda ip: service.name if ip else None)
         self.url = self.ip.apply(lambda ip: service.url(domain) if ip else None)
-        self.register_outputs({"ip": self.ip, "hostname": self.hostname, "alias": self.alias, "url": self.url})
+        outputs: dict[str, Any] = {"ip": self.ip, "hostname": self.hostname, "alias": self.alias, "url": self.url}
+        self.ips = self.urls = None
+        if may_get_ipv6(args.lab, service):
+            per_family = self.addresses.apply(
+                lambda addresses: family_outputs(service, [ipaddress.ip_address(a) for a in addresses])
+            )
+            self.ips = per_family.apply(lambda outputs: outputs["ips"])
+            self.urls = per_family.apply(lambda outputs: outputs["urls"])
+            outputs |= {"ips": self.ips, "urls": self.urls}
+        self.register_outputs(outputs)
 
     def _not_taken(self, name: str, lab: Lab, service: Service) -> command.local.Command:
         """Fails `up` before the provider's create when the Service exists already, saying to set
@@ -189,9 +216,9 @@ class LoadBalancedService(pulumi.ComponentResource):
     def _address(
         self, name: str, lab: Lab, service: Service, resource: pulumi.Resource, applied: str
     ) -> command.local.Command:
-        """Waits, after the Service's create or update, until MetalLB has given it its address
-        (the pinned one, if any) and prints it; fails `up` with MetalLB's reason when it does not
-        come within `kubernetes.serviceTimeout`.
+        """Waits, after the Service's create or update, until MetalLB has given it its addresses
+        (the pinned ones, if any; one of each expected family) and prints them; fails `up` with
+        MetalLB's reason when they do not come within `kubernetes.serviceTimeout`.
 
         Runs when created, not in preview (commandController.go Create, as above). Its trigger is
         the Service as applied: triggers are replaceOnChanges

@@ -100,6 +100,7 @@ def routes(
         return CheckResult.skipped("routes", "no BGP service address is known (none pinned, allocated or discovered)")
     names: dict[IPAddress, str] = {node.address: node.name for node in nodes}
     names |= {node.address6: node.name for node in nodes if node.address6 is not None}
+    order = {address: index for index, address in enumerate(names)}
     items = []
     for route in expected:
         subject = f"{route.address} ({', '.join(route.services)})"
@@ -115,7 +116,8 @@ def routes(
             continue
         paths = (paths6 or {}).get(best.prefix, ()) if isinstance(best.prefix, IPv6Network) else ()
         behind = [_behind(hop, paths, names) for hop in best.next_hops]
-        hops = [node for node in behind if node is not None and node in names]
+        # In the stack's node order, whatever order the gateway lists its next hops in.
+        hops = sorted((node for node in behind if node is not None and node in names), key=order.__getitem__)
         strangers = [
             _stranger(hop, node) for hop, node in zip(best.next_hops, behind, strict=True) if node not in names
         ]

@@ -198,10 +198,11 @@ def expect(lab: Lab, addresses: ServiceAddresses, discovered: Sequence[Discovere
             if endpoint is not None:
                 endpoints.append(endpoint)
     for entry in discovered:
-        holders.setdefault(entry.address, []).append(entry.service)
-        names += [ExpectedName(n, entry.address, entry.service) for n in entry.names]
+        for address in entry.addresses:
+            holders.setdefault(address, []).append(entry.service)
+            names += [ExpectedName(n, address, entry.service) for n in entry.names]
         if entry.url is not None:
-            endpoints.append(_url_endpoint(entry.url, entry.address, entry.service))
+            endpoints.append(_url_endpoint(entry.url, entry.addresses[0], entry.service))
     bgp_ranges = [r for pool in lab.metallb.pools if pool.protocol is Protocol.BGP for r in pool.ranges]
     routes = [
         ExpectedRoute(address, tuple(sorted(set(services))))

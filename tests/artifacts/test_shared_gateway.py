@@ -506,7 +506,7 @@ def test_a_discovered_name_of_one_stack_is_a_declared_name_of_another() -> None:
     from components.discovery.rules import DiscoveredName
 
     lab = shipped("lab")
-    name = DiscoveredName("web", "whoami", IPv4Address("10.10.10.20"), "whoami.test.service", ("whoami",), None)
+    name = DiscoveredName("web", "whoami", (IPv4Address("10.10.10.20"),), "whoami.test.service", ("whoami",), None)
     conflicts = shared_gateway_conflicts([GatewayStack(lab.lab, lab.addresses, (name,), lab.file), shipped("lab-test")])
     assert len(conflicts) == 2
     assert "metallb-unifi:discovery (Service web/whoami) of stack 'lab' (Pulumi.lab.yaml)" in conflicts[0]

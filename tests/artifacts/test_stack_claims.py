@@ -60,7 +60,7 @@ def discovered_names(draw: st.DrawFn) -> tuple[DiscoveredName, ...]:
     for i in range(draw(st.integers(0, 3))):
         host = f"{draw(_label)}.{draw(_label)}"
         aliases = tuple(draw(st.lists(_label, max_size=2)))
-        names.append(DiscoveredName("ns", f"svc{i}", IPv4Address(f"10.250.0.{i + 1}"), host, aliases, None))
+        names.append(DiscoveredName("ns", f"svc{i}", (IPv4Address(f"10.250.0.{i + 1}"),), host, aliases, None))
     return tuple(names)
 
 
@@ -343,7 +343,7 @@ def test_conflicts_from_documents_are_those_from_the_labs(case: str) -> None:
 
 def test_conflicts_from_documents_of_twins_base_files_and_discovered_names(tmp_path: Path) -> None:
     lab = shipped("lab")
-    name = DiscoveredName("web", "whoami", IPv4Address("10.10.10.20"), "whoami.test.service", ("whoami",), None)
+    name = DiscoveredName("web", "whoami", (IPv4Address("10.10.10.20"),), "whoami.test.service", ("whoami",), None)
     other_base = with_base(tmp_path, "lab-test", {"service": {"dns": {}}}, "b.json")
     for stacks in (
         [lab, GatewayStack(lab.lab, lab.addresses, (), "../other-project/Pulumi.lab.yaml")],

@@ -37,14 +37,26 @@ RAW: dict[str, Any] = {
 }
 
 
-def lab(*, kind: str = "usg", base: bool = False, **discovery: Any) -> Lab:
+def lab(*, kind: str = "usg", base: bool = False, dual: bool = False, **discovery: Any) -> Lab:
+    """The lab; ``dual``: made dual-stack (frr mode, the nodes and the gateway with IPv6 addresses,
+    the bgp pool with fd00:20:10::/120 beside 10.20.10.0/24)."""
     raw = copy.deepcopy(RAW)
     raw["discovery"] = discovery
     raw["gateway"]["kind"] = kind
     if base:
         raw["gateway"]["baseConfigFile"] = BASE_FILE
+    if dual:
+        raw["metallb"]["mode"] = "frr"
+        for index, node in enumerate(raw["nodes"]):
+            node["address6"] = f"fd00:20::{11 + index}"
+        raw["gateway"]["peerAddress6"] = "fd00:20::1"
+        raw["metallb"]["pools"][0]["addresses"] = ["10.20.10.0/24", "fd00:20:10::/120"]
     text = json.dumps({"system": {"static-host-mapping": {"host-name": BASE_HOSTS}}})
     return parse_lab(raw, read_file=lambda name: text, stack="lab")
+
+
+def dual_lab(**options: Any) -> Lab:
+    return lab(dual=True, **options)
 
 
 def service(

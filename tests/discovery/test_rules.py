@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, ip_address
 
 from components.discovery.rules import DiscoveredName, DiscoveryResult, discover
-from tests.discovery.labs import lab, named, service
+from tests.discovery.labs import dual_lab, lab, named, service
 
 HOST, ALIASES, EXTERNAL = (
     "metallb-unifi.io/hostname",
@@ -15,9 +15,12 @@ HOST, ALIASES, EXTERNAL = (
 )
 
 
-def entry(name: str, host: str, aliases: tuple[str, ...], ip: str = "10.20.10.50", **kw: str | None) -> DiscoveredName:
+def entry(
+    name: str, host: str, aliases: tuple[str, ...], ip: str | tuple[str, ...] = "10.20.10.50", **kw: str | None
+) -> DiscoveredName:
     url = kw.get("url", f"http://{host}/")
-    return DiscoveredName(kw.get("namespace") or "apps", name, IPv4Address(ip), host, aliases, url)
+    ips = (ip,) if isinstance(ip, str) else ip
+    return DiscoveredName(kw.get("namespace") or "apps", name, tuple(map(ip_address, ips)), host, aliases, url)
 
 
 def test_without_the_discovery_key_nothing_is_discovered() -> None:
@@ -122,7 +125,10 @@ def test_only_load_balancers_in_the_namespaces_and_not_the_declared_ones() -> No
 
 
 def test_a_service_without_an_address_waits_for_the_next_up() -> None:
-    result = discover(lab(mode="all"), [service("pending", ip=None), named("p2", "p2", ip=["fd00::5"])])
+    # An ingress entry without an IP (a cloud balancer's host name) is no address either.
+    hostname_only = service("p2", annotations={HOST: "p2"})
+    hostname_only["status"]["loadBalancer"]["ingress"] = [{"hostname": "lb.example.com"}]
+    result = discover(lab(mode="all"), [service("pending", ip=None), hostname_only])
     assert result == DiscoveryResult(
         (),
         (
@@ -141,8 +147,60 @@ def test_an_address_outside_the_pools_warns_only_when_the_service_asked_for_a_na
 
 
 def test_the_lowest_ipv4_ingress_address_in_a_pool_is_used() -> None:
+    # fd00::1 is in none of this (IPv4-only) stack's pools: it is left out as 192.168.9.9 is.
     result = discover(lab(), [named("two", "two", ip=["fd00::1", "192.168.9.9", "10.20.10.90", "10.20.0.201"])])
-    assert [e.address for e in result.entries] == [IPv4Address("10.20.0.201")]
+    assert [e.addresses for e in result.entries] == [(IPv4Address("10.20.0.201"),)]
+
+
+# --- dual-stack: the stack's pools hold 10.20.10.0/24 and fd00:20:10::/120 ------------------
+
+
+def test_a_dual_stack_services_two_addresses_give_one_name_with_both_ipv4_first() -> None:
+    services = [
+        named("web", "web", ip=["fd00:20:10::7", "10.20.10.7"]),
+        named("v6", "v6", ip=["fd00:20:10::8"]),  # an IPv6-only Service: an AAAA or inet name
+        named("v4", "v4", ip=["10.20.10.9", "fd00:99::9"]),  # its IPv6 address is no pool's
+    ]
+    result = discover(dual_lab(), services)
+    assert result == DiscoveryResult(
+        (
+            entry("v4", "v4.lab.example", ("v4",), "10.20.10.9"),
+            entry("v6", "v6.lab.example", ("v6",), "fd00:20:10::8"),
+            entry("web", "web.lab.example", ("web",), ("10.20.10.7", "fd00:20:10::7")),
+        ),
+        (),
+    )
+
+
+def test_an_ipv6_address_outside_the_pools_is_named_in_the_warning() -> None:
+    result = discover(dual_lab(), [named("far", "far", ip=["fd00:99::5", "192.168.50.5"])])
+    assert result == DiscoveryResult(
+        (), ("Service apps/far: its address fd00:99::5, 192.168.50.5 is in none of this stack's pools; no host name",)
+    )
+
+
+def test_one_name_on_different_address_sets_goes_to_neither_even_when_one_address_is_shared() -> None:
+    # pihole-udp is single-stack: the name's AAAA record would send its DNS clients where it does
+    # not answer, so sharing the IPv4 address is not enough.
+    services = [
+        named("pihole-udp", "pihole", ip="10.20.10.53", ports=[(53, "UDP")]),
+        named("pihole-tcp", "pihole", ip=["10.20.10.53", "fd00:20:10::53"], ports=[(53, "TCP")]),
+        named("web-udp", "web", ip=["fd00:20:10::80", "10.20.10.80"], ports=[(443, "UDP")]),
+        named("web-tcp", "web", ip=["10.20.10.80", "fd00:20:10::80"], ports=[(443, "TCP")]),
+    ]
+    result = discover(dual_lab(), services)
+    assert result.entries == (
+        entry(
+            "web-tcp", "web.lab.example", ("web",), ("10.20.10.80", "fd00:20:10::80"), url="https://web.lab.example/"
+        ),
+    )
+    assert result.warnings == (
+        "the name 'pihole' is wanted by Services on different addresses: apps/pihole-tcp (10.20.10.53, "
+        "fd00:20:10::53), apps/pihole-udp (10.20.10.53); none of them gets it",
+        "the name 'pihole.lab.example' is wanted by Services on different addresses: apps/pihole-tcp (10.20.10.53, "
+        "fd00:20:10::53), apps/pihole-udp (10.20.10.53); none of them gets it (apps/pihole-tcp, apps/pihole-udp "
+        "thus get no host name)",
+    )
 
 
 def test_urls_follow_the_first_tcp_port_and_udp_only_has_none() -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from components.resources.service import printed_ip
+from components.resources.service import printed_ips
 from tests.kubernetes.kube_api import TOKEN, write_kubeconfig
 from tests.program_harness import ALLOCATED, REPO, Registration, Run, resolve, run_program, stack_config
 from tests.resources.conftest import small_mirror, with_small_manifest
@@ -156,8 +156,8 @@ def test_in_preview_an_allocated_address_is_unknown_and_a_pinned_one_known(
 
 
 def test_the_printed_address_is_read_strictly() -> None:
-    assert printed_ip("192.0.2.77") == "192.0.2.77"
-    assert printed_ip(" 192.0.2.77\n") == "192.0.2.77"
-    assert printed_ip("") is None and printed_ip(None) is None
-    with pytest.raises(ValueError, match="the address command printed 'waiting…', not an IP address"):
-        printed_ip("waiting…")
+    assert printed_ips("192.0.2.77") == ["192.0.2.77"]
+    assert printed_ips(" 192.0.2.77\n") == ["192.0.2.77"]
+    assert printed_ips("") == [] and printed_ips(None) == []
+    with pytest.raises(ValueError, match="the address command printed 'waiting…', not IP addresses"):
+        printed_ips("waiting…")

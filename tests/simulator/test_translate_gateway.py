@@ -14,7 +14,6 @@ from simulator.model import HostEntry, PolicyAction, PrefixList, PrefixListRule,
 from simulator.translate.dns_records import read_dns_records
 from simulator.translate.usg import read_config_gateway
 from tests.simulator.conftest import REPO, rendered_files
-from tests.simulator.dual_stack import RENDERED
 
 
 def _usg_with(change) -> str:
@@ -371,7 +370,7 @@ V6_NEIGHBOR = "fd00:60::11"
 
 
 def _dual() -> dict[str, Any]:
-    document: dict[str, Any] = json.loads((RENDERED / "dual-stack-usg" / "config.gateway.json").read_text())
+    document: dict[str, Any] = json.loads(rendered_files("dual-stack-usg")["config.gateway.json"])
     return document
 
 
@@ -528,7 +527,7 @@ def test_ipv6_fields_not_modeled_are_refused(change, path):
         read_config_gateway(_dual_with(change))
 
 
-def test_the_hand_written_dual_stack_file_fits_the_usg_schema():
+def test_the_dual_stack_file_fits_the_usg_schema():
     if not USG_SCHEMA.exists():
         pytest.skip(f"USG schema not available at {USG_SCHEMA} (reference data lives outside the repo)")
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -537,7 +536,7 @@ def test_the_hand_written_dual_stack_file_fits_the_usg_schema():
 
 
 def test_aaaa_records_beside_a_records():
-    records = read_dns_records((RENDERED / "dual-stack-unifi-os" / "dns-records.json").read_text())
+    records = read_dns_records(rendered_files("dual-stack-unifi-os")["dns-records.json"])
     assert HostEntry("ha", IPv6Address("2001:db8:70::10"), 60) in records
     assert HostEntry("ha", IPv4Address("10.70.10.10"), 60) in records
     assert len(records) == 6
@@ -551,7 +550,7 @@ def test_aaaa_records_beside_a_records():
     ],
 )
 def test_a_record_of_the_other_family_is_refused(change, path):
-    records = json.loads((RENDERED / "dual-stack-unifi-os" / "dns-records.json").read_text())
+    records = json.loads(rendered_files("dual-stack-unifi-os")["dns-records.json"])
     change(records[0])
     with pytest.raises(UnmodeledField, match=path):
         read_dns_records(json.dumps(records))

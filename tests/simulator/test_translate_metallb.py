@@ -12,7 +12,6 @@ from simulator.errors import UnmodeledField
 from simulator.model import PoolProtocol
 from simulator.translate.metallb import read_metallb
 from tests.simulator.conftest import REPO, rendered_files, stack_path
-from tests.simulator.dual_stack import RENDERED
 
 
 def _configmap_with(change) -> str:
@@ -116,7 +115,7 @@ def test_every_renderer_option_is_modeled_or_refused():
 
 
 def _dual_crs() -> list[dict[str, Any]]:
-    return list(yaml.safe_load_all((RENDERED / "dual-stack-usg" / "metallb.yaml").read_text()))
+    return list(yaml.safe_load_all(rendered_files("dual-stack-usg")["metallb.yaml"]))
 
 
 def _dual_with(change) -> str:

@@ -8,7 +8,6 @@ from simulator.model import TrafficPolicy
 from simulator.translate.outputs import read_expected_services
 from simulator.translate.services import read_services
 from tests.simulator.conftest import rendered_files
-from tests.simulator.dual_stack import RENDERED
 
 
 def test_the_posts_patch_of_an_existing_service():
@@ -50,7 +49,7 @@ def test_expected_services_skip_those_without_an_address():
     ]
 
 
-DUAL_SERVICES = (RENDERED / "dual-stack-usg" / "services.yaml").read_text()
+DUAL_SERVICES = rendered_files("dual-stack-usg")["services.yaml"]
 
 
 def test_a_dual_stack_pin_is_both_addresses_in_the_annotations_order():
@@ -80,6 +79,6 @@ def test_family_fields_kubernetes_refuses_are_refused(change, path):
 
 
 def test_outputs_name_one_address_per_service_of_either_family():
-    expected = {e.name: e for e in read_expected_services((RENDERED / "dual-stack-usg" / "outputs.json").read_text())}
+    expected = {e.name: e for e in read_expected_services(rendered_files("dual-stack-usg")["outputs.json"])}
     assert expected["v6only"].addresses == (IPv6Address("2001:db8:60::20"),)
     assert expected["web"].addresses == (IPv4Address("10.60.10.10"),)  # the plan adds the Service's IPv6 pin

@@ -82,6 +82,29 @@ def test_a_unifi_os_gateway_is_read_through_vtysh_json_with_every_path(tmp_path:
     )
 
 
+@pytest.mark.parametrize("stack", ["Pulumi.dualstack.yaml", "dual-stack-usg"])
+def test_a_dual_stack_lab_passes_every_check_in_both_families(tmp_path: Path, stack: str) -> None:
+    with running_lab(_plan(stack, tmp_path)) as lab:
+        run_checks(lab)
+        report = _verify(lab, stack)
+    assert not report.failed, report.lines()
+    lab_stack = stack_facts(stack_path(stack))
+    sessions = {item.subject for item in _check(report, "sessions").items}
+    assert sessions == {f"{n.name} ({n.address})" for n in lab_stack.nodes} | {
+        f"{n.name} ({n.address6})" for n in lab_stack.nodes
+    }
+    routes = {item.subject.split()[0]: item.detail for item in _check(report, "routes").items}
+    v6_routes = [detail for address, detail in routes.items() if ":" in address]
+    assert v6_routes, routes
+    # UniFi OS spreads each family over every node; the USG keeps one best path.
+    paths = "3 paths" if stack == "Pulumi.dualstack.yaml" else "1 path"
+    assert all(detail.endswith(paths) for detail in routes.values()), routes
+    answers = _check(report, "dns").detail
+    assert "AAAA" in answers, answers
+    reached = [item.subject for item in _check(report, "reach").items]
+    assert any("[" in url or "v6only" in url for url in reached), reached
+
+
 def test_a_wrong_password_fails_sessions_naming_that_node_only(tmp_path: Path) -> None:
     plan = _plan("password", tmp_path)
     with running_lab(plan, LabOptions(speaker_passwords={"node2": "not-the-password"})) as lab:

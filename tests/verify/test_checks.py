@@ -247,7 +247,7 @@ def test_recorded_link_local_next_hops_are_named_by_the_bgp_paths_that_carry_the
     result = checks.routes(ROUTES6, N6, {}, table6, paths6)
     assert result.status is Status.OK, result.detail
     assert [item.detail for item in result.items] == [
-        "via n2 (fd00:10::12), n1 (fd00:10::11): 2 paths",
+        "via n1 (fd00:10::11), n2 (fd00:10::12): 2 paths",
         "via n1 (fd00:10::11): 1 path",
         "via n3 (fd00:10::13): 1 path",
     ]
