@@ -197,30 +197,30 @@ def _custom_resources(lab: Lab) -> list[dict[str, Any]]:
 
 
 def _peer_addresses(lab: Lab) -> dict[str, IPAddress]:
-    """BGPPeer name → the gateway address its sessions dial: the IPv4 one always, the IPv6 one
-    when a BGP pool holds IPv6 addresses (the parser then requires ``gateway.peerAddress6``).
+    """Peer name (the BGPPeer's, in the CRD era) → the gateway address its sessions dial: the IPv4
+    one always, the IPv6 one when a BGP pool holds IPv6 addresses (the parser then requires
+    ``gateway.peerAddress6``).
 
     Neither peer sets ``disableMP`` or ``dualStackAddressFamily``, so each family's prefixes go
     over the session the gateway activates for that family:
 
     - v0.15.0 and later (both FRR modes) activate a session for its own address family only and
       put on it only prefixes of that family, unless ``dualStackAddressFamily`` says otherwise
-      (metallb/metallb@v0.15.3:internal/bgp/frr/frr.go:253-256, :306-310, internal/bgp/frr/
-      config.go:190-192, internal/bgp/frrk8s/frrk8s.go:290-306). ``disableMP`` is then the default:
-      the webhook answers a new peer that sets it with a deprecation warning, returning before
-      its other checks (internal/k8s/webhooks/webhookv1beta2/bgppeer_webhook.go:101-103).
-    - v0.12.1 to v0.14.9 FRR modes offer both families on every session (v0.12.1:internal/bgp/frr/
-      config.go:133-153; v0.14.9:internal/bgp/frr/templates/neighboripfamily.tmpl). A gateway
-      only exchanges the families it activates for the neighbour: UniFi OS activates the IPv4
-      group in ipv4 unicast and the IPv6 one in ipv6 unicast only (components/artifacts/frr.py,
-      ``no bgp default ipv4-unicast``),
-      a USG never activates an IPv4 neighbour for IPv6 and filters the IPv4 routes its IPv6
-      neighbours bring with the IPv4 import map (issue-19 research §3, §4). ``disableMP`` would
-      split the families on MetalLB's side from v0.14.4 (frr) / v0.14.5 (frr-k8s) only
-      (v0.14.9:internal/bgp/frr/config.go:150-152), is unknown to earlier releases' CRDs and
-      refused in native mode (v0.15.3:internal/config/validation.go:51); setting it for that
-      window alone would make the output differ by patch release for no change on the wire
-      that the gateway keeps.
+      (metallb/metallb@v0.15.3:internal/bgp/frr/frr.go:253-256, :306-310; internal/bgp/frr/
+      config.go:190-192; internal/bgp/frrk8s/frrk8s.go:290-306). ``disableMP`` is then the
+      default: the webhook answers a new peer that sets it with a deprecation warning, returning
+      before its other checks (internal/k8s/webhooks/webhookv1beta2/bgppeer_webhook.go:101-103).
+    - v0.12.1 to v0.14.9 FRR modes offer both families on every session (v0.12.1:internal/bgp/
+      frr/config.go:133-153; v0.14.9:internal/bgp/frr/templates/neighboripfamily.tmpl). A gateway
+      exchanges only the families it activates for the neighbour: UniFi OS activates the IPv4
+      group in ipv4 unicast and the IPv6 group in ipv6 unicast only (components/artifacts/frr.py,
+      ``no bgp default ipv4-unicast``); a USG never activates an IPv4 neighbour for IPv6, and
+      filters the IPv4 routes its IPv6 neighbours bring with the IPv4 import map
+      (components/artifacts/usg_gateway.py). ``disableMP`` would split the families on MetalLB's
+      side from v0.14.4 (frr) / v0.14.5 (frr-k8s) only (v0.14.9:internal/bgp/frr/config.go:
+      150-152), is unknown to earlier releases' CRDs and refused in native mode
+      (v0.15.3:internal/config/validation.go:50-51): setting it for that window alone would make
+      the output differ by patch release for nothing the gateway keeps.
     """
     peers: dict[str, IPAddress] = {PEER_NAME: lab.gateway.peer_address}
     if lab.bgp_v6:
@@ -312,15 +312,16 @@ def _advertised_to(pool: Pool) -> list[str]:
     """The BGPPeers a BGP pool's advertisement names: ``gateway`` always, ``gateway-v6`` too when
     the pool holds IPv6 addresses.
 
-    From v0.15.0 a peer gets only prefixes of its own family (metallb/metallb@v0.15.3:internal/bgp/
-    frrk8s/frrk8s.go:304, internal/bgp/frr/frr.go:308), so naming both peers is exact there. Up to
-    v0.14.9 the FRR modes put every prefix of an advertisement on every session it names, both
-    families being activated on each (v0.14.9:internal/bgp/frr/templates/filters.tmpl:66-82,
-    neighboripfamily.tmpl). Naming ``gateway-v6`` for an IPv4-only pool would there add its IPv4
-    routes to the IPv6 sessions, which a USG accepts (Vyatta activates an IPv6 neighbour for IPv4
-    unicast too: vyos/vyatta-cfg-quagga@vyatta/VC6.3-2011.10.04/amd64:scripts/bgp/vyatta-bgp.pl:434)
-    — a second copy of each route for nothing. So an IPv4-only pool names ``gateway`` alone, and
-    its advertisement stays what it was before the lab gained IPv6. ``gateway`` stays on an
-    IPv6-only pool: its IPv6 prefixes are offered on the IPv4 sessions only up to v0.14.9, and no
-    gateway activates IPv6 for an IPv4 neighbour, so nothing is sent."""
+    From v0.15.0 a peer gets only prefixes of its own family (metallb/metallb@v0.15.3:internal/
+    bgp/frrk8s/frrk8s.go:304; internal/bgp/frr/frr.go:308), so naming both peers is exact there.
+    Up to v0.14.9 the FRR modes put every prefix of an advertisement on every session it names,
+    both families being activated on each (v0.14.9:internal/bgp/frr/templates/filters.tmpl:66-82
+    and neighboripfamily.tmpl; internal/bgp/frrk8s/frrk8s.go:295, with no family test). Naming
+    ``gateway-v6`` for an IPv4-only pool would there add its IPv4 routes to the IPv6 sessions,
+    which a USG accepts (Vyatta activates an IPv6 neighbour for IPv4 unicast too:
+    vyos/vyatta-cfg-quagga@vyatta/VC6.3-2011.10.04/amd64:scripts/bgp/vyatta-bgp.pl:434): a
+    second copy of each route, for nothing. So an IPv4-only pool names ``gateway`` alone, and its
+    advertisement stays what it was before the lab gained IPv6. An IPv6-only pool still names
+    ``gateway``: its prefixes reach the IPv4 sessions' offer only up to v0.14.9, and no gateway
+    activates IPv6 for an IPv4 neighbour, so nothing is sent."""
     return [PEER_NAME, PEER_NAME6] if IPFamily.IPV6 in pool.families else [PEER_NAME]
