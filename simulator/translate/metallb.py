@@ -212,7 +212,7 @@ def _from_custom_resources(documents: list[Any]) -> MetalLBSettings:
     pools: dict[str, tuple[tuple[IPAddress, IPAddress], ...]] = {}
     advertised: dict[str, PoolProtocol] = {}
     peers: list[tuple[str, Fields]] = []
-    advertisement_peers: list[tuple[str, list[Any]]] = []  # checked once the peer's name is known
+    advertisement_peers: list[tuple[str, list[Any], list[str]]] = []  # checked once the peer's name is known
     for index, raw in enumerate(documents):
         document = Fields(raw, FILE, f"document[{index}]")
         kind = document.require_string("kind")
@@ -235,21 +235,25 @@ def _from_custom_resources(documents: list[Any]) -> MetalLBSettings:
         elif kind in ("BGPAdvertisement", "L2Advertisement"):
             spec = _spec(document, "metallb.io/v1beta1", where)
             protocol = PoolProtocol.BGP if kind == "BGPAdvertisement" else PoolProtocol.LAYER2
+            pool_names = [str(pool_name) for pool_name in spec.sequence("ipAddressPools")]
             if protocol is PoolProtocol.BGP:
                 _advertisement_is_plain(spec)
                 if spec.get("peers") is not None:
-                    advertisement_peers.append((f"{where}.spec.peers", spec.sequence("peers")))
-            for pool_name in spec.sequence("ipAddressPools"):
-                advertised[str(pool_name)] = protocol
+                    advertisement_peers.append((f"{where}.spec.peers", spec.sequence("peers"), pool_names))
+            for pool_name in pool_names:
+                advertised[pool_name] = protocol
             spec.finish()
         else:
             raise UnmodeledField(FILE, f"document[{index}] (kind {kind})", f"kind {kind!r} is not modeled")
         document.finish()
     read = [(name, *_crd_peer(spec, secrets)) for name, spec in peers]
     peer = _one_peer_per_family([(f"BGPPeer {name}", address, p) for name, address, p in read], "BGPPeers")
-    for where, names in advertisement_peers:
-        for peer_name, _, _ in read:
-            if peer_name not in names:
+    for where, names, pool_names in advertisement_peers:
+        # A prefix goes only on sessions of its family (metallb/metallb@v0.15.3:
+        # internal/bgp/frrk8s/frrk8s.go:304), so an IPv4-only pool need not name the IPv6 peer.
+        versions = {first.version for pool in pool_names for first, _ in pools.get(pool, ())}
+        for peer_name, address, _ in read:
+            if address.version in versions and peer_name not in names:
                 raise UnmodeledField(
                     FILE, where, f"an advertisement that does not name BGPPeer {peer_name!r} is not modeled"
                 )

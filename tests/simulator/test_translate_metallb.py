@@ -133,6 +133,20 @@ def test_one_peer_per_family_and_a_pool_of_both_families():
     assert settings.pool_of(IPv6Address("2001:db8:60::10")) is pool
 
 
+def test_an_ipv4_only_pool_beside_a_dual_stack_one_names_only_the_ipv4_peer():
+    # As the renderer writes it: an IPv4 prefix never goes on an IPv6 session (v0.15+), and up to
+    # v0.14.9 naming gateway-v6 would put IPv4 routes on the IPv6 sessions too.
+    lab = load_lab(stack_path("dual-stack-usg"), REPO / "Pulumi.yaml")
+    pools = (*lab.metallb.pools, replace(lab.metallb.pools[0], name="v4only", ranges=(lab.metallb.pools[0].ranges[0],)))
+    lab = replace(lab, metallb=replace(lab.metallb, pools=pools))
+    documents = {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all(render_metallb_yaml(lab))}
+    assert documents["BGPAdvertisement", "v4only"]["spec"]["peers"] == ["gateway"]
+    documents["IPAddressPool", "v4only"]["spec"]["addresses"] = ["10.60.11.0/26"]  # no overlap with services
+    settings = read_metallb(yaml.safe_dump_all(list(documents.values())))
+    pool = settings.pool_of(IPv4Address("10.60.11.1"))
+    assert pool is not None and pool.name == "v4only"
+
+
 def test_the_legacy_configmap_takes_a_second_peer_at_the_gateways_ipv6_address():
     def add_v6(config: dict[str, Any]) -> None:
         config["peers"].append(dict(config["peers"][0], **{"peer-address": "fd00:10::1"}))
