@@ -325,6 +325,15 @@ def _check_services(lab: Lab, problems: Problems) -> None:
                 "no pool assigns addresses automatically (autoAssign: false everywhere); "
                 "pin an address or choose a pool",
             )
+        if chosen is not None and not service.addresses and not set(service.expected_families) & set(chosen.families):
+            # MetalLB allocates the Service's family from the pool: none there, no address.
+            wanted = " and ".join(f.value for f in service.expected_families)
+            held = " and ".join(f.value for f in chosen.families)
+            problems.error(
+                f"{key}.pool",
+                f"pool '{chosen.name}' holds only {held} addresses, but the Service gets {wanted} ones"
+                + ("" if service.ip_families else " (the default); set ipFamilies to the pool's family"),
+            )
         if service.ip_family_policy is IPFamilyPolicy.REQUIRE_DUAL_STACK and not service.addresses:
             # MetalLB allocates both addresses from one pool (metallb/metallb@v0.15.3:
             # internal/allocator/allocator.go:663-680 poolFor; usage docs: dual-stack needs a pool

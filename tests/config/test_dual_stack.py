@@ -185,6 +185,15 @@ REFUSALS: dict[str, Case] = {
         "services[0].ipFamilyPolicy",
         "RequireDualStack needs a pool holding IPv4 and IPv6 addresses",
     ),
+    "unpinned IPv4 service in an IPv6-only pool": (
+        "dual",
+        [
+            (("metallb", "pools", 2), {"name": "only6", "protocol": "bgp", "addresses": ["fd00:20:11::/120"]}),
+            (("services", 1, "pool"), "only6"),
+        ],
+        "services[1].pool",
+        "pool 'only6' holds only IPv6 addresses, but the Service gets IPv4 ones (the default)",
+    ),
     "mixed-family range": (
         "dual",
         [(POOL, ["10.20.10.0-fd00:20:10::ff"])],
