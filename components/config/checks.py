@@ -325,8 +325,15 @@ def _check_services(lab: Lab, problems: Problems) -> None:
                 "no pool assigns addresses automatically (autoAssign: false everywhere); "
                 "pin an address or choose a pool",
             )
-        if chosen is not None and not service.addresses and not set(service.expected_families) & set(chosen.families):
-            # MetalLB allocates the Service's family from the pool: none there, no address.
+        single_stack = service.ip_family_policy in (None, IPFamilyPolicy.SINGLE_STACK)
+        if (
+            single_stack
+            and chosen is not None
+            and not service.addresses
+            and not {*service.expected_families} & {*chosen.families}
+        ):
+            # MetalLB allocates the Service's one family from the pool: none there, no address. (A
+            # dual-stack policy may get the pool's family on a dual-stack cluster.)
             wanted = " and ".join(f.value for f in service.expected_families)
             held = " and ".join(f.value for f in chosen.families)
             problems.error(
