@@ -801,7 +801,9 @@ def dual_stack_configs(draw: st.DrawFn) -> dict[str, Any]:
     for i, pool in enumerate(pools):
         if i in chosen:
             ranges, longest = draw(_bgp_ranges6(i))
-            only6 = not pinned and draw(st.integers(0, 4)) == 0
+            # Not a pool a service names: an IPv4 Service there would get no address (refused).
+            named = any(service.get("pool") == pool["name"] for service in raw.get("services", ()))
+            only6 = not pinned and not named and draw(st.integers(0, 4)) == 0
             pool["addresses"] = ranges if only6 else [*pool["addresses"], *ranges]
             if draw(st.booleans()):
                 pool["aggregationLengthV6"] = draw(st.integers(longest, 128))
