@@ -69,8 +69,11 @@ def as_previous_release(monkeypatch: pytest.MonkeyPatch) -> None:
     render = usg_gateway.render_config_gateway
     owned = kept_settings.owned_paths
 
-    def owned_before(asn: int, host_names: Iterable[str], names: FilterNames) -> list[tuple[str, ...]]:
-        return [path for path in owned(asn, host_names, names) if path[0] != "policy"]
+    def owned_before(
+        asn: int, host_names: Iterable[str], names: FilterNames, *, ipv6: bool = False
+    ) -> list[tuple[str, ...]]:
+        # The release before the filter had no IPv6 either: ``ipv6`` is what this one passes.
+        return [path for path in owned(asn, host_names, names, ipv6=ipv6) if path[0] != "policy"]
 
     monkeypatch.setattr(usg_gateway, "render_config_gateway", lambda *a, **k: without_filter(render(*a, **k)))
     monkeypatch.setattr(kept_settings, "owned_paths", owned_before)
