@@ -6,10 +6,8 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
-import re
 import shutil
 import subprocess
-from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Address, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
@@ -510,54 +508,6 @@ def test_frr_refuses_a_broken_ipv6_line(tmp_path: Path) -> None:
     assert bgpd_refusals(undefined, tmp_path) != []
 
 
-@dataclass(frozen=True)
-class Entry6:
-    seq: int
-    permit: bool
-    prefix: IPv6Network
-    le: int | None
-
-    def matches(self, route: IPv6Network) -> bool:
-        # FRRouting/frr@frr-8.4.4 lib/plist.c lines 721-733: without le the exact length only.
-        return route.subnet_of(self.prefix) and (
-            route.prefixlen == self.prefix.prefixlen if self.le is None else route.prefixlen <= self.le
-        )
-
-
-_FRR_ENTRY6 = re.compile(r"ipv6 prefix-list (\S+) seq (\d+) (permit|deny) (\S+)(?: le (\d+))?")
-
-
-def frr_prefix_list6(text: str, name: str) -> list[Entry6]:
-    entries = []
-    for line in text.splitlines():
-        if line.startswith(f"ipv6 prefix-list {name} "):
-            found = _FRR_ENTRY6.fullmatch(line)
-            assert found is not None, line
-            le = int(found[5]) if found[5] else None
-            entries.append(Entry6(int(found[2]), found[3] == "permit", IPv6Network(found[4]), le))
-    return entries
-
-
-def permits6(entries: list[Entry6], route: IPv6Network) -> bool:
-    """The first entry that matches decides; none matching is a deny (lib/plist.c prefix_list_apply)."""
-    return next((e.permit for e in sorted(entries, key=lambda e: e.seq) if e.matches(route)), False)
-
-
-def inside_a_v6_pool(lab: Lab, route: IPv6Network) -> bool:
-    low, high = int(route.network_address), int(route.broadcast_address)
-    for pool in lab.bgp_pools:
-        spans = sorted((int(r.first), int(r.last)) for r in pool.ranges if r.family is IPFamily.IPV6)
-        merged: list[list[int]] = []
-        for first, last in spans:
-            if merged and first <= merged[-1][1] + 1:
-                merged[-1][1] = max(merged[-1][1], last)
-            else:
-                merged.append([first, last])
-        if any(first <= low and high <= last for first, last in merged):
-            return True
-    return False
-
-
 @st.composite
 def dual_stack_labs(draw: st.DrawFn) -> tuple[Lab, list[IPv6Network]]:
     """A dual-stack UniFi OS lab: 1-5 nodes with both addresses, 1-3 BGP pools of IPv4 and/or IPv6
@@ -647,10 +597,10 @@ def test_random_dual_stack_labs_render_what_frr_takes_and_the_v6_group_imports_o
     ]
     assert sum(" activate" in line for line in lines) == 2
     # The IPv6 filter: never empty (FRR's empty list permits all), exactly the IPv6 pools' routes.
-    entries = frr_prefix_list6(text, names.prefix_list6)
-    assert entries and all(entry.permit for entry in entries)
+    entries = frr_prefix_list(text, names.prefix_list6, IPFamily.IPV6)
+    assert entries and all(entry.permit and entry.ge is None for entry in entries)
     for route in routes:
-        assert permits6(entries, route) == inside_a_v6_pool(lab, route), route
+        assert permits(entries, route) == inside_a_pool(lab, route), route
     # The IPv4 list is the IPv4 one it always was (a deny-all when no pool holds IPv4).
     assert [line for line in lines if line.startswith("ip prefix-list ")] == [
         f"ip prefix-list {names.prefix_list} seq {rule.seq} {rule.action} {rule.prefix}"

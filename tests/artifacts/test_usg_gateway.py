@@ -7,7 +7,7 @@ import copy
 import hashlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import cache
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, summarize_address_range
 from pathlib import Path
@@ -29,7 +29,7 @@ from components.artifacts.usg_gateway import (
     render_config_gateway,
 )
 from components.config import ConfigError, Lab, parse_lab
-from components.config.model import IPAddress, Protocol, Secret
+from components.config.model import IPAddress, IPFamily, Protocol, Secret
 from components.config.stack_files import read_stack_config
 from components.config.stack_names import filter_names
 from tests.artifacts.prefix_lists import inside_a_pool, permits, quagga_accepts_entry, usg_prefix_list
@@ -811,56 +811,12 @@ def dual_stack_configs(draw: st.DrawFn) -> dict[str, Any]:
     return raw
 
 
-@dataclass(frozen=True)
-class Entry6:
-    """A prefix-list6 rule, matched as Quagga's lib/plist.c does (tests/artifacts/prefix_lists.py)."""
-
-    seq: int
-    permit: bool
-    prefix: IPv6Network
-    le: int | None
-
-    def matches(self, route: IPv6Network) -> bool:
-        if not route.subnet_of(self.prefix):
-            return False
-        return route.prefixlen == self.prefix.prefixlen if self.le is None else route.prefixlen <= self.le
-
-
-def usg_prefix_list6(document: dict[str, Any], name: str) -> list[Entry6]:
-    entries = []
-    for seq, rule in document["policy"]["prefix-list6"][name]["rule"].items():
-        assert set(rule) <= {"action", "prefix", "le"} and rule["action"] in ("permit", "deny"), rule
-        entries.append(
-            Entry6(
-                int(seq),
-                rule["action"] == "permit",
-                IPv6Network(rule["prefix"]),
-                int(rule["le"]) if "le" in rule else None,
-            )
-        )
-    return sorted(entries, key=lambda e: e.seq)
-
-
 def imported6(document: dict[str, Any], stack: str, route: IPv6Network) -> bool:
     """Whether every IPv6 neighbour's import route-map lets ``route`` in."""
     names = filter_names(stack)
     in6 = document["policy"]["route-map"][names.route_map_in6]["rule"]
     assert in6 == {"10": {"action": "permit", "match": {"ipv6": {"address": {"prefix-list": names.prefix_list6}}}}}
-    return next((e.permit for e in usg_prefix_list6(document, names.prefix_list6) if e.matches(route)), False)
-
-
-def inside_a_pool6(lab: Lab, route: IPv6Network) -> bool:
-    low, high = int(route.network_address), int(route.broadcast_address)
-    for pool in lab.bgp_pools:
-        merged: list[list[int]] = []
-        for first, last in sorted((int(r.first), int(r.last)) for r in pool.ranges if r.first.version == 6):
-            if merged and first <= merged[-1][1] + 1:
-                merged[-1][1] = max(merged[-1][1], last)
-            else:
-                merged.append([first, last])
-        if any(first <= low and high <= last for first, last in merged):
-            return True
-    return False
+    return permits(usg_prefix_list(document, names.prefix_list6, IPFamily.IPV6), route)
 
 
 def without_ipv6(lab: Lab) -> Lab:
@@ -950,12 +906,12 @@ def test_dual_stack_file_on_random_labs(
             assert entry["inet"] == [str(a) for a in sorted(addresses[service.name], key=lambda a: a.version)]
 
     # The IPv6 filter: what Quagga takes, exactly the routes inside an IPv6 range of a BGP pool.
-    entries = usg_prefix_list6(document, names.prefix_list6)
+    entries = usg_prefix_list(document, names.prefix_list6, IPFamily.IPV6)
     assert [e.seq for e in entries] == [10 * n for n in range(1, len(entries) + 1)]
-    assert all(e.permit and (e.le is None) == (e.prefix.prefixlen == 128) for e in entries)
+    assert all(e.permit and e.ge is None and (e.le is None) == (e.prefix.prefixlen == 128) for e in entries)
     assert all(e.le in (None, 128) for e in entries)  # Quagga: len < le, so no le on a /128
     for route in routes:
-        assert imported6(document, stack, route) == inside_a_pool6(lab, route), route
+        assert imported6(document, stack, route) == inside_a_pool(lab, route), route
     for pool in lab.bgp_pools:
         for address_range in pool.ranges:
             if address_range.first.version == 6:
