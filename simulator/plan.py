@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
-from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, summarize_address_range
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_network, summarize_address_range
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -501,6 +501,19 @@ def _free(network: IPNetwork, taken: Sequence[IPNetwork]) -> bool:
     return not any(network.version == other.version and network.overlaps(other) for other in taken)
 
 
+def _next_to_a_pool(pools: Iterable[AddressPool], version: int, taken: Sequence[IPNetwork]) -> IPNetwork | None:
+    """The first single address of one family just past the end, or just before the start, of a
+    pool's range that no ``taken`` network holds."""
+    edges = [
+        address
+        for pool in pools
+        for first, last in pool.ranges
+        if first.version == version
+        for address in (last + 1, first - 1)
+    ]
+    return next((network for network in map(ip_network, edges) if _free(network, taken)), None)
+
+
 def _rogue_routes4(
     topology: Topology,
     pools: tuple[AddressPool, ...],
@@ -508,14 +521,7 @@ def _rogue_routes4(
     taken: list[IPNetwork],
     bgp_blocks: list[IPv4Network],
 ) -> list[RogueRoute]:
-    edges = [
-        address
-        for pool in pools
-        for first, last in pool.ranges
-        if isinstance(first, IPv4Address) and isinstance(last, IPv4Address)
-        for address in (last + 1, first - 1)
-    ]
-    outside = next((IPv4Network(address) for address in edges if _free(IPv4Network(address), taken)), None)
+    outside = _next_to_a_pool(pools, 4, taken)
     if outside is None:
         raise SimulationError("no addresses outside the pools, the LAN and the nodes' subnet for a rogue speaker")
     taken.append(outside)
@@ -550,14 +556,7 @@ def _rogue_routes6(topology: Topology, pools: tuple[AddressPool, ...], lan6: IPv
         return routes
     taken: list[IPNetwork] = [*_blocks(pools, 6), lan6]
     taken += [segment.subnet6 for segment in topology.segments if segment.subnet6 is not None]
-    edges = [
-        address
-        for pool in pools
-        for first, last in pool.ranges
-        if isinstance(first, IPv6Address) and isinstance(last, IPv6Address)
-        for address in (last + 1, first - 1)
-    ]
-    outside = next((IPv6Network(address) for address in edges if _free(IPv6Network(address), taken)), None)
+    outside = _next_to_a_pool(pools, 6, taken)
     if outside is not None:
         routes.append(RogueRoute(outside, "an IPv6 address outside every pool"))
     first = bgp_blocks6[0]

@@ -58,10 +58,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from ipaddress import AddressValueError, IPv4Address, IPv6Address, ip_address
-from typing import TYPE_CHECKING, Any
+from ipaddress import IPv4Address, IPv6Address, ip_address
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from components.config.errors import key_path
 from components.config.model import AddressRange, GatewayKind, IPAddress, IPFamily, Lab, Protocol
@@ -77,6 +77,7 @@ FORMAT = 2  # the document with the IPv6 fields; a reader refuses every format b
 FORMATS = (FORMAT_V4, FORMAT)
 
 _MAX_ASN = 2**32 - 1
+_A = TypeVar("_A", bound=IPAddress)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -318,31 +319,26 @@ def _bool(value: object, path: str) -> bool:
     return value
 
 
-def _address(value: object, path: str) -> IPv4Address:
+def _ip(value: object, path: str, parse: Callable[[str], _A], what: str) -> _A:
+    """``value`` as text ``parse`` reads as an address (``what`` names its kind in the problem)."""
     text = _str(value, path)
     try:
-        return IPv4Address(text)
-    except AddressValueError:
-        raise _fail(path, f"{_show(text)} is not an IPv4 address") from None
+        return parse(text)
+    except ValueError:  # AddressValueError is one
+        raise _fail(path, f"{_show(text)} is not {what}") from None
+
+
+def _address(value: object, path: str) -> IPv4Address:
+    return _ip(value, path, IPv4Address, "an IPv4 address")
 
 
 def _address6(value: object, path: str) -> IPv6Address | None:
     """An IPv6 address, or null (none)."""
-    if value is None:
-        return None
-    text = _str(value, path)
-    try:
-        return IPv6Address(text)
-    except AddressValueError:
-        raise _fail(path, f"{_show(text)} is not an IPv6 address") from None
+    return None if value is None else _ip(value, path, IPv6Address, "an IPv6 address")
 
 
 def _either(value: object, path: str) -> IPAddress:
-    text = _str(value, path)
-    try:
-        return ip_address(text)
-    except ValueError:
-        raise _fail(path, f"{_show(text)} is not an IPv4 or IPv6 address") from None
+    return _ip(value, path, ip_address, "an IPv4 or IPv6 address")
 
 
 def _one_of(value: object, path: str, choices: Iterable[str]) -> str:

@@ -616,16 +616,7 @@ def _routes_json(text: str, version: Version, command: str) -> dict[IPNetwork, l
     if not isinstance(document, Mapping):
         raise GatewayOutputError(f"{command}: the top level is a {type(document).__name__}")
     routes: dict[IPNetwork, list[Route]] = {}
-    for key, entries in document.items():
-        where = f"{command}: {key!r}"
-        try:
-            network = ip_network(str(key))
-        except ValueError:
-            raise GatewayOutputError(f"{where} is not a prefix (the JSON of another command?)") from None
-        if network.version != version:
-            continue
-        if not isinstance(entries, list):
-            raise GatewayOutputError(f"{where}: its routes are not a list")
+    for network, entries, where in _by_prefix(document, command, version, "routes", " (the JSON of another command?)"):
         for entry in entries:
             if not isinstance(entry, Mapping) or not isinstance(entry.get("protocol"), str):
                 raise GatewayOutputError(f"{where}: a route without a protocol")
@@ -637,6 +628,24 @@ def _routes_json(text: str, version: Version, command: str) -> dict[IPNetwork, l
             )
             routes.setdefault(network, []).append(route)
     return routes
+
+
+def _by_prefix(
+    table: Mapping[Any, Any], command: str, version: Version, items: str, hint: str = ""
+) -> Iterator[tuple[IPNetwork, list[Any], str]]:
+    """The entries of a JSON table keyed by prefix (FRR's ``{prefix: [route or path, ...]}``),
+    those of one IP version, each with the text that names it in an error."""
+    for key, entries in table.items():
+        where = f"{command}: {key!r}"
+        try:
+            network = ip_network(str(key))
+        except ValueError:
+            raise GatewayOutputError(f"{where} is not a prefix{hint}") from None
+        if network.version != version:
+            continue
+        if not isinstance(entries, list):
+            raise GatewayOutputError(f"{where}: its {items} are not a list")
+        yield network, entries, where
 
 
 # --- the BGP paths behind an IPv6 route ---------------------------------------------------------
@@ -744,20 +753,11 @@ def parse_bgp6_paths_json(text: str) -> dict[IPv6Network, list[BgpPath]]:
         table = {}  # no BGP instance
     if not isinstance(table, Mapping):
         raise GatewayOutputError(f"{command}: routes is not an object")
-    paths: dict[IPv6Network, list[BgpPath]] = {}
-    for key, entries in table.items():
-        where = f"{command}: {key!r}"
-        try:
-            network = ip_network(str(key))
-        except ValueError:
-            raise GatewayOutputError(f"{where} is not a prefix") from None
-        if not isinstance(network, IPv6Network):
-            continue
-        if not isinstance(entries, list):
-            raise GatewayOutputError(f"{where}: its paths are not a list")
+    paths: dict[IPNetwork, list[BgpPath]] = {}
+    for network, entries, where in _by_prefix(table, command, 6, "paths"):
         for entry in entries:
             paths.setdefault(network, []).append(_json_path(network, entry, where))
-    return paths
+    return {prefix: entries for prefix, entries in paths.items() if isinstance(prefix, IPv6Network)}
 
 
 def _json_path(network: IPNetwork, entry: Any, where: str) -> BgpPath:

@@ -39,7 +39,6 @@ from tests.artifacts.test_shared_gateway import (
     udm_test_raw,
     with_base,
 )
-from tests.artifacts.test_usg_gateway import dual_stack_configs
 from tests.config.strategies import valid_configs
 
 SETTINGS = settings(
@@ -535,8 +534,8 @@ def test_a_damaged_ipv6_field_is_named(case: str) -> None:
 
 @st.composite
 def dual_gateway_stacks(draw: st.DrawFn) -> GatewayStack:
-    """A stack of a drawn dual-stack lab (the local strategy of tests/artifacts/test_usg_gateway.py)."""
-    lab = parse_lab(draw(dual_stack_configs()), stack=draw(st.text(min_size=1, max_size=20)))
+    """A stack of a drawn dual-stack lab (tests/config/strategies.py)."""
+    lab = parse_lab(draw(valid_configs(dual_stack=True)), stack=draw(st.text(min_size=1, max_size=20)))
     return GatewayStack(lab, lab.pinned_addresses, draw(discovered_names()), draw(st.none() | st.just("Pulumi.x.yaml")))
 
 
@@ -546,7 +545,7 @@ def test_dual_stack_claims_survive_json_unchanged_and_deterministic(stack: Gatew
     claims = stack_claims(stack)
     document = claims.to_json()
     assert only_json_types(document)
-    assert document["format"] == (FORMAT if claims.ipv6 else FORMAT_V4) == FORMAT  # every node has address6
+    assert document["format"] == (FORMAT if claims.ipv6 else FORMAT_V4) == FORMAT  # its peering nodes have address6
     assert through_json(claims) == claims
     assert claims.bgp_v6 == stack.lab.bgp_v6
     assert [n.address6 for n in claims.nodes] == [n.address6 for n in stack.lab.nodes]

@@ -7,9 +7,9 @@ import copy
 import hashlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import cache
-from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, summarize_address_range
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from components.artifacts.usg_gateway import (
     render_config_gateway,
 )
 from components.config import ConfigError, Lab, parse_lab
-from components.config.model import IPAddress, Protocol, Secret
+from components.config.model import IPAddress, IPFamily, Protocol, Secret
 from components.config.stack_files import read_stack_config
 from components.config.stack_names import filter_names
 from tests.artifacts.prefix_lists import inside_a_pool, permits, quagga_accepts_entry, usg_prefix_list
@@ -599,7 +599,7 @@ def labs_and_routes(draw: st.DrawFn) -> tuple[Lab, str, list[IPv4Network]]:
     """A valid lab of either kind under a drawn stack name, and routes a speaker might announce:
     around the pools' edges, in the layer2 pools, at the nodes and anywhere, at any length."""
     stack = draw(st.text(min_size=1, max_size=20))
-    # IPv4 labs: the routes drawn here are IPv4 ones (the IPv6 filter: dual_stack_configs below).
+    # IPv4 labs: the routes drawn here are IPv4 ones (the IPv6 filter: dual_labs_and_routes below).
     lab = parse_lab(draw(valid_configs(dual_stack=False)), stack=stack)
     edges = [int(a) for pool in lab.metallb.pools for r in pool.ranges for a in (r.first, r.last)]
     near = st.sampled_from(edges).flatmap(lambda edge: st.integers(max(0, edge - 3), min(2**32 - 1, edge + 3)))
@@ -758,111 +758,12 @@ def test_parser_rejects_a_base_defining_an_ipv6_name_of_the_filter(stack: str, k
     ]
 
 
-# A local stand-in for dual-stack labs until tests/config/strategies.py draws them (helper
-# metallb6 is adding that): a valid lab, each node given an IPv6 address on one /64 and the
-# gateway ::1 there, MetalLB in FRR mode (native never announces IPv6), IPv6 blocks or ranges
-# added to some BGP pools (or replacing a pool's IPv4 ones when no service pins an address),
-# sometimes with aggregationLengthV6, and IPv6 ranges on the LAN added to some layer2 pools.
-
-
-@st.composite
-def _bgp_ranges6(draw: st.DrawFn, index: int) -> tuple[list[str], int]:
-    """IPv6 ranges in fd01:<index>:<n>::/64, far from the nodes' fd00:… LAN; the longest prefix
-    of their CIDR blocks (the shortest aggregation length that stays inside the pool)."""
-    ranges, longest = [], 0
-    for third in draw(st.lists(st.integers(0, 0xFFFF), min_size=1, max_size=2, unique=True)):
-        base = IPv6Network(f"fd01:{index:x}:{third:x}::/64")
-        if draw(st.booleans()):
-            prefix = draw(st.integers(104, 128))
-            start = draw(st.integers(0, 2**24 - 1)) & ~((1 << (128 - prefix)) - 1)
-            ranges.append(str(IPv6Network((int(base.network_address) + start, prefix))))
-            longest = max(longest, prefix)
-        else:
-            first = draw(st.integers(0, 2**16 - 1))
-            last = draw(st.integers(first, 2**16 - 1))
-            ranges.append(f"{base[first]}-{base[last]}")
-            longest = max(longest, *(n.prefixlen for n in summarize_address_range(base[first], base[last])))
-    return ranges, longest
-
-
-@st.composite
-def dual_stack_configs(draw: st.DrawFn) -> dict[str, Any]:
-    raw = draw(valid_configs(dual_stack=False))  # made dual-stack here, on an IPv6 plan of its own
-    lan = IPv6Network(f"fd00:{draw(st.integers(0, 0xFFFF)):x}::/64")
-    for node in raw["nodes"]:
-        node["address6"] = str(lan[int(IPv4Address(node["address"])) & 0xFF])  # host octets are unique
-    raw["gateway"]["peerAddress6"] = str(lan[1])
-    if raw["metallb"].get("mode", "native") == "native":
-        raw["metallb"]["mode"] = "frr"
-    pools = raw["metallb"]["pools"]
-    bgp = [i for i, pool in enumerate(pools) if pool["protocol"] == "bgp"]
-    chosen = set(draw(st.lists(st.sampled_from(bgp), min_size=1, unique=True))) if bgp else set()
-    pinned = any("address" in service for service in raw.get("services", ()))
-    for i, pool in enumerate(pools):
-        if i in chosen:
-            ranges, longest = draw(_bgp_ranges6(i))
-            # Not a pool a service names: an IPv4 Service there would get no address (refused).
-            named = any(service.get("pool") == pool["name"] for service in raw.get("services", ()))
-            only6 = not pinned and not named and draw(st.integers(0, 4)) == 0
-            pool["addresses"] = ranges if only6 else [*pool["addresses"], *ranges]
-            if draw(st.booleans()):
-                pool["aggregationLengthV6"] = draw(st.integers(longest, 128))
-        elif pool["protocol"] == "layer2" and draw(st.booleans()):
-            first = 0x1000 + 0x100 * i
-            pool["addresses"] = [*pool["addresses"], f"{lan[first]}-{lan[first + draw(st.integers(0, 255))]}"]
-    return raw
-
-
-@dataclass(frozen=True)
-class Entry6:
-    """A prefix-list6 rule, matched as Quagga's lib/plist.c does (tests/artifacts/prefix_lists.py)."""
-
-    seq: int
-    permit: bool
-    prefix: IPv6Network
-    le: int | None
-
-    def matches(self, route: IPv6Network) -> bool:
-        if not route.subnet_of(self.prefix):
-            return False
-        return route.prefixlen == self.prefix.prefixlen if self.le is None else route.prefixlen <= self.le
-
-
-def usg_prefix_list6(document: dict[str, Any], name: str) -> list[Entry6]:
-    entries = []
-    for seq, rule in document["policy"]["prefix-list6"][name]["rule"].items():
-        assert set(rule) <= {"action", "prefix", "le"} and rule["action"] in ("permit", "deny"), rule
-        entries.append(
-            Entry6(
-                int(seq),
-                rule["action"] == "permit",
-                IPv6Network(rule["prefix"]),
-                int(rule["le"]) if "le" in rule else None,
-            )
-        )
-    return sorted(entries, key=lambda e: e.seq)
-
-
 def imported6(document: dict[str, Any], stack: str, route: IPv6Network) -> bool:
     """Whether every IPv6 neighbour's import route-map lets ``route`` in."""
     names = filter_names(stack)
     in6 = document["policy"]["route-map"][names.route_map_in6]["rule"]
     assert in6 == {"10": {"action": "permit", "match": {"ipv6": {"address": {"prefix-list": names.prefix_list6}}}}}
-    return next((e.permit for e in usg_prefix_list6(document, names.prefix_list6) if e.matches(route)), False)
-
-
-def inside_a_pool6(lab: Lab, route: IPv6Network) -> bool:
-    low, high = int(route.network_address), int(route.broadcast_address)
-    for pool in lab.bgp_pools:
-        merged: list[list[int]] = []
-        for first, last in sorted((int(r.first), int(r.last)) for r in pool.ranges if r.first.version == 6):
-            if merged and first <= merged[-1][1] + 1:
-                merged[-1][1] = max(merged[-1][1], last)
-            else:
-                merged.append([first, last])
-        if any(first <= low and high <= last for first, last in merged):
-            return True
-    return False
+    return permits(usg_prefix_list(document, names.prefix_list6, IPFamily.IPV6), route)
 
 
 def without_ipv6(lab: Lab) -> Lab:
@@ -880,8 +781,10 @@ def without_ipv6(lab: Lab) -> Lab:
 
 @st.composite
 def dual_labs_and_routes(draw: st.DrawFn) -> tuple[Lab, str, dict[str, tuple[IPAddress, ...]], list[IPv6Network]]:
+    """A dual-stack lab (tests/config/strategies.py; some peer over IPv4 only) under a drawn stack
+    name, the addresses its services may have, and IPv6 routes near the pools' edges and anywhere."""
     stack = draw(st.text(min_size=1, max_size=20))
-    lab = parse_lab(draw(dual_stack_configs()), stack=stack)
+    lab = parse_lab(draw(valid_configs(dual_stack=True)), stack=stack)
     # Addresses as MetalLB might allocate them: the pinned ones, and an IPv6 one of a BGP pool.
     v6 = [r for pool in lab.bgp_pools for r in pool.ranges if r.first.version == 6]
     addresses: dict[str, tuple[IPAddress, ...]] = dict(lab.pinned_addresses)
@@ -952,12 +855,12 @@ def test_dual_stack_file_on_random_labs(
             assert entry["inet"] == [str(a) for a in sorted(addresses[service.name], key=lambda a: a.version)]
 
     # The IPv6 filter: what Quagga takes, exactly the routes inside an IPv6 range of a BGP pool.
-    entries = usg_prefix_list6(document, names.prefix_list6)
+    entries = usg_prefix_list(document, names.prefix_list6, IPFamily.IPV6)
     assert [e.seq for e in entries] == [10 * n for n in range(1, len(entries) + 1)]
-    assert all(e.permit and (e.le is None) == (e.prefix.prefixlen == 128) for e in entries)
+    assert all(e.permit and e.ge is None and (e.le is None) == (e.prefix.prefixlen == 128) for e in entries)
     assert all(e.le in (None, 128) for e in entries)  # Quagga: len < le, so no le on a /128
     for route in routes:
-        assert imported6(document, stack, route) == inside_a_pool6(lab, route), route
+        assert imported6(document, stack, route) == inside_a_pool(lab, route), route
     for pool in lab.bgp_pools:
         for address_range in pool.ranges:
             if address_range.first.version == 6:
@@ -969,7 +872,7 @@ def test_dual_stack_file_on_random_labs(
             if pool.protocol is Protocol.LAYER2 and address_range.first.version == 6:
                 assert not imported6(document, stack, IPv6Network((address_range.first, 128)))
     assert lab.node_subnet6 is not None
-    for outside in ("::/0", str(lab.node_subnet6), f"{lab.nodes[0].address6}/128"):
+    for outside in ("::/0", str(lab.node_subnet6), f"{lab.peering_nodes6[0].address6}/128"):
         assert not imported6(document, stack, IPv6Network(outside))
     if USG_SCHEMA.exists():
         assert schema_errors(json.loads(config_gateway_json(lab, addresses))) == []

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import copy
 import string
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from ipaddress import (
     IPv4Address,
     IPv4Network,
@@ -37,7 +37,7 @@ from ipaddress import (
     ip_network,
     summarize_address_range,
 )
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -202,77 +202,63 @@ def _duration(seconds: int) -> st.SearchStrategy[Any]:
 
 
 @st.composite
-def _layer2_ranges(draw: st.DrawFn, network: IPv4Network, blocks: list[int]) -> list[str]:
-    base = int(network.network_address)
+def _layer2_ranges(draw: st.DrawFn, network: IPv4Network | IPv6Network, blocks: list[int]) -> list[str]:
+    """Whole or partial blocks of ``network`` at the host offsets ``blocks``: a /28 of IPv4, a
+    /120 of IPv6."""
+    host_bits = 4 if network.version == 4 else 8
+    size = 1 << host_bits
+    base = network.network_address
     ranges = []
     for block in blocks:
         if draw(st.booleans()):
-            ranges.append(f"{IPv4Address(base + block)}/28")
+            ranges.append(f"{base + block}/{network.max_prefixlen - host_bits}")
         else:
-            first = draw(st.integers(block, block + 15))
-            last = draw(st.integers(first, block + 15))
-            ranges.append(f"{IPv4Address(base + first)}-{IPv4Address(base + last)}")
+            first = draw(st.integers(block, block + size - 1))
+            last = draw(st.integers(first, block + size - 1))
+            ranges.append(f"{base + first}-{base + last}")
     return ranges
 
 
+class _BgpPlan(NamedTuple):
+    """Where bgp pool ``index`` draws its entries of one IP version: in one or two of ``subnets``
+    subnets (``base(index, n)`` the first address of subnet n), each a CIDR block of a length in
+    ``lengths`` starting below host ``starts``, or a range of hosts in 0..``hosts``."""
+
+    base: Callable[[int, int], IPv4Address | IPv6Address]
+    subnets: int
+    lengths: tuple[int, int]
+    starts: int
+    hosts: int
+
+
+_BGP_PLANS = {
+    # 172.(16+index).<n>.0/24: never near the nodes (10.x / 192.168.x) or the gateway.
+    4: _BgpPlan(lambda index, n: IPv4Address(f"172.{16 + index}.{n}.0"), 256, (24, 30), 0xFF, 0xFF),
+    # 2001:db8:<index>:<n>::/64, far from the nodes' fd00::/8.
+    6: _BgpPlan(lambda index, n: IPv6Address(f"2001:db8:{index:x}:{n:x}::"), 2**16, (104, 128), 2**24 - 1, 0xFFFF),
+}
+
+
 @st.composite
-def _bgp_ranges(draw: st.DrawFn, index: int) -> tuple[list[str], int]:
-    """Ranges in 172.(16+index).0.0/16, never near the nodes (10.x / 192.168.x) or the gateway.
-    Returns the ranges and the longest prefix of their CIDR blocks (the shortest aggregation
-    length that keeps every announcement inside the pool)."""
-    thirds = draw(st.lists(st.integers(0, 255), min_size=1, max_size=2, unique=True))
+def _bgp_ranges(draw: st.DrawFn, index: int, version: int = 4) -> tuple[list[str], int]:
+    """The entries of bgp pool ``index`` of one IP version, one per drawn subnet (``_BGP_PLANS``),
+    and the longest prefix of their CIDR blocks (the shortest aggregation length that keeps every
+    announcement inside the pool)."""
+    plan = _BGP_PLANS[version]
     ranges = []
     longest = 0
-    for third in thirds:
+    for subnet in draw(st.lists(st.integers(0, plan.subnets - 1), min_size=1, max_size=2, unique=True)):
+        base = plan.base(index, subnet)
         if draw(st.booleans()):
-            prefix = draw(st.integers(24, 30))
-            fourth = draw(st.integers(0, 255)) & ~((1 << (32 - prefix)) - 1)
-            ranges.append(f"172.{16 + index}.{third}.{fourth}/{prefix}")
+            prefix = draw(st.integers(*plan.lengths))
+            host = draw(st.integers(0, plan.starts)) & ~((1 << (base.max_prefixlen - prefix)) - 1)
+            ranges.append(f"{base + host}/{prefix}")
             longest = max(longest, prefix)
         else:
-            first = draw(st.integers(0, 255))
-            last = draw(st.integers(first, 255))
-            ranges.append(f"172.{16 + index}.{third}.{first}-172.{16 + index}.{third}.{last}")
-            blocks = summarize_address_range(
-                IPv4Address(f"172.{16 + index}.{third}.{first}"), IPv4Address(f"172.{16 + index}.{third}.{last}")
-            )
-            longest = max(longest, *(block.prefixlen for block in blocks))
-    return ranges, longest
-
-
-@st.composite
-def _layer2_ranges6(draw: st.DrawFn, network: IPv6Network, blocks: list[int]) -> list[str]:
-    base = int(network.network_address)
-    ranges = []
-    for block in blocks:
-        if draw(st.booleans()):
-            ranges.append(f"{IPv6Address(base + block)}/120")
-        else:
-            first = draw(st.integers(block, block + 0xFF))
-            last = draw(st.integers(first, block + 0xFF))
-            ranges.append(f"{IPv6Address(base + first)}-{IPv6Address(base + last)}")
-    return ranges
-
-
-@st.composite
-def _bgp_ranges6(draw: st.DrawFn, index: int) -> tuple[list[str], int]:
-    """IPv6 entries in 2001:db8:<index>::/48, one per drawn /64 there; like :func:`_bgp_ranges`
-    returns them and the longest prefix of their CIDR blocks."""
-    subnets = draw(st.lists(st.integers(0, 0xFFFF), min_size=1, max_size=2, unique=True))
-    ranges = []
-    longest = 0
-    for subnet in subnets:
-        base = int(IPv6Address(f"2001:db8:{index:x}:{subnet:x}::"))
-        if draw(st.booleans()):
-            prefix = draw(st.integers(104, 128))
-            host = draw(st.integers(0, 2**24 - 1)) & ~((1 << (128 - prefix)) - 1)
-            ranges.append(f"{IPv6Address(base + host)}/{prefix}")
-            longest = max(longest, prefix)
-        else:
-            first = draw(st.integers(0, 0xFFFF))
-            last = draw(st.integers(first, 0xFFFF))
-            blocks = summarize_address_range(IPv6Address(base + first), IPv6Address(base + last))
-            ranges.append(f"{IPv6Address(base + first)}-{IPv6Address(base + last)}")
+            first = draw(st.integers(0, plan.hosts))
+            last = draw(st.integers(first, plan.hosts))
+            ranges.append(f"{base + first}-{base + last}")
+            blocks = summarize_address_range(base + first, base + last)
             longest = max(longest, *(block.prefixlen for block in blocks))
     return ranges, longest
 
@@ -465,13 +451,13 @@ def _valid_config(draw: st.DrawFn, dual_stack: bool | None = None) -> dict[str, 
             addresses = draw(_layer2_ranges(network, mine))
             if ipv6_layer2 and draw(st.booleans()):
                 mine6 = [blocks6.pop() for _ in range(draw(st.integers(1, 2)))]
-                addresses6 = draw(_layer2_ranges6(network6, mine6))
+                addresses6 = draw(_layer2_ranges(network6, mine6))
                 addresses = draw(st.permutations(addresses6 if only6 else addresses + addresses6))
             pool["addresses"] = addresses
         else:
             addresses, longest = draw(_bgp_ranges(index))
             if ipv6_bgp and draw(st.integers(0, 3)):
-                addresses6, longest6 = draw(_bgp_ranges6(index))
+                addresses6, longest6 = draw(_bgp_ranges(index, 6))
                 if only6:
                     addresses = []
                 addresses = draw(st.permutations(addresses + addresses6))

@@ -19,11 +19,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from ipaddress import IPv4Address
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from simulator.lab import LabOptions, RunningLab, running_lab
 from simulator.netns import ip, run
@@ -43,11 +43,12 @@ COMMANDS = {
 TIMEOUT_S = 60.0
 
 
-def _wait(what: str, condition: Callable[[], bool]) -> None:
+def wait(what: str, condition: Callable[[], bool], seen: Callable[[], object] | None = None) -> None:
+    """Until ``condition`` holds, for TIMEOUT_S at the most; the timeout says what was ``seen``."""
     deadline = time.monotonic() + TIMEOUT_S
     while not condition():
         if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
+            raise TimeoutError(f"timed out waiting for {what}" + (f"; seen: {seen()}" if seen else ""))
         time.sleep(0.2)
 
 
@@ -68,8 +69,14 @@ def _hops(lab: RunningLab, count: int) -> Callable[[], bool]:
     return lambda: all(len(lab.router_routes().get(address, ())) == count for address in addresses)
 
 
-def _save(lab: RunningLab, state: str) -> None:
-    for suffix, (command, daemon) in COMMANDS.items():
+class Router(Protocol):
+    def vtysh(self, command: str, daemon: str = "bgpd") -> str: ...
+
+
+def save(lab: Router, state: str, commands: Mapping[str, tuple[str, str]] = COMMANDS) -> None:
+    """What the router prints for each of ``commands`` (file suffix → command, daemon), saved as
+    ``outputs/frr-<state>-<suffix>``."""
+    for suffix, (command, daemon) in commands.items():
         text = lab.vtysh(command, daemon)
         if suffix.endswith(".json"):
             json.loads(text)  # a broken capture is not a fixture
@@ -102,9 +109,9 @@ def usg() -> None:
     """The post's lab (config.gateway.json translated, maximum-paths 1): all up; then a node's
     speaker killed, another neighbour shut down, and a kernel route beside the BGP one."""
     with _lab("Pulumi.lab.yaml") as lab:
-        _wait("every session", _all_established(lab))
-        _wait("the service route", _hops(lab, 1))
-        _save(lab, "usg-established")
+        wait("every session", _all_established(lab))
+        wait("the service route", _hops(lab, 1))
+        save(lab, "usg-established")
 
         lab.kill_speaker("worker3")
         # An IPv6 neighbour with a 4-byte AS beside them (never up: nothing answers there); its
@@ -115,8 +122,8 @@ def usg() -> None:
         # add it): zebra prefers it over BGP's, and shows both entries for the one prefix.
         ip("-n", lab.router_ns, "route", "add", "10.10.10.10/32", "via", "10.10.0.102", "metric", "500")
         down = {IPv4Address("10.10.0.103"), IPv4Address("10.10.0.200")}
-        _wait("two sessions down", lambda: all(_states(lab)[a] != "Established" for a in down))
-        _save(lab, "usg-down")
+        wait("two sessions down", lambda: all(_states(lab)[a] != "Established" for a in down))
+        save(lab, "usg-down")
 
 
 # A peer that accepts the router's connection and then, with "open", sends one OPEN (BGP-4,
@@ -147,7 +154,7 @@ def usg_states() -> None:
     by peers that accept the connection and stay silent (OpenSent) or send only an OPEN
     (OpenConfirm), each session reset so that the router dials them at once."""
     with _lab("Pulumi.lab.yaml") as lab:
-        _wait("every session", _all_established(lab))
+        wait("every session", _all_established(lab))
         for node in ("worker2", "worker3", "master"):
             lab.kill_speaker(node)
         peers = [_fake_peer(lab, "worker3", 64512, "silent"), _fake_peer(lab, "master", 64512, "open")]
@@ -161,8 +168,8 @@ def usg_states() -> None:
                 IPv4Address("10.10.0.103"): "OpenSent",
                 IPv4Address("10.10.0.200"): "OpenConfirm",
             }
-            _wait(f"the states {expected}", lambda: _states(lab) == expected)
-            _save(lab, "usg-states")
+            wait(f"the states {expected}", lambda: _states(lab) == expected)
+            save(lab, "usg-states")
         finally:
             for peer in peers:
                 peer.kill()
@@ -174,22 +181,22 @@ def password() -> None:
     options = LabOptions(speaker_passwords={"node2": "not-the-password"})
     with _lab("password", options) as lab:
         up = {IPv4Address("10.50.0.11"), IPv4Address("10.50.0.13")}
-        _wait("node1 and node3", lambda: {a for a, s in _states(lab).items() if s == "Established"} == up)
-        _wait("the service route", _hops(lab, 1))
+        wait("node1 and node3", lambda: {a for a, s in _states(lab).items() if s == "Established"} == up)
+        wait("the service route", _hops(lab, 1))
         time.sleep(3.0)  # several connect retries of node2's session
-        _save(lab, "password")
+        save(lab, "password")
 
 
 def udm() -> None:
     """Pulumi.udm.yaml (the rendered bgpd.conf, eBGP, maximum-paths 3): ECMP over three nodes;
     then one node's speaker killed: two paths."""
     with _lab("Pulumi.udm.yaml") as lab:
-        _wait("every session", _all_established(lab))
-        _wait("three paths", _hops(lab, 3))
-        _save(lab, "udm-ecmp")
+        wait("every session", _all_established(lab))
+        wait("three paths", _hops(lab, 3))
+        save(lab, "udm-ecmp")
         lab.kill_speaker("k2")
-        _wait("two paths", _hops(lab, 2))
-        _save(lab, "udm-one-down")
+        wait("two paths", _hops(lab, 2))
+        save(lab, "udm-one-down")
 
 
 def policy() -> None:
@@ -201,19 +208,20 @@ def policy() -> None:
         conf.write_text(conf.read_text().replace(line, ""))
 
     with _lab("ebgp-unifi-os", edit=drop_the_line) as lab:
-        _wait("every session", _all_established(lab))
+        wait("every session", _all_established(lab))
         time.sleep(2.0)
-        _save(lab, "no-import-policy")
+        save(lab, "no-import-policy")
 
 
 STATES = {"usg": usg, "usg-states": usg_states, "password": password, "udm": udm, "policy": policy}
 
 
-def main(argv: list[str]) -> None:
+def record(states: Mapping[str, Callable[[], None]], argv: list[str]) -> None:
+    """Record the states named in ``argv``, or all of them."""
     OUTPUTS.mkdir(exist_ok=True)
-    for name in argv or list(STATES):
-        STATES[name]()
+    for name in argv or list(states):
+        states[name]()
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    record(STATES, sys.argv[1:])

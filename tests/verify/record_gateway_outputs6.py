@@ -22,7 +22,7 @@ import json
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,9 +31,8 @@ from simulator import environment
 from simulator.errors import SimulationError
 from simulator.netns import Namespaces, ip, run, unique_prefix
 from simulator.processes import Processes
+from tests.verify.record_gateway_outputs import record, save, wait
 
-OUTPUTS = Path(__file__).resolve().parent / "outputs"
-TIMEOUT_S = 60.0
 ASN = 64512
 ROUTER_V4, ROUTER_V6 = "10.60.0.1", "fd00:10::1"
 # Announced by n1 and n2 (two paths), by n1 alone, by n3 (gobgpd) alone; and refused.
@@ -41,6 +40,18 @@ ECMP, SINGLE, GOBGP = "2001:db8:100::10/128", "2001:db8:100::11/128", "2001:db8:
 REFUSED = ("2001:db8:999::/48", "::/0", "fd00:10::/64")
 POOL6 = "2001:db8:100::/64"
 SHUT_DOWN = "fd00:10::15"  # configured and shut down on the router: Idle (Admin)
+# The stack's filter in both families, as both gateways' renderers define it.
+FILTER = (
+    "!",
+    "ip prefix-list metallb-lab-pools seq 10 permit 10.60.10.0/24 le 32",
+    f"ipv6 prefix-list metallb-lab-pools6 seq 10 permit {POOL6} le 128",
+    "route-map metallb-lab-in permit 10",
+    " match ip address prefix-list metallb-lab-pools",
+    "route-map metallb-lab-in6 permit 10",
+    " match ipv6 address prefix-list metallb-lab-pools6",
+    "route-map metallb-lab-out deny 10",
+    "!",
+)
 
 
 @dataclass(frozen=True)
@@ -66,15 +77,7 @@ def _router_uos() -> str:
         [
             "frr defaults traditional",
             "hostname gw",
-            "!",
-            "ip prefix-list metallb-lab-pools seq 10 permit 10.60.10.0/24 le 32",
-            f"ipv6 prefix-list metallb-lab-pools6 seq 10 permit {POOL6} le 128",
-            "route-map metallb-lab-in permit 10",
-            " match ip address prefix-list metallb-lab-pools",
-            "route-map metallb-lab-in6 permit 10",
-            " match ipv6 address prefix-list metallb-lab-pools6",
-            "route-map metallb-lab-out deny 10",
-            "!",
+            *FILTER,
             f"router bgp {ASN}",
             f" bgp router-id {ROUTER_V4}",
             " no bgp default ipv4-unicast",
@@ -115,15 +118,7 @@ def _router_usg() -> str:
     lines = [
         "frr defaults traditional",
         "hostname usg",
-        "!",
-        "ip prefix-list metallb-lab-pools seq 10 permit 10.60.10.0/24 le 32",
-        f"ipv6 prefix-list metallb-lab-pools6 seq 10 permit {POOL6} le 128",
-        "route-map metallb-lab-in permit 10",
-        " match ip address prefix-list metallb-lab-pools",
-        "route-map metallb-lab-in6 permit 10",
-        " match ipv6 address prefix-list metallb-lab-pools6",
-        "route-map metallb-lab-out deny 10",
-        "!",
+        *FILTER,
         f"router bgp {ASN}",
         f" bgp router-id {ROUTER_V4}",
         *(f" neighbor {n} remote-as {ASN}" for n in neighbors),
@@ -267,7 +262,7 @@ class _Lab:
                 add = ["ip", "netns", "exec", namespace, "gobgp", "-u", "127.0.0.1", "-p", "50051"]
                 for prefix in prefixes.get(node.name, ()):
                     command = [*add, "global", "rib", "add", "-a", "ipv6", prefix, "nexthop", node.v6, "origin", "igp"]
-                    _wait(f"gobgpd to take {prefix}", functools.partial(_succeeds, command))
+                    wait(f"gobgpd to take {prefix}", functools.partial(_succeeds, command))
         self.processes.check_alive()
 
     def stop(self) -> None:
@@ -283,14 +278,6 @@ def _succeeds(argv: list[str]) -> bool:
     except SimulationError:
         return False
     return True
-
-
-def _wait(what: str, condition: Callable[[], bool], seen: Callable[[], object] | None = None) -> None:
-    deadline = time.monotonic() + TIMEOUT_S
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}" + (f"; seen: {seen()}" if seen else ""))
-        time.sleep(0.2)
 
 
 @contextmanager
@@ -320,15 +307,6 @@ def _hops6(lab: _Lab, prefix: str) -> int:
     )
 
 
-def _save(lab: _Lab, state: str, commands: dict[str, tuple[str, str]]) -> None:
-    for suffix, (command, daemon) in commands.items():
-        text = lab.vtysh(command, daemon)
-        if suffix.endswith(".json"):
-            json.loads(text)  # a broken capture is not a fixture
-        (OUTPUTS / f"frr-{state}-{suffix}").write_text(text)
-    print(f"recorded {state}", file=sys.stderr)
-
-
 def uos() -> None:
     """UniFi OS: n1 and n2 up (FRR, two paths for ECMP, n1 a second prefix and the refused
     ones), n3 up (gobgpd, global next hop), n4's address answering with nothing listening
@@ -343,10 +321,10 @@ def uos() -> None:
             "fd00:10::14": "Active",
             SHUT_DOWN: "Idle (Admin)",
         }
-        _wait(f"the states {expected}", lambda: _states6(lab) == expected, lambda: _states6(lab))
-        _wait("two paths", lambda: _hops6(lab, ECMP) == 2 and _hops6(lab, SINGLE) == 1 and _hops6(lab, GOBGP) == 1)
+        wait(f"the states {expected}", lambda: _states6(lab) == expected, lambda: _states6(lab))
+        wait("two paths", lambda: _hops6(lab, ECMP) == 2 and _hops6(lab, SINGLE) == 1 and _hops6(lab, GOBGP) == 1)
         time.sleep(1.0)
-        _save(
+        save(
             lab,
             "uos-dual",
             {
@@ -372,14 +350,14 @@ def usg() -> None:
     prefixes = {"n1": (ECMP, *REFUSED), "n2": (ECMP,)}
     with _lab(_router_usg(), nodes, prefixes) as lab:
         expected = {"fd00:10::11": "Established", "fd00:10::12": "Established", "fd00:10::14": "Active"}
-        _wait(
+        wait(
             f"the states {expected}",
             lambda: _states6(lab) == {**expected, SHUT_DOWN: "Idle (Admin)"},
             lambda: _states6(lab),
         )
-        _wait("one path", lambda: _hops6(lab, ECMP) == 1)
+        wait("one path", lambda: _hops6(lab, ECMP) == 1)
         time.sleep(1.0)
-        _save(
+        save(
             lab,
             "usg-dual",
             {
@@ -394,11 +372,5 @@ def usg() -> None:
 STATES = {"uos": uos, "usg": usg}
 
 
-def main(argv: list[str]) -> None:
-    OUTPUTS.mkdir(exist_ok=True)
-    for name in argv or list(STATES):
-        STATES[name]()
-
-
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    record(STATES, sys.argv[1:])
